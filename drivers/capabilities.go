@@ -1,0 +1,78 @@
+package drivers
+
+import (
+	"context"
+	"time"
+)
+
+// Optional capabilities. A check that needs one finds it by type assertion
+// on the Guest (or Host) and SKIPs with the reason when it is missing; use
+// Need to get a uniform reason text.
+
+// DiskHotplug attaches and detaches blank disks on a running guest.
+type DiskHotplug interface {
+	// AttachDisk creates a blank disk of sizeMB, attaches it live and
+	// returns an id for DetachDisk and the serial the guest will see.
+	AttachDisk(ctx context.Context, sizeMB int) (DiskRef, error)
+	// DetachDisk detaches and deletes a disk attached by AttachDisk.
+	DetachDisk(ctx context.Context, ref DiskRef) error
+}
+
+// DiskRef names a hot-added disk.
+type DiskRef struct {
+	ID     string // driver-specific target (vdb, controller location)
+	Serial string // serial the guest sees in /dev/disk/by-id, if settable
+	SizeMB int
+}
+
+// LinkControl sets the link state of the guest's NICs.
+type LinkControl interface {
+	// SetLink sets the link of NIC index nic (0 = first) up or down.
+	SetLink(ctx context.Context, nic int, up bool) error
+}
+
+// NICHotplug attaches and detaches NICs on a running guest.
+type NICHotplug interface {
+	AttachNIC(ctx context.Context) (NICRef, error)
+	DetachNIC(ctx context.Context, ref NICRef) error
+}
+
+// NICRef names a hot-added NIC.
+type NICRef struct {
+	MAC string
+}
+
+// SaveRestore saves guest memory to the host and restores it.
+type SaveRestore interface {
+	Save(ctx context.Context) error
+	Restore(ctx context.Context) error
+}
+
+// PauseResume suspends and resumes vCPUs.
+type PauseResume interface {
+	Pause(ctx context.Context) error
+	Resume(ctx context.Context) error
+}
+
+// GuestClock reads the guest's clock through a host-side channel (the QEMU
+// guest agent, Hyper-V time sync), independent of the network transport.
+type GuestClock interface {
+	GuestTime(ctx context.Context) (time.Time, error)
+}
+
+// MACs is implemented by drivers that can list the guest's NIC addresses.
+type MACs interface {
+	// MACs lists the MAC addresses of the guest's NICs in order.
+	MACs(ctx context.Context) ([]string, error)
+}
+
+// Need returns (cap, "") when g implements T, or the zero value and a
+// reason suitable for a SKIP.
+func Need[T any](g any, what string) (T, string) {
+	c, ok := g.(T)
+	if !ok {
+		var zero T
+		return zero, "host driver lacks capability: " + what
+	}
+	return c, ""
+}

@@ -1,0 +1,101 @@
+// Package plan defines the certification plan file (YAML, decoded
+// strictly) and its validation. A plan names hosts, images, which checks to
+// run, parallelism and timeouts. It never holds secrets: credentials are
+// named by environment variable or file.
+package plan
+
+import "time"
+
+// Plan is a certification plan.
+type Plan struct {
+	Name string `yaml:"name"`
+	// Hosts by name.
+	Hosts map[string]*Host `yaml:"hosts"`
+	// Images by name.
+	Images map[string]*Image `yaml:"images"`
+	// Matrix lists host×image pairs; empty means every host with every image.
+	Matrix []Pair `yaml:"matrix"`
+	// Suites selects areas ("clock") or check IDs ("clock.offset"); empty
+	// means the whole catalog.
+	Suites []string `yaml:"suites"`
+	// Exclude removes check IDs or areas from the selection.
+	Exclude []string `yaml:"exclude"`
+	// Parallel bounds how many guests run at once (default 2).
+	Parallel int      `yaml:"parallel"`
+	Timeouts Timeouts `yaml:"timeouts"`
+	// Peer asks for a second guest per target for two-guest checks:
+	// "provision" (default when a selected check needs one), "none", or
+	// the name of a target in the matrix to use as peer.
+	Peer string `yaml:"peer"`
+	// ProfileOverrides is a YAML file whose values are laid over the
+	// built-in expectation profile.
+	ProfileOverrides string `yaml:"profile_overrides"`
+	// Waivers is a waiver file.
+	Waivers string `yaml:"waivers"`
+	// Console allow-list file.
+	ConsoleAllow string `yaml:"console_allow"`
+
+	// Path and SHA256 of the file the plan was read from (set by Load).
+	Path   string `yaml:"-"`
+	SHA256 string `yaml:"-"`
+}
+
+// Host is a hypervisor host.
+type Host struct {
+	Driver string `yaml:"driver"` // libvirt, hyperv, existing
+	URI    string `yaml:"uri"`
+	// Profile forces an expectation profile (default: from the host).
+	Profile string `yaml:"profile"`
+	// Credentials, by reference only.
+	UsernameEnv  string `yaml:"username_env"`
+	Username     string `yaml:"username"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	CACert       string `yaml:"ca_cert"`
+	ClientCert   string `yaml:"client_cert"`
+	ClientKey    string `yaml:"client_key"`
+	Insecure     bool   `yaml:"insecure"`
+	// Options are driver-specific (network, pool, switch, generation...).
+	Options map[string]string `yaml:"options"`
+}
+
+// Image is a guest image.
+type Image struct {
+	Path     string `yaml:"path"`
+	Format   string `yaml:"format"` // qcow2, raw, vhdx
+	OS       string `yaml:"os"`     // linux, windows
+	User     string `yaml:"user"`   // login user
+	Kernel   string `yaml:"kernel"`
+	Initrd   string `yaml:"initrd"`
+	Cmdline  string `yaml:"cmdline"`
+	Firmware string `yaml:"firmware"` // bios, uefi
+	MemoryMB int    `yaml:"memory_mb"`
+	CPUs     int    `yaml:"cpus"`
+	// NICModel/DiskBus override the paravirtual defaults (fault guests).
+	NICModel string `yaml:"nic_model"`
+	DiskBus  string `yaml:"disk_bus"`
+	// For the existing driver: how to reach a machine that already runs.
+	Address     string `yaml:"address"`
+	Port        int    `yaml:"port"`
+	KeyFile     string `yaml:"key_file"`      // private key file (existing)
+	HostKey     string `yaml:"host_key"`      // pinned host public key (authorized_keys format)
+	HostKeyFile string `yaml:"host_key_file"` // or a known_hosts / .pub file
+}
+
+// Pair is one matrix entry.
+type Pair struct {
+	Host  string `yaml:"host"`
+	Image string `yaml:"image"`
+}
+
+// Timeouts bound the phases of a run.
+type Timeouts struct {
+	Provision Duration `yaml:"provision"` // create + start (default 2m)
+	Ready     Duration `yaml:"ready"`     // address + SSH (default 5m)
+	Check     Duration `yaml:"check"`     // cap on every check (default: the check's own)
+	Destroy   Duration `yaml:"destroy"`   // graceful shutdown before forcing (default 20s)
+	Run       Duration `yaml:"run"`       // whole run (default 60m)
+}
+
+// Duration is a time.Duration written as "90s" or "5m" in YAML.
+type Duration time.Duration

@@ -1,0 +1,202 @@
+// Package reports holds the format-neutral result model of a certification
+// run, and the writers that render it (junit, html, json bundle). The model
+// is what results.json serialises; its schema is versioned by SchemaVersion
+// and documented in reports/SCHEMA.md.
+package reports
+
+import (
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+)
+
+// SchemaVersion is the version of results.json. Bump it on any
+// incompatible change and document the change in SCHEMA.md.
+const SchemaVersion = "virtcert.results/v1"
+
+// Status is a check verdict.
+type Status string
+
+const (
+	// Pass: the guest behaved as the profile expects.
+	Pass Status = "PASS"
+	// Fail: the guest misbehaved.
+	Fail Status = "FAIL"
+	// Error: the harness or the host broke; says nothing about the guest.
+	Error Status = "ERROR"
+	// Skip: the check did not run; Reason always says why.
+	Skip Status = "SKIP"
+	// Waived: the check failed or errored, and a valid waiver covers it.
+	Waived Status = "WAIVED"
+)
+
+// Run is one certification run: every target and every check result.
+type Run struct {
+	Schema   string    `json:"schema"`
+	ID       string    `json:"id"`       // the run label, e.g. vc-20261121-2315-ab12cd
+	Version  string    `json:"virtcert"` // virtcert version
+	PlanHash string    `json:"plan_sha256,omitempty"`
+	PlanName string    `json:"plan,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitempty"`
+	// Complete is false when the run was interrupted or is still going;
+	// such a run's verdict is INCOMPLETE.
+	Complete bool         `json:"complete"`
+	Targets  []*Target    `json:"targets"`
+	Waivers  []WaiverNote `json:"waivers,omitempty"`
+	// Shards lists the run IDs merged into this one (report merge).
+	Shards []string `json:"shards,omitempty"`
+}
+
+// Target is one host × image pair (one guest, or a guest pair for checks
+// that need a peer).
+type Target struct {
+	ID       string           `json:"id"`    // "<host>/<image>", stable across runs
+	Host     string           `json:"host"`  // plan's host name
+	Image    string           `json:"image"` // plan's image name
+	Profile  string           `json:"profile"`
+	HostInfo drivers.HostInfo `json:"host_info"`
+	Guest    GuestInfo        `json:"guest"`
+	// Error is set when the target could not be provisioned or reached;
+	// its checks are then ERROR (or FAIL for guest faults).
+	Error   string    `json:"error,omitempty"`
+	Results []*Result `json:"results"`
+	// Artifacts are files in the bundle, relative to the run directory.
+	Artifacts []string  `json:"artifacts,omitempty"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished,omitempty"`
+}
+
+// GuestInfo is the guest half of the environment fingerprint.
+type GuestInfo struct {
+	Name        string            `json:"name,omitempty"`
+	Address     string            `json:"address,omitempty"`
+	Distro      string            `json:"distro,omitempty"`
+	Kernel      string            `json:"kernel,omitempty"`
+	ImageSHA256 string            `json:"image_sha256,omitempty"`
+	ImagePath   string            `json:"image_path,omitempty"`
+	Config      map[string]string `json:"config,omitempty"`       // cpus, memory, nic model, disk bus, firmware
+	BootSeconds float64           `json:"boot_seconds,omitempty"` // provision to first successful probe
+}
+
+// Result is one check's verdict on one target.
+type Result struct {
+	Check    string `json:"check"` // stable ID, e.g. "clock.offset"
+	Area     string `json:"area"`
+	Priority int    `json:"priority"`
+	Title    string `json:"title,omitempty"`
+	Status   Status `json:"status"`
+	// Reason is the one-line why: always set for SKIP, FAIL, ERROR, WAIVED.
+	Reason   string        `json:"reason,omitempty"`
+	Evidence []Evidence    `json:"evidence,omitempty"`
+	Measures []Measurement `json:"measurements,omitempty"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	Retries  int           `json:"retries,omitempty"`
+	// Waiver is set when Status is WAIVED, or when an expired waiver
+	// matched and no longer applies (Status keeps the real verdict).
+	Waiver *WaiverNote `json:"waiver,omitempty"`
+}
+
+// Evidence is one observation behind a verdict: what was run, what came
+// back, what was expected and with which tolerance.
+type Evidence struct {
+	// Step names the observation ("read current_clocksource").
+	Step string `json:"step"`
+	// Command is what ran in the guest or on the host ("host: virDomainSetInterfaceLink").
+	Command string `json:"command,omitempty"`
+	Exit    *int   `json:"exit,omitempty"`
+	// Output is an excerpt of what came back (bounded; see MaxExcerpt).
+	Output    string `json:"output,omitempty"`
+	Expected  string `json:"expected,omitempty"`
+	Actual    string `json:"actual,omitempty"`
+	Tolerance string `json:"tolerance,omitempty"`
+	// Profile is the expectation profile key the expected value came from
+	// ("kvm-tcg:clock.offset.max_seconds").
+	Profile  string        `json:"profile,omitempty"`
+	OK       *bool         `json:"ok,omitempty"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
+}
+
+// MaxExcerpt bounds Evidence.Output.
+const MaxExcerpt = 4096
+
+// Measurement is a named figure, optionally with a series for charts.
+type Measurement struct {
+	Name      string   `json:"name"` // "tcp.throughput.guest_to_controller"
+	Unit      string   `json:"unit"` // "Mbit/s", "s", "ppm", "IOPS"
+	Value     float64  `json:"value"`
+	Threshold *float64 `json:"threshold,omitempty"` // profile limit
+	// Better is "higher" or "lower": which side of Threshold passes.
+	Better string  `json:"better,omitempty"`
+	Source string  `json:"source,omitempty"` // "vcprobe", "fio", "iperf3"
+	Series []Point `json:"series,omitempty"`
+}
+
+// Point is one sample of a series (seconds since the first sample).
+type Point struct {
+	T float64 `json:"t"`
+	V float64 `json:"v"`
+}
+
+// WaiverNote records a waiver that applied (or expired) on a result.
+type WaiverNote struct {
+	Check         string    `json:"check"`
+	Host          string    `json:"host,omitempty"`
+	Image         string    `json:"image,omitempty"`
+	Justification string    `json:"justification"`
+	Tracker       string    `json:"tracker,omitempty"`
+	Expires       time.Time `json:"expires"`
+	Expired       bool      `json:"expired"`
+}
+
+// Verdict is the certification verdict of a target or a run.
+type Verdict string
+
+const (
+	Certified    Verdict = "CERTIFIED"
+	NotCertified Verdict = "NOT CERTIFIED"
+	Incomplete   Verdict = "INCOMPLETE"
+)
+
+// Counts tallies results by status.
+type Counts map[Status]int
+
+// Count tallies the target's results.
+func (t *Target) Count() Counts {
+	c := Counts{}
+	for _, r := range t.Results {
+		c[r.Status]++
+	}
+	return c
+}
+
+// Verdict is NOT CERTIFIED when any check failed or errored (waived ones
+// excepted), INCOMPLETE when the target never finished, else CERTIFIED.
+func (t *Target) Verdict(runComplete bool) Verdict {
+	c := t.Count()
+	if c[Fail] > 0 || c[Error] > 0 || t.Error != "" {
+		return NotCertified
+	}
+	if !runComplete || t.Finished.IsZero() {
+		return Incomplete
+	}
+	return Certified
+}
+
+// Verdict of the whole run: the worst of its targets.
+func (r *Run) Verdict() Verdict {
+	v := Certified
+	if len(r.Targets) == 0 {
+		return Incomplete
+	}
+	for _, t := range r.Targets {
+		switch t.Verdict(r.Complete) {
+		case NotCertified:
+			return NotCertified
+		case Incomplete:
+			v = Incomplete
+		}
+	}
+	return v
+}

@@ -1,0 +1,120 @@
+// Package suites holds the check catalog: the registry, the T helper a check
+// runs with, and the expectation profiles that carry per-hypervisor expected
+// values. Area packages (suites/platform, suites/clock, ...) register their
+// checks in init(); suites/all imports every area.
+package suites
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Check is one certification check.
+type Check struct {
+	ID       string // stable, dotted: "clock.offset"
+	Area     string // "platform", "drivers", "clock", "network", "disk", "lifecycle", "console", "hyperv"
+	Priority int    // 1 = must pass to certify ... 3 = informational
+	Title    string
+	// Doc says what the check proves and how, for `virtcert checks`.
+	Doc string
+	// Applies restricts the check to hypervisors and guest OS families.
+	// Empty slices mean "all".
+	Hypervisors []string // "kvm", "qemu", "hyperv"
+	OS          []string // "linux", "windows"
+	// Needs lists requirements: NeedPeer, NeedSecondNIC, or a capability
+	// name ("DiskHotplug"). A missing need makes the check SKIP.
+	Needs []string
+	// Disruptive checks change guest state (reboot, link down, save); the
+	// runner orders them after the non-disruptive ones.
+	Disruptive bool
+	Timeout    time.Duration
+	Run        func(t *T)
+}
+
+// Needs.
+const (
+	NeedPeer      = "peer"       // a second guest on the same network
+	NeedSecondNIC = "second-nic" // the guest has a second NIC
+)
+
+var (
+	mu       sync.Mutex
+	registry = map[string]Check{}
+)
+
+// Register adds a check to the catalog. It panics on a duplicate or
+// incomplete registration: both are programming errors.
+func Register(c Check) {
+	mu.Lock()
+	defer mu.Unlock()
+	if c.ID == "" || c.Area == "" || c.Run == nil || c.Timeout <= 0 || c.Title == "" {
+		panic(fmt.Sprintf("suites: incomplete check registration %q", c.ID))
+	}
+	if _, dup := registry[c.ID]; dup {
+		panic("suites: duplicate check " + c.ID)
+	}
+	registry[c.ID] = c
+}
+
+// All returns the catalog ordered by area, then disruptive last, then ID.
+func All() []Check {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make([]Check, 0, len(registry))
+	for _, c := range registry {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Disruptive != b.Disruptive {
+			return !a.Disruptive
+		}
+		if a.Area != b.Area {
+			return areaRank(a.Area) < areaRank(b.Area)
+		}
+		return a.ID < b.ID
+	})
+	return out
+}
+
+// Lookup returns the check with id.
+func Lookup(id string) (Check, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	c, ok := registry[id]
+	return c, ok
+}
+
+var areas = []string{"platform", "drivers", "clock", "network", "disk", "lifecycle", "console", "hyperv", "windows"}
+
+func areaRank(a string) int {
+	for i, x := range areas {
+		if x == a {
+			return i
+		}
+	}
+	return len(areas)
+}
+
+// AppliesTo reports whether c applies to a hypervisor and OS, and if not,
+// a reason for the SKIP.
+func (c Check) AppliesTo(hypervisor, os string) (bool, string) {
+	if len(c.OS) > 0 && !contains(c.OS, os) {
+		return false, fmt.Sprintf("applies to %v guests only, this guest is %s", c.OS, os)
+	}
+	if len(c.Hypervisors) > 0 && !contains(c.Hypervisors, hypervisor) {
+		return false, fmt.Sprintf("applies to %v hosts only, this host is %s", c.Hypervisors, hypervisor)
+	}
+	return true, ""
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

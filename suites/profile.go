@@ -1,0 +1,263 @@
+package suites
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Profile is an expectation profile: the expected values and tolerances
+// for one platform, as data. Built-in profiles live in suites/profiles/*.yaml;
+// users override any value with their own file (plan: profile_overrides).
+type Profile struct {
+	Name        string `yaml:"name"`
+	Title       string `yaml:"title"`
+	Description string `yaml:"description"`
+	// Hypervisor is what the guest should detect ("kvm", "qemu", "microsoft").
+	Hypervisor string `yaml:"hypervisor"`
+	// Checks maps check ID to its values. The reserved key "skip" makes the
+	// check SKIP on this platform with its value as the reason.
+	Checks map[string]map[string]any `yaml:"checks"`
+	// Source says where the profile came from (built-in or a path).
+	Source string `yaml:"-"`
+}
+
+// Built-in profiles live in suites/profiles/<name>/*.yaml. profile.yaml
+// carries name, title and hypervisor; each area keeps its values in its own
+// file (clock.yaml, network.yaml...) so areas evolve independently. The
+// files of one directory are merged; a check ID set twice is an error.
+//
+//go:embed profiles
+var builtin embed.FS
+
+// BuiltinProfiles returns the profiles shipped with virtcert, by name.
+func BuiltinProfiles() (map[string]*Profile, error) {
+	dirs, err := builtin.ReadDir("profiles")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*Profile{}
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		files, err := builtin.ReadDir(path.Join("profiles", d.Name()))
+		if err != nil {
+			return nil, err
+		}
+		merged := &Profile{Checks: map[string]map[string]any{}, Source: "builtin:" + d.Name()}
+		for _, f := range files {
+			if !strings.HasSuffix(f.Name(), ".yaml") {
+				continue
+			}
+			src := path.Join("profiles", d.Name(), f.Name())
+			b, err := builtin.ReadFile(src)
+			if err != nil {
+				return nil, err
+			}
+			p, err := parseProfile(b, "builtin:"+src)
+			if err != nil {
+				return nil, err
+			}
+			if err := merged.merge(p); err != nil {
+				return nil, err
+			}
+		}
+		if merged.Name == "" {
+			merged.Name = d.Name()
+		}
+		out[merged.Name] = merged
+	}
+	return out, nil
+}
+
+func (p *Profile) merge(o *Profile) error {
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{{&p.Name, o.Name}, {&p.Title, o.Title}, {&p.Description, o.Description}, {&p.Hypervisor, o.Hypervisor}} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
+	}
+	for id, kv := range o.Checks {
+		if _, dup := p.Checks[id]; dup {
+			return fmt.Errorf("profile %s: check %s set in two files", p.Name, id)
+		}
+		p.Checks[id] = kv
+	}
+	return nil
+}
+
+// ParseProfile decodes a complete profile (or override file) strictly.
+func ParseProfile(b []byte, source string) (*Profile, error) {
+	p, err := parseProfile(b, source)
+	if err == nil && p.Name == "" {
+		return nil, fmt.Errorf("profile %s: name is required", source)
+	}
+	return p, err
+}
+
+func parseProfile(b []byte, source string) (*Profile, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", source, err)
+	}
+	for id := range p.Checks {
+		if _, ok := Lookup(id); !ok && len(registry) > 0 {
+			return nil, fmt.Errorf("profile %s: unknown check %q", source, id)
+		}
+	}
+	p.Source = source
+	return &p, nil
+}
+
+// LoadProfileFile reads a profile (or override) file from disk.
+func LoadProfileFile(file string) (*Profile, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProfile(b, file)
+}
+
+// Override returns a copy of p with every value in o laid over it.
+func (p *Profile) Override(o *Profile) *Profile {
+	n := *p
+	n.Checks = map[string]map[string]any{}
+	for id, kv := range p.Checks {
+		n.Checks[id] = map[string]any{}
+		for k, v := range kv {
+			n.Checks[id][k] = v
+		}
+	}
+	for id, kv := range o.Checks {
+		if n.Checks[id] == nil {
+			n.Checks[id] = map[string]any{}
+		}
+		for k, v := range kv {
+			n.Checks[id][k] = v
+		}
+	}
+	if o.Hypervisor != "" {
+		n.Hypervisor = o.Hypervisor
+	}
+	n.Source = p.Source + " + " + o.Source
+	return &n
+}
+
+// SkipReason returns the profile's reason to skip check id, or "".
+func (p *Profile) SkipReason(id string) string {
+	if p == nil {
+		return ""
+	}
+	if s, ok := p.Checks[id]["skip"].(string); ok && s != "" {
+		return "profile " + p.Name + ": " + s
+	}
+	return ""
+}
+
+func (p *Profile) value(id, key string) (any, error) {
+	if p == nil {
+		return nil, fmt.Errorf("no profile")
+	}
+	v, ok := p.Checks[id][key]
+	if !ok {
+		return nil, fmt.Errorf("profile %s has no value %s.%s", p.Name, id, key)
+	}
+	return v, nil
+}
+
+// Has reports whether the profile sets key for check id.
+func (p *Profile) Has(id, key string) bool {
+	_, err := p.value(id, key)
+	return err == nil
+}
+
+// Float returns a number.
+func (p *Profile) Float(id, key string) (float64, error) {
+	v, err := p.value(id, key)
+	if err != nil {
+		return 0, err
+	}
+	switch n := v.(type) {
+	case int:
+		return float64(n), nil
+	case float64:
+		return n, nil
+	}
+	return 0, fmt.Errorf("profile %s: %s.%s is %T, want a number", p.Name, id, key, v)
+}
+
+// String returns a string.
+func (p *Profile) String(id, key string) (string, error) {
+	v, err := p.value(id, key)
+	if err != nil {
+		return "", err
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("profile %s: %s.%s is %T, want a string", p.Name, id, key, v)
+	}
+	return s, nil
+}
+
+// Strings returns a list of strings (a single string is a one-item list).
+func (p *Profile) Strings(id, key string) ([]string, error) {
+	v, err := p.value(id, key)
+	if err != nil {
+		return nil, err
+	}
+	switch l := v.(type) {
+	case string:
+		return []string{l}, nil
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, x := range l {
+			out = append(out, fmt.Sprint(x))
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("profile %s: %s.%s is %T, want a list", p.Name, id, key, v)
+}
+
+// Describe renders the profile's values for one check, for evidence.
+func (p *Profile) Describe(id string) string {
+	kv := p.Checks[id]
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%v ", k, kv[k])
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// ProfileFor picks the built-in profile name for a host: "kvm", "kvm-tcg",
+// "hyperv-gen1", "hyperv-gen2".
+func ProfileFor(hypervisor, accel, generation string) string {
+	switch hypervisor {
+	case "hyperv":
+		if generation == "1" {
+			return "hyperv-gen1"
+		}
+		return "hyperv-gen2"
+	case "kvm", "qemu":
+		if accel == "kvm" {
+			return "kvm"
+		}
+		return "kvm-tcg"
+	}
+	return "kvm-tcg"
+}

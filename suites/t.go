@@ -1,0 +1,298 @@
+package suites
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/reports"
+)
+
+// Target is what a check runs against: one guest, reached through its host
+// driver and its OS transport, judged with one profile.
+type Target struct {
+	Host     drivers.Host
+	HostInfo drivers.HostInfo
+	Guest    drivers.Guest
+	Spec     drivers.GuestSpec
+	Address  string
+	OS       transport.Transport
+	Profile  *Profile
+	// Controller is the controller's address as the guest sees it (the
+	// NAT gateway on the lab), for guest<->controller traffic; empty when
+	// unknown.
+	Controller string
+	// Peer is a second guest on the same network, or nil.
+	Peer *Peer
+	// Helper is the path of the uploaded vcprobe helper in the guest, or
+	// "" when it could not be uploaded (checks that need it SKIP).
+	Helper string
+	// Reconnect re-dials the OS transport after a reboot or link flap and
+	// replaces OS. It is set by the runner.
+	Reconnect func(ctx context.Context) (transport.Transport, error)
+}
+
+// Peer is a second guest.
+type Peer struct {
+	Guest   drivers.Guest
+	Address string
+	OS      transport.Transport
+	Helper  string
+}
+
+// T is handed to a check. Its methods record evidence on the result; the
+// terminal ones (Skipf, Fatalf, Errorf, and Run on a broken transport) stop
+// the check like testing.T's FailNow, so they must be called from the
+// check's own goroutine.
+type T struct {
+	ctx    context.Context
+	Check  Check
+	Target *Target
+
+	mu       sync.Mutex
+	res      *reports.Result
+	cleanups []func()
+}
+
+// NewT is used by the runner and by tests that drive a check directly.
+func NewT(ctx context.Context, c Check, tg *Target) *T {
+	return &T{ctx: ctx, Check: c, Target: tg, res: &reports.Result{
+		Check: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Status: reports.Pass,
+	}}
+}
+
+// Context is cancelled when the check's timeout passes or the run stops.
+func (t *T) Context() context.Context { return t.ctx }
+
+// Result returns the verdict so far.
+func (t *T) Result() *reports.Result { return t.res }
+
+// stop is the sentinel panic-free way out of a check (runtime.Goexit).
+func (t *T) stop() { runtime.Goexit() }
+
+// Run runs cmd in the guest and records it as evidence. A non-zero exit is
+// returned as data. A broken transport or a cancelled context ends the
+// check with ERROR (the harness could not observe the guest).
+func (t *T) Run(step, cmd string) transport.Result {
+	return t.RunOn(t.Target.OS, step, cmd)
+}
+
+// RunOn is Run on another transport (a peer's).
+func (t *T) RunOn(x transport.Transport, step, cmd string) transport.Result {
+	r, err := x.Run(t.ctx, transport.Command{Cmd: cmd})
+	exit := r.Exit
+	ev := reports.Evidence{Step: step, Command: cmd, Exit: &exit, Output: excerpt(r.Stdout, r.Stderr), Duration: r.Duration}
+	if err != nil {
+		ev.Exit = nil
+		ev.Output = err.Error()
+		t.Evidence(ev)
+		t.Errorf("%s: transport: %v", step, err)
+	}
+	t.Evidence(ev)
+	return r
+}
+
+// Expect records an expectation. ok=false makes the check FAIL (and it
+// goes on, so later evidence is still gathered).
+func (t *T) Expect(step string, ok bool, expected, actual, tolerance string) bool {
+	t.Evidence(reports.Evidence{Step: step, Expected: expected, Actual: actual, Tolerance: tolerance, OK: &ok, Profile: t.profileName()})
+	if !ok {
+		t.fail(fmt.Sprintf("%s: expected %s, got %s", step, expected, actual))
+	}
+	return ok
+}
+
+// Evidence appends an observation.
+func (t *T) Evidence(e reports.Evidence) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(e.Output) > reports.MaxExcerpt {
+		e.Output = e.Output[:reports.MaxExcerpt] + "\n[... truncated]"
+	}
+	t.res.Evidence = append(t.res.Evidence, e)
+}
+
+// Measure records a figure.
+func (t *T) Measure(m reports.Measurement) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.res.Measures = append(t.res.Measures, m)
+}
+
+// Failf marks the check FAIL and goes on.
+func (t *T) Failf(format string, args ...any) { t.fail(fmt.Sprintf(format, args...)) }
+
+// Fatalf marks the check FAIL and stops it.
+func (t *T) Fatalf(format string, args ...any) {
+	t.fail(fmt.Sprintf(format, args...))
+	t.stop()
+}
+
+// Errorf marks the check ERROR (harness or host broke) and stops it.
+func (t *T) Errorf(format string, args ...any) {
+	t.mu.Lock()
+	t.res.Status = reports.Error
+	t.res.Reason = fmt.Sprintf(format, args...)
+	t.mu.Unlock()
+	t.stop()
+}
+
+// Skipf marks the check SKIP with a reason and stops it.
+func (t *T) Skipf(format string, args ...any) {
+	t.mu.Lock()
+	t.res.Status = reports.Skip
+	t.res.Reason = fmt.Sprintf(format, args...)
+	t.mu.Unlock()
+	t.stop()
+}
+
+// Failed reports whether the check has failed so far.
+func (t *T) Failed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.res.Status == reports.Fail
+}
+
+func (t *T) fail(reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.res.Status == reports.Error {
+		return
+	}
+	if t.res.Status != reports.Fail {
+		t.res.Reason = reason
+	} else if !strings.Contains(t.res.Reason, "; ...") {
+		t.res.Reason += "; ..."
+	}
+	t.res.Status = reports.Fail
+}
+
+// Cleanup registers f to run after the check, in reverse order, even when
+// the check stopped early.
+func (t *T) Cleanup(f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cleanups = append(t.cleanups, f)
+}
+
+// Need returns the capability T from the guest or skips with the reason.
+func Need[C any](t *T, what string) C {
+	c, reason := drivers.Need[C](t.Target.Guest, what)
+	if reason != "" {
+		t.Skipf("%s", reason)
+	}
+	return c
+}
+
+// Profile value helpers: the check's own section of the active profile.
+
+// Float returns profile value key for this check; a missing key is a
+// harness error (profiles are validated on load, so this is a bug).
+func (t *T) Float(key string) float64 {
+	v, err := t.Target.Profile.Float(t.Check.ID, key)
+	if err != nil {
+		t.Errorf("profile: %v", err)
+	}
+	return v
+}
+
+// Strings returns a list value for this check.
+func (t *T) Strings(key string) []string {
+	v, err := t.Target.Profile.Strings(t.Check.ID, key)
+	if err != nil {
+		t.Errorf("profile: %v", err)
+	}
+	return v
+}
+
+// String returns a string value for this check.
+func (t *T) String(key string) string {
+	v, err := t.Target.Profile.String(t.Check.ID, key)
+	if err != nil {
+		t.Errorf("profile: %v", err)
+	}
+	return v
+}
+
+func (t *T) profileName() string {
+	if t.Target == nil || t.Target.Profile == nil {
+		return ""
+	}
+	return t.Target.Profile.Name + ":" + t.Check.ID
+}
+
+// Execute runs c against tg with the check's timeout and returns its
+// result. A panic in the check is an ERROR, never a crash of the run.
+func Execute(ctx context.Context, c Check, tg *Target) *reports.Result {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	t := NewT(ctx, c, tg)
+	start := time.Now()
+	t.res.Started = start
+	if skip := t.Target.Profile.SkipReason(c.ID); skip != "" {
+		t.res.Status, t.res.Reason = reports.Skip, skip
+		return t.res
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				t.mu.Lock()
+				t.res.Status = reports.Error
+				t.res.Reason = fmt.Sprintf("check panicked: %v", p)
+				t.mu.Unlock()
+			}
+		}()
+		defer t.runCleanups()
+		c.Run(t)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// The check ignores its context; give it a moment, then report.
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ctx.Err() != nil && t.res.Status == reports.Pass {
+		t.res.Status = reports.Error
+		t.res.Reason = "timed out after " + c.Timeout.String()
+		if errors.Is(ctx.Err(), context.Canceled) {
+			t.res.Reason = "cancelled"
+		}
+	}
+	t.res.Duration = time.Since(start)
+	// Return a copy: a check that ignored its context may still append.
+	r := *t.res
+	r.Evidence = append([]reports.Evidence(nil), t.res.Evidence...)
+	r.Measures = append([]reports.Measurement(nil), t.res.Measures...)
+	return &r
+}
+
+func (t *T) runCleanups() {
+	t.mu.Lock()
+	cs := t.cleanups
+	t.cleanups = nil
+	t.mu.Unlock()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i]()
+	}
+}
+
+func excerpt(stdout, stderr []byte) string {
+	s := string(stdout)
+	if len(stderr) > 0 {
+		s += "\n[stderr]\n" + string(stderr)
+	}
+	return strings.TrimRight(s, "\n")
+}

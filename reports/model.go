@@ -96,6 +96,14 @@ type Result struct {
 	// Waiver is set when Status is WAIVED, or when an expired waiver
 	// matched and no longer applies (Status keeps the real verdict).
 	Waiver *WaiverNote `json:"waiver,omitempty"`
+	// OriginalStatus and OriginalReason keep the real verdict of a WAIVED
+	// result (FAIL or ERROR and its reason), so a waiver never hides what
+	// happened.
+	OriginalStatus Status `json:"original_status,omitempty"`
+	OriginalReason string `json:"original_reason,omitempty"`
+	// Notes are remarks added after the check ran ("waiver expired on
+	// 2026-11-01 (https://tracker/123)").
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Evidence is one observation behind a verdict: what was run, what came
@@ -148,6 +156,9 @@ type WaiverNote struct {
 	Tracker       string    `json:"tracker,omitempty"`
 	Expires       time.Time `json:"expires"`
 	Expired       bool      `json:"expired"`
+	// Covers lists the results the waiver matched, as "<target> <check>"
+	// (only on Run.Waivers; empty on a Result's own note).
+	Covers []string `json:"covers,omitempty"`
 }
 
 // Verdict is the certification verdict of a target or a run.

@@ -1,0 +1,323 @@
+// Package seed builds the cloud-init NoCloud seed a guest boots with: an
+// ISO 9660 image labelled "cidata" holding user-data, meta-data and, when
+// asked for, network-config. It is written in pure Go (go-diskfs) so the
+// harness needs no genisoimage on the controller, with Rock Ridge and Joliet
+// so that the file names come out as "user-data", not "USER_DAT.;1".
+//
+// The same seed serves both fixture guests: cloud-init reads it on the
+// Debian guest, and the tiny guest's init script reads the same user-data
+// (ssh_authorized_keys and ssh_keys.ed25519_private) with busybox awk, so
+// the layout written here is kept plain: one key per "- " line, the host key
+// as a literal block.
+package seed
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/diskfs/go-diskfs/backend/file"
+	"github.com/diskfs/go-diskfs/filesystem/iso9660"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/virtcert/virtcert/guests"
+)
+
+// Label is the volume label cloud-init's NoCloud datasource looks for.
+const Label = "cidata"
+
+// Config describes one guest's seed.
+type Config struct {
+	// InstanceID changes per guest boot identity; cloud-init runs its
+	// per-instance modules again when it changes. Required.
+	InstanceID string
+	// Hostname becomes local-hostname. Required.
+	Hostname string
+	// User is the login user. "root" (the tiny guest) puts the keys on
+	// root and sets disable_root: false; any other name gets a user with
+	// passwordless sudo and the keys.
+	User string
+	// AuthorizedKeys are authorized_keys lines for User. At least one.
+	AuthorizedKeys []string
+	// HostKey, when set, is installed as the guest's only SSH host key so
+	// the harness can pin it (cloud-init ssh_keys; the tiny init reads it
+	// too). Other host key types are not generated.
+	HostKey *guests.HostKey
+	// NetworkConfig, when set, is written verbatim as network-config
+	// (cloud-init network config v1 or v2 YAML). Empty: no file, and the
+	// image's own network setup applies.
+	NetworkConfig []byte
+	// RunCmd are extra commands cloud-init runs once at the end of boot
+	// (runcmd). Each is passed as an argv list, never through a shell
+	// string built here.
+	RunCmd [][]string
+}
+
+var (
+	hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
+	userRE     = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	idRE       = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+)
+
+// Validate reports the first problem with c.
+func (c Config) Validate() error {
+	switch {
+	case !idRE.MatchString(c.InstanceID):
+		return fmt.Errorf("seed: instance-id %q: want 1-128 of [A-Za-z0-9._:-]", c.InstanceID)
+	case !hostnameRE.MatchString(c.Hostname) || len(c.Hostname) > 253:
+		return fmt.Errorf("seed: hostname %q is not a valid host name", c.Hostname)
+	case !userRE.MatchString(c.User):
+		return fmt.Errorf("seed: user %q is not a valid user name", c.User)
+	case len(c.AuthorizedKeys) == 0:
+		return errors.New("seed: no authorized key: the guest could not be logged into")
+	}
+	for i, k := range c.AuthorizedKeys {
+		if strings.ContainsAny(k, "\r\n") || len(strings.Fields(k)) < 2 {
+			return fmt.Errorf("seed: authorized key %d is not one authorized_keys line", i)
+		}
+	}
+	if c.HostKey != nil && c.HostKey.Signer == nil {
+		return errors.New("seed: host key has no key")
+	}
+	for i, argv := range c.RunCmd {
+		if len(argv) == 0 {
+			return fmt.Errorf("seed: runcmd %d is empty", i)
+		}
+	}
+	return nil
+}
+
+// cloudConfig is the subset of #cloud-config we write. Field order here is
+// the order in the file.
+type cloudConfig struct {
+	Hostname          string            `yaml:"hostname"`
+	PreserveHostname  bool              `yaml:"preserve_hostname"`
+	DisableRoot       *bool             `yaml:"disable_root,omitempty"`
+	Users             []user            `yaml:"users,omitempty"`
+	SSHAuthorizedKeys []string          `yaml:"ssh_authorized_keys,omitempty"`
+	SSHPwauth         bool              `yaml:"ssh_pwauth"`
+	SSHDeleteKeys     *bool             `yaml:"ssh_deletekeys,omitempty"`
+	SSHGenKeyTypes    *[]string         `yaml:"ssh_genkeytypes,omitempty"`
+	SSHKeys           map[string]string `yaml:"ssh_keys,omitempty"`
+	RunCmd            [][]string        `yaml:"runcmd,omitempty"`
+}
+
+type user struct {
+	Name              string   `yaml:"name"`
+	Sudo              string   `yaml:"sudo"`
+	Shell             string   `yaml:"shell"`
+	LockPasswd        bool     `yaml:"lock_passwd"`
+	SSHAuthorizedKeys []string `yaml:"ssh_authorized_keys"`
+}
+
+// UserData renders the #cloud-config user-data for c.
+func UserData(c Config) ([]byte, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	cc := cloudConfig{
+		Hostname:         c.Hostname,
+		PreserveHostname: false,
+		SSHPwauth:        false,
+		RunCmd:           c.RunCmd,
+	}
+	if c.User == "root" {
+		f := false
+		cc.DisableRoot = &f
+		cc.SSHAuthorizedKeys = c.AuthorizedKeys
+	} else {
+		cc.Users = []user{{
+			Name:              c.User,
+			Sudo:              "ALL=(ALL) NOPASSWD:ALL",
+			Shell:             "/bin/bash",
+			LockPasswd:        true,
+			SSHAuthorizedKeys: c.AuthorizedKeys,
+		}}
+	}
+	if c.HostKey != nil {
+		pemBytes, err := c.HostKey.PrivateKeyPEM()
+		if err != nil {
+			return nil, fmt.Errorf("seed: %w", err)
+		}
+		// Delete whatever host keys the image carries (a cloned image would
+		// share them) and generate none: the pinned key is the only one.
+		t := true
+		none := []string{}
+		cc.SSHDeleteKeys = &t
+		cc.SSHGenKeyTypes = &none
+		cc.SSHKeys = map[string]string{
+			"ed25519_private": string(pemBytes),
+			"ed25519_public":  c.HostKey.AuthorizedKey(),
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteString("#cloud-config\n")
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(cc); err != nil {
+		return nil, fmt.Errorf("seed: user-data: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("seed: user-data: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// MetaData renders meta-data for c.
+func MetaData(c Config) ([]byte, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	if err := enc.Encode(struct {
+		InstanceID    string `yaml:"instance-id"`
+		LocalHostname string `yaml:"local-hostname"`
+	}{c.InstanceID, c.Hostname}); err != nil {
+		return nil, fmt.Errorf("seed: meta-data: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Files returns the seed's files by name. Each call generates the private
+// key encoding afresh (OpenSSH's format carries random check bytes), so
+// build an image from one Files result: see ISO.
+func Files(c Config) (map[string][]byte, error) {
+	ud, err := UserData(c)
+	if err != nil {
+		return nil, err
+	}
+	md, err := MetaData(c)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{"user-data": ud, "meta-data": md}
+	if len(c.NetworkConfig) > 0 {
+		var probe any
+		if err := yaml.Unmarshal(c.NetworkConfig, &probe); err != nil {
+			return nil, fmt.Errorf("seed: network-config is not YAML: %w", err)
+		}
+		files["network-config"] = c.NetworkConfig
+	}
+	return files, nil
+}
+
+// Build returns the seed ISO image for c. The image holds the host's
+// private key when c.HostKey is set: store it like a key (0600), see
+// WriteFile.
+func Build(c Config) ([]byte, error) {
+	files, err := Files(c)
+	if err != nil {
+		return nil, err
+	}
+	return ISO(files)
+}
+
+// WriteFile builds the seed and writes it to path with mode 0600.
+func WriteFile(path string, c Config) error {
+	img, err := Build(c)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	if _, err := f.Write(img); err != nil {
+		f.Close()
+		return fmt.Errorf("seed: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("seed: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// ISO writes files (names without slashes) into an ISO 9660 image labelled
+// cidata. go-diskfs stages files in a workspace directory and writes the
+// image to a file backend, so both live in a private temporary directory
+// that is removed before returning.
+func ISO(files map[string][]byte) ([]byte, error) {
+	for name := range files {
+		if name == "" || strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
+			return nil, fmt.Errorf("seed: bad file name %q", name)
+		}
+	}
+	dir, err := os.MkdirTemp("", "virtcert-seed-")
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	ws := filepath.Join(dir, "ws")
+	if err := os.Mkdir(ws, 0o700); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	var total int64
+	for _, b := range files {
+		total += int64(len(b))
+	}
+	// Room for the system area, descriptors, directories and the files,
+	// each rounded to 2 KiB sectors; the image is cut to its real size below.
+	size := int64(1<<20) + 2*total
+	imgPath := filepath.Join(dir, "seed.iso")
+	be, err := file.CreateFromPath(imgPath, size)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	fs, err := iso9660.Create(be, size, 0, 2048, ws)
+	if err != nil {
+		be.Close()
+		return nil, fmt.Errorf("seed: create iso: %w", err)
+	}
+	for name, b := range files {
+		f, err := fs.OpenFile(name, os.O_CREATE|os.O_RDWR)
+		if err != nil {
+			be.Close()
+			return nil, fmt.Errorf("seed: add %s: %w", name, err)
+		}
+		if _, err := f.Write(b); err != nil {
+			f.Close()
+			be.Close()
+			return nil, fmt.Errorf("seed: add %s: %w", name, err)
+		}
+		if err := f.Close(); err != nil {
+			be.Close()
+			return nil, fmt.Errorf("seed: add %s: %w", name, err)
+		}
+	}
+	if err := fs.Finalize(iso9660.FinalizeOptions{
+		RockRidge:        true,
+		Joliet:           true,
+		VolumeIdentifier: Label,
+	}); err != nil {
+		be.Close()
+		return nil, fmt.Errorf("seed: finalize iso: %w", err)
+	}
+	if err := be.Close(); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	img, err := os.ReadFile(imgPath)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	return trimISO(img), nil
+}
+
+// trimISO cuts the image to the volume space size recorded in the primary
+// volume descriptor (sector 16, bytes 80..83, little-endian, in 2048-byte
+// blocks), dropping the unused tail of the preallocated file.
+func trimISO(img []byte) []byte {
+	const pvd = 16 * 2048
+	if len(img) < pvd+88 || img[pvd] != 1 || string(img[pvd+1:pvd+6]) != "CD001" {
+		return img
+	}
+	blocks := int64(img[pvd+80]) | int64(img[pvd+81])<<8 | int64(img[pvd+82])<<16 | int64(img[pvd+83])<<24
+	if n := blocks * 2048; n > 0 && n <= int64(len(img)) {
+		return img[:n]
+	}
+	return img
+}

@@ -1,7 +1,20 @@
 // Package plan defines the certification plan file (YAML, decoded
 // strictly) and its validation. A plan names hosts, images, which checks to
 // run, parallelism and timeouts. It never holds secrets: credentials are
-// named by environment variable or file.
+// named by environment variable or file (password_env, password_file); a
+// key such as "password:" or a pasted private key is rejected with its line.
+//
+// Expansion is deliberately narrow:
+//   - uri fields only: "lab" means the local lab ($VIRTCERT_LAB_URI, else
+//     $VIRTCERT_LAB_DIR/uri, default /var/tmp/virtcert-lab/uri), and
+//     ${NAME} is replaced by the environment variable NAME (which must be
+//     set). See ResolveURI.
+//   - file paths: relative paths are relative to the plan file's
+//     directory; a leading "~/" is the home directory. Nothing else.
+//
+// Defaults for fields left out are the Default* constants below; an
+// explicit zero or negative value is an error, not a request for the
+// default.
 package plan
 
 import "time"
@@ -99,3 +112,30 @@ type Timeouts struct {
 
 // Duration is a time.Duration written as "90s" or "5m" in YAML.
 type Duration time.Duration
+
+// Defaults, applied by Load and FromFlags to fields left out of the plan.
+// An explicit zero or negative value is an error, never replaced by a
+// default (memory_mb: 0 is a mistake, not "use the default").
+const (
+	DefaultParallel  = 2
+	DefaultMemoryMB  = 1024
+	DefaultCPUs      = 1
+	DefaultFormat    = "qcow2" // or taken from the image file's extension (.raw, .img, .vhdx)
+	DefaultOS        = "linux"
+	DefaultUser      = "root"
+	DefaultFirmware  = "bios"
+	DefaultPeer      = PeerProvision
+	DefaultProvision = 2 * time.Minute
+	DefaultReady     = 5 * time.Minute
+	DefaultDestroy   = 20 * time.Second
+	DefaultRun       = 60 * time.Minute
+)
+
+// Peer modes.
+const (
+	PeerProvision = "provision"
+	PeerNone      = "none"
+)
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,273 @@
+package plan
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Error is a plan problem: where it is and what is wrong. Its text is
+// "FILE:LINE: FIELD: MESSAGE" for plan files and "--flag: MESSAGE" for
+// one-off runs. It never contains secret values.
+type Error struct {
+	File    string // plan file as given; "" for flags
+	Line    int    // 0 when unknown
+	Field   string // dotted path, e.g. "images.tiny.memory_mb", or a flag name
+	Message string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			b.WriteString(":" + strconv.Itoa(e.Line))
+		}
+		b.WriteString(": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// Errors is every problem found in a plan, in file order. Its Error text is
+// the first problem (one clear line) plus a count of the others.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	if len(es) == 0 {
+		return "no errors"
+	}
+	s := es[0].Error()
+	if len(es) > 1 {
+		s += fmt.Sprintf(" (and %d more problem(s) in the plan)", len(es)-1)
+	}
+	return s
+}
+
+// Unwrap lets errors.As find the individual *Error values.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Load reads, strictly decodes and validates the plan at path. Relative
+// paths in the plan are resolved against the plan file's directory; uri
+// fields get the expansion described in ResolveURI. Every error is an
+// Errors value (bad input: exit 2).
+func Load(path string) (*Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Message: "cannot read plan: " + unwrapPathError(err)}}
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, Errors{{File: path, Message: err.Error()}}
+	}
+	return Parse(b, path, dir)
+}
+
+// Parse decodes and validates plan text. file names it in errors; baseDir
+// resolves relative paths ("" = the current directory).
+func Parse(b []byte, file, baseDir string) (*Plan, error) {
+	sum := sha256.Sum256(b)
+	p, lines, err := decode(b, file)
+	if err != nil {
+		return nil, err
+	}
+	p.Path = file
+	p.SHA256 = hex.EncodeToString(sum[:])
+	v := &validator{file: file, lines: lines, base: baseDir, present: lines}
+	v.validate(p)
+	if len(v.errs) > 0 {
+		sort.SliceStable(v.errs, func(i, j int) bool { return lineKey(v.errs[i]) < lineKey(v.errs[j]) })
+		return nil, v.errs
+	}
+	return p, nil
+}
+
+var (
+	lineRE    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	cannotRE  = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+)
+
+// decode parses b into a node tree (for line numbers and the secrets
+// scan), then decodes it strictly. yaml.v3 reports unknown keys and type
+// errors with a line only, so the line is mapped back to the field path
+// through the node tree.
+func decode(b []byte, file string) (*Plan, map[string]int, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, nil, Errors{yamlErr(file, nil, err)}
+	}
+	if len(root.Content) == 0 {
+		return nil, nil, Errors{{File: file, Message: "plan is empty"}}
+	}
+	lines := map[string]int{}  // field path -> line
+	byLine := map[int]string{} // line -> deepest field path on it
+	var secrets Errors
+	walk(root.Content[0], "", lines, byLine, file, &secrets)
+	if len(secrets) > 0 {
+		return nil, nil, secrets
+	}
+	if root.Content[0].Kind != yaml.MappingNode {
+		return nil, nil, Errors{{File: file, Line: root.Content[0].Line, Message: "plan must be a mapping (name:, hosts:, images:, ...)"}}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var p Plan
+	if err := dec.Decode(&p); err != nil {
+		return nil, nil, Errors{yamlErr(file, byLine, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, nil, Errors{{File: file, Line: extra.Line, Message: "a plan file holds one YAML document"}}
+	}
+	return &p, lines, nil
+}
+
+func yamlErr(file string, byLine map[int]string, err error) *Error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	e := &Error{File: file, Message: strings.TrimPrefix(msg, "yaml: ")}
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Message = m[2]
+		e.Field = byLine[e.Line]
+	}
+	if m := unknownRE.FindStringSubmatch(e.Message); m != nil {
+		e.Message = fmt.Sprintf("unknown field %q", m[1])
+		if !strings.HasSuffix(e.Field, "."+m[1]) && e.Field != m[1] {
+			e.Field = ""
+		}
+	} else if m := cannotRE.FindStringSubmatch(e.Message); m != nil {
+		e.Message = fmt.Sprintf("wrong type: want %s, got %s %q", goTypeName(m[3]), m[1], m[2])
+	}
+	return e
+}
+
+func goTypeName(t string) string {
+	switch {
+	case t == "int":
+		return "an integer"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "a string"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "plan."):
+		return "a mapping"
+	}
+	return t
+}
+
+// secretKeys are keys that would put a secret into the plan text. The plan
+// has no such fields; naming them gets a pointed message instead of a
+// generic "unknown field".
+var secretKeys = map[string]string{
+	"password": "password_env or password_file", "passwd": "password_env or password_file",
+	"secret": "an _env or _file field", "token": "an _env or _file field",
+	"private_key": "key_file", "api_key": "an _env or _file field",
+}
+
+// walk records the path and line of every key, and rejects secrets in the
+// plan text (secret-named keys, PEM private keys in any value) without
+// ever repeating the secret value.
+func walk(n *yaml.Node, path string, lines map[string]int, byLine map[int]string, file string, errs *Errors) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			lines[p] = k.Line
+			byLine[k.Line] = p
+			if v.Line != k.Line {
+				byLine[v.Line] = p
+			}
+			if alt, bad := secretKeys[strings.ToLower(k.Value)]; bad {
+				*errs = append(*errs, &Error{File: file, Line: k.Line, Field: p,
+					Message: "secrets are not allowed in the plan text; use " + alt})
+				continue
+			}
+			walk(v, p, lines, byLine, file, errs)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			lines[p] = c.Line
+			if _, ok := byLine[c.Line]; !ok || c.Kind == yaml.ScalarNode {
+				byLine[c.Line] = p
+			}
+			walk(c, p, lines, byLine, file, errs)
+		}
+	case yaml.ScalarNode:
+		if strings.Contains(n.Value, "PRIVATE KEY-----") {
+			*errs = append(*errs, &Error{File: file, Line: n.Line, Field: path,
+				Message: "a private key is pasted into the plan; put it in a file and name it with key_file"})
+		}
+	case yaml.DocumentNode, yaml.AliasNode:
+		for _, c := range n.Content {
+			walk(c, path, lines, byLine, file, errs)
+		}
+	}
+}
+
+// UnmarshalYAML reads "90s", "5m", "1h30m" (or a bare number of seconds).
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: not a duration (write 90s, 5m, 1h)", n.Line)}}
+	}
+	if secs, err := strconv.ParseFloat(n.Value, 64); err == nil {
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: not a duration %q (write 90s, 5m, 1h)", n.Line, n.Value)}}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as "1m30s".
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+func unwrapPathError(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// lineKey orders errors by line, those without a line last.
+func lineKey(e *Error) int {
+	if e.Line <= 0 {
+		return int(^uint(0) >> 1)
+	}
+	return e.Line
+}

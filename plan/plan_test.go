@@ -1,0 +1,230 @@
+package plan
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/virtcert/virtcert/suites"
+)
+
+func init() {
+	// A small catalog, so suites/exclude entries can be validated.
+	for _, id := range []string{"clock.offset", "clock.source", "platform.hypervisor"} {
+		suites.Register(suites.Check{ID: id, Area: strings.Split(id, ".")[0], Title: id, Timeout: time.Second, Run: func(*suites.T) {}})
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	p, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.SHA256) != 64 || p.Path != "testdata/good.yaml" {
+		t.Errorf("hash/path not recorded: %q %q", p.SHA256, p.Path)
+	}
+	tiny := p.Images["tiny"]
+	if !filepath.IsAbs(tiny.Path) && !strings.HasPrefix(tiny.Path, "testdata/") {
+		t.Errorf("relative path not resolved against the plan dir: %s", tiny.Path)
+	}
+	if tiny.Format != "qcow2" || tiny.OS != "linux" || tiny.User != "root" || tiny.CPUs != 1 || tiny.MemoryMB != 256 {
+		t.Errorf("defaults: %+v", tiny)
+	}
+	if p.Timeouts.Ready.D() != 90*time.Second || p.Timeouts.Run.D() != DefaultRun || p.Timeouts.Destroy.D() != 10*time.Second {
+		t.Errorf("timeouts: %+v", p.Timeouts)
+	}
+	if p.Peer != PeerProvision || p.Parallel != 2 {
+		t.Errorf("peer/parallel: %q %d", p.Peer, p.Parallel)
+	}
+	if got := p.Targets(); len(got) != 2 || got[0].ID() != "lab/tiny" {
+		t.Errorf("targets: %v", got)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	t.Setenv("VC_TEST_UNSET_FOR_SURE", "")
+	os.Unsetenv("VC_TEST_UNSET_FOR_SURE")
+	base := `name: x
+hosts:
+  lab: {driver: libvirt, uri: "qemu:///system"}
+images:
+  tiny: {path: img/disk.qcow2}
+`
+	cases := []struct {
+		name, text, want string
+	}{
+		{"zero memory", base + "  other:\n    path: img/disk.qcow2\n    memory_mb: 0\n", "p.yaml:8: images.other.memory_mb: must be > 0"},
+		{"negative timeout", base + "timeouts:\n  ready: -5s\n", "p.yaml:7: timeouts.ready: must not be negative"},
+		{"zero timeout", base + "timeouts:\n  ready: 0s\n", "timeouts.ready: must be > 0"},
+		{"bad duration", base + "timeouts:\n  ready: soon\n", `p.yaml:7: timeouts.ready: not a duration "soon"`},
+		{"unknown key", base + "paralel: 3\n", `p.yaml:6: paralel: unknown field "paralel"`},
+		{"unknown nested key", strings.Replace(base, "{path: img/disk.qcow2}", "{path: img/disk.qcow2, memroy: 3}", 1), `p.yaml:5: images.tiny.memroy: unknown field "memroy"`},
+		{"wrong type", base + "parallel: many\n", `p.yaml:6: parallel: wrong type: want an integer, got str "many"`},
+		{"unknown driver", strings.Replace(base, "driver: libvirt", "driver: vmware", 1), `p.yaml:3: hosts.lab.driver: unknown driver "vmware"`},
+		{"bad uri", strings.Replace(base, "qemu:///system", "qemu://nohost/system", 1), `hosts.lab.uri: bad libvirt URI`},
+		{"bad uri path", strings.Replace(base, "qemu:///system", "qemu:///sys", 1), `path must be /system or /session`},
+		{"unset env in uri", strings.Replace(base, "qemu:///system", "${VC_TEST_UNSET_FOR_SURE}", 1), "VC_TEST_UNSET_FOR_SURE (named in the uri) is not set"},
+		{"missing image", strings.Replace(base, "img/disk.qcow2", "img/nope.qcow2", 1), "images.tiny.path: testdata/img/nope.qcow2: no such file or directory"},
+		{"image is dir", strings.Replace(base, "img/disk.qcow2", "img", 1), "is a directory"},
+		{"unknown check", base + "suites: [clock.offst]\n", `p.yaml:6: suites[0]: unknown check or area "clock.offst"`},
+		{"bad matrix", base + "matrix:\n  - {host: lab, image: debian}\n", `p.yaml:7: matrix[0].image: no image named "debian"`},
+		{"unreadable key", strings.Replace(base, "{path: img/disk.qcow2}", "{path: img/disk.qcow2, key_file: /nonexistent/id_ed25519}", 1), "images.tiny.key_file: /nonexistent/id_ed25519: no such file"},
+		{"bad host key", strings.Replace(base, "{path: img/disk.qcow2}", "{path: img/disk.qcow2, host_key: 'ssh-ed25519 zzz'}", 1), "images.tiny.host_key: not an SSH public key"},
+		{"password in text", base + "  w:\n    path: img/disk.qcow2\n    password: hunter2\n", "p.yaml:8: images.w.password: secrets are not allowed in the plan text; use password_env or password_file"},
+		{"pem in text", base + "  w:\n    path: img/disk.qcow2\n    cmdline: |\n      -----BEGIN OPENSSH PRIVATE KEY-----\n      abc\n", "a private key is pasted into the plan"},
+		{"syntax", "hosts: [\n", "p.yaml:"},
+		{"empty", "", "plan is empty"},
+		{"not a mapping", "- a\n- b\n", "plan must be a mapping"},
+		{"no hosts", "name: x\nimages:\n  tiny: {path: img/disk.qcow2}\n", "hosts: at least one host is required"},
+		{"bad peer", base + "peer: bogus\n", `peer: want "provision", "none"`},
+		{"unknown profile", strings.Replace(base, "driver: libvirt,", "driver: libvirt, profile: vmware,", 1), `hosts.lab.profile: unknown profile "vmware"`},
+		{"bad os", strings.Replace(base, "{path: img/disk.qcow2}", "{path: img/disk.qcow2, os: beos}", 1), `images.tiny.os: unknown OS family "beos"`},
+		{"both passwords", strings.Replace(base, "driver: libvirt,", "driver: libvirt, password_env: X, password_file: img/disk.qcow2,", 1), "set password_env or password_file, not both"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.text), "p.yaml", "testdata")
+			if err == nil {
+				t.Fatalf("no error, want %q", c.want)
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("error is %T, want plan.Errors", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got  %q\nwant %q", err.Error(), c.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "abc") && strings.Contains(c.text, "PRIVATE") {
+				t.Errorf("secret echoed in error: %q", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoadFiles(t *testing.T) {
+	for file, want := range map[string]string{
+		"testdata/zero-memory.yaml": "testdata/zero-memory.yaml:7: images.tiny.memory_mb: must be > 0",
+		"testdata/unknown-key.yaml": `testdata/unknown-key.yaml:6: hosts.lab.memroy: unknown field "memroy"`,
+		"testdata/password.yaml":    "testdata/password.yaml:6: hosts.hv.password: secrets are not allowed",
+		"testdata/missing.yaml":     "testdata/missing.yaml: cannot read plan: no such file or directory",
+	} {
+		_, err := Load(file)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", file, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: secret in error", file)
+		}
+	}
+}
+
+func TestResolveURI(t *testing.T) {
+	t.Setenv("VIRTCERT_LAB_URI", "qemu:///system?socket=/x/sock")
+	if u, err := ResolveURI("lab"); err != nil || u != "qemu:///system?socket=/x/sock" {
+		t.Errorf("lab from env: %q %v", u, err)
+	}
+	t.Setenv("VIRTCERT_LAB_URI", "")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "uri"), []byte("qemu:///system?socket=/y\n"), 0o644)
+	t.Setenv("VIRTCERT_LAB_DIR", dir)
+	if u, err := ResolveURI("lab"); err != nil || u != "qemu:///system?socket=/y" {
+		t.Errorf("lab from file: %q %v", u, err)
+	}
+	t.Setenv("VIRTCERT_LAB_DIR", t.TempDir())
+	if _, err := ResolveURI("lab"); err == nil || !strings.Contains(err.Error(), "is the lab up") {
+		t.Errorf("lab missing: %v", err)
+	}
+	t.Setenv("VC_HOST", "h1")
+	if u, _ := ResolveURI("qemu+ssh://${VC_HOST}/system?x=$y"); u != "qemu+ssh://h1/system?x=$y" {
+		t.Errorf("expansion: %q", u)
+	}
+}
+
+func TestFromFlags(t *testing.T) {
+	img, _ := filepath.Abs("testdata/img/disk.qcow2")
+	p, err := FromFlags(Flags{URI: "qemu:///system", Image: img, Kernel: "testdata/img/vmlinuz", Cmdline: "console=ttyS0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Hosts[FlagHost].Driver != "libvirt" || !filepath.IsAbs(p.Images[FlagImage].Kernel) || len(p.SHA256) != 64 {
+		t.Errorf("plan: %+v %+v", p.Hosts[FlagHost], p.Images[FlagImage])
+	}
+	for _, c := range []struct {
+		f    Flags
+		want string
+	}{
+		{Flags{URI: "qemu:///system", Image: "/nonexistent.qcow2"}, "--image: /nonexistent.qcow2: no such file or directory"},
+		{Flags{URI: "bogus", Image: img}, "--uri: bad libvirt URI"},
+		{Flags{Driver: "vmware", URI: "x", Image: img}, `--driver: unknown driver "vmware"`},
+		{Flags{URI: "qemu:///system", Image: img, MemoryMB: -1}, "--memory: must be > 0"},
+		{Flags{URI: "qemu:///system", Image: img, Suites: []string{"nope"}}, `--checks: unknown check or area "nope"`},
+	} {
+		if _, err := FromFlags(c.f); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want %q", c.f, err, c.want)
+		}
+	}
+}
+
+func TestResolvedRoundTrip(t *testing.T) {
+	p, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Resolved()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Parse(b, "resolved.yaml", "/nonexistent-base")
+	if err != nil {
+		t.Fatalf("resolved plan does not load again: %v\n%s", err, b)
+	}
+	if q.Images["tiny"].Path != p.Images["tiny"].Path || q.Timeouts != p.Timeouts {
+		t.Errorf("round trip changed the plan")
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	t.Setenv("VC_PW", "s3cret")
+	h := &Host{PasswordEnv: "VC_PW", Username: "admin"}
+	u, pw, err := h.Credentials()
+	if err != nil || u != "admin" || pw.Reveal() != "s3cret" {
+		t.Fatalf("got %q %v", u, err)
+	}
+	h = &Host{PasswordEnv: "VC_PW_UNSET_X"}
+	if _, _, err := h.Credentials(); err == nil || !strings.Contains(err.Error(), "VC_PW_UNSET_X") {
+		t.Errorf("unset env: %v", err)
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	for _, file := range []string{"testdata/good.yaml", "testdata/zero-memory.yaml", "testdata/unknown-key.yaml", "testdata/password.yaml"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := Parse(b, "fuzz.yaml", "testdata")
+		if err == nil {
+			if p.Parallel <= 0 || p.Timeouts.Ready <= 0 || len(p.Hosts) == 0 || len(p.Images) == 0 {
+				t.Fatalf("accepted plan violates its invariants: %+v", p)
+			}
+			for _, im := range p.Images {
+				if im.MemoryMB <= 0 || im.CPUs <= 0 {
+					t.Fatalf("accepted image with memory %d cpus %d", im.MemoryMB, im.CPUs)
+				}
+			}
+			return
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error: %q", err)
+		}
+	})
+}

@@ -1,0 +1,470 @@
+package plan
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/virtcert/virtcert/suites"
+)
+
+// Drivers are the driver names a plan may use.
+var Drivers = []string{"libvirt", "hyperv", "existing"}
+
+// Areas are the check areas a plan may select (besides single check IDs).
+var Areas = []string{"platform", "drivers", "clock", "network", "disk", "lifecycle", "console", "hyperv", "windows"}
+
+// LabDirDefault is where the lab keeps its state (see fixtures/lab/lab).
+const LabDirDefault = "/var/tmp/virtcert-lab"
+
+// ResolveURI expands a uri field. Only uri fields are expanded, nothing
+// else in the plan:
+//   - "lab" is the local lab: $VIRTCERT_LAB_URI, else the file
+//     $VIRTCERT_LAB_DIR/uri (default /var/tmp/virtcert-lab/uri), written by
+//     `fixtures/lab/lab up`;
+//   - ${NAME} is replaced by the environment variable NAME, which must be
+//     set (a bare $NAME is left alone: it is legal in URIs).
+func ResolveURI(s string) (string, error) {
+	if s == "lab" {
+		if v := os.Getenv("VIRTCERT_LAB_URI"); v != "" {
+			return v, nil
+		}
+		dir := os.Getenv("VIRTCERT_LAB_DIR")
+		if dir == "" {
+			dir = LabDirDefault
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "uri"))
+		if err != nil {
+			return "", fmt.Errorf(`"lab": VIRTCERT_LAB_URI is not set and %s is unreadable (is the lab up? run: fixtures/lab/lab up)`, filepath.Join(dir, "uri"))
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	var missing string
+	out := envRE.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[2 : len(m)-1]
+		v, ok := os.LookupEnv(name)
+		if !ok && missing == "" {
+			missing = name
+		}
+		return v
+	})
+	if missing != "" {
+		return "", fmt.Errorf("environment variable %s (named in the uri) is not set", missing)
+	}
+	return out, nil
+}
+
+var (
+	envRE     = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
+	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$`)
+)
+
+// CheckURI validates uri for driver and reports whether it names the local
+// machine (so image paths can be checked on this file system).
+func CheckURI(driver, uri string) (local bool, err error) {
+	switch driver {
+	case "libvirt":
+		u, err := url.Parse(uri)
+		if err != nil || u.Scheme == "" {
+			return false, fmt.Errorf("bad libvirt URI %q: want e.g. qemu:///system or qemu+ssh://user@host/system", uri)
+		}
+		switch u.Scheme {
+		case "qemu", "qemu+unix":
+			if u.Host != "" && u.Scheme == "qemu" {
+				return false, fmt.Errorf("bad libvirt URI %q: qemu:// with a host name needs a transport (qemu+ssh://, qemu+tcp://, qemu+tls://)", uri)
+			}
+			if u.Path != "/system" && u.Path != "/session" {
+				return false, fmt.Errorf("bad libvirt URI %q: path must be /system or /session", uri)
+			}
+			return true, nil
+		case "qemu+ssh", "qemu+tcp", "qemu+tls", "qemu+libssh", "qemu+libssh2":
+			if u.Host == "" {
+				return false, fmt.Errorf("bad libvirt URI %q: %s needs a host", uri, u.Scheme)
+			}
+			if u.Path != "/system" && u.Path != "/session" {
+				return false, fmt.Errorf("bad libvirt URI %q: path must be /system or /session", uri)
+			}
+			h := u.Hostname()
+			return h == "localhost" || h == "127.0.0.1" || h == "::1", nil
+		case "test":
+			return true, nil
+		}
+		return false, fmt.Errorf("bad libvirt URI %q: unsupported scheme %q (qemu, qemu+ssh, qemu+tcp, qemu+tls)", uri, u.Scheme)
+	case "hyperv":
+		u, err := url.Parse(uri)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return false, fmt.Errorf("bad Hyper-V URI %q: want https://host:5986/wsman", uri)
+		}
+		return false, nil
+	case "existing":
+		if uri == "" {
+			return false, nil
+		}
+		if _, err := url.Parse(uri); err != nil {
+			return false, fmt.Errorf("bad URI %q: %v", uri, err)
+		}
+		return false, nil
+	}
+	return false, fmt.Errorf("unknown driver %q (want one of %s)", driver, strings.Join(Drivers, ", "))
+}
+
+type validator struct {
+	file    string
+	lines   map[string]int
+	present map[string]int // fields written in the plan (for explicit zeros)
+	base    string
+	flags   map[string]string // field path -> flag name (FromFlags)
+	errs    Errors
+}
+
+func (v *validator) errf(field, format string, args ...any) {
+	e := &Error{File: v.file, Line: v.lines[field], Field: field, Message: fmt.Sprintf(format, args...)}
+	if v.flags != nil {
+		e.File, e.Line = "", 0
+		if f, ok := v.flags[field]; ok {
+			e.Field = f
+		}
+	}
+	v.errs = append(v.errs, e)
+}
+
+func (v *validator) has(field string) bool {
+	_, ok := v.present[field]
+	return ok
+}
+
+// abs resolves a relative path against the plan's directory; "~/" is the
+// user's home directory (the only expansion done in paths).
+func (v *validator) abs(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[2:])
+		}
+	}
+	if p == "" || filepath.IsAbs(p) || v.base == "" {
+		return p
+	}
+	return filepath.Join(v.base, p)
+}
+
+// readable checks that a file exists, is a regular file and can be read.
+func (v *validator) readable(field string, p *string) {
+	if *p == "" {
+		return
+	}
+	*p = v.abs(*p)
+	// Stat first: opening a FIFO or a device (a plan naming /dev/stdin)
+	// could block the run before it starts.
+	st, err := os.Stat(*p)
+	if err != nil {
+		v.errf(field, "%s: %s", *p, unwrapPathError(err))
+		return
+	}
+	if st.IsDir() {
+		v.errf(field, "%s is a directory, want a file", *p)
+		return
+	}
+	if !st.Mode().IsRegular() {
+		v.errf(field, "%s is not a regular file", *p)
+		return
+	}
+	f, err := os.Open(*p)
+	if err != nil {
+		v.errf(field, "%s: %s", *p, unwrapPathError(err))
+		return
+	}
+	defer f.Close()
+	var one [1]byte
+	if _, err := f.Read(one[:]); err != nil && st.Size() > 0 {
+		v.errf(field, "%s: unreadable: %s", *p, unwrapPathError(err))
+	}
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func (v *validator) validate(p *Plan) {
+	if len(p.Hosts) == 0 {
+		v.errf("hosts", "at least one host is required")
+	}
+	if len(p.Images) == 0 {
+		v.errf("images", "at least one image is required")
+	}
+	local := map[string]bool{}
+	for _, name := range sortedKeys(p.Hosts) {
+		h := p.Hosts[name]
+		f := "hosts." + name
+		if !nameRE.MatchString(name) {
+			v.errf(f, "host names are letters, digits, '.', '_', '-' (at most 40)")
+		}
+		if h == nil {
+			v.errf(f, "empty host")
+			continue
+		}
+		if h.Driver == "" {
+			v.errf(f+".driver", "required (one of %s)", strings.Join(Drivers, ", "))
+		} else if !contains(Drivers, h.Driver) {
+			v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(Drivers, ", "))
+		} else {
+			if h.URI == "" && h.Driver != "existing" {
+				v.errf(f+".uri", "required for driver %s", h.Driver)
+			} else if uri, err := ResolveURI(h.URI); err != nil {
+				v.errf(f+".uri", "%v", err)
+			} else if l, err := CheckURI(h.Driver, uri); err != nil {
+				v.errf(f+".uri", "%v", err)
+			} else {
+				h.URI = uri
+				local[name] = l
+			}
+		}
+		if h.Profile != "" {
+			if bp, err := suites.BuiltinProfiles(); err == nil {
+				if _, ok := bp[h.Profile]; !ok {
+					v.errf(f+".profile", "unknown profile %q (want one of %s; see `virtcert profiles`)", h.Profile, strings.Join(sortedKeys(bp), ", "))
+				}
+			}
+		}
+		if h.UsernameEnv != "" && !envNameRE.MatchString(h.UsernameEnv) {
+			v.errf(f+".username_env", "not an environment variable name")
+		}
+		if h.PasswordEnv != "" && !envNameRE.MatchString(h.PasswordEnv) {
+			v.errf(f+".password_env", "not an environment variable name")
+		}
+		if h.PasswordEnv != "" && h.PasswordFile != "" {
+			v.errf(f+".password_file", "set password_env or password_file, not both")
+		}
+		v.readable(f+".password_file", &h.PasswordFile)
+		v.readable(f+".ca_cert", &h.CACert)
+		v.readable(f+".client_cert", &h.ClientCert)
+		v.readable(f+".client_key", &h.ClientKey)
+	}
+
+	pairs := p.Matrix
+	if len(pairs) == 0 {
+		for _, h := range sortedKeys(p.Hosts) {
+			for _, i := range sortedKeys(p.Images) {
+				pairs = append(pairs, Pair{Host: h, Image: i})
+			}
+		}
+	}
+	seen := map[Pair]bool{}
+	for i, pr := range p.Matrix {
+		f := fmt.Sprintf("matrix[%d]", i)
+		if _, ok := p.Hosts[pr.Host]; !ok {
+			v.errf(f+".host", "no host named %q in hosts", pr.Host)
+		}
+		if _, ok := p.Images[pr.Image]; !ok {
+			v.errf(f+".image", "no image named %q in images", pr.Image)
+		}
+		if seen[pr] {
+			v.errf(f, "duplicate matrix entry %s/%s", pr.Host, pr.Image)
+		}
+		seen[pr] = true
+	}
+	// An image's files can be checked here only when a host using it is
+	// this machine; a remote host's paths are checked by its driver.
+	imgLocal := map[string]bool{}
+	imgDrivers := map[string][]string{}
+	for _, pr := range pairs {
+		if h := p.Hosts[pr.Host]; h != nil {
+			imgLocal[pr.Image] = imgLocal[pr.Image] || local[pr.Host]
+			imgDrivers[pr.Image] = append(imgDrivers[pr.Image], h.Driver)
+		}
+	}
+
+	for _, name := range sortedKeys(p.Images) {
+		im := p.Images[name]
+		f := "images." + name
+		if !nameRE.MatchString(name) {
+			v.errf(f, "image names are letters, digits, '.', '_', '-' (at most 40)")
+		}
+		if im == nil {
+			v.errf(f, "empty image")
+			continue
+		}
+		onlyExisting := len(imgDrivers[name]) > 0
+		for _, d := range imgDrivers[name] {
+			onlyExisting = onlyExisting && d == "existing"
+		}
+		if im.Path == "" && !onlyExisting {
+			v.errf(f+".path", "required")
+		}
+		if imgLocal[name] {
+			v.readable(f+".path", &im.Path)
+			v.readable(f+".kernel", &im.Kernel)
+			v.readable(f+".initrd", &im.Initrd)
+		}
+		if im.Initrd != "" && im.Kernel == "" {
+			v.errf(f+".initrd", "initrd needs kernel")
+		}
+		if im.Cmdline != "" && im.Kernel == "" {
+			v.errf(f+".cmdline", "cmdline needs kernel (direct kernel boot)")
+		}
+		if im.Format == "" {
+			im.Format = formatFromExt(im.Path)
+		} else if !contains([]string{"qcow2", "raw", "vhdx", "vhd"}, im.Format) {
+			v.errf(f+".format", "unknown format %q (qcow2, raw, vhdx, vhd)", im.Format)
+		}
+		if im.OS == "" {
+			im.OS = DefaultOS
+		} else if im.OS != "linux" && im.OS != "windows" {
+			v.errf(f+".os", "unknown OS family %q (linux, windows)", im.OS)
+		}
+		if im.Firmware == "" {
+			im.Firmware = DefaultFirmware
+		} else if im.Firmware != "bios" && im.Firmware != "uefi" {
+			v.errf(f+".firmware", "unknown firmware %q (bios, uefi)", im.Firmware)
+		}
+		if im.User == "" {
+			im.User = DefaultUser
+			if im.OS == "windows" {
+				im.User = "Administrator"
+			}
+		}
+		if v.has(f+".memory_mb") && im.MemoryMB <= 0 {
+			v.errf(f+".memory_mb", "must be > 0")
+		} else if im.MemoryMB == 0 {
+			im.MemoryMB = DefaultMemoryMB
+		}
+		if v.has(f+".cpus") && im.CPUs <= 0 {
+			v.errf(f+".cpus", "must be > 0")
+		} else if im.CPUs == 0 {
+			im.CPUs = DefaultCPUs
+		}
+		if im.Port < 0 || im.Port > 65535 {
+			v.errf(f+".port", "must be a TCP port (1-65535)")
+		}
+		v.readable(f+".key_file", &im.KeyFile)
+		v.readable(f+".host_key_file", &im.HostKeyFile)
+		if im.HostKey != "" {
+			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(im.HostKey)); err != nil {
+				v.errf(f+".host_key", "not an SSH public key in authorized_keys format (ssh-ed25519 AAAA...)")
+			}
+		}
+	}
+
+	if v.has("parallel") && p.Parallel <= 0 {
+		v.errf("parallel", "must be > 0")
+	} else if p.Parallel == 0 {
+		p.Parallel = DefaultParallel
+	}
+	for _, t := range []struct {
+		name string
+		d    *Duration
+		def  Duration
+	}{
+		{"provision", &p.Timeouts.Provision, Duration(DefaultProvision)},
+		{"ready", &p.Timeouts.Ready, Duration(DefaultReady)},
+		{"check", &p.Timeouts.Check, 0},
+		{"destroy", &p.Timeouts.Destroy, Duration(DefaultDestroy)},
+		{"run", &p.Timeouts.Run, Duration(DefaultRun)},
+	} {
+		f := "timeouts." + t.name
+		switch {
+		case *t.d < 0:
+			v.errf(f, "must not be negative")
+		case *t.d == 0 && v.has(f):
+			v.errf(f, "must be > 0 (leave it out for the default)")
+		case *t.d == 0:
+			*t.d = t.def
+		}
+	}
+
+	v.selection("suites", p.Suites)
+	v.selection("exclude", p.Exclude)
+
+	switch p.Peer {
+	case "":
+		p.Peer = DefaultPeer
+	case PeerProvision, PeerNone:
+	default:
+		ok := false
+		for _, pr := range pairs {
+			ok = ok || pr.Host+"/"+pr.Image == p.Peer
+		}
+		if !ok {
+			v.errf("peer", "want %q, %q or a matrix target HOST/IMAGE, got %q", PeerProvision, PeerNone, p.Peer)
+		}
+	}
+	v.readable("waivers", &p.Waivers)
+	v.readable("console_allow", &p.ConsoleAllow)
+	v.readable("profile_overrides", &p.ProfileOverrides)
+	if p.ProfileOverrides != "" && v.errs == nil {
+		if _, err := suites.LoadProfileFile(p.ProfileOverrides); err != nil {
+			v.errf("profile_overrides", "%v", err)
+		}
+	}
+}
+
+// selection checks suites/exclude entries against the catalog: each is an
+// area or a registered check ID.
+func (v *validator) selection(field string, sel []string) {
+	for i, s := range sel {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if contains(Areas, s) {
+			continue
+		}
+		if _, ok := suites.Lookup(s); ok {
+			continue
+		}
+		known := false
+		for _, c := range suites.All() {
+			known = known || c.Area == s
+		}
+		if !known {
+			v.errf(f, "unknown check or area %q (see `virtcert checks`)", s)
+		}
+	}
+}
+
+func formatFromExt(p string) string {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".raw", ".img":
+		return "raw"
+	case ".vhdx":
+		return "vhdx"
+	case ".vhd":
+		return "vhd"
+	}
+	return DefaultFormat
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Targets returns the host×image pairs to run: the matrix, or every host
+// with every image, in a stable order.
+func (p *Plan) Targets() []Pair {
+	if len(p.Matrix) > 0 {
+		return append([]Pair(nil), p.Matrix...)
+	}
+	var out []Pair
+	for _, h := range sortedKeys(p.Hosts) {
+		for _, i := range sortedKeys(p.Images) {
+			out = append(out, Pair{Host: h, Image: i})
+		}
+	}
+	return out
+}
+
+// ID is the target ID "host/image".
+func (pr Pair) ID() string { return pr.Host + "/" + pr.Image }

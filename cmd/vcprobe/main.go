@@ -1,0 +1,179 @@
+//go:build linux
+
+// Command vcprobe is the static measurement helper virtcert uploads into
+// Linux guests (to /tmp/vcprobe) so measurements do not depend on the
+// image's tools. Each subcommand prints one JSON document on stdout (clock
+// prints one JSON line per request). Exit status: 0 measured (the verdict
+// is the controller's business), 1 the measurement could not be made
+// (JSON still says why), 2 bad usage.
+//
+//	vcprobe clock                               one reply line per stdin line
+//	vcprobe mono -duration 2s
+//	vcprobe tcp-server -listen :5201 -duration 30s
+//	vcprobe tcp-client -connect ADDR -duration 5s -streams 4
+//	vcprobe disk -path F -size 64M -mode seqwrite -bs 1M -direct -duration 5s
+//	vcprobe integrity -path F -size 64M [-phase both|write|verify] [-seed N]
+//
+// Build: CGO_ENABLED=0 go build ./cmd/vcprobe (only stdlib and x/sys).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/virtcert/virtcert/guests/probe"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: vcprobe clock|mono|tcp-server|tcp-client|disk|integrity [flags]")
+		return 2
+	}
+	fs := flag.NewFlagSet("vcprobe "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	emit := func(v any, err error) int {
+		enc := json.NewEncoder(stdout)
+		if e := enc.Encode(v); e != nil {
+			fmt.Fprintln(stderr, "vcprobe:", e)
+			return 1
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "vcprobe:", err)
+			return 1
+		}
+		return 0
+	}
+	switch args[0] {
+	case "clock":
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		if err := probe.ServeClock(stdin, stdout, probe.Now); err != nil {
+			fmt.Fprintln(stderr, "vcprobe clock:", err)
+			return 1
+		}
+		return 0
+	case "mono":
+		d := fs.Duration("duration", 2*time.Second, "how long to scan")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		return emit(probe.MonoCheck(*d), nil)
+	case "tcp-server":
+		listen := fs.String("listen", ":5201", "address to listen on")
+		d := fs.Duration("duration", 60*time.Second, "give up after this long")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return emit(probe.TCPResult{Role: "server", Error: err.Error()}, err)
+		}
+		// Tell the controller we listen before it connects: one line on
+		// stderr, so stdout stays a single JSON document.
+		fmt.Fprintln(stderr, "listening", ln.Addr())
+		ctx, cancel := context.WithTimeout(context.Background(), *d)
+		defer cancel()
+		res, err := probe.TCPServe(ctx, ln)
+		return emit(res, err)
+	case "tcp-client":
+		addr := fs.String("connect", "", "receiver address host:port")
+		d := fs.Duration("duration", 5*time.Second, "send for this long")
+		streams := fs.Int("streams", 1, "parallel TCP streams (1..255)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		if *addr == "" {
+			fmt.Fprintln(stderr, "tcp-client: -connect is required")
+			return 2
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), *d+60*time.Second)
+		defer cancel()
+		res, err := probe.TCPSend(ctx, *addr, *d, *streams)
+		return emit(res, err)
+	case "disk":
+		var o probe.DiskOptions
+		var size, bs string
+		fs.StringVar(&o.Path, "path", "", "file or block device")
+		fs.StringVar(&size, "size", "64M", "bytes to use (K, M, G suffixes)")
+		fs.StringVar(&o.Mode, "mode", "seqread", "seqwrite, seqread, randread, randwrite")
+		fs.StringVar(&bs, "bs", "1M", "block size")
+		fs.BoolVar(&o.Direct, "direct", true, "O_DIRECT")
+		fs.DurationVar(&o.Duration, "duration", 5*time.Second, "measure for this long")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		var err error
+		if o.Size, err = parseSize(size); err != nil {
+			fmt.Fprintln(stderr, "disk: -size:", err)
+			return 2
+		}
+		b, err := parseSize(bs)
+		if err != nil || o.Path == "" {
+			fmt.Fprintln(stderr, "disk: -bs and -path are required and valid")
+			return 2
+		}
+		o.BS = int(b)
+		res, err := probe.DiskBench(o)
+		return emit(res, err)
+	case "integrity":
+		path := fs.String("path", "", "file or block device (overwritten)")
+		size := fs.String("size", "64M", "bytes to write and verify")
+		phase := fs.String("phase", "both", "both, write or verify")
+		seed := fs.Uint64("seed", 0, "pattern seed (0: from the clock)")
+		direct := fs.Bool("direct", true, "O_DIRECT")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		n, err := parseSize(*size)
+		if err != nil || *path == "" || (*phase != "both" && *phase != "write" && *phase != "verify") {
+			fmt.Fprintln(stderr, "integrity: -path, -size and -phase both|write|verify are required")
+			return 2
+		}
+		if *seed == 0 {
+			if *phase == "verify" {
+				fmt.Fprintln(stderr, "integrity: -phase verify needs the -seed used to write")
+				return 2
+			}
+			*seed = uint64(time.Now().UnixNano())
+		}
+		return emit(probe.Integrity(*path, n, *seed, *phase, *direct), nil)
+	}
+	fmt.Fprintf(stderr, "vcprobe: unknown subcommand %q\n", args[0])
+	return 2
+}
+
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	s = strings.TrimSpace(s)
+	if s != "" {
+		switch strings.ToUpper(s[len(s)-1:]) {
+		case "K":
+			mult = 1 << 10
+		case "M":
+			mult = 1 << 20
+		case "G":
+			mult = 1 << 30
+		}
+		if mult > 1 {
+			s = s[:len(s)-1]
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n * mult, nil
+}

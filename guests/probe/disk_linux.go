@@ -1,0 +1,237 @@
+//go:build linux
+
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// alignedBuf returns a len-n slice aligned to 4096 bytes, as O_DIRECT
+// requires of the user buffer (Go's allocator gives no such guarantee).
+func alignedBuf(n int) []byte {
+	raw := make([]byte, n+4096)
+	off := int(4096-uintptr(unsafe.Pointer(&raw[0]))%4096) % 4096
+	return raw[off : off+n : off+n]
+}
+
+// openDisk opens path with O_DIRECT when asked; a filesystem that refuses
+// O_DIRECT (tmpfs: EINVAL) falls back to buffered I/O, and the note says
+// so.
+func openDisk(path string, flag int, direct bool) (*os.File, bool, string, error) {
+	if direct {
+		f, err := os.OpenFile(path, flag|unix.O_DIRECT, 0o600)
+		if err == nil {
+			return f, true, "", nil
+		}
+		if !errors.Is(err, unix.EINVAL) {
+			return nil, false, "", err
+		}
+		f, err = os.OpenFile(path, flag, 0o600)
+		return f, false, "O_DIRECT refused by the filesystem (EINVAL); buffered I/O with fsync", err
+	}
+	f, err := os.OpenFile(path, flag, 0o600)
+	return f, false, "", err
+}
+
+func isBlockDev(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode()&os.ModeDevice != 0
+}
+
+// prepare makes sure a regular file holds size bytes of real data, so
+// reads hit the disk instead of a sparse hole.
+func prepare(path string, size int64, direct bool) error {
+	if isBlockDev(path) {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() >= size {
+		return nil
+	}
+	f, _, _, err := openDisk(path, os.O_WRONLY|os.O_CREATE, direct)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	buf := alignedBuf(1 << 20)
+	for i := range buf {
+		buf[i] = byte(i*31 + 7)
+	}
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		n := min(int64(len(buf)), size-off)
+		if _, err := f.WriteAt(buf[:n], off); err != nil {
+			return err
+		}
+	}
+	return f.Sync()
+}
+
+// DiskBench runs one time-bounded disk measurement.
+func DiskBench(o DiskOptions) (DiskResult, error) {
+	res := DiskResult{Path: o.Path, Mode: o.Mode, BS: o.BS}
+	if o.BS <= 0 || o.BS%512 != 0 || o.Size < int64(o.BS) {
+		return res, fmt.Errorf("disk: bs must be a positive multiple of 512 and size >= bs (bs=%d size=%d)", o.BS, o.Size)
+	}
+	write := o.Mode == "seqwrite" || o.Mode == "randwrite"
+	random := o.Mode == "randread" || o.Mode == "randwrite"
+	switch o.Mode {
+	case "seqwrite", "seqread", "randread", "randwrite":
+	default:
+		return res, fmt.Errorf("disk: unknown mode %q", o.Mode)
+	}
+	if err := prepare(o.Path, o.Size, o.Direct); err != nil {
+		return res, fmt.Errorf("disk: prepare %s: %w", o.Path, err)
+	}
+	flag := os.O_RDONLY
+	if write {
+		flag = os.O_WRONLY
+	}
+	f, direct, note, err := openDisk(o.Path, flag, o.Direct)
+	if err != nil {
+		return res, fmt.Errorf("disk: open %s: %w", o.Path, err)
+	}
+	defer f.Close()
+	res.Direct, res.Note = direct, note
+	blocks := o.Size / int64(o.BS)
+	buf := alignedBuf(o.BS)
+	for i := range buf {
+		buf[i] = byte(i*13 + 1)
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	start := time.Now()
+	end := start.Add(o.Duration)
+	var blk int64
+	for time.Now().Before(end) {
+		b := blk % blocks
+		if random {
+			b = rng.Int64N(blocks)
+		}
+		off := b * int64(o.BS)
+		var n int
+		if write {
+			n, err = f.WriteAt(buf, off)
+		} else {
+			n, err = f.ReadAt(buf, off)
+			if errors.Is(err, io.EOF) && n == o.BS {
+				err = nil
+			}
+		}
+		if err != nil {
+			res.Error = err.Error()
+			break
+		}
+		res.Bytes += int64(n)
+		res.Ops++
+		blk++
+	}
+	if write && res.Error == "" {
+		// Data still in flight belongs to the measurement.
+		if err := f.Sync(); err != nil {
+			res.Error = "fsync: " + err.Error()
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	if res.Seconds > 0 {
+		res.MBps = float64(res.Bytes) / res.Seconds / 1e6
+		res.IOPS = float64(res.Ops) / res.Seconds
+	}
+	if res.Error != "" {
+		return res, fmt.Errorf("disk %s: %s", o.Mode, res.Error)
+	}
+	return res, nil
+}
+
+// DropCaches asks the kernel to drop the page cache (root only).
+func DropCaches() error {
+	unix.Sync()
+	return os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0o200)
+}
+
+// Integrity writes the checksummed pattern over size bytes of path,
+// syncs, drops caches and reads it back (phase "both"), or does only one
+// half ("write", "verify") so a test can alter data in between.
+func Integrity(path string, size int64, seed uint64, phase string, direct bool) IntegrityResult {
+	res := IntegrityResult{Path: path, Size: size, Seed: seed, Phase: phase, Blocks: size / BlockSize, DropCaches: "skipped"}
+	if res.Blocks == 0 {
+		res.WriteError = fmt.Sprintf("size %d is smaller than one %d-byte block", size, BlockSize)
+		return res
+	}
+	const chunkBlocks = 256 // 1 MiB per I/O
+	buf := alignedBuf(chunkBlocks * BlockSize)
+	if phase == "write" || phase == "both" {
+		flag := os.O_WRONLY
+		if !isBlockDev(path) {
+			flag |= os.O_CREATE
+		}
+		f, d, note, err := openDisk(path, flag, direct)
+		res.Direct, res.Note = d, note
+		if err != nil {
+			res.WriteError = "open: " + err.Error()
+			return res
+		}
+		for b := int64(0); b < res.Blocks; b += chunkBlocks {
+			n := min(chunkBlocks, res.Blocks-b)
+			for i := int64(0); i < n; i++ {
+				FillBlock(buf[i*BlockSize:(i+1)*BlockSize], b+i, seed)
+			}
+			if _, err := f.WriteAt(buf[:n*BlockSize], b*BlockSize); err != nil {
+				res.WriteError = fmt.Sprintf("write at %d: %v", b*BlockSize, err)
+				f.Close()
+				return res
+			}
+			res.Written += n * BlockSize
+		}
+		if err := f.Sync(); err != nil {
+			res.SyncError = err.Error()
+		}
+		if err := f.Close(); err != nil && res.SyncError == "" {
+			res.SyncError = "close: " + err.Error()
+		}
+		if res.SyncError != "" {
+			return res
+		}
+	}
+	if phase == "write" {
+		return res
+	}
+	if err := DropCaches(); err != nil {
+		res.DropCaches = err.Error()
+	} else {
+		res.DropCaches = "ok"
+	}
+	f, d, note, err := openDisk(path, os.O_RDONLY, direct)
+	if phase == "verify" {
+		res.Direct, res.Note = d, note
+	}
+	if err != nil {
+		res.ReadError = "open: " + err.Error()
+		return res
+	}
+	defer f.Close()
+	scratch := make([]byte, BlockSize)
+	for b := int64(0); b < res.Blocks; b += chunkBlocks {
+		n := min(chunkBlocks, res.Blocks-b)
+		k, err := f.ReadAt(buf[:n*BlockSize], b*BlockSize)
+		if err != nil && !(errors.Is(err, io.EOF) && int64(k) == n*BlockSize) {
+			res.ReadError = fmt.Sprintf("read at %d: %v", b*BlockSize, err)
+			return res
+		}
+		for i := int64(0); i < n; i++ {
+			res.Verified++
+			if !CheckBlock(buf[i*BlockSize:(i+1)*BlockSize], b+i, seed, scratch) {
+				res.Mismatches++
+				if len(res.BadOffsets) < 16 {
+					res.BadOffsets = append(res.BadOffsets, (b+i)*BlockSize)
+				}
+			}
+		}
+	}
+	return res
+}

@@ -1,0 +1,230 @@
+package probe
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// TCP throughput protocol. The client opens Streams connections; each
+// starts with a one-byte header (the stream count, so the server knows
+// when the test is complete), then the client writes for Duration and
+// half-closes. The receiving server counts what it read and answers with
+// that count (8 bytes, big endian) before closing. The client's figure is
+// therefore bytes the receiver actually got, over the time until the
+// receiver acknowledged them: socket buffers do not inflate it.
+
+// TCPResult is what either end reports.
+type TCPResult struct {
+	Role    string  `json:"role"` // "client" (sender) or "server" (receiver)
+	Streams int     `json:"streams"`
+	Bytes   int64   `json:"bytes"`
+	Seconds float64 `json:"seconds"`
+	Mbps    float64 `json:"mbit_per_s"`
+	// PerStream is each stream's byte count (all streams should move data).
+	PerStream []int64 `json:"per_stream"`
+	Error     string  `json:"error,omitempty"`
+}
+
+const tcpBuf = 128 << 10
+
+// TCPServe accepts one test (Streams connections) on ln, receives until
+// every stream ended, and reports. It returns early with an error when
+// ctx ends first.
+func TCPServe(ctx context.Context, ln net.Listener) (TCPResult, error) {
+	res := TCPResult{Role: "server"}
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var (
+		mu        sync.Mutex
+		wg        sync.WaitGroup
+		first     time.Time
+		last      time.Time
+		want      = -1
+		accepted  int
+		errs      []error
+		conns     []net.Conn
+		perStream []int64
+	)
+	for want < 0 || accepted < want {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+			return res, fmt.Errorf("tcp server: accept: %w", err)
+		}
+		var hdr [1]byte
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(c, hdr[:]); err != nil || hdr[0] == 0 {
+			c.Close()
+			continue // not one of ours (a port scan, a health probe)
+		}
+		_ = c.SetReadDeadline(time.Time{})
+		if want < 0 {
+			want = int(hdr[0])
+			perStream = make([]int64, want)
+		}
+		idx := accepted
+		accepted++
+		conns = append(conns, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			buf := make([]byte, tcpBuf)
+			var n int64
+			for {
+				k, err := c.Read(buf)
+				if k > 0 {
+					now := time.Now()
+					mu.Lock()
+					if first.IsZero() {
+						first = now
+					}
+					last = now
+					mu.Unlock()
+					n += int64(k)
+				}
+				if err != nil {
+					if !errors.Is(err, io.EOF) {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+					}
+					break
+				}
+			}
+			var ack [8]byte
+			binary.BigEndian.PutUint64(ack[:], uint64(n))
+			_, _ = c.Write(ack[:])
+			mu.Lock()
+			perStream[idx] = n
+			mu.Unlock()
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, c := range conns {
+			c.Close()
+		}
+		<-done
+		return res, fmt.Errorf("tcp server: %w", ctx.Err())
+	}
+	res.Streams = want
+	res.PerStream = perStream
+	for _, n := range perStream {
+		res.Bytes += n
+	}
+	if !first.IsZero() {
+		res.Seconds = last.Sub(first).Seconds()
+	}
+	if res.Seconds > 0 {
+		res.Mbps = float64(res.Bytes) * 8 / res.Seconds / 1e6
+	}
+	if len(errs) > 0 {
+		res.Error = errs[0].Error()
+		return res, fmt.Errorf("tcp server: %w", errs[0])
+	}
+	return res, nil
+}
+
+// TCPSend connects streams connections to addr, sends for d, and reports
+// the bytes the receiver acknowledged.
+func TCPSend(ctx context.Context, addr string, d time.Duration, streams int) (TCPResult, error) {
+	res := TCPResult{Role: "client", Streams: streams}
+	if streams < 1 || streams > 255 {
+		return res, fmt.Errorf("tcp client: streams must be 1..255, got %d", streams)
+	}
+	var dl net.Dialer
+	conns := make([]net.Conn, 0, streams)
+	closeAll := func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	for i := 0; i < streams; i++ {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		c, err := dl.DialContext(cctx, "tcp", addr)
+		cancel()
+		if err != nil {
+			closeAll()
+			return res, fmt.Errorf("tcp client: connect %s: %w", addr, err)
+		}
+		if _, err := c.Write([]byte{byte(streams)}); err != nil {
+			c.Close()
+			closeAll()
+			return res, fmt.Errorf("tcp client: %w", err)
+		}
+		conns = append(conns, c)
+	}
+	stop := context.AfterFunc(ctx, closeAll)
+	defer stop()
+	defer closeAll()
+	res.PerStream = make([]int64, streams)
+	errs := make([]error, streams)
+	start := time.Now()
+	end := start.Add(d)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, tcpBuf)
+			for j := range buf {
+				buf[j] = byte(j * 7)
+			}
+			_ = c.SetWriteDeadline(end)
+			for time.Now().Before(end) {
+				if _, err := c.Write(buf); err != nil {
+					var ne net.Error
+					if errors.As(err, &ne) && ne.Timeout() {
+						break
+					}
+					errs[i] = err
+					return
+				}
+			}
+			_ = c.SetWriteDeadline(time.Time{})
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.CloseWrite()
+			}
+			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			var ack [8]byte
+			if _, err := io.ReadFull(c, ack[:]); err != nil {
+				errs[i] = fmt.Errorf("no acknowledgement from receiver: %w", err)
+				return
+			}
+			res.PerStream[i] = int64(binary.BigEndian.Uint64(ack[:]))
+		}()
+	}
+	wg.Wait()
+	res.Seconds = time.Since(start).Seconds()
+	for _, n := range res.PerStream {
+		res.Bytes += n
+	}
+	if res.Seconds > 0 {
+		res.Mbps = float64(res.Bytes) * 8 / res.Seconds / 1e6
+	}
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("tcp client: %w", ctx.Err())
+	}
+	for _, err := range errs {
+		if err != nil {
+			res.Error = err.Error()
+			return res, fmt.Errorf("tcp client: %w", err)
+		}
+	}
+	return res, nil
+}

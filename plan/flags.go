@@ -16,9 +16,9 @@ import (
 // Flags are the one-off run flags of `virtcert run` without a plan file.
 type Flags struct {
 	Driver, URI, Image, Kernel, Initrd, Cmdline, User, Format, OS string
-	MemoryMB, CPUs                                               int
-	Suites, Exclude                                              []string
-	Parallel                                                     int
+	MemoryMB, CPUs                                                int
+	Suites, Exclude                                               []string
+	Parallel                                                      int
 }
 
 // Names of the generated host and image in a one-off plan.

@@ -1,0 +1,638 @@
+// Package libvirt is the virtcert host driver for libvirt/QEMU, built on
+// the pure-Go RPC client github.com/digitalocean/go-libvirt and typed XML
+// from libvirt.org/go/libvirtxml.
+//
+// URIs: qemu:///system (optionally ?socket=PATH, as the lab uses),
+// qemu+ssh://[user@]host[:port]/system[?keyfile=..&socket=..],
+// qemu+tcp://host[:port]/system and qemu+tls://host[:port]/system
+// [?pkipath=DIR]. Secrets (an SSH password) come from OpenOptions, never
+// from the URI.
+//
+// Options (OpenOptions.Extra): network (libvirt network, default
+// "default"), pool (storage pool, default "default"), domain_type (force
+// "kvm" or "qemu" instead of probing), probe_kernel (a kernel on the host
+// used to probe kvm; default the newest /boot/vmlinuz-* on a local host).
+//
+// What the driver creates, per guest: a qcow2 overlay volume backed by the
+// image (never a copy), the NoCloud seed uploaded as a volume, a console
+// log volume the serial port writes to, and a persistent domain with the
+// run label in its <metadata>. Volume names carry the run label too (see
+// volPrefix), so Sweep finds volumes whose domain is already gone.
+//
+// The console is read through the storage API (StorageVolDownload), so it
+// works the same on a remote host.
+package libvirt
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-libvirt/socket"
+	"github.com/digitalocean/go-libvirt/socket/dialers"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtcert/virtcert/drivers"
+)
+
+const (
+	dialTimeout  = 15 * time.Second
+	closeTimeout = 3 * time.Second
+)
+
+// Host is a connection to one libvirt host.
+type Host struct {
+	c        *conn
+	uri      string
+	network  string
+	pool     string
+	forceTyp string
+	probeKrn string
+	local    bool
+	log      *slog.Logger
+	now      func() time.Time
+
+	mu       sync.Mutex
+	info     *drivers.HostInfo
+	domType  string
+	poolPath string
+
+	// failAt, when set by tests in this package, makes Provision fail
+	// right after the named step, to prove the rollback.
+	failAt string
+}
+
+var _ drivers.Host = (*Host)(nil)
+var _ drivers.Opener = Open
+
+var knownOptions = []string{"network", "pool", "domain_type", "probe_kernel"}
+
+// Open connects to the libvirt host at uri. Bad URIs and options are
+// ClassInput errors; an unreachable host is a ClassHost error.
+func Open(ctx context.Context, uri string, opts drivers.OpenOptions) (drivers.Host, error) {
+	h, err := open(ctx, uri, opts)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func open(ctx context.Context, uri string, opts drivers.OpenOptions) (*Host, error) {
+	h := &Host{uri: redactURI(uri), network: "default", pool: "default", log: slog.Default(), now: time.Now}
+	for k, v := range opts.Extra {
+		switch k {
+		case "network":
+			h.network = v
+		case "pool":
+			h.pool = v
+		case "domain_type":
+			if v != "kvm" && v != "qemu" {
+				return nil, drivers.Errorf(drivers.ClassInput, "libvirt options", "domain_type %q: want kvm or qemu", v)
+			}
+			h.forceTyp = v
+		case "probe_kernel":
+			h.probeKrn = v
+		default:
+			return nil, drivers.Errorf(drivers.ClassInput, "libvirt options", "unknown option %q (known: %s)", k, strings.Join(knownOptions, ", "))
+		}
+	}
+	if h.network == "" || h.pool == "" {
+		return nil, drivers.Errorf(drivers.ClassInput, "libvirt options", "network and pool must not be empty")
+	}
+	dialer, remote, local, err := dialerFor(uri, opts)
+	if err != nil {
+		return nil, drivers.Wrap(drivers.ClassInput, "libvirt URI", err)
+	}
+	h.local = local
+	h.c = &conn{uri: h.uri, dialer: dialer, remote: remote}
+	if _, err := h.c.get(ctx); err != nil {
+		return nil, err
+	}
+	// Check the network and pool now: a typo should fail before anything
+	// is created, as bad input.
+	if _, err := do(ctx, h.c, "libvirt open: network", func(l *golibvirt.Libvirt) (golibvirt.Network, error) {
+		return l.NetworkLookupByName(h.network)
+	}); err != nil {
+		h.Close()
+		return nil, drivers.Errorf(drivers.ClassInput, "libvirt open", "network %q not found on %s (option network): %w", h.network, h.uri, err)
+	}
+	path, err := h.poolTarget(ctx)
+	if err != nil {
+		h.Close()
+		return nil, drivers.Errorf(drivers.ClassInput, "libvirt open", "storage pool %q not usable on %s (option pool): %w", h.pool, h.uri, err)
+	}
+	h.poolPath = path
+	return h, nil
+}
+
+// redactURI drops any password from a URI so it can go into messages.
+func redactURI(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// dialerFor parses a libvirt URI. It mirrors go-libvirt's ConnectToURI but
+// keeps our own timeouts, takes secrets and TLS files from opts, and
+// rejects what we do not understand with one clear message.
+func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.ConnectURI, bool, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("cannot parse %q: %v", redactURI(raw), err)
+	}
+	scheme, transport, _ := strings.Cut(u.Scheme, "+")
+	if scheme != "qemu" {
+		return nil, "", false, fmt.Errorf("%q: unsupported scheme %q; want qemu:///system, qemu+ssh://, qemu+tcp:// or qemu+tls://", redactURI(raw), u.Scheme)
+	}
+	if transport == "" {
+		transport = "unix"
+		if u.Host != "" {
+			transport = "tls" // libvirt's rule for qemu://host/
+		}
+	}
+	if u.Path != "/system" && u.Path != "/session" {
+		return nil, "", false, fmt.Errorf("%q: path must be /system or /session", redactURI(raw))
+	}
+	if _, ok := u.User.Password(); ok {
+		return nil, "", false, fmt.Errorf("%q: a password does not belong in the URI; pass it through the environment or a file", redactURI(raw))
+	}
+	allowed := map[string][]string{
+		"unix": {"socket"},
+		"ssh":  {"socket", "keyfile", "known_hosts"},
+		"tcp":  {},
+		"tls":  {"pkipath"},
+	}
+	keys, ok := allowed[transport]
+	if !ok {
+		return nil, "", false, fmt.Errorf("%q: unsupported transport %q; want unix, ssh, tcp or tls", redactURI(raw), transport)
+	}
+	q := u.Query()
+	for k := range q {
+		if !slices.Contains(keys, k) {
+			return nil, "", false, fmt.Errorf("%q: parameter %q is not supported with transport %s (supported: %s)", redactURI(raw), k, transport, strings.Join(keys, ", "))
+		}
+	}
+	remote := golibvirt.ConnectURI("qemu://" + u.Path)
+	switch transport {
+	case "unix":
+		if u.Host != "" {
+			return nil, "", false, fmt.Errorf("%q: a unix socket URI has no host", redactURI(raw))
+		}
+		o := []dialers.LocalOption{dialers.WithLocalTimeout(dialTimeout)}
+		if s := q.Get("socket"); s != "" {
+			o = append(o, dialers.WithSocket(s))
+		}
+		return dialers.NewLocal(o...), remote, true, nil
+	case "tcp":
+		if u.Hostname() == "" {
+			return nil, "", false, fmt.Errorf("%q: qemu+tcp needs a host", redactURI(raw))
+		}
+		o := []dialers.RemoteOption{dialers.WithRemoteTimeout(dialTimeout)}
+		if p := u.Port(); p != "" {
+			o = append(o, dialers.UsePort(p))
+		}
+		return dialers.NewRemote(u.Hostname(), o...), remote, false, nil
+	case "tls":
+		if u.Hostname() == "" {
+			return nil, "", false, fmt.Errorf("%q: qemu+tls needs a host", redactURI(raw))
+		}
+		port := u.Port()
+		if port == "" {
+			port = "16514"
+		}
+		if opts.CACertFile != "" || opts.ClientCertFile != "" || opts.ClientKeyFile != "" {
+			return &tlsDialer{host: u.Hostname(), port: port, opts: opts}, remote, false, nil
+		}
+		o := []dialers.TLSOption{dialers.UseTLSPort(port)}
+		if p := q.Get("pkipath"); p != "" {
+			o = append(o, dialers.UsePKIPath(p))
+		}
+		if opts.Insecure {
+			o = append(o, dialers.WithInsecureNoVerify())
+		}
+		return dialers.NewTLS(u.Hostname(), o...), remote, false, nil
+	case "ssh":
+		if u.Hostname() == "" {
+			return nil, "", false, fmt.Errorf("%q: qemu+ssh needs a host", redactURI(raw))
+		}
+		var o []dialers.SSHOption
+		if cu, err := user.Current(); err == nil {
+			// Like the ssh client libvirt would run: ~/.ssh/known_hosts.
+			o = append(o, dialers.WithSystemSSHDefaults(cu))
+		}
+		if p := u.Port(); p != "" {
+			o = append(o, dialers.UseSSHPort(p))
+		}
+		name := u.User.Username()
+		if name == "" {
+			name = opts.Username
+		}
+		if name != "" {
+			o = append(o, dialers.UseSSHUsername(name))
+		}
+		if opts.Password != "" {
+			o = append(o, dialers.UseSSHPassword(opts.Password.Reveal()))
+		}
+		if s := q.Get("socket"); s != "" {
+			o = append(o, dialers.WithRemoteSocket(s))
+		}
+		if k := q.Get("keyfile"); k != "" {
+			o = append(o, dialers.UseKeyFile(k))
+		}
+		if k := q.Get("known_hosts"); k != "" {
+			o = append(o, dialers.UseKnownHostsFile(k))
+		}
+		if opts.Insecure {
+			o = append(o, dialers.WithInsecureIgnoreHostKey())
+		}
+		return dialers.NewSSH(u.Hostname(), o...), remote, false, nil
+	}
+	panic("unreachable")
+}
+
+// tlsDialer is used when the plan names the CA and client files one by
+// one; go-libvirt's TLS dialer only searches fixed file names in a dir.
+type tlsDialer struct {
+	host, port string
+	opts       drivers.OpenOptions
+}
+
+func (d *tlsDialer) Dial() (net.Conn, error) {
+	cfg := &tls.Config{ServerName: d.host, InsecureSkipVerify: d.opts.Insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // only when the user asked
+	if d.opts.CACertFile != "" {
+		pem, err := os.ReadFile(d.opts.CACertFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in CA file %s", d.opts.CACertFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if d.opts.ClientCertFile != "" || d.opts.ClientKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(d.opts.ClientCertFile, d.opts.ClientKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	nd := &net.Dialer{Timeout: dialTimeout}
+	return tls.DialWithDialer(nd, "tcp", net.JoinHostPort(d.host, d.port), cfg)
+}
+
+// Close releases the connection; guests stay.
+func (h *Host) Close() error { return h.c.close() }
+
+// poolTarget returns the directory of the storage pool (for the console
+// file paths) and checks the pool is active.
+func (h *Host) poolTarget(ctx context.Context) (string, error) {
+	x, err := do(ctx, h.c, "storage pool", func(l *golibvirt.Libvirt) (string, error) {
+		p, err := l.StoragePoolLookupByName(h.pool)
+		if err != nil {
+			return "", err
+		}
+		active, err := l.StoragePoolIsActive(p)
+		if err != nil {
+			return "", err
+		}
+		if active == 0 {
+			return "", fmt.Errorf("pool %q is not active", h.pool)
+		}
+		return l.StoragePoolGetXMLDesc(p, 0)
+	})
+	if err != nil {
+		return "", err
+	}
+	var sp libvirtxml.StoragePool
+	if err := sp.Unmarshal(x); err != nil {
+		return "", err
+	}
+	if sp.Target == nil || sp.Target.Path == "" {
+		return "", fmt.Errorf("pool %q has no target path", h.pool)
+	}
+	return sp.Target.Path, nil
+}
+
+// Info describes the host. The acceleration is probed on first use and
+// cached for the life of the connection.
+func (h *Host) Info(ctx context.Context) (drivers.HostInfo, error) {
+	h.mu.Lock()
+	if h.info != nil {
+		i := *h.info
+		h.mu.Unlock()
+		return i, nil
+	}
+	h.mu.Unlock()
+
+	type basics struct {
+		name, caps, typ string
+		lib, hv         uint64
+	}
+	b, err := do(ctx, h.c, "host info", func(l *golibvirt.Libvirt) (basics, error) {
+		var b basics
+		var err error
+		if b.name, err = l.ConnectGetHostname(); err != nil {
+			return b, err
+		}
+		if b.lib, err = l.ConnectGetLibVersion(); err != nil {
+			return b, err
+		}
+		if b.hv, err = l.ConnectGetVersion(); err != nil {
+			return b, err
+		}
+		if b.typ, err = l.ConnectGetType(); err != nil {
+			return b, err
+		}
+		b.caps, err = l.ConnectGetCapabilities()
+		return b, err
+	})
+	if err != nil {
+		return drivers.HostInfo{}, err
+	}
+	var caps libvirtxml.Caps
+	if err := caps.Unmarshal(b.caps); err != nil {
+		return drivers.HostInfo{}, drivers.Wrap(drivers.ClassHost, "host capabilities", err)
+	}
+	accel, notes, err := h.accel(ctx, caps)
+	if err != nil {
+		return drivers.HostInfo{}, err
+	}
+	info := drivers.HostInfo{
+		Driver: "libvirt",
+		Name:   b.name,
+		OS:     h.hostOS(caps),
+		Versions: map[string]string{
+			"libvirt":              fmtVersion(b.lib),
+			strings.ToLower(b.typ): fmtVersion(b.hv),
+		},
+		Accel: accel,
+		Notes: notes,
+	}
+	if accel == "kvm" {
+		info.Hypervisor, info.Nature = "kvm", drivers.NatureReal
+	} else {
+		info.Hypervisor, info.Nature = "qemu", drivers.NatureEmulated
+	}
+	h.mu.Lock()
+	h.info = &info
+	h.mu.Unlock()
+	return info, nil
+}
+
+// fmtVersion turns libvirt's major*1e6+minor*1e3+micro into "9.0.0".
+func fmtVersion(v uint64) string {
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
+}
+
+// hostOS names the host OS. libvirt does not expose the OS release over
+// RPC, so a remote host is described by its architecture only.
+func (h *Host) hostOS(caps libvirtxml.Caps) string {
+	arch := ""
+	if caps.Host.CPU != nil {
+		arch = caps.Host.CPU.Arch
+	}
+	if !h.local {
+		return "linux " + arch + " (remote; OS release not exposed by libvirt)"
+	}
+	name := "linux"
+	if data, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
+				name = strings.Trim(v, `"`)
+			}
+		}
+	}
+	if rel, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		name += ", kernel " + strings.TrimSpace(string(rel))
+	}
+	return name + " " + arch
+}
+
+// domainType returns the domain type guests get ("kvm" or "qemu").
+func (h *Host) domainType(ctx context.Context) (string, error) {
+	if _, err := h.Info(ctx); err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.domType, nil
+}
+
+// accel decides between kvm and TCG. Capabilities list kvm whenever
+// /dev/kvm exists, even where a kvm guest hangs (nested KVM here), so a
+// real boot decides.
+func (h *Host) accel(ctx context.Context, caps libvirtxml.Caps) (string, []string, error) {
+	set := func(t string) {
+		h.mu.Lock()
+		h.domType = t
+		h.mu.Unlock()
+	}
+	accelOf := map[string]string{"kvm": "kvm", "qemu": "tcg"}
+	if h.forceTyp != "" {
+		set(h.forceTyp)
+		return accelOf[h.forceTyp], []string{"domain type " + h.forceTyp + " forced by option domain_type (not probed)"}, nil
+	}
+	if !capsHaveKVM(caps) {
+		set("qemu")
+		return "tcg", []string{"libvirt offers no kvm domain type on this host: guests run under QEMU TCG software emulation"}, nil
+	}
+	kernel := h.probeKrn
+	if kernel == "" && h.local {
+		kernel = newestKernel()
+	}
+	if kernel == "" {
+		set("qemu")
+		return "tcg", []string{"kvm is listed in capabilities but could not be probed (no kernel to boot; set option probe_kernel); using TCG software emulation to be safe"}, nil
+	}
+	ok, why, err := h.probe(ctx, "kvm", kernel)
+	if err != nil {
+		return "", nil, err
+	}
+	if ok {
+		set("kvm")
+		return "kvm", []string{"kvm probed: " + why}, nil
+	}
+	set("qemu")
+	return "tcg", []string{"kvm is listed in capabilities but a probe boot failed (" + why + "); guests run under QEMU TCG software emulation"}, nil
+}
+
+func capsHaveKVM(caps libvirtxml.Caps) bool {
+	for _, g := range caps.Guests {
+		if g.OSType != "hvm" || g.Arch.Name != "x86_64" {
+			continue
+		}
+		for _, d := range g.Arch.Domains {
+			if d.Type == "kvm" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func newestKernel() string {
+	m, _ := filepath.Glob("/boot/vmlinuz-*")
+	if len(m) == 0 {
+		return ""
+	}
+	sort.Strings(m)
+	return m[len(m)-1]
+}
+
+// probeLabel is the run label of the short-lived probe domain and its
+// console volume, so that a probe interrupted by a crash is swept too.
+const probeLabel = "virtcert-probe"
+
+// probe boots kernel in a transient domain of type typ and waits for its
+// first console line. A deadline bounds it: a hung kvm guest prints
+// nothing.
+func (h *Host) probe(ctx context.Context, typ, kernel string) (bool, string, error) {
+	const deadline = 6 * time.Second
+	name := fmt.Sprintf("%s-%d", probeLabel, time.Now().UnixNano()%1e9)
+	console, cleanupVol, err := h.createConsoleVol(ctx, probeLabel, name)
+	if err != nil {
+		return false, "", err
+	}
+	defer cleanupVol()
+	x, err := probeDomainXML(name, typ, kernel, console.path, runMeta{Label: probeLabel, Guest: name, Created: h.now().UTC().Format(time.RFC3339Nano)})
+	if err != nil {
+		return false, "", drivers.Wrap(drivers.ClassHost, "kvm probe", err)
+	}
+	start := time.Now()
+	dom, err := do(ctx, h.c, "kvm probe: start", func(l *golibvirt.Libvirt) (golibvirt.Domain, error) {
+		return l.DomainCreateXML(x, 0)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, "", err
+		}
+		return false, "starting a " + typ + " domain failed: " + err.Error(), nil
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		do0(dctx, h.c, "kvm probe: destroy", func(l *golibvirt.Libvirt) error {
+			err := l.DomainDestroy(dom)
+			if isNoDomain(err) || libvirtCode(err) == golibvirt.ErrOperationInvalid {
+				return nil
+			}
+			return err
+		})
+	}()
+	pctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	for {
+		out, _ := h.download(pctx, console.vol)
+		if strings.Contains(string(out), "Linux version") {
+			return true, fmt.Sprintf("a %s domain printed its kernel banner %.1fs after start", typ, time.Since(start).Seconds()), nil
+		}
+		select {
+		case <-pctx.Done():
+			if ctx.Err() != nil {
+				return false, "", drivers.Errorf(drivers.ClassHost, "kvm probe", "%w", ctx.Err())
+			}
+			return false, fmt.Sprintf("a %s domain printed no kernel output within %s", typ, deadline), nil
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// volRef is a volume we created, with its host path.
+type volRef struct {
+	vol  golibvirt.StorageVol
+	path string
+}
+
+// createConsoleVol creates the empty file the serial port writes to, as a
+// volume in the pool so it can be read back (and swept) through libvirt.
+func (h *Host) createConsoleVol(ctx context.Context, label, guest string) (volRef, func(), error) {
+	name := volName(label, guest, kindConsole)
+	x, err := volumeXML(name, "raw", 0, "", "")
+	if err != nil {
+		return volRef{}, nil, drivers.Wrap(drivers.ClassHost, "console volume", err)
+	}
+	ref, err := h.createVol(ctx, "create console volume", x, 0)
+	if err != nil {
+		return volRef{}, nil, err
+	}
+	return ref, func() { h.deleteVolDetached(ctx, ref.vol) }, nil
+}
+
+func (h *Host) createVol(ctx context.Context, op, x string, flags golibvirt.StorageVolCreateFlags) (volRef, error) {
+	return do(ctx, h.c, op, func(l *golibvirt.Libvirt) (volRef, error) {
+		p, err := l.StoragePoolLookupByName(h.pool)
+		if err != nil {
+			return volRef{}, err
+		}
+		v, err := l.StorageVolCreateXML(p, x, flags)
+		if err != nil {
+			return volRef{}, err
+		}
+		path, err := l.StorageVolGetPath(v)
+		if err != nil {
+			l.StorageVolDelete(v, 0)
+			return volRef{}, err
+		}
+		return volRef{vol: v, path: path}, nil
+	})
+}
+
+// deleteVolDetached deletes a volume even when ctx is already cancelled
+// (cleanup after a cancelled provision), bounded by its own deadline.
+func (h *Host) deleteVolDetached(ctx context.Context, v golibvirt.StorageVol) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return do0(dctx, h.c, "delete volume "+v.Name, func(l *golibvirt.Libvirt) error {
+		err := l.StorageVolDelete(v, 0)
+		if isNoVol(err) {
+			return nil
+		}
+		return err
+	})
+}
+
+// download reads a whole volume through the storage API.
+func (h *Host) download(ctx context.Context, v golibvirt.StorageVol) ([]byte, error) {
+	return do(ctx, h.c, "read volume "+v.Name, func(l *golibvirt.Libvirt) ([]byte, error) {
+		var buf bytesBuffer
+		err := l.StorageVolDownload(v, &buf, 0, 0, 0)
+		return buf.b, err
+	})
+}
+
+// bytesBuffer is a minimal io.Writer (bytes.Buffer would do; this keeps
+// the download goroutine from sharing a buffer after a timeout).
+type bytesBuffer struct{ b []byte }
+
+func (w *bytesBuffer) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// unmarshalDomain parses domain XML.
+func unmarshalDomain(x string) (*libvirtxml.Domain, error) {
+	var d libvirtxml.Domain
+	if err := d.Unmarshal(x); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}

@@ -1,0 +1,36 @@
+param(
+    [Parameter(Mandatory = $true)][ValidatePattern('^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$')][string]$Name,
+    [switch]$Kvp
+)
+{{template "prelude" .}}
+{{template "kvp" .}}
+
+# One round trip for everything the driver polls: power state, heartbeat,
+# NICs with the addresses Hyper-V learned from the guest, integration
+# services, and (with -Kvp) the guest's intrinsic KVP items.
+$vm = Get-VM -Name $Name -ErrorAction SilentlyContinue
+if ($null -eq $vm) {
+    Out-VcJson ([ordered]@{ Exists = $false; Name = $Name })
+    exit 0
+}
+$nics = @(Get-VMNetworkAdapter -VM $vm | ForEach-Object {
+    [ordered]@{ Name = $_.Name; MacAddress = [string]$_.MacAddress; SwitchName = [string]$_.SwitchName; Connected = [bool]$_.Connected; IPAddresses = @($_.IPAddresses | Where-Object { $_ }) }
+})
+$services = @(Get-VMIntegrationService -VM $vm | ForEach-Object {
+    [ordered]@{ Name = $_.Name; Enabled = [bool]$_.Enabled; PrimaryStatusDescription = [string]$_.PrimaryStatusDescription; SecondaryStatusDescription = [string]$_.SecondaryStatusDescription }
+})
+$items = $null
+if ($Kvp) { $items = Get-VcKvp -VM $vm }
+Out-VcJson ([ordered]@{
+    Exists              = $true
+    Name                = $vm.Name
+    Id                  = $vm.Id.Guid
+    State               = [string]$vm.State
+    Heartbeat           = [string]$vm.Heartbeat
+    Generation          = [int]$vm.Generation
+    Notes               = [string]$vm.Notes
+    Uptime              = [int]$vm.Uptime.TotalSeconds
+    NetworkAdapters     = $nics
+    IntegrationServices = $services
+    Kvp                 = $items
+})

@@ -1,0 +1,25 @@
+param(
+    [ValidatePattern('^[A-Za-z0-9._-]*$')][string]$RunLabel,
+    [ValidateRange(0, 315360000)][int]$OlderThanSeconds = 0,
+    [ValidateRange(0, 3600)][int]$GraceSeconds = 5,
+    [switch]$DryRun
+)
+{{template "prelude" .}}
+{{template "remove" .}}
+
+# Finds VMs by the virtcert label in their Notes ("virtcert.run=<label>;
+# created=<rfc3339>") and removes those that match. VMs without a label
+# are never listed, let alone removed.
+$now = [DateTime]::UtcNow
+$found = @()
+foreach ($vm in @(Get-VM)) {
+    if ($vm.Notes -notmatch 'virtcert\.run=([A-Za-z0-9._-]+)') { continue }
+    $label = $Matches[1]
+    if ($RunLabel -and $label -ne $RunLabel) { continue }
+    $created = $vm.CreationTime.ToUniversalTime()
+    if ($vm.Notes -match 'created=([0-9TZ:.+-]+)') { $created = [DateTime]::Parse($Matches[1]).ToUniversalTime() }
+    if ($OlderThanSeconds -gt 0 -and ($now - $created).TotalSeconds -lt $OlderThanSeconds) { continue }
+    $found += [ordered]@{ Kind = 'vm'; Name = $vm.Name; RunLabel = $label; Created = $created.ToString('o') }
+    if (-not $DryRun) { Remove-VcVM -VM $vm -Grace $GraceSeconds | Out-Null }
+}
+Out-VcJson @($found)

@@ -1,0 +1,70 @@
+package hyperv
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestScriptsGolden pins every rendered script: a change to a template
+// shows up as a reviewable diff of the .golden file (go test -update).
+func TestScriptsGolden(t *testing.T) {
+	scripts, err := Scripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scripts) < 10 {
+		t.Fatalf("only %d scripts rendered", len(scripts))
+	}
+	for name, body := range scripts {
+		golden := filepath.Join("testdata", strings.TrimSuffix(name, ".ps1")+".ps1.golden")
+		if *update {
+			if err := os.WriteFile(golden, body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%s: %v (run go test -update)", name, err)
+		}
+		if string(want) != string(body) {
+			t.Errorf("%s differs from %s (run go test ./drivers/hyperv -run Golden -update and review the diff)", name, golden)
+		}
+	}
+}
+
+// Values must never be spliced into script text: no template action may
+// reference anything but the static data.
+func TestTemplatesUseOnlyStaticData(t *testing.T) {
+	re := regexp.MustCompile(`\{\{[^}]*\}\}`)
+	allowed := regexp.MustCompile(`^\{\{-?\s*(template "[a-z]+" \.|define "[a-z]+"|end|\.Script|\.JSONDepth)\s*-?\}\}$`)
+	files, _ := filepath.Glob("scripts/*")
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, m := range re.FindAllString(string(b), -1) {
+			if !allowed.MatchString(m) {
+				t.Errorf("%s: template action %s is not static structure", f, m)
+			}
+		}
+	}
+}
+
+func TestParamBlocksParse(t *testing.T) {
+	scripts, _ := Scripts()
+	for name, body := range scripts {
+		ps, err := ParseParamBlock(string(body))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if name != "info.ps1" && len(ps) == 0 {
+			t.Errorf("%s: no parameters found", name)
+		}
+	}
+}

@@ -1,0 +1,544 @@
+// Package html renders a reports.Run as one self-contained HTML
+// certification report: inline CSS and inline SVG, no script and no
+// external resource, so it opens from disk, prints to PDF and can be
+// attached to a ticket as is.
+//
+// The page has: a header with a verdict per host × image (and a loud banner
+// when any host was simulated); the waivers that applied or expired; the
+// environment fingerprint side by side; the matrix (checks grouped by area
+// × host/image columns, the same image on different hypervisors adjacent,
+// cells that differ between hypervisors highlighted); charts (clock offset
+// series per guest, throughput against the profile threshold); and the
+// per-check evidence, failures first, expandable with <details>. Filtering
+// by status, area and "differs" is CSS-only (radio buttons and :has()).
+//
+// Everything that came from a guest or a host goes through reports.Clean
+// (ANSI and control characters removed) and html/template's contextual
+// escaping, so a guest printing HTML or script cannot inject markup.
+package html
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/reports"
+)
+
+//go:embed report.html.tmpl
+var pageSrc string
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"lower": strings.ToLower,
+	"inc":   func(i int) int { return i + 1 },
+}).Parse(pageSrc))
+
+// Options tune the page.
+type Options struct {
+	// Title overrides the page title.
+	Title string
+	// Generated is printed as the generation time; zero omits it (keeps
+	// golden output stable).
+	Generated time.Time
+}
+
+// Write renders run to w.
+func Write(w io.Writer, run *reports.Run, opt Options) error {
+	v := build(run, opt)
+	// Render to a buffer first: a template error must not leave half a
+	// certificate on disk.
+	var b bytes.Buffer
+	b.Grow(4096 + 700*v.nResults)
+	if err := page.Execute(&b, v); err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+var c = reports.Clean
+
+type view struct {
+	Title, RunID, Version, Plan, PlanHash, Started, Finished, Generated string
+	Complete                                                            bool
+	Verdict, VerdictClass                                               string
+	Shards                                                              []string
+	Simulated                                                           []simHost
+	Cards                                                               []card
+	Cols                                                                []col
+	Images                                                              []imgGroup
+	Areas                                                               []areaView
+	Fingerprint                                                         []fpRow
+	Waivers                                                             []waiverView
+	Evidence                                                            []evView
+	SeriesCharts                                                        []seriesChart
+	BarCharts                                                           []barChart
+	StatusFilters                                                       []statusFilter
+	FilterCSS                                                           template.CSS
+	Diffs                                                               int
+	nResults                                                            int
+}
+
+type simHost struct{ Host, Notes string }
+
+type card struct {
+	Target, Host, Image, Verdict, VerdictClass, Nature, Hypervisor, Error string
+	Counts                                                                []countView
+}
+
+type countView struct {
+	Status, Class string
+	N             int
+}
+
+type col struct {
+	Idx                                 int
+	ID, Host, Image, Nature, Hypervisor string
+	First                               bool // first column of its image group
+}
+
+type imgGroup struct {
+	Image string
+	Span  int
+}
+
+type areaView struct {
+	Name, Classes string
+	Rows          []rowView
+}
+
+type rowView struct {
+	Check, Title, Classes string
+	Diff                  bool
+	Cells                 []cellView
+}
+
+type cellView struct {
+	Present             bool
+	Status, Class, Link string
+	Label               string // accessible label
+	Diff, First         bool
+	Note                string // e.g. the key measurement
+}
+
+type fpRow struct {
+	Section, Label string
+	Values         []fpVal
+	Differs        bool
+}
+
+type fpVal struct {
+	Text, Class string
+}
+
+type waiverView struct {
+	Check, Host, Image, Justification, Tracker, Expires, State string
+	Expired                                                    bool
+	Covers                                                     []string
+}
+
+type evView struct {
+	Anchor, Status, Class, Classes, Check, Title, Target, Area, Reason string
+	Open                                                               bool
+	Duration                                                           string
+	Retries, Priority                                                  int
+	Orig, OrigReason                                                   string
+	Waiver                                                             *waiverView
+	Notes                                                              []string
+	Steps                                                              []stepView
+	Measures                                                           []measureView
+	col                                                                int
+}
+
+type stepView struct {
+	Step, Command, Exit, Output, Expected, Actual, Tolerance, Profile, OK, OKClass, Duration string
+}
+
+type measureView struct {
+	Name, Value, Threshold, Better, Source, Class string
+	Samples                                       int
+}
+
+type statusFilter struct {
+	Status, Class string
+	N             int
+}
+
+func statusClass(s reports.Status) string { return "s-" + strings.ToLower(string(s)) }
+
+// filterClass marks rows and evidence for the CSS filter (kept apart from
+// the s-* badge colours).
+func filterClass(s reports.Status) string { return "k-" + strings.ToLower(string(s)) }
+
+func verdictClass(v reports.Verdict) string {
+	switch v {
+	case reports.Certified:
+		return "v-ok"
+	case reports.NotCertified:
+		return "v-bad"
+	}
+	return "v-inc"
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func dur(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
+
+func build(run *reports.Run, opt Options) *view {
+	v := &view{
+		Title: opt.Title, RunID: c(run.ID), Version: c(run.Version), Plan: c(run.PlanName), PlanHash: c(run.PlanHash),
+		Started: ts(run.Started), Finished: ts(run.Finished), Complete: run.Complete, Generated: ts(opt.Generated),
+	}
+	if v.Title == "" {
+		v.Title = "virtcert certification report"
+	}
+	rv := run.Verdict()
+	v.Verdict, v.VerdictClass = string(rv), verdictClass(rv)
+	for _, s := range run.Shards {
+		v.Shards = append(v.Shards, c(s))
+	}
+
+	// Columns: grouped by image so that the same image on different
+	// hypervisors sits side by side; within an image, plan order.
+	targets := append([]*reports.Target(nil), run.Targets...)
+	imgOrder := map[string]int{}
+	for _, t := range targets {
+		if _, ok := imgOrder[t.Image]; !ok {
+			imgOrder[t.Image] = len(imgOrder)
+		}
+	}
+	sort.SliceStable(targets, func(i, j int) bool { return imgOrder[targets[i].Image] < imgOrder[targets[j].Image] })
+	for i, t := range targets {
+		first := i == 0 || targets[i-1].Image != t.Image
+		v.Cols = append(v.Cols, col{Idx: i, ID: c(t.ID), Host: c(t.Host), Image: c(t.Image), Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), First: first})
+		if first {
+			v.Images = append(v.Images, imgGroup{Image: c(t.Image), Span: 1})
+		} else {
+			v.Images[len(v.Images)-1].Span++
+		}
+		if t.HostInfo.Nature == drivers.NatureSimulated {
+			dup := false
+			for _, s := range v.Simulated {
+				dup = dup || s.Host == c(t.Host)
+			}
+			if !dup {
+				v.Simulated = append(v.Simulated, simHost{Host: c(t.Host), Notes: c(strings.Join(t.HostInfo.Notes, "; "))})
+			}
+		}
+		tv := t.Verdict(run.Complete)
+		cd := card{Target: c(t.ID), Host: c(t.Host), Image: c(t.Image), Verdict: string(tv), VerdictClass: verdictClass(tv),
+			Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), Error: c(t.Error)}
+		cnt := t.Count()
+		for _, s := range reports.Statuses {
+			cd.Counts = append(cd.Counts, countView{Status: string(s), Class: statusClass(s), N: cnt[s]})
+		}
+		v.Cards = append(v.Cards, cd)
+	}
+
+	// Rows: checks grouped by area, in order of first appearance.
+	type key struct{ check string }
+	var areas []string
+	areaIdx := map[string]int{}
+	checksByArea := map[string][]string{}
+	titles := map[string]string{}
+	seen := map[string]bool{}
+	checkIdx := map[string]int{}
+	cell := make([]map[string]*reports.Result, len(targets))
+	for ti, t := range targets {
+		cell[ti] = map[string]*reports.Result{}
+		for _, r := range t.Results {
+			v.nResults++
+			cell[ti][r.Check] = r
+			if _, ok := areaIdx[r.Area]; !ok {
+				areaIdx[r.Area] = len(areas)
+				areas = append(areas, r.Area)
+			}
+			if !seen[r.Check] {
+				seen[r.Check] = true
+				checkIdx[c(r.Check)] = len(checkIdx)
+				checksByArea[r.Area] = append(checksByArea[r.Area], r.Check)
+				titles[r.Check] = r.Title
+			}
+		}
+	}
+	statusTotals := reports.Counts{}
+	// Anchors use indices, not check IDs: short, and always valid.
+	anchor := func(ti int, check string) string { return fmt.Sprintf("e%d-%d", ti, checkIdx[c(check)]) }
+	for ai, a := range areas {
+		av := areaView{Name: c(a)}
+		areaSt := map[string]bool{}
+		areaDiff := false
+		for _, ck := range checksByArea[a] {
+			row := rowView{Check: c(ck), Title: c(titles[ck])}
+			// A cell differs when the same image got another status on
+			// another host: the cross-hypervisor question.
+			byImage := map[string]map[reports.Status]bool{}
+			for ti, t := range targets {
+				if r := cell[ti][ck]; r != nil {
+					if byImage[t.Image] == nil {
+						byImage[t.Image] = map[reports.Status]bool{}
+					}
+					byImage[t.Image][r.Status] = true
+				}
+			}
+			rowSt := map[string]bool{}
+			for ti, t := range targets {
+				r := cell[ti][ck]
+				cv := cellView{First: v.Cols[ti].First}
+				if r == nil {
+					cv.Label = fmt.Sprintf("%s on %s: not run", c(ck), c(t.ID))
+					row.Cells = append(row.Cells, cv)
+					continue
+				}
+				statusTotals[r.Status]++
+				rowSt[filterClass(r.Status)] = true
+				areaSt[filterClass(r.Status)] = true
+				cv.Present, cv.Status, cv.Class, cv.Link = true, string(r.Status), statusClass(r.Status), "#"+anchor(ti, r.Check)
+				cv.Diff = len(byImage[t.Image]) > 1
+				if cv.Diff {
+					row.Diff = true
+				}
+				for _, m := range r.Measures {
+					cv.Note = fmt.Sprintf("%s %s", num(m.Value), c(m.Unit))
+					break
+				}
+				cv.Label = fmt.Sprintf("%s on %s: %s", c(ck), c(t.ID), r.Status)
+				if cv.Diff {
+					cv.Label += ", differs between hypervisors"
+				}
+				row.Cells = append(row.Cells, cv)
+			}
+			if row.Diff {
+				v.Diffs++
+				areaDiff = true
+			}
+			row.Classes = classes(rowSt, ai, row.Diff)
+			av.Rows = append(av.Rows, row)
+		}
+		av.Classes = classes(areaSt, ai, areaDiff)
+		v.Areas = append(v.Areas, av)
+	}
+	for _, s := range reports.Statuses {
+		v.StatusFilters = append(v.StatusFilters, statusFilter{Status: string(s), Class: statusClass(s), N: statusTotals[s]})
+	}
+	v.FilterCSS = filterCSS(len(areas))
+
+	// Evidence: failures first, then by area, check and column.
+	for ti, t := range targets {
+		for _, r := range t.Results {
+			v.Evidence = append(v.Evidence, evidence(r, t, ti, areaIdx[r.Area], anchor(ti, r.Check)))
+		}
+	}
+	sort.SliceStable(v.Evidence, func(i, j int) bool {
+		a, b := v.Evidence[i], v.Evidence[j]
+		ra, rb := reports.StatusRank(reports.Status(a.Status)), reports.StatusRank(reports.Status(b.Status))
+		if ra != rb {
+			return ra < rb
+		}
+		if areaIdx[a.Area] != areaIdx[b.Area] {
+			return areaIdx[a.Area] < areaIdx[b.Area]
+		}
+		if checkIdx[a.Check] != checkIdx[b.Check] {
+			return checkIdx[a.Check] < checkIdx[b.Check]
+		}
+		return a.col < b.col
+	})
+
+	v.Fingerprint = fingerprint(run, targets)
+	for _, w := range run.Waivers {
+		wv := waiverNote(&w)
+		v.Waivers = append(v.Waivers, *wv)
+	}
+	v.SeriesCharts, v.BarCharts = charts(targets)
+	return v
+}
+
+// classes builds the filter classes of a matrix row or area: one per
+// status present, the area index and "d" when it differs.
+func classes(st map[string]bool, area int, diff bool) string {
+	var parts []string
+	for _, s := range reports.Statuses {
+		if st[filterClass(s)] {
+			parts = append(parts, filterClass(s))
+		}
+	}
+	parts = append(parts, fmt.Sprintf("a%d", area))
+	if diff {
+		parts = append(parts, "d")
+	}
+	return strings.Join(parts, " ")
+}
+
+// filterCSS generates the CSS-only filter rules. Only indices and our own
+// status names go into the CSS: never a string from the run.
+func filterCSS(areas int) template.CSS {
+	var b strings.Builder
+	for _, s := range reports.Statuses {
+		fmt.Fprintf(&b, "body:has(#f-%s:checked) .f:not(.%s){display:none}\n", statusClass(s), filterClass(s))
+	}
+	for i := 0; i < areas; i++ {
+		fmt.Fprintf(&b, "body:has(#fa-%d:checked) .f:not(.a%d){display:none}\n", i, i)
+	}
+	b.WriteString("body:has(#f-diff:checked) .f:not(.d){display:none}\n")
+	return template.CSS(b.String())
+}
+
+func num(f float64) string {
+	s := fmt.Sprintf("%.4g", f)
+	return s
+}
+
+func waiverNote(w *reports.WaiverNote) *waiverView {
+	wv := &waiverView{Check: c(w.Check), Host: c(w.Host), Image: c(w.Image), Justification: c(w.Justification), Tracker: c(w.Tracker), Expired: w.Expired}
+	if !w.Expires.IsZero() {
+		wv.Expires = w.Expires.UTC().Format("2006-01-02")
+	}
+	wv.State = "applied"
+	if w.Expired {
+		wv.State = "expired: no longer applies"
+	}
+	for _, cv := range w.Covers {
+		wv.Covers = append(wv.Covers, c(cv))
+	}
+	return wv
+}
+
+func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) evView {
+	e := evView{Anchor: anchor, Status: string(r.Status), Class: statusClass(r.Status), Check: c(r.Check), Title: c(r.Title), Target: c(t.ID),
+		Area: r.Area, Reason: c(r.Reason), Duration: dur(r.Duration), Retries: r.Retries, Priority: r.Priority,
+		Orig: string(r.OriginalStatus), OrigReason: c(r.OriginalReason)}
+	e.col = ti
+	e.Open = r.Status == reports.Fail || r.Status == reports.Error || r.Status == reports.Waived
+	e.Classes = fmt.Sprintf("%s a%d", filterClass(r.Status), ai)
+	if r.Waiver != nil {
+		e.Waiver = waiverNote(r.Waiver)
+	}
+	for _, n := range r.Notes {
+		e.Notes = append(e.Notes, c(n))
+	}
+	for _, s := range r.Evidence {
+		sv := stepView{Step: c(s.Step), Command: c(s.Command), Output: c(s.Output), Expected: c(s.Expected), Actual: c(s.Actual),
+			Tolerance: c(s.Tolerance), Profile: c(s.Profile)}
+		if s.Exit != nil {
+			sv.Exit = fmt.Sprint(*s.Exit)
+		}
+		if s.OK != nil {
+			sv.OK, sv.OKClass = "not as expected", "s-fail"
+			if *s.OK {
+				sv.OK, sv.OKClass = "ok", "s-pass"
+			}
+		}
+		if s.Duration > 0 {
+			sv.Duration = dur(s.Duration)
+		}
+		e.Steps = append(e.Steps, sv)
+	}
+	for _, m := range r.Measures {
+		mv := measureView{Name: c(m.Name), Value: num(m.Value) + " " + c(m.Unit), Better: c(m.Better), Source: c(m.Source), Samples: len(m.Series)}
+		if m.Threshold != nil {
+			mv.Threshold = num(*m.Threshold) + " " + c(m.Unit)
+			mv.Class = "s-pass"
+			if !passes(m) {
+				mv.Class = "s-fail"
+			}
+		}
+		e.Measures = append(e.Measures, mv)
+	}
+	return e
+}
+
+func passes(m reports.Measurement) bool {
+	if m.Threshold == nil {
+		return true
+	}
+	if m.Better == "lower" {
+		return m.Value <= *m.Threshold
+	}
+	return m.Value >= *m.Threshold
+}
+
+func fingerprint(run *reports.Run, ts []*reports.Target) []fpRow {
+	var rows []fpRow
+	add := func(section, label string, get func(t *reports.Target) string) {
+		row := fpRow{Section: section, Label: label}
+		distinct := map[string]bool{}
+		any := false
+		for _, t := range ts {
+			val := c(get(t))
+			fv := fpVal{Text: val}
+			if label == "nature" {
+				fv.Class = "n-" + strings.ToLower(val)
+			}
+			if val != "" {
+				any = true
+				distinct[val] = true
+			}
+			row.Values = append(row.Values, fv)
+		}
+		row.Differs = len(distinct) > 1
+		if any {
+			rows = append(rows, row)
+		}
+	}
+	add("host", "host", func(t *reports.Target) string { return t.Host })
+	add("host", "nature", func(t *reports.Target) string { return t.HostInfo.Nature })
+	add("host", "driver", func(t *reports.Target) string { return t.HostInfo.Driver })
+	add("host", "hypervisor", func(t *reports.Target) string { return t.HostInfo.Hypervisor })
+	add("host", "acceleration", func(t *reports.Target) string { return t.HostInfo.Accel })
+	add("host", "host name", func(t *reports.Target) string { return t.HostInfo.Name })
+	add("host", "host OS and build", func(t *reports.Target) string { return t.HostInfo.OS })
+	for _, k := range unionKeys(ts, func(t *reports.Target) map[string]string { return t.HostInfo.Versions }) {
+		add("host", k+" version", func(t *reports.Target) string { return t.HostInfo.Versions[k] })
+	}
+	add("host", "notes", func(t *reports.Target) string { return strings.Join(t.HostInfo.Notes, "; ") })
+	add("guest", "image", func(t *reports.Target) string { return t.Image })
+	add("guest", "image sha256", func(t *reports.Target) string { return t.Guest.ImageSHA256 })
+	add("guest", "image path", func(t *reports.Target) string { return t.Guest.ImagePath })
+	add("guest", "distribution", func(t *reports.Target) string { return t.Guest.Distro })
+	add("guest", "kernel", func(t *reports.Target) string { return t.Guest.Kernel })
+	add("guest", "guest name", func(t *reports.Target) string { return t.Guest.Name })
+	add("guest", "address", func(t *reports.Target) string { return t.Guest.Address })
+	for _, k := range unionKeys(ts, func(t *reports.Target) map[string]string { return t.Guest.Config }) {
+		add("guest", "VM "+k, func(t *reports.Target) string { return t.Guest.Config[k] })
+	}
+	add("guest", "boot time", func(t *reports.Target) string {
+		if t.Guest.BootSeconds == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%.1f s", t.Guest.BootSeconds)
+	})
+	add("run", "profile", func(t *reports.Target) string { return t.Profile })
+	add("run", "started", func(t *reports.Target) string { return ts0(t.Started) })
+	add("run", "finished", func(t *reports.Target) string { return ts0(t.Finished) })
+	add("run", "target error", func(t *reports.Target) string { return t.Error })
+	add("run", "artifacts", func(t *reports.Target) string { return strings.Join(t.Artifacts, " ") })
+	return rows
+}
+
+func ts0(t time.Time) string { return ts(t) }
+
+func unionKeys(ts []*reports.Target, m func(*reports.Target) map[string]string) []string {
+	set := map[string]bool{}
+	for _, t := range ts {
+		for k := range m(t) {
+			set[k] = true
+		}
+	}
+	var ks []string
+	for k := range set {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,48 @@
+package html
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/reports/reportstest"
+)
+
+func renderSample(t testing.TB) []byte {
+	t.Helper()
+	run := reportstest.Sample()
+	// A waived result and an expired-waiver note, as waiver.Apply leaves them.
+	r := run.Targets[1].Results[5]
+	r.OriginalStatus, r.OriginalReason = r.Status, r.Reason
+	r.Status, r.Reason = reports.Waived, "waived: "+r.Reason
+	wn := reports.WaiverNote{Check: "network.throughput", Host: "hyperv-*", Justification: "simulator caps throughput", Tracker: "https://tracker.example/VC-7", Expires: reportstest.Epoch.AddDate(0, 1, 0), Covers: []string{"hyperv-sim/debian-12 network.throughput"}}
+	r.Waiver = &wn
+	exp := reports.WaiverNote{Check: "clock.offset", Justification: "old drift bug", Tracker: "https://tracker.example/VC-3", Expires: reportstest.Epoch.AddDate(0, 0, -3), Expired: true, Covers: []string{"hyperv-sim/debian-12 clock.offset"}}
+	run.Targets[1].Results[3].Waiver = &exp
+	run.Targets[1].Results[3].Notes = []string{"waiver expired on 2026-11-18 (https://tracker.example/VC-3)"}
+	run.Waivers = []reports.WaiverNote{wn, exp}
+	var b bytes.Buffer
+	if err := Write(&b, run, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestRenderBasics(t *testing.T) {
+	out := string(renderSample(t))
+	if os.Getenv("VIRTCERT_HTML_OUT") != "" {
+		os.WriteFile(os.Getenv("VIRTCERT_HTML_OUT"), []byte(out), 0o644)
+	}
+	for _, bad := range []string{"<script", "\x1b", "[31m", "http://", "<link", "@import", "url("} {
+		if strings.Contains(strings.ToLower(out), bad) {
+			t.Errorf("report contains %q", bad)
+		}
+	}
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "SIMULATED HOST", "NOT CERTIFIED", "CERTIFIED", "waiver expired on 2026-11-18", "simulator caps throughput"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

@@ -152,12 +152,12 @@ json.dump(out, sys.stdout)
 		t.Fatalf("python reader: %v", err)
 	}
 	var got []struct {
-		Name                                                                   string
+		Name                                                                  string
 		Tests, AttrTests, Failures, AttrFailures, Errors, AttrErrors, Skipped int
-		AttrSkipped                                                            int `json:"attr_skipped"`
-		SkipMsgs                                                               []string `json:"skip_msgs"`
-		Props                                                                  map[string]string
-		Classnames                                                             []string
+		AttrSkipped                                                           int      `json:"attr_skipped"`
+		SkipMsgs                                                              []string `json:"skip_msgs"`
+		Props                                                                 map[string]string
+		Classnames                                                            []string
 	}
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatal(err)

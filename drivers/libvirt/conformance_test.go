@@ -1,0 +1,252 @@
+package libvirt
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/drivers/drivertest"
+	"github.com/virtcert/virtcert/guests"
+	"github.com/virtcert/virtcert/guests/seed"
+)
+
+// tinyDir returns the tiny guest's build directory, or skips.
+func tinyDir(t *testing.T) string {
+	t.Helper()
+	cache := os.Getenv("VIRTCERT_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "virtcert")
+	}
+	dir := filepath.Join(cache, "guests", "tiny")
+	for _, f := range []string{"vmlinuz", "initrd.img", "disk.qcow2", "cmdline"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Skipf("tiny guest not built (%v): run make tiny", err)
+		}
+	}
+	return dir
+}
+
+// tinySpec is a spec for the tiny guest with a fresh seed.
+func tinySpec(t *testing.T, dir, name, label string) drivers.GuestSpec {
+	t.Helper()
+	ck, err := guests.NewClientKey("drivertest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk, err := guests.NewHostKey(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iso, err := seed.Build(seed.Config{InstanceID: label + "-" + name, Hostname: name, User: "root",
+		AuthorizedKeys: []string{ck.AuthorizedKey()}, HostKey: hk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return drivers.GuestSpec{
+		Name: name, RunLabel: label, MemoryMB: 256, CPUs: 1, Seed: iso,
+		Image: drivers.Image{
+			Path: filepath.Join(dir, "disk.qcow2"), Format: "qcow2", OS: "linux",
+			Kernel: filepath.Join(dir, "vmlinuz"), Initrd: filepath.Join(dir, "initrd.img"),
+			Cmdline: strings.TrimSpace(string(cmdline)),
+		},
+	}
+}
+
+type labHarness struct {
+	t   *testing.T
+	uri string
+	dir string
+	h   *Host
+}
+
+func (lh *labHarness) Open(ctx context.Context) (drivers.Host, error) {
+	h, err := open(ctx, lh.uri, labOpts())
+	lh.h = h
+	return h, err
+}
+
+func (lh *labHarness) Spec(name, label string) drivers.GuestSpec {
+	return tinySpec(lh.t, lh.dir, name, label)
+}
+
+func (lh *labHarness) Config() drivertest.Config {
+	return drivertest.Config{
+		Provisions:  true,
+		BootTimeout: 90 * time.Second,
+		ACPI:        false, // the tiny guest's busybox init has no ACPI button handler
+		Agent:       false, // and no qemu-guest-agent
+		Unplug:      true,  // the kernel releases PCI devices itself (acpiphp)
+		MakeUnlabelled: func(ctx context.Context) ([]string, func(context.Context) (bool, error), func(), error) {
+			return makeUnlabelled(ctx, lh.h)
+		},
+	}
+}
+
+// makeUnlabelled defines a domain without our metadata and creates a
+// volume without our name prefix: Sweep must never touch either.
+func makeUnlabelled(ctx context.Context, h *Host) ([]string, func(context.Context) (bool, error), func(), error) {
+	var b [3]byte
+	rand.Read(b[:])
+	name := "drivertest-unlabelled-" + hex.EncodeToString(b[:])
+	volN := name + ".qcow2"
+	d := libvirtxml.Domain{Type: "qemu", Name: name,
+		Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
+		OS:     &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"}},
+		// A foreign tool's metadata: present, but not ours.
+		Metadata: &libvirtxml.DomainMetadata{XML: `<x:note xmlns:x="https://example.com/other">` + name + `</x:note>`},
+	}
+	dx, err := d.Marshal()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	vx := mustVolXML(volN, "qcow2", 1<<20, "", "")
+	err = do0(ctx, h.c, "make unlabelled", func(l *golibvirt.Libvirt) error {
+		if _, err := l.DomainDefineXMLFlags(dx, 0); err != nil {
+			return err
+		}
+		p, err := l.StoragePoolLookupByName(h.pool)
+		if err != nil {
+			return err
+		}
+		_, err = l.StorageVolCreateXML(p, vx, 0)
+		return err
+	})
+	exists := func(ctx context.Context) (bool, error) {
+		return do(ctx, h.c, "unlabelled exist", func(l *golibvirt.Libvirt) (bool, error) {
+			if _, err := l.DomainLookupByName(name); err != nil {
+				return false, err
+			}
+			p, err := l.StoragePoolLookupByName(h.pool)
+			if err != nil {
+				return false, err
+			}
+			_, err = l.StorageVolLookupByName(p, volN)
+			return err == nil, err
+		})
+	}
+	cleanup := func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		do0(c, h.c, "remove unlabelled", func(l *golibvirt.Libvirt) error {
+			if dom, err := l.DomainLookupByName(name); err == nil {
+				l.DomainUndefine(dom)
+			}
+			if p, err := l.StoragePoolLookupByName(h.pool); err == nil {
+				if v, err := l.StorageVolLookupByName(p, volN); err == nil {
+					l.StorageVolDelete(v, 0)
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	return []string{name, volN}, exists, cleanup, nil
+}
+
+func TestLabConformance(t *testing.T) {
+	uri := labURI(t)
+	dir := tinyDir(t)
+	drivertest.Run(t, &labHarness{t: t, uri: uri, dir: dir})
+}
+
+// TestLabRollback forces a failure after each step of Provision and
+// checks that nothing is left.
+func TestLabRollback(t *testing.T) {
+	uri := labURI(t)
+	dir := tinyDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	h, err := open(ctx, uri, labOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	label := drivertest.NewRunLabel()
+	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
+	for _, step := range []string{"console", "overlay", "seed", "disks", "define", "start"} {
+		h.failAt = step
+		spec := tinySpec(t, dir, "rb-"+step, label)
+		spec.ExtraDisks = []int{8}
+		g, err := h.Provision(ctx, spec)
+		if err == nil {
+			g.Destroy(ctx, 0)
+			t.Fatalf("step %s: no failure", step)
+		}
+		if !strings.Contains(err.Error(), "injected failure after step \""+step+"\"") {
+			t.Fatalf("step %s: %v", step, err)
+		}
+		res, err := h.Sweep(ctx, drivers.SweepSelector{RunLabel: label, DryRun: true})
+		if err != nil || len(res) > 0 {
+			t.Fatalf("after a failure at step %s: left %v (%v)", step, res, err)
+		}
+		exists, _ := do(ctx, h.c, "lookup", func(l *golibvirt.Libvirt) (bool, error) {
+			_, err := l.DomainLookupByName(spec.Name)
+			return err == nil, nil
+		})
+		if exists {
+			t.Fatalf("step %s: domain left behind", step)
+		}
+	}
+}
+
+// TestLabBootTiming measures what Provision adds to the guest's boot and
+// checks the tiny guest saw the seed on the virtio-scsi cdrom.
+func TestLabBootTiming(t *testing.T) {
+	uri := labURI(t)
+	dir := tinyDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	h, err := open(ctx, uri, labOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if _, err := h.Info(ctx); err != nil { // the acceleration probe is not part of provisioning
+		t.Fatal(err)
+	}
+	label := drivertest.NewRunLabel()
+	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
+	for _, bus := range []string{"scsi", "virtio"} {
+		spec := tinySpec(t, dir, "timing-"+bus, label)
+		spec.Extra = map[string]string{"seed_bus": bus}
+		start := time.Now()
+		gi, err := h.Provision(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := gi.(*Guest)
+		addr, err := g.Address(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		boot := time.Since(start)
+		out, _ := g.Console(ctx)
+		t.Logf("seed on %s: provision→running %s (DomainCreate %s); provision→address %s (%s)", bus, g.ProvisionTime.Round(time.Millisecond), g.StartTime.Round(time.Millisecond), boot.Round(100*time.Millisecond), addr)
+		if g.ProvisionTime-g.StartTime > time.Second {
+			t.Errorf("the driver's own work before DomainCreate took %s, over the 1 s budget", g.ProvisionTime-g.StartTime)
+		}
+		if !strings.Contains(string(out), "seed found on") || !strings.Contains(string(out), "1 authorized key(s)") {
+			t.Errorf("seed on %s: the tiny guest did not read the seed; console:\n%s", bus, out)
+		}
+		if err := g.Destroy(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,211 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests/transport"
+	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
+)
+
+// fakeHost is an in-memory driver: it records what was created and
+// destroyed, and fails on request.
+type fakeHost struct {
+	mu         sync.Mutex
+	info       drivers.HostInfo
+	live       map[string]*fakeGuest
+	events     []string
+	failProv   map[string]error // by guest-name substring
+	noAddr     map[string]bool
+	provDelay  time.Duration
+	provCount  int
+	closed     bool
+	transientN int // fail this many Provision calls with a host error first
+}
+
+func newFakeHost() *fakeHost {
+	return &fakeHost{info: drivers.HostInfo{Driver: "libvirt", Hypervisor: "qemu", Accel: "tcg", Nature: drivers.NatureEmulated},
+		live: map[string]*fakeGuest{}, failProv: map[string]error{}, noAddr: map[string]bool{}}
+}
+
+func (h *fakeHost) Info(ctx context.Context) (drivers.HostInfo, error) { return h.info, nil }
+
+func (h *fakeHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drivers.Guest, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.provCount++
+	if h.transientN > 0 {
+		h.transientN--
+		return nil, drivers.Errorf(drivers.ClassHost, "provision", "connection reset by libvirtd")
+	}
+	for k, err := range h.failProv {
+		if strings.Contains(spec.Name, k) {
+			return nil, err
+		}
+	}
+	if len(spec.Seed) == 0 {
+		return nil, errors.New("no seed")
+	}
+	g := &fakeGuest{h: h, name: spec.Name, label: spec.RunLabel, state: drivers.StateRunning, noAddr: h.noAddr[spec.Name]}
+	for k := range h.noAddr {
+		if strings.Contains(spec.Name, k) {
+			g.noAddr = true
+		}
+	}
+	h.live[spec.Name] = g
+	h.events = append(h.events, "provision "+spec.Name)
+	return g, nil
+}
+
+func (h *fakeHost) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.Resource, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []drivers.Resource
+	for n, g := range h.live {
+		if sel.RunLabel == "" || g.label == sel.RunLabel {
+			out = append(out, drivers.Resource{Kind: "domain", Name: n, RunLabel: g.label})
+			if !sel.DryRun {
+				delete(h.live, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (h *fakeHost) Close() error { h.closed = true; return nil }
+
+func (h *fakeHost) names() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for n := range h.live {
+		out = append(out, n)
+	}
+	return out
+}
+
+type fakeGuest struct {
+	h      *fakeHost
+	name   string
+	label  string
+	state  drivers.PowerState
+	noAddr bool
+}
+
+func (g *fakeGuest) Name() string { return g.name }
+func (g *fakeGuest) Address(ctx context.Context) (string, error) {
+	if g.noAddr {
+		<-ctx.Done()
+		return "", fmt.Errorf("no DHCP lease for %s", g.name)
+	}
+	return "192.168.150.10", nil
+}
+func (g *fakeGuest) Power(ctx context.Context, op drivers.PowerOp) error { return nil }
+func (g *fakeGuest) State(ctx context.Context) (drivers.PowerState, error) {
+	g.h.mu.Lock()
+	defer g.h.mu.Unlock()
+	return g.state, nil
+}
+func (g *fakeGuest) Console(ctx context.Context) ([]byte, error) {
+	return []byte("Linux version 6.1 fake\nlogin:\n"), nil
+}
+func (g *fakeGuest) Destroy(ctx context.Context, grace time.Duration) error {
+	g.h.mu.Lock()
+	defer g.h.mu.Unlock()
+	if _, ok := g.h.live[g.name]; ok {
+		g.h.events = append(g.h.events, "destroy "+g.name)
+	}
+	delete(g.h.live, g.name)
+	return nil
+}
+
+// fakeOS answers commands from a table; "fail-transport" breaks it.
+type fakeOS struct {
+	mu       sync.Mutex
+	closed   bool
+	broken   error
+	cmds     []string
+	uploaded map[string]int
+}
+
+func (x *fakeOS) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return transport.Result{}, transport.ErrClosed
+	}
+	if x.broken != nil {
+		return transport.Result{}, x.broken
+	}
+	x.cmds = append(x.cmds, cmd.Cmd)
+	switch {
+	case strings.Contains(cmd.Cmd, "os-release"):
+		return transport.Result{Cmd: cmd.Cmd, Stdout: []byte("PRETTY_NAME=\"Fake Linux 1\"\n\nVC_KERNEL=6.1.0-fake\n")}, nil
+	case cmd.Cmd == "false":
+		return transport.Result{Cmd: cmd.Cmd, Exit: 1}, nil
+	case cmd.Cmd == "sleep":
+		x.mu.Unlock()
+		<-ctx.Done()
+		x.mu.Lock()
+		return transport.Result{}, ctx.Err()
+	}
+	return transport.Result{Cmd: cmd.Cmd, Stdout: []byte("ok")}, nil
+}
+
+func (x *fakeOS) Upload(ctx context.Context, path string, r io.Reader, mode uint32) error {
+	b, _ := io.ReadAll(r)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.uploaded == nil {
+		x.uploaded = map[string]int{}
+	}
+	x.uploaded[path] = len(b)
+	return nil
+}
+func (x *fakeOS) Download(ctx context.Context, path string, w io.Writer) error {
+	_, err := io.Copy(w, bytes.NewReader(nil))
+	return err
+}
+func (x *fakeOS) Close() error { x.mu.Lock(); x.closed = true; x.mu.Unlock(); return nil }
+func (x *fakeOS) Err() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return transport.ErrClosed
+	}
+	return x.broken
+}
+
+// fakeDial hands out fakeOS transports and remembers them.
+type fakeDial struct {
+	mu      sync.Mutex
+	conns   []*fakeOS
+	hostKey error
+	fail    error
+	dials   int
+}
+
+func (d *fakeDial) dial(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dials++
+	if cfg.HostKey == nil || cfg.Signer == nil {
+		return nil, Stats{}, errors.New("dial without pinned host key or client key")
+	}
+	if d.hostKey != nil {
+		return nil, Stats{}, d.hostKey
+	}
+	if d.fail != nil {
+		return nil, Stats{Attempts: 3, Detail: "3 attempts"}, d.fail
+	}
+	x := &fakeOS{}
+	d.conns = append(d.conns, x)
+	return x, Stats{Attempts: 1}, nil
+}

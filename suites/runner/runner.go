@@ -1,0 +1,436 @@
+// Package runner is the matrix runner: it turns a validated plan into a
+// certification run. For every target (host × image) it opens the host,
+// picks the expectation profile, provisions the guest with a fresh seed
+// (per-run client key, pinned per-guest host key), waits for SSH, uploads
+// vcprobe, gathers the fingerprint, runs the selected checks over one
+// shared connection, saves the console, and destroys the guest — always,
+// in reverse order, even on Ctrl-C. Every event goes to the journal as it
+// happens, so a killed run can be reported and resumed.
+//
+// Setup failures are classified apart from check failures: a target that
+// could not be provisioned or reached gets Target.Error, and its checks
+// become ERROR (host or harness) or FAIL (the guest never got an address
+// or never answered SSH). Other targets carry on.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	xssh "golang.org/x/crypto/ssh"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests"
+	"github.com/virtcert/virtcert/guests/seed"
+	"github.com/virtcert/virtcert/guests/transport"
+	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
+	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/reports/journal"
+	"github.com/virtcert/virtcert/suites"
+)
+
+// HelperPath is where vcprobe is uploaded in Linux guests.
+const HelperPath = "/tmp/vcprobe"
+
+// DialFunc connects to a guest and returns a ready transport: it waits
+// for the guest to answer (readiness) within ctx, verifying the pinned host
+// key. Tests inject fakes; the default is guests/transport/ssh.WaitReady.
+type DialFunc func(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error)
+
+// Stats are what readiness cost (for the report).
+type Stats struct {
+	Attempts int
+	Detail   string
+}
+
+// Progress receives user-facing progress lines (separate from debug logs).
+type Progress interface {
+	Event(target, format string, args ...any)
+}
+
+// Options configure a run. Zero values are sensible except Openers.
+type Options struct {
+	// Out is the run directory (created if missing).
+	Out string
+	// RunLabel is the run's label; empty makes a new one (NewLabel).
+	RunLabel string
+	Version  string
+	// Openers maps driver names to their Open functions.
+	Openers map[string]drivers.Opener
+	// Checks is the catalog (default suites.All()).
+	Checks []suites.Check
+	// Only and Exclude further narrow the plan's selection (CLI flags).
+	Only, Exclude []string
+	// ProbePath is the vcprobe binary to upload ("" or missing: checks
+	// that need it SKIP).
+	ProbePath string
+	// KeepOnFailure keeps the guests of failed targets and writes how to
+	// reach them.
+	KeepOnFailure bool
+	// Dial connects to guests (default: SSH WaitReady).
+	Dial DialFunc
+	// Resume continues the run recorded in Out/journal.jsonl: finished
+	// results are kept, only unfinished checks run, and leftovers of the
+	// earlier attempt are swept first.
+	Resume bool
+	// Progress gets user-facing events (default: none).
+	Progress Progress
+	// Log gets debug logs (default: discarded).
+	Log *slog.Logger
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+// SetupError lists the classified setup failures of a run's targets
+// (host unreachable, bad image, provisioning failed, guest never
+// answered). The CLI derives its exit code from their classes.
+type SetupError struct {
+	Errs []error
+}
+
+func (e *SetupError) Error() string {
+	if len(e.Errs) == 1 {
+		return e.Errs[0].Error()
+	}
+	return fmt.Sprintf("%s (and %d more target setup failure(s))", e.Errs[0], len(e.Errs)-1)
+}
+
+func (e *SetupError) Unwrap() []error { return e.Errs }
+
+// Kept describes a guest left running by --keep-on-failure.
+type Kept struct {
+	Target    string
+	Guest     string
+	SSHConfig string // path of the ssh_config file
+	Command   string // ssh command line
+}
+
+// Outcome is everything Run produced besides the result model.
+type Outcome struct {
+	Setup *SetupError // nil when every target was set up
+	Kept  []Kept
+	// Leftovers names guests whose destroy failed (sweep finds them).
+	Leftovers []string
+}
+
+var labelRE = regexp.MustCompile(`^vc-\d{8}-\d{6}-[0-9a-f]{6}$`)
+
+// NewLabel makes a run label: vc-YYYYMMDD-HHMMSS-<6 hex>.
+func NewLabel(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return "vc-" + now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// ValidLabel reports whether s looks like a run label.
+func ValidLabel(s string) bool { return labelRE.MatchString(s) }
+
+type runner struct {
+	p     *plan.Plan
+	opt   Options
+	label string
+	log   *slog.Logger
+	jr    *journal.Writer
+
+	client *guests.ClientKey
+	keyDir string
+
+	hostsMu sync.Mutex
+	hosts   map[string]*hostConn
+
+	done  map[string]map[string]bool // resume: target -> check -> finished
+	prev  map[string]*reports.Target // resume: earlier results
+	outMu sync.Mutex
+	out   Outcome
+}
+
+type hostConn struct {
+	once sync.Once
+	h    drivers.Host
+	info drivers.HostInfo
+	err  error
+}
+
+// Run certifies every target of p. It returns the result model (also when
+// interrupted: then Complete is false), what it left behind, and an error
+// only when the run itself could not be recorded (run directory, journal).
+func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Checks == nil {
+		opt.Checks = suites.All()
+	}
+	if opt.Dial == nil {
+		opt.Dial = SSHDial
+	}
+	r := &runner{p: p, opt: opt, log: opt.Log, hosts: map[string]*hostConn{}}
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("run directory: %w", err)
+	}
+	run := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: p.SHA256, PlanName: p.Name, Started: opt.Now().UTC()}
+	if opt.Resume {
+		recs, _, err := journal.Read(opt.Out)
+		if err != nil {
+			return nil, nil, fmt.Errorf("resume: %w", err)
+		}
+		prev, err := journal.Build(recs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("resume: %w", err)
+		}
+		r.label = prev.ID
+		run.ID, run.Started, run.PlanHash, run.PlanName = prev.ID, prev.Started, prev.PlanHash, prev.PlanName
+		r.done = journal.Done(recs)
+		r.prev = map[string]*reports.Target{}
+		for _, t := range prev.Targets {
+			r.prev[t.ID] = t
+		}
+	} else {
+		r.label = opt.RunLabel
+		if r.label == "" {
+			r.label = NewLabel(opt.Now())
+		}
+		run.ID = r.label
+	}
+	jr, err := journal.Create(opt.Out)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer jr.Close()
+	r.jr = jr
+	typ := journal.RunStarted
+	if opt.Resume {
+		typ = journal.RunResumed
+	}
+	if err := jr.Append(journal.Record{Type: typ, RunID: r.label, Version: opt.Version, PlanHash: run.PlanHash, PlanName: p.Name}); err != nil {
+		return nil, nil, err
+	}
+	if b, err := p.Resolved(); err == nil && !opt.Resume {
+		_ = os.WriteFile(filepath.Join(opt.Out, "plan.yaml"), b, 0o644)
+	}
+
+	// The per-run client key: its private half is written 0600 under the
+	// run directory (for --keep-on-failure's ssh command) and removed at
+	// the end unless a guest is kept.
+	r.client, err = guests.NewClientKey("virtcert " + r.label)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client key: %w", err)
+	}
+	r.keyDir = filepath.Join(opt.Out, "ssh")
+	if err := os.MkdirAll(r.keyDir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	keyFile := filepath.Join(r.keyDir, "id_ed25519")
+	if err := r.client.WritePrivateKey(keyFile); err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if len(r.out.Kept) == 0 {
+			os.Remove(keyFile)
+			os.Remove(r.keyDir)
+		}
+	}()
+
+	rctx, cancel := context.WithTimeout(ctx, p.Timeouts.Run.D())
+	defer cancel()
+
+	pairs := p.Targets()
+	targets := make([]*reports.Target, len(pairs))
+	sem := make(chan struct{}, max(1, p.Parallel))
+	var wg sync.WaitGroup
+	for i, pr := range pairs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-rctx.Done():
+			}
+			targets[i] = r.target(rctx, pr)
+		}()
+	}
+	wg.Wait()
+	r.closeHosts()
+	run.Targets = targets
+	run.Finished = opt.Now().UTC()
+	// The run is complete only when it was not interrupted and every
+	// target ran to its end.
+	run.Complete = ctx.Err() == nil
+	for _, t := range targets {
+		if t.Finished.IsZero() {
+			run.Complete = false
+		}
+	}
+	if run.Complete {
+		if err := jr.Append(journal.Record{Type: journal.RunFinished}); err != nil {
+			return run, &r.out, err
+		}
+	}
+	if err := jr.Err(); err != nil {
+		return run, &r.out, err
+	}
+	return run, &r.out, nil
+}
+
+func (r *runner) progress(target, format string, args ...any) {
+	if r.opt.Progress != nil {
+		r.opt.Progress.Event(target, format, args...)
+	}
+	r.log.Debug(fmt.Sprintf(format, args...), "target", target, "run", r.label)
+}
+
+// journal appends a record; a failing journal (full disk) is logged once
+// per record and surfaces as Run's error at the end.
+func (r *runner) journal(rec journal.Record) {
+	if err := r.jr.Append(rec); err != nil {
+		r.log.Error("journal", "err", err)
+	}
+}
+
+func (r *runner) host(ctx context.Context, name string) (drivers.Host, drivers.HostInfo, error) {
+	r.hostsMu.Lock()
+	hc := r.hosts[name]
+	if hc == nil {
+		hc = &hostConn{}
+		r.hosts[name] = hc
+	}
+	r.hostsMu.Unlock()
+	hc.once.Do(func() {
+		hp := r.p.Hosts[name]
+		open := r.opt.Openers[hp.Driver]
+		if open == nil {
+			hc.err = drivers.Errorf(drivers.ClassInput, "open host "+name, "driver %q is not built into this virtcert", hp.Driver)
+			return
+		}
+		user, pass, err := hp.Credentials()
+		if err != nil {
+			hc.err = err
+			return
+		}
+		opts := drivers.OpenOptions{Username: user, Password: pass, Insecure: hp.Insecure,
+			CACertFile: hp.CACert, ClientCertFile: hp.ClientCert, ClientKeyFile: hp.ClientKey, Extra: hp.Options}
+		var h drivers.Host
+		retries, err := retry(ctx, 3, func(ctx context.Context) error {
+			octx, cancel := context.WithTimeout(ctx, r.p.Timeouts.Provision.D())
+			defer cancel()
+			var err error
+			h, err = open(octx, hp.URI, opts)
+			return err
+		})
+		if retries > 0 {
+			r.log.Info("host open retried", "host", name, "retries", retries)
+		}
+		if err != nil {
+			hc.err = drivers.Wrap(drivers.ClassHost, "open host "+name, err)
+			return
+		}
+		ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		info, err := h.Info(ictx)
+		if err != nil {
+			h.Close()
+			hc.err = drivers.Wrap(drivers.ClassHost, "host "+name+" info", err)
+			return
+		}
+		hc.h, hc.info = h, info
+		if r.opt.Resume {
+			// Sweep what the interrupted attempt left behind before new
+			// guests with the same label appear.
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			if res, err := h.Sweep(sctx, drivers.SweepSelector{RunLabel: r.label}); err != nil {
+				r.log.Warn("resume sweep", "host", name, "err", err)
+			} else if len(res) > 0 {
+				r.progress(name, "swept %d leftover resource(s) of the interrupted run", len(res))
+			}
+		}
+	})
+	return hc.h, hc.info, hc.err
+}
+
+func (r *runner) closeHosts() {
+	r.hostsMu.Lock()
+	defer r.hostsMu.Unlock()
+	for _, hc := range r.hosts {
+		if hc.h != nil {
+			hc.h.Close()
+		}
+	}
+}
+
+// retry runs f up to n+1 times while it fails with a host-class
+// (transient) error, with exponential backoff. Input, security and guest
+// errors are not retried. It returns how many retries were made.
+func retry(ctx context.Context, n int, f func(context.Context) error) (int, error) {
+	backoff := 500 * time.Millisecond
+	for i := 0; ; i++ {
+		err := f(ctx)
+		if err == nil || i >= n || drivers.ClassOf(err) != drivers.ClassHost || ctx.Err() != nil {
+			return i, err
+		}
+		select {
+		case <-ctx.Done():
+			return i, err
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+var nameClean = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// guestName is the domain name: the run label, then host and image, so
+// `virsh list` shows which run and target a guest belongs to.
+func (r *runner) guestName(pr plan.Pair, suffix string) string {
+	n := nameClean.ReplaceAllString(strings.ToLower(pr.Host+"-"+pr.Image), "-")
+	if len(n) > 30 {
+		n = n[:30]
+	}
+	return strings.Trim(r.label+"-"+n+suffix, "-")
+}
+
+// SSHDial is the default DialFunc: two-phase readiness (TCP, then
+// handshake with the pinned host key and a real probe).
+func SSHDial(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error) {
+	c, st, err := vssh.WaitReady(ctx, cfg, "true", vssh.ReadyOptions{})
+	s := Stats{Attempts: st.TCPAttempts + st.HandshakeAttempts, Detail: fmt.Sprintf("tcp %d attempt(s) in %s, ssh %d handshake(s) in %s",
+		st.TCPAttempts, st.TCPTime.Round(time.Millisecond), st.HandshakeAttempts, st.SSHTime.Round(time.Millisecond))}
+	if err != nil {
+		return nil, s, err
+	}
+	return c, s, nil
+}
+
+// parseHostKey reads a pinned host key from authorized_keys or
+// known_hosts text.
+func parseHostKey(b []byte) (xssh.PublicKey, error) {
+	if k, _, _, _, err := xssh.ParseAuthorizedKey(b); err == nil {
+		return k, nil
+	}
+	_, _, k, _, _, err := xssh.ParseKnownHosts(b)
+	if err != nil {
+		return nil, errors.New("no SSH public key found (authorized_keys or known_hosts format)")
+	}
+	return k, nil
+}
+
+// buildSeed makes a guest's NoCloud seed.
+func buildSeed(name, user string, client *guests.ClientKey, hk *guests.HostKey) ([]byte, error) {
+	return seed.Build(seed.Config{InstanceID: name, Hostname: name, User: user,
+		AuthorizedKeys: []string{client.AuthorizedKey()}, HostKey: hk})
+}

@@ -1,0 +1,326 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/reports/journal"
+	"github.com/virtcert/virtcert/suites"
+)
+
+var (
+	okCheck   = suites.Check{ID: "platform.ok", Area: "platform", Title: "ok", Timeout: 5 * time.Second, Run: func(t *suites.T) { t.Run("say ok", "echo ok") }}
+	failCheck = suites.Check{ID: "disk.bad", Area: "disk", Title: "bad", Timeout: 5 * time.Second, Run: func(t *suites.T) {
+		r := t.Run("run false", "false")
+		t.Expect("exit status", r.OK(), "0", "1", "")
+	}}
+	peerCheck = suites.Check{ID: "network.peer", Area: "network", Title: "peer", Needs: []string{suites.NeedPeer}, Timeout: 5 * time.Second, Run: func(t *suites.T) {
+		if t.Target.Peer == nil || t.Target.Peer.OS == nil {
+			t.Fatalf("no peer")
+		}
+		t.RunOn(t.Target.Peer.OS, "ping peer", "echo ok")
+	}}
+	hangCheck = suites.Check{ID: "clock.hang", Area: "clock", Title: "hang", Timeout: time.Minute, Run: func(t *suites.T) {
+		started.Store(true)
+		t.Run("sleep", "sleep")
+	}}
+	hypervOnly = suites.Check{ID: "hyperv.kvp", Area: "hyperv", Title: "kvp", Hypervisors: []string{"hyperv"}, Timeout: time.Second, Run: func(t *suites.T) {}}
+	started    atomic.Bool
+)
+
+func testPlan(t *testing.T, extra string) *plan.Plan {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "disk.qcow2"), []byte("not really qcow2"), 0o644)
+	text := `name: test
+hosts:
+  h1: {driver: libvirt, uri: "qemu:///system"}
+images:
+  tiny: {path: disk.qcow2, memory_mb: 128}
+  other: {path: disk.qcow2, memory_mb: 128}
+timeouts: {ready: 2s, provision: 5s, destroy: 1s}
+` + extra
+	p, err := plan.Parse([]byte(text), "test.yaml", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func opts(t *testing.T, h *fakeHost, d *fakeDial, checks ...suites.Check) Options {
+	probe := filepath.Join(t.TempDir(), "vcprobe")
+	os.WriteFile(probe, []byte("#!probe"), 0o755)
+	return Options{Out: t.TempDir(), Version: "test", Checks: checks, Dial: d.dial, ProbePath: probe,
+		Openers: map[string]drivers.Opener{"libvirt": func(ctx context.Context, uri string, o drivers.OpenOptions) (drivers.Host, error) { return h, nil }}}
+}
+
+func result(t *testing.T, tg *reports.Target, id string) *reports.Result {
+	t.Helper()
+	for _, r := range tg.Results {
+		if r.Check == id {
+			return r
+		}
+	}
+	t.Fatalf("%s: no result for %s in %d results", tg.ID, id, len(tg.Results))
+	return nil
+}
+
+func TestRunHappyAndFail(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, okCheck, failCheck, peerCheck, hypervOnly)
+	run, out, err := Run(context.Background(), testPlan(t, ""), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ValidLabel(run.ID) || !run.Complete || len(run.Targets) != 2 {
+		t.Fatalf("run %s complete=%v targets=%d", run.ID, run.Complete, len(run.Targets))
+	}
+	for _, tg := range run.Targets {
+		if r := result(t, tg, "platform.ok"); r.Status != reports.Pass {
+			t.Errorf("%s ok: %s %s", tg.ID, r.Status, r.Reason)
+		}
+		if r := result(t, tg, "disk.bad"); r.Status != reports.Fail || len(r.Evidence) == 0 {
+			t.Errorf("%s bad: %s evidence=%d", tg.ID, r.Status, len(r.Evidence))
+		}
+		if r := result(t, tg, "network.peer"); r.Status != reports.Pass {
+			t.Errorf("%s peer: %s %s", tg.ID, r.Status, r.Reason)
+		}
+		if r := result(t, tg, "hyperv.kvp"); r.Status != reports.Skip || !strings.Contains(r.Reason, "hyperv") {
+			t.Errorf("%s hyperv: %s %q", tg.ID, r.Status, r.Reason)
+		}
+		if tg.Guest.Distro != "Fake Linux 1" || tg.Guest.Kernel != "6.1.0-fake" || len(tg.Guest.ImageSHA256) != 64 || tg.Profile != "kvm-tcg" {
+			t.Errorf("fingerprint: %+v profile %s", tg.Guest, tg.Profile)
+		}
+		if len(tg.Artifacts) == 0 {
+			t.Errorf("%s: console not saved", tg.ID)
+		}
+	}
+	if run.Verdict() != reports.NotCertified || out.Setup != nil {
+		t.Errorf("verdict %s setup %v", run.Verdict(), out.Setup)
+	}
+	if left := h.names(); len(left) != 0 {
+		t.Errorf("guests left: %v", left)
+	}
+	// 2 targets × (guest + peer).
+	if h.provCount != 4 {
+		t.Errorf("provisioned %d guests, want 4", h.provCount)
+	}
+	// Every guest destroyed after it was provisioned, the peer before its main guest.
+	ev := strings.Join(h.events, "\n")
+	for _, tg := range run.Targets {
+		main := tg.Guest.Name
+		if strings.Index(ev, "destroy "+main+"-peer") > strings.Index(ev, "destroy "+main+"\n") && strings.Contains(ev, "destroy "+main+"\n") {
+			t.Errorf("peer not destroyed before its main guest:\n%s", ev)
+		}
+	}
+	for _, c := range d.conns {
+		if c.uploaded[HelperPath] == 0 {
+			t.Errorf("vcprobe not uploaded")
+		}
+		if !c.closed {
+			t.Errorf("connection not closed")
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.Out, "ssh", "id_ed25519")); !os.IsNotExist(err) {
+		t.Errorf("per-run private key not removed: %v", err)
+	}
+	// The journal replays to the same verdicts.
+	re, err := journal.Replay(o.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !re.Complete || re.Verdict() != run.Verdict() || len(re.Targets) != 2 || len(re.Targets[0].Results) != 4 {
+		t.Errorf("replay: complete=%v verdict=%s", re.Complete, re.Verdict())
+	}
+	if _, err := os.Stat(filepath.Join(o.Out, "plan.yaml")); err != nil {
+		t.Errorf("resolved plan not saved: %v", err)
+	}
+}
+
+func TestSetupFailuresAreIsolated(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	h.failProv["-h1-other"] = drivers.Errorf(drivers.ClassInput, "provision", "base volume not found")
+	o := opts(t, h, d, okCheck)
+	run, out, err := Run(context.Background(), testPlan(t, ""), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var other, tiny *reports.Target
+	for _, tg := range run.Targets {
+		if tg.Image == "other" {
+			other = tg
+		} else {
+			tiny = tg
+		}
+	}
+	if other.Error == "" || result(t, other, "platform.ok").Status != reports.Error {
+		t.Errorf("failed target: error %q", other.Error)
+	}
+	if result(t, tiny, "platform.ok").Status != reports.Pass {
+		t.Errorf("the other target did not carry on")
+	}
+	if out.Setup == nil || drivers.ClassOf(out.Setup.Errs[0]) != drivers.ClassInput {
+		t.Errorf("setup error not classified as input: %v", out.Setup)
+	}
+}
+
+func TestNoAddressIsGuestFail(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	h.noAddr["-h1-tiny"] = true
+	run, out, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck))
+	tg := run.Targets[0]
+	if r := result(t, tg, "platform.ok"); r.Status != reports.Fail || !strings.Contains(r.Reason, "never got an address") {
+		t.Errorf("got %s %q", r.Status, r.Reason)
+	}
+	if out.Setup == nil || drivers.ClassOf(out.Setup.Errs[0]) != drivers.ClassGuest {
+		t.Errorf("class: %v", out.Setup)
+	}
+	if len(h.names()) != 0 {
+		t.Errorf("guest left after setup failure: %v", h.names())
+	}
+}
+
+func TestHostKeyMismatchIsSecurity(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{hostKey: &transport.HostKeyError{Addr: "192.168.150.10:22", Want: "SHA256:a", Got: "SHA256:b"}}
+	run, out, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck))
+	r := result(t, run.Targets[0], "platform.ok")
+	if r.Status != reports.Error || !strings.Contains(r.Reason, "SECURITY") {
+		t.Errorf("got %s %q", r.Status, r.Reason)
+	}
+	if drivers.ClassOf(out.Setup.Errs[0]) != drivers.ClassSecurity {
+		t.Errorf("class %v", drivers.ClassOf(out.Setup.Errs[0]))
+	}
+}
+
+func TestTransientProvisionRetried(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	h.transientN = 1
+	run, _, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck))
+	if r := result(t, run.Targets[0], "platform.ok"); r.Status != reports.Pass {
+		t.Errorf("transient failure not retried: %s %q", r.Status, r.Reason)
+	}
+}
+
+func TestGuestCrashMidCheck(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	crash := suites.Check{ID: "lifecycle.crash", Area: "lifecycle", Title: "crash", Timeout: 5 * time.Second, Run: func(t *suites.T) {
+		g := t.Target.Guest.(*fakeGuest)
+		g.h.mu.Lock()
+		g.state = drivers.StateCrashed
+		g.h.mu.Unlock()
+		x := t.Target.OS.(*fakeOS)
+		x.mu.Lock()
+		x.broken = errors.New("connection reset")
+		x.mu.Unlock()
+		t.Run("poke", "echo")
+	}}
+	d.fail = nil
+	run, _, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, crash, okCheck))
+	tg := run.Targets[0]
+	if r := result(t, tg, "lifecycle.crash"); r.Status != reports.Fail || !strings.Contains(r.Reason, "crashed") {
+		t.Errorf("crash check: %s %q", r.Status, r.Reason)
+	}
+	// okCheck sorts after crash here (order given), and must not hang.
+	if r := result(t, tg, "platform.ok"); r.Status != reports.Fail || !strings.Contains(r.Reason, "not run") {
+		t.Errorf("after crash: %s %q", r.Status, r.Reason)
+	}
+	if len(h.names()) != 0 {
+		t.Errorf("crashed guest not destroyed")
+	}
+}
+
+func TestCancelThenResume(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, okCheck, hangCheck, failCheck)
+	p := testPlan(t, "matrix: [{host: h1, image: tiny}]\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	started.Store(false)
+	go func() {
+		for !started.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	run, _, err := Run(ctx, p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Complete || run.Verdict() != reports.Incomplete {
+		t.Errorf("interrupted run: complete=%v verdict=%s", run.Complete, run.Verdict())
+	}
+	if len(h.names()) != 0 {
+		t.Errorf("guests left after cancel: %v", h.names())
+	}
+	rep, _ := journal.Replay(o.Out)
+	if rep.Complete || len(rep.Targets[0].Results) != 1 {
+		t.Fatalf("journal after cancel: complete=%v results=%d", rep.Complete, len(rep.Targets[0].Results))
+	}
+	// Resume: the hang check now passes; platform.ok must not run again.
+	var okRuns atomic.Int32
+	ok2 := okCheck
+	ok2.Run = func(t *suites.T) { okRuns.Add(1) }
+	hang2 := hangCheck
+	hang2.Run = func(t *suites.T) { t.Run("quick", "echo") }
+	h.live["leftover"] = &fakeGuest{h: h, name: "leftover", label: run.ID}
+	o.Resume, o.Checks = true, []suites.Check{ok2, hang2, failCheck}
+	run2, _, err := Run(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if okRuns.Load() != 0 {
+		t.Errorf("finished check ran again on resume")
+	}
+	if run2.ID != run.ID || !run2.Complete || len(run2.Targets[0].Results) != 3 {
+		t.Fatalf("resumed: id %s/%s complete=%v results=%d", run2.ID, run.ID, run2.Complete, len(run2.Targets[0].Results))
+	}
+	if result(t, run2.Targets[0], "clock.hang").Status != reports.Pass {
+		t.Errorf("unfinished check not run on resume")
+	}
+	if len(h.names()) != 0 {
+		t.Errorf("leftovers not swept on resume: %v", h.names())
+	}
+	rep, _ = journal.Replay(o.Out)
+	if !rep.Complete || len(rep.Targets[0].Results) != 3 {
+		t.Errorf("journal after resume: complete=%v results=%d", rep.Complete, len(rep.Targets[0].Results))
+	}
+}
+
+func TestKeepOnFailure(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, failCheck)
+	o.KeepOnFailure = true
+	_, out, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+	if len(out.Kept) != 1 || len(h.names()) != 1 {
+		t.Fatalf("kept %v, live %v", out.Kept, h.names())
+	}
+	cfg, err := os.ReadFile(out.Kept[0].SSHConfig)
+	if err != nil || !strings.Contains(string(cfg), "StrictHostKeyChecking yes") || !strings.Contains(out.Kept[0].Command, "ssh -F") {
+		t.Errorf("ssh config: %s %v", cfg, err)
+	}
+	kh, _ := os.ReadFile(filepath.Join(filepath.Dir(out.Kept[0].SSHConfig), "known_hosts"))
+	if !strings.HasPrefix(string(kh), "192.168.150.10 ssh-ed25519 ") {
+		t.Errorf("known_hosts: %q", kh)
+	}
+	st, err := os.Stat(filepath.Join(o.Out, "ssh", "id_ed25519"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("kept key: %v %v", st, err)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	cat := []suites.Check{okCheck, failCheck, peerCheck}
+	got := Select(cat, []string{"disk", "platform.ok"}, []string{"disk.bad"})
+	if len(got) != 1 || got[0].ID != "platform.ok" {
+		t.Errorf("select: %v", got)
+	}
+}

@@ -29,8 +29,12 @@ type Check struct {
 	// Disruptive checks change guest state (reboot, link down, save); the
 	// runner orders them after the non-disruptive ones.
 	Disruptive bool
-	Timeout    time.Duration
-	Run        func(t *T)
+	// Keys lists the profile keys the check reads (T.Float/String/Strings).
+	// When set, reading any other key is a harness ERROR, and profile
+	// validation proves every applicable profile sets them all.
+	Keys    []string
+	Timeout time.Duration
+	Run     func(t *T)
 }
 
 // Needs.

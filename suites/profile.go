@@ -21,6 +21,10 @@ type Profile struct {
 	Description string `yaml:"description"`
 	// Hypervisor is what the guest should detect ("kvm", "qemu", "microsoft").
 	Hypervisor string `yaml:"hypervisor"`
+	// Host is the host hypervisor the profile is for, as HostInfo names it
+	// ("kvm", "qemu", "hyperv"); it decides which checks apply when the
+	// profile is validated.
+	Host string `yaml:"host"`
 	// Checks maps check ID to its values. The reserved key "skip" makes the
 	// check SKIP on this platform with its value as the reason.
 	Checks map[string]map[string]any `yaml:"checks"`
@@ -61,7 +65,9 @@ func BuiltinProfiles() (map[string]*Profile, error) {
 			if err != nil {
 				return nil, err
 			}
-			p, err := parseProfile(b, "builtin:"+src)
+			// Unknown check IDs are not rejected here: a binary may
+			// register only some areas. Validate checks them.
+			p, err := parseProfile(b, "builtin:"+src, false)
 			if err != nil {
 				return nil, err
 			}
@@ -81,7 +87,7 @@ func (p *Profile) merge(o *Profile) error {
 	for _, f := range []struct {
 		dst *string
 		src string
-	}{{&p.Name, o.Name}, {&p.Title, o.Title}, {&p.Description, o.Description}, {&p.Hypervisor, o.Hypervisor}} {
+	}{{&p.Name, o.Name}, {&p.Title, o.Title}, {&p.Description, o.Description}, {&p.Hypervisor, o.Hypervisor}, {&p.Host, o.Host}} {
 		if f.src != "" {
 			*f.dst = f.src
 		}
@@ -97,14 +103,14 @@ func (p *Profile) merge(o *Profile) error {
 
 // ParseProfile decodes a complete profile (or override file) strictly.
 func ParseProfile(b []byte, source string) (*Profile, error) {
-	p, err := parseProfile(b, source)
+	p, err := parseProfile(b, source, true)
 	if err == nil && p.Name == "" {
 		return nil, fmt.Errorf("profile %s: name is required", source)
 	}
 	return p, err
 }
 
-func parseProfile(b []byte, source string) (*Profile, error) {
+func parseProfile(b []byte, source string, checkKnown bool) (*Profile, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var p Profile
@@ -112,7 +118,7 @@ func parseProfile(b []byte, source string) (*Profile, error) {
 		return nil, fmt.Errorf("profile %s: %w", source, err)
 	}
 	for id := range p.Checks {
-		if _, ok := Lookup(id); !ok && len(registry) > 0 {
+		if _, ok := Lookup(id); checkKnown && !ok && len(registry) > 0 {
 			return nil, fmt.Errorf("profile %s: unknown check %q", source, id)
 		}
 	}
@@ -260,4 +266,39 @@ func ProfileFor(hypervisor, accel, generation string) string {
 		return "kvm-tcg"
 	}
 	return "kvm-tcg"
+}
+
+// Validate checks p against the catalog: every check the profile names
+// exists, and every check that applies to the profile's host and is not
+// skipped by it finds every key it declares (Check.Keys). It returns one
+// error listing every problem.
+func (p *Profile) Validate(checks []Check) error {
+	var probs []string
+	known := map[string]bool{}
+	for _, c := range checks {
+		known[c.ID] = true
+		if ok, _ := c.AppliesTo(p.Host, "linux"); !ok {
+			if ok, _ := c.AppliesTo(p.Host, "windows"); !ok {
+				continue
+			}
+		}
+		if p.SkipReason(c.ID) != "" {
+			continue
+		}
+		for _, k := range c.Keys {
+			if !p.Has(c.ID, k) {
+				probs = append(probs, fmt.Sprintf("%s.%s missing", c.ID, k))
+			}
+		}
+	}
+	for id := range p.Checks {
+		if !known[id] {
+			probs = append(probs, "unknown check "+id)
+		}
+	}
+	sort.Strings(probs)
+	if len(probs) > 0 {
+		return fmt.Errorf("profile %s: %s", p.Name, strings.Join(probs, "; "))
+	}
+	return nil
 }

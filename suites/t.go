@@ -36,6 +36,9 @@ type Target struct {
 	// Reconnect re-dials the OS transport after a reboot or link flap and
 	// replaces OS. It is set by the runner.
 	Reconnect func(ctx context.Context) (transport.Transport, error)
+	// ConsoleAllow is the console allow-list file (the plan's
+	// console_allow, else fixtures/console-allow.yaml); "" means none.
+	ConsoleAllow string
 }
 
 // Peer is a second guest.
@@ -195,6 +198,7 @@ func Need[C any](t *T, what string) C {
 // Float returns profile value key for this check; a missing key is a
 // harness error (profiles are validated on load, so this is a bug).
 func (t *T) Float(key string) float64 {
+	t.declared(key)
 	v, err := t.Target.Profile.Float(t.Check.ID, key)
 	if err != nil {
 		t.Errorf("profile: %v", err)
@@ -204,6 +208,7 @@ func (t *T) Float(key string) float64 {
 
 // Strings returns a list value for this check.
 func (t *T) Strings(key string) []string {
+	t.declared(key)
 	v, err := t.Target.Profile.Strings(t.Check.ID, key)
 	if err != nil {
 		t.Errorf("profile: %v", err)
@@ -213,11 +218,21 @@ func (t *T) Strings(key string) []string {
 
 // String returns a string value for this check.
 func (t *T) String(key string) string {
+	t.declared(key)
 	v, err := t.Target.Profile.String(t.Check.ID, key)
 	if err != nil {
 		t.Errorf("profile: %v", err)
 	}
 	return v
+}
+
+// declared stops the check with ERROR when it reads a profile key it did
+// not declare in Check.Keys (when it declares any): undeclared keys escape
+// profile validation.
+func (t *T) declared(key string) {
+	if len(t.Check.Keys) > 0 && !contains(t.Check.Keys, key) {
+		t.Errorf("check %s reads profile key %q it does not declare in Keys", t.Check.ID, key)
+	}
 }
 
 func (t *T) profileName() string {

@@ -1,0 +1,544 @@
+// Package clock holds the guest clock checks: clocksource, TSC, the
+// paravirtual clocks, host–guest offset, drift, monotonicity, NTP sync,
+// RTC, and the offset after pause/resume and save/restore. Judges are pure
+// functions of parsed data and profile values.
+package clock
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/suites/parse"
+)
+
+var linux = []string{"linux"}
+
+func init() {
+	reg := func(c suites.Check) {
+		c.Area = "clock"
+		c.OS = linux
+		if c.Timeout == 0 {
+			c.Timeout = 2 * time.Minute
+		}
+		suites.Register(c)
+	}
+	reg(suites.Check{ID: "clock.source", Keys: []string{"expect"}, Priority: 1, Title: "Clocksource is the platform's paravirtual clock",
+		Doc: "current_clocksource must be one of the profile's expect list (KVM: kvm-clock or tsc; Hyper-V: " +
+			"hyperv_clocksource_tsc_page or tsc). Under software emulation no paravirtual clock exists and " +
+			"the profile skips the check with that reason.", Run: runSource})
+	reg(suites.Check{ID: "clock.available", Keys: []string{"min_count", "must_include"}, Priority: 2, Title: "Alternative clocksources available",
+		Doc: "available_clocksource lists at least min_count sources including every must_include entry, so " +
+			"the kernel can switch when one is found unstable.", Run: runAvailable})
+	reg(suites.Check{ID: "clock.tsc-flags", Keys: []string{"require"}, Priority: 2, Title: "TSC CPU flags",
+		Doc: "The first CPU's /proc/cpuinfo flags include every profile entry (tsc; constant_tsc and " +
+			"nonstop_tsc where the platform exposes an invariant TSC).", Run: runTSCFlags})
+	reg(suites.Check{ID: "clock.kvmclock-msrs", Keys: []string{"msrs"}, Priority: 2, Title: "kvm-clock registered its MSRs",
+		Doc:         "dmesg shows \"kvm-clock: Using msrs 4b564d01 and 4b564d00\" (the profile's msrs).",
+		Hypervisors: []string{"kvm", "qemu"}, Run: runKVMClockMSRs})
+	reg(suites.Check{ID: "clock.hyperv-ptp", Keys: []string{"clock_name", "require_device", "require_refclock"}, Priority: 2, Title: "Hyper-V PTP clock present",
+		Doc: "A /sys/class/ptp/ptp*/clock_name equals the profile's clock_name (hyperv). /dev/ptp_hyperv and " +
+			"a chrony refclock are recorded; they are required only when the profile says so.",
+		Hypervisors: []string{"hyperv"}, Run: runHypervPTP})
+	reg(suites.Check{ID: "clock.offset", Keys: []string{"samples", "max_seconds"}, Priority: 1, Title: "Guest clock agrees with the controller",
+		Doc: "Takes the profile's number of samples of guest UTC against controller UTC, each corrected by half " +
+			"its round-trip time (over one vcprobe clock session when the helper is uploaded, else one " +
+			"`date +%s.%N` per sample). The median offset of the best-bounded half must be within max_seconds.",
+		Run: runOffset})
+	reg(suites.Check{ID: "clock.drift", Keys: []string{"samples", "window_seconds", "max_ppm"}, Priority: 2, Title: "Guest clock rate against the controller",
+		Doc:     "Samples the offset across window_seconds and fits a line: the slope in ppm must be within max_ppm.",
+		Timeout: 4 * time.Minute, Run: runDrift})
+	reg(suites.Check{ID: "clock.monotonic", Keys: []string{"duration_seconds"}, Priority: 1, Title: "CLOCK_MONOTONIC never goes backwards",
+		Doc: "vcprobe mono reads CLOCK_MONOTONIC in a tight loop for duration_seconds and counts decreases " +
+			"(must be 0). Without the helper, a shell loop over /proc/uptime is used (coarser, CLOCK_BOOTTIME).",
+		Run: runMonotonic})
+	reg(suites.Check{ID: "clock.ntp-sync", Keys: []string{"ready_seconds", "max_offset_seconds", "no_source"}, Priority: 1, Title: "chrony synchronised",
+		Doc: "Polls `chronyc -n tracking` until synchronised or ready_seconds pass (never a blind sleep): leap " +
+			"status Normal, a selected source in `chronyc -n sources`, |system time offset| within " +
+			"max_offset_seconds. SKIPs when chrony is not installed; FAILs when chronyd is stopped or never " +
+			"synchronises.", Timeout: 4 * time.Minute, Run: runNTP})
+	reg(suites.Check{ID: "clock.rtc", Keys: []string{"max_seconds"}, Priority: 2, Title: "RTC agrees with the controller",
+		Doc: "Reads the RTC (/sys/class/rtc/rtc0/since_epoch, else hwclock -u -r) as UTC against controller " +
+			"UTC at the middle of the round trip; |Δ| within max_seconds (+1 s for the RTC's whole seconds).",
+		Run: runRTC})
+	reg(suites.Check{ID: "clock.after-pause", Keys: []string{"pause_seconds", "max_seconds", "settle_seconds"}, Priority: 2, Title: "Clock recovers after pause/resume",
+		Doc: "Host pauses the guest for pause_seconds and resumes it; the offset must be back within " +
+			"max_seconds within settle_seconds, and boot_id must not change.",
+		Needs: []string{"PauseResume"}, Disruptive: true, Timeout: 5 * time.Minute, Run: runAfterPause})
+	reg(suites.Check{ID: "clock.after-save", Keys: []string{"max_seconds", "settle_seconds"}, Priority: 2, Title: "Clock recovers after save/restore",
+		Doc: "Host saves the guest to disk and restores it; the offset must be back within max_seconds within " +
+			"settle_seconds, and boot_id must not change.",
+		Needs: []string{"SaveRestore"}, Disruptive: true, Timeout: 8 * time.Minute, Run: runAfterSave})
+}
+
+// Facts is the parsed clock probe.
+type Facts struct {
+	Current    string
+	Available  []string
+	ClockEvent string
+	CPU        parse.CPUInfo
+	Dmesg      []parse.DmesgLine
+	PTP        map[string]string // /sys/class/ptp/ptpN -> clock_name
+	PTPHyperV  bool
+	Refclocks  []string
+}
+
+// ParseFacts parses suites.ProbeClock output.
+func ParseFacts(out string) Facts {
+	s := parse.Sections(out)
+	f := Facts{
+		CPU:   parse.ParseCPUInfo(s["cpuinfo"]),
+		Dmesg: parse.Dmesg(s["dmesg"]),
+		PTP:   parse.KeyValues(s["ptp"], "="),
+	}
+	if c := parse.FirstLine(s["current"]); !parse.Missing(c) {
+		f.Current = c
+	}
+	if a := s["available"]; !parse.Missing(a) {
+		f.Available = parse.Words(a)
+	}
+	if c := parse.FirstLine(s["clockevent"]); !parse.Missing(c) {
+		f.ClockEvent = c
+	}
+	f.PTPHyperV = !parse.Missing(s["ptp-hyperv"])
+	for _, l := range strings.Split(s["chrony-refclock"], "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "refclock") {
+			f.Refclocks = append(f.Refclocks, strings.TrimSpace(l))
+		}
+	}
+	return f
+}
+
+func in(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func gatherFacts(t *suites.T) Facts {
+	r := t.Run("read clocksource, CPU flags, PTP", suites.ProbeClock)
+	return ParseFacts(string(r.Stdout))
+}
+
+// JudgeSource checks the current clocksource.
+func JudgeSource(f Facts, expect []string) suites.Verdict {
+	var v suites.Verdict
+	act := f.Current
+	if act == "" {
+		act = "unreadable"
+	}
+	v.Add("current_clocksource", in(expect, f.Current), strings.Join(expect, " or "), act, "", "expect")
+	return v
+}
+
+func runSource(t *suites.T) { t.Judge(JudgeSource(gatherFacts(t), t.Strings("expect"))) }
+
+// JudgeAvailable checks available_clocksource.
+func JudgeAvailable(f Facts, minCount int, mustInclude []string) suites.Verdict {
+	var v suites.Verdict
+	v.Add("available_clocksource count", len(f.Available) >= minCount, fmt.Sprintf(">= %d", minCount),
+		fmt.Sprintf("%d (%s)", len(f.Available), strings.Join(f.Available, " ")), "", "min_count")
+	for _, m := range mustInclude {
+		v.Add("available_clocksource includes "+m, in(f.Available, m), "listed", strings.Join(f.Available, " "), "", "must_include")
+	}
+	return v
+}
+
+func runAvailable(t *suites.T) {
+	t.Judge(JudgeAvailable(gatherFacts(t), int(t.Float("min_count")), t.Strings("must_include")))
+}
+
+// JudgeTSCFlags checks CPU flags.
+func JudgeTSCFlags(f Facts, require []string) suites.Verdict {
+	var v suites.Verdict
+	if len(f.CPU.Flags) == 0 {
+		v.Add("/proc/cpuinfo flags", false, "a flags line", "none readable", "", "require")
+		return v
+	}
+	for _, fl := range require {
+		v.Add("CPU flag "+fl, f.CPU.HasFlag(fl), "present", fmt.Sprintf("present=%v", f.CPU.HasFlag(fl)), "", "require")
+	}
+	return v
+}
+
+func runTSCFlags(t *suites.T) { t.Judge(JudgeTSCFlags(gatherFacts(t), t.Strings("require"))) }
+
+// JudgeKVMClockMSRs checks the kvm-clock registration line.
+func JudgeKVMClockMSRs(f Facts, msrs []string) suites.Verdict {
+	var v suites.Verdict
+	got := parse.KVMClockMSRs(f.Dmesg)
+	act := "no \"kvm-clock: Using msrs\" line in dmesg"
+	ok := false
+	if got != nil {
+		act = strings.Join(got, " and ")
+		ok = len(msrs) == 2 && strings.EqualFold(got[0], msrs[0]) && strings.EqualFold(got[1], msrs[1])
+	}
+	v.Add("kvm-clock MSRs", ok, strings.Join(msrs, " and "), act, "", "msrs")
+	return v
+}
+
+func runKVMClockMSRs(t *suites.T) { t.Judge(JudgeKVMClockMSRs(gatherFacts(t), t.Strings("msrs"))) }
+
+// JudgeHypervPTP checks the Hyper-V PTP clock.
+func JudgeHypervPTP(f Facts, clockName string, requireDev, requireRefclock bool) suites.Verdict {
+	var v suites.Verdict
+	var names []string
+	ok := false
+	for p, n := range f.PTP {
+		names = append(names, p+"="+n)
+		if n == clockName {
+			ok = true
+		}
+	}
+	act := "no PTP clocks"
+	if len(names) > 0 {
+		act = strings.Join(names, ", ")
+	}
+	v.Add("PTP clock_name", ok, clockName, act, "", "clock_name")
+	v.Add("/dev/ptp_hyperv", f.PTPHyperV || !requireDev, "present (required: "+fmt.Sprint(requireDev)+")", fmt.Sprintf("present=%v", f.PTPHyperV), "", "require_device")
+	v.Add("chrony refclock", len(f.Refclocks) > 0 || !requireRefclock, "configured (required: "+fmt.Sprint(requireRefclock)+")",
+		fmt.Sprintf("%q", f.Refclocks), "", "require_refclock")
+	return v
+}
+
+func runHypervPTP(t *suites.T) {
+	t.Judge(JudgeHypervPTP(gatherFacts(t), t.String("clock_name"), t.Float("require_device") != 0, t.Float("require_refclock") != 0))
+}
+
+// JudgeOffset checks the median offset.
+func JudgeOffset(sum parse.ClockSummary, maxSeconds float64) suites.Verdict {
+	var v suites.Verdict
+	if sum.N == 0 {
+		v.Add("clock samples", false, ">= 1", "0", "", "samples")
+		return v
+	}
+	tol := fmt.Sprintf("|offset| <= %gs; sample error <= %.3fs (RTT/2%s)", maxSeconds, sum.MaxError.Seconds(), map[bool]string{false: " + 1 s: date without nanoseconds", true: ""}[sum.Precise])
+	v.Add(fmt.Sprintf("median guest-controller offset over %d samples", sum.N), math.Abs(sum.Offset.Seconds()) <= maxSeconds,
+		fmt.Sprintf("within ±%gs", maxSeconds), fmt.Sprintf("%+.4fs (min RTT %.1fms)", sum.Offset.Seconds(), ms(sum.MinRTT)), tol, "max_seconds")
+	return v
+}
+
+func measureOffset(t *suites.T, name string, s []parse.ClockSample, sum parse.ClockSummary, max float64) {
+	src := "date"
+	if t.Target.Helper != "" {
+		src = "vcprobe"
+	}
+	t.Measure(reports.Measurement{Name: name, Unit: "s", Value: sum.Offset.Seconds(), Threshold: &max, Better: "lower", Source: src, Series: series(s)})
+}
+
+func runOffset(t *suites.T) {
+	n := int(t.Float("samples"))
+	max := t.Float("max_seconds")
+	s := sample(t, "sample guest UTC against controller UTC", n, 200*time.Millisecond)
+	sum := parse.SummarizeClock(s)
+	measureOffset(t, "clock.offset", s, sum, max)
+	t.Judge(JudgeOffset(sum, max))
+}
+
+// JudgeDrift checks the fitted rate.
+func JudgeDrift(sum parse.ClockSummary, maxPPM float64) suites.Verdict {
+	var v suites.Verdict
+	if !sum.Precise {
+		v.Skip = "the guest's date gives whole seconds only and the vcprobe helper is absent: drift cannot be resolved"
+		return v
+	}
+	if sum.N < 3 || sum.Span <= 0 {
+		v.Add("drift samples", false, ">= 3 samples over a window", fmt.Sprintf("%d over %s", sum.N, sum.Span), "", "samples")
+		return v
+	}
+	// The fit's resolution: the sample error spread over the window.
+	res := 2 * sum.MaxError.Seconds() / sum.Span.Seconds() * 1e6
+	v.Add(fmt.Sprintf("clock rate over %.0fs (%d samples)", sum.Span.Seconds(), sum.N), math.Abs(sum.DriftPPM) <= maxPPM,
+		fmt.Sprintf("within ±%g ppm", maxPPM), fmt.Sprintf("%+.1f ppm", sum.DriftPPM), fmt.Sprintf("±%g ppm; fit resolution ~%.0f ppm", maxPPM, res), "max_ppm")
+	return v
+}
+
+func runDrift(t *suites.T) {
+	n := int(t.Float("samples"))
+	window := time.Duration(t.Float("window_seconds") * float64(time.Second))
+	interval := window / time.Duration(max(1, n-1))
+	s := sample(t, "sample the offset across the window", n, interval)
+	sum := parse.SummarizeClock(s)
+	maxPPM := t.Float("max_ppm")
+	t.Measure(reports.Measurement{Name: "clock.drift", Unit: "ppm", Value: sum.DriftPPM, Threshold: &maxPPM, Better: "lower", Series: series(s)})
+	t.Judge(JudgeDrift(sum, maxPPM))
+}
+
+// probeUptime is the monotonic fallback: /proc/uptime read with the
+// shell's read builtin (no process start per reading).
+const probeUptime = `: vc=uptime; i=0; while [ $i -lt 300 ]; do read u x < /proc/uptime; echo "$u"; i=$((i+1)); done`
+
+// JudgeMonotonic checks a monotonic scan.
+func JudgeMonotonic(m parse.Mono, source string) suites.Verdict {
+	var v suites.Verdict
+	if m.Iterations < 2 {
+		v.Add("monotonic readings", false, ">= 2 readings", fmt.Sprint(m.Iterations), "", "")
+		return v
+	}
+	v.Add(fmt.Sprintf("%s decreases over %d readings (%.2fs)", source, m.Iterations, m.Seconds), m.Decreases == 0, "0",
+		fmt.Sprintf("%d (largest step back %dns, largest gap %.1fms)", m.Decreases, m.MaxBackstepNS, float64(m.MaxGapNS)/1e6), "none", "")
+	return v
+}
+
+func runMonotonic(t *suites.T) {
+	if t.Target.Helper != "" {
+		d := t.Float("duration_seconds")
+		r := t.Run("scan CLOCK_MONOTONIC", transport.Quote(t.Target.Helper)+" mono -duration "+fmt.Sprintf("%gs", d))
+		if m, ok := parse.ParseMono(r.Stdout); ok {
+			t.Judge(JudgeMonotonic(m, "CLOCK_MONOTONIC"))
+			return
+		}
+		t.Evidence(reports.Evidence{Step: "vcprobe mono gave no result; falling back to /proc/uptime"})
+	}
+	r := t.Run("read /proc/uptime 300 times (no helper)", probeUptime)
+	xs := parse.Series(string(r.Stdout))
+	n, worst := parse.Backwards(xs)
+	m := parse.Mono{Iterations: int64(len(xs)), Decreases: int64(n), MaxBackstepNS: int64(worst * 1e9)}
+	if len(xs) > 1 {
+		m.Seconds = xs[len(xs)-1] - xs[0]
+	}
+	t.Judge(JudgeMonotonic(m, "/proc/uptime"))
+}
+
+// probeChrony reads chrony's state in one session.
+var probeChrony = suites.Sections("chrony",
+	[2]string{"which", `command -v chronyc || echo 'chronyc: not found'`},
+	[2]string{"tracking", `chronyc -n tracking`},
+	[2]string{"sources", `chronyc -n sources`},
+)
+
+// NTPFacts is one chrony reading.
+type NTPFacts struct {
+	Installed bool
+	Tracking  parse.Tracking
+	Sources   []parse.Source
+}
+
+// ParseNTP parses probeChrony output.
+func ParseNTP(out string) NTPFacts {
+	s := parse.Sections(out)
+	return NTPFacts{
+		Installed: !parse.Missing(s["which"]),
+		Tracking:  parse.ChronyTracking(s["tracking"]),
+		Sources:   parse.ChronySources(s["sources"]),
+	}
+}
+
+// Ready reports whether polling can stop: synchronised with a selected
+// source, or a state that waiting will not change.
+func (f NTPFacts) Ready() bool {
+	if !f.Installed || f.Tracking.DaemonDown {
+		return true
+	}
+	if !f.Tracking.Synchronised() {
+		return false
+	}
+	for _, s := range f.Sources {
+		if s.Selected {
+			return true
+		}
+	}
+	return false
+}
+
+// JudgeNTP judges the last chrony reading. noSource is the profile's
+// policy when no source was ever reachable: "fail", or "skip" where the
+// platform offers no time source to the guest network (the lab).
+func JudgeNTP(f NTPFacts, maxOffset float64, noSource string) suites.Verdict {
+	var v suites.Verdict
+	if !f.Installed {
+		v.Skip = "chrony is not installed in the guest (chronyc not found)"
+		return v
+	}
+	if f.Tracking.DaemonDown {
+		v.Add("chronyd answers chronyc", false, "running", "506 Cannot talk to daemon (chronyd stopped)", "", "")
+		return v
+	}
+	v.Add("chronyd answers chronyc", f.Tracking.Valid, "tracking report", fmt.Sprintf("valid=%v", f.Tracking.Valid), "", "")
+	reachable, selected := 0, ""
+	var names []string
+	for _, s := range f.Sources {
+		names = append(names, s.Mode+s.State+" "+s.Name+" reach "+s.Reach)
+		if s.Reachable() {
+			reachable++
+		}
+		if s.Selected {
+			selected = s.Name
+		}
+	}
+	if !f.Tracking.Synchronised() && reachable == 0 && noSource == "skip" {
+		v.Skip = fmt.Sprintf("no NTP source reachable from the guest (%d configured: %s) and the profile says this platform offers none; synchronisation cannot be judged here",
+			len(f.Sources), strings.Join(names, "; "))
+		return v
+	}
+	v.Add("leap status", f.Tracking.Synchronised(), "Normal (synchronised)",
+		fmt.Sprintf("%q, reference %s (%s) stratum %d", f.Tracking.LeapStatus, f.Tracking.RefID, f.Tracking.RefName, f.Tracking.Stratum), "", "")
+	act := "none (" + strings.Join(names, "; ") + ")"
+	if selected != "" {
+		act = selected
+	}
+	v.Add("selected source", selected != "", "one source marked *", act, "", "")
+	v.Add("system time offset from NTP", math.Abs(f.Tracking.SystemOffset) <= maxOffset, fmt.Sprintf("within ±%gs", maxOffset),
+		fmt.Sprintf("%+.6fs", f.Tracking.SystemOffset), fmt.Sprintf("±%gs", maxOffset), "max_offset_seconds")
+	return v
+}
+
+func runNTP(t *suites.T) {
+	ready := time.Duration(t.Float("ready_seconds") * float64(time.Second))
+	maxOff, policy := t.Float("max_offset_seconds"), t.String("no_source")
+	deadline := time.Now().Add(ready)
+	var f NTPFacts
+	for polls := 1; ; polls++ {
+		// Record only the first and the last reading as evidence.
+		r, err := t.Target.OS.Run(t.Context(), transport.Command{Cmd: probeChrony})
+		if err != nil {
+			t.Errorf("read chrony: transport: %v", err)
+		}
+		f = ParseNTP(string(r.Stdout))
+		if polls == 1 || f.Ready() || !time.Now().Before(deadline) {
+			exit := r.Exit
+			t.Evidence(reports.Evidence{Step: fmt.Sprintf("chronyc tracking and sources (poll %d)", polls), Command: probeChrony, Exit: &exit, Output: string(r.Stdout), Duration: r.Duration})
+		}
+		if f.Ready() || !time.Now().Before(deadline) {
+			break
+		}
+		select {
+		case <-t.Context().Done():
+			t.Errorf("waiting for chrony: %v", t.Context().Err())
+		case <-time.After(2 * time.Second):
+		}
+	}
+	t.Judge(JudgeNTP(f, maxOff, policy))
+}
+
+var probeRTC = suites.Sections("rtc",
+	[2]string{"since_epoch", `cat /sys/class/rtc/rtc0/since_epoch`},
+	[2]string{"hwclock", `[ -r /sys/class/rtc/rtc0/since_epoch ] || $S hwclock -u -r`},
+)
+
+// JudgeRTC checks the RTC reading against the controller's time at the
+// middle of the round trip.
+func JudgeRTC(out string, mid time.Time, rtt time.Duration, maxSeconds float64) suites.Verdict {
+	var v suites.Verdict
+	s := parse.Sections(out)
+	rtc, ok := parse.RTCTime(s["since_epoch"])
+	src := "/sys/class/rtc/rtc0/since_epoch"
+	if !ok {
+		rtc, ok = parse.RTCTime(s["hwclock"])
+		src = "hwclock -u -r"
+	}
+	if !ok {
+		v.Skip = "the guest exposes no readable RTC (no /sys/class/rtc/rtc0 and hwclock failed)"
+		return v
+	}
+	d := rtc.Sub(mid).Seconds()
+	// The RTC has whole seconds: allow one more.
+	lim := maxSeconds + 1 + rtt.Seconds()/2
+	v.Add("RTC ("+src+") against controller UTC", math.Abs(d) <= lim, fmt.Sprintf("within ±%gs", maxSeconds),
+		fmt.Sprintf("%+.1fs (RTC %s)", d, rtc.Format(time.RFC3339)), fmt.Sprintf("±%gs + 1s resolution + RTT/2", maxSeconds), "max_seconds")
+	return v
+}
+
+func runRTC(t *suites.T) {
+	start := time.Now()
+	r := t.Run("read the RTC", probeRTC)
+	rtt := time.Since(start)
+	t.Judge(JudgeRTC(string(r.Stdout), start.Add(rtt/2), rtt, t.Float("max_seconds")))
+}
+
+func readBootID(t *suites.T, step string) string {
+	r := t.Run(step, suites.ProbeBootID)
+	id := parse.FirstLine(string(r.Stdout))
+	if r.Exit != 0 || len(id) < 32 {
+		t.Fatalf("%s: no boot_id (exit %d, %q)", step, r.Exit, id)
+	}
+	return id
+}
+
+// settle samples the offset until it is within max or the settle window
+// ends; it returns the last summary and how long it took.
+func settle(t *suites.T, maxS float64, within time.Duration) (parse.ClockSummary, []parse.ClockSample, time.Duration) {
+	start := time.Now()
+	for {
+		s := sample(t, "offset after resume", 5, 100*time.Millisecond)
+		sum := parse.SummarizeClock(s)
+		if math.Abs(sum.Offset.Seconds()) <= maxS || time.Since(start) >= within {
+			return sum, s, time.Since(start)
+		}
+		select {
+		case <-t.Context().Done():
+			t.Errorf("waiting for the clock to settle: %v", t.Context().Err())
+		case <-time.After(3 * time.Second):
+		}
+	}
+}
+
+// JudgeAfterResume checks the clock and boot_id after a host operation.
+func JudgeAfterResume(op string, sum parse.ClockSummary, took time.Duration, maxS, settleS float64, bootBefore, bootAfter string) suites.Verdict {
+	v := JudgeOffset(sum, maxS)
+	v.Items[0].Step = "offset after " + op + " (" + v.Items[0].Step + ")"
+	v.Add("offset back within tolerance in time", math.Abs(sum.Offset.Seconds()) <= maxS && took.Seconds() <= settleS,
+		fmt.Sprintf("within %gs of resume", settleS), fmt.Sprintf("%.1fs", took.Seconds()), "", "settle_seconds")
+	v.Add("boot_id unchanged across "+op, bootBefore == bootAfter && bootBefore != "", bootBefore, bootAfter, "", "")
+	return v
+}
+
+func afterHostOp(t *suites.T, op string, do func() error) {
+	maxS, settleS := t.Float("max_seconds"), t.Float("settle_seconds")
+	before := readBootID(t, "boot_id before "+op)
+	start := time.Now()
+	err := do()
+	t.Evidence(reports.Evidence{Step: "host: " + op, Command: "host: " + op, Output: errText(err), Duration: time.Since(start)})
+	if err != nil {
+		t.Errorf("host %s: %v", op, err)
+	}
+	sum, s, took := settle(t, maxS, time.Duration(settleS*float64(time.Second)))
+	measureOffset(t, "clock.offset.after_"+strings.ReplaceAll(op, "/", "_"), s, sum, maxS)
+	after := readBootID(t, "boot_id after "+op)
+	t.Judge(JudgeAfterResume(op, sum, took, maxS, settleS, before, after))
+}
+
+func errText(err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "ok"
+}
+
+func sleepCtx(t *suites.T, d time.Duration) {
+	select {
+	case <-t.Context().Done():
+		t.Errorf("%v", t.Context().Err())
+	case <-time.After(d):
+	}
+}
+
+func runAfterPause(t *suites.T) {
+	pr := suites.Need[drivers.PauseResume](t, "PauseResume")
+	pause := time.Duration(t.Float("pause_seconds") * float64(time.Second))
+	afterHostOp(t, "pause/resume", func() error {
+		if err := pr.Pause(t.Context()); err != nil {
+			return err
+		}
+		sleepCtx(t, pause)
+		return pr.Resume(t.Context())
+	})
+}
+
+func runAfterSave(t *suites.T) {
+	sr := suites.Need[drivers.SaveRestore](t, "SaveRestore")
+	afterHostOp(t, "save/restore", func() error {
+		if err := sr.Save(t.Context()); err != nil {
+			return err
+		}
+		return sr.Restore(t.Context())
+	})
+}

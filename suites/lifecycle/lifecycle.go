@@ -1,0 +1,277 @@
+// Package lifecycle holds the disruptive power and state checks: guest
+// reboot, host reboot, pause/resume, save/restore and graceful shutdown.
+// All are Disruptive, so the runner orders them after the others; each
+// leaves the guest running and reachable again when it can.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/suites/parse"
+)
+
+func init() {
+	reg := func(c suites.Check) {
+		c.Area, c.OS, c.Disruptive = "lifecycle", []string{"linux"}, true
+		suites.Register(c)
+	}
+	reg(suites.Check{ID: "lifecycle.reboot", Keys: []string{"max_seconds"}, Priority: 1, Title: "Guest reboot comes back",
+		Doc: "Reboots from inside the guest, re-dials the transport until the guest answers with a new " +
+			"boot_id, and times it: back within the profile's max_seconds.",
+		Timeout: 12 * time.Minute, Run: runReboot})
+	reg(suites.Check{ID: "lifecycle.host-reboot", Keys: []string{"max_seconds"}, Priority: 2, Title: "Host-initiated reboot comes back",
+		Doc: "The host driver reboots the guest (ACPI / integration service); the guest must come back " +
+			"with a new boot_id within max_seconds.",
+		Timeout: 12 * time.Minute, Run: runHostReboot})
+	reg(suites.Check{ID: "lifecycle.pause-resume", Keys: []string{"pause_seconds", "responsive_seconds"}, Priority: 2, Title: "Pause and resume keep the guest running",
+		Doc: "Host pauses the guest for pause_seconds and resumes it; boot_id is unchanged and the guest " +
+			"answers over the network and completes a synced disk write within responsive_seconds.",
+		Needs: []string{"PauseResume"}, Timeout: 5 * time.Minute, Run: runPauseResume})
+	reg(suites.Check{ID: "lifecycle.save-restore", Keys: []string{"responsive_seconds"}, Priority: 2, Title: "Save and restore keep the guest running",
+		Doc: "Host saves the guest's memory and restores it; boot_id is unchanged and the guest answers " +
+			"over the network and completes a synced disk write within responsive_seconds.",
+		Needs: []string{"SaveRestore"}, Timeout: 8 * time.Minute, Run: runSaveRestore})
+	reg(suites.Check{ID: "lifecycle.shutdown", Keys: []string{"max_seconds"}, Priority: 1, Title: "Graceful host shutdown powers the guest off",
+		Doc: "The host asks for a graceful shutdown (ACPI / shutdown integration service); the guest must be " +
+			"off within max_seconds. The check then starts the guest again and waits for it, so later " +
+			"checks still have a guest; it is Disruptive and the runner orders it last. If the restart " +
+			"fails the verdict stands and the check reports the restart failure as ERROR.",
+		Timeout: 12 * time.Minute, Run: runShutdown})
+}
+
+func readBootID(t *suites.T, step string) string {
+	r := t.Run(step, suites.ProbeBootID)
+	id := parse.FirstLine(string(r.Stdout))
+	if r.Exit != 0 || len(id) < 32 {
+		t.Fatalf("%s: no boot_id (exit %d, %q)", step, r.Exit, id)
+	}
+	return id
+}
+
+// JudgeReboot checks a reboot's outcome.
+func JudgeReboot(before, after string, back time.Duration, maxSeconds float64) suites.Verdict {
+	var v suites.Verdict
+	v.Add("boot_id changed", after != "" && after != before, "a new boot_id (was "+before+")", orNone(after), "", "")
+	v.Add("time until the guest answers again", after != "" && back.Seconds() <= maxSeconds,
+		fmt.Sprintf("<= %gs", maxSeconds), fmt.Sprintf("%.1fs", back.Seconds()), "", "max_seconds")
+	return v
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "never answered"
+	}
+	return s
+}
+
+// waitBack re-dials until the guest answers with a boot_id other than
+// before, or limit passes. It returns the new boot_id ("" on timeout).
+func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Duration) {
+	if t.Target.Reconnect == nil {
+		t.Skipf("the runner gave this check no way to re-dial the guest (Target.Reconnect is nil)")
+	}
+	start := time.Now()
+	deadline := start.Add(limit)
+	attempts, lastErr := 0, error(nil)
+	for time.Now().Before(deadline) {
+		attempts++
+		actx, cancel := context.WithTimeout(t.Context(), min(30*time.Second, time.Until(deadline)))
+		x, err := t.Target.Reconnect(actx)
+		if err == nil {
+			t.Target.OS = x
+			r, rerr := x.Run(actx, transportCmd(suites.ProbeBootID))
+			id := parse.FirstLine(string(r.Stdout))
+			if rerr == nil && r.Exit == 0 && len(id) >= 32 && id != before {
+				cancel()
+				t.Evidence(reports.Evidence{Step: "guest answered again", Command: suites.ProbeBootID, Output: fmt.Sprintf("%s after %d dial attempts", id, attempts), Duration: time.Since(start)})
+				return id, time.Since(start)
+			}
+			lastErr = rerr
+		} else {
+			lastErr = err
+		}
+		cancel()
+		if t.Context().Err() != nil {
+			break
+		}
+		select {
+		case <-t.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+	t.Evidence(reports.Evidence{Step: "guest did not answer again", Output: fmt.Sprintf("%d dial attempts; last: %v", attempts, lastErr), Duration: time.Since(start)})
+	return "", time.Since(start)
+}
+
+// probeReboot reboots detached, so the session ends cleanly first.
+const probeReboot = `: vc=reboot; S=; [ "$(id -u)" = 0 ] || S="sudo -n"; ` +
+	`nohup sh -c "sleep 1; $S reboot || $S /sbin/reboot -f" >/dev/null 2>&1 </dev/null & echo reboot-scheduled`
+
+func runReboot(t *suites.T) {
+	limit := t.Float("max_seconds")
+	before := readBootID(t, "boot_id before reboot")
+	r := t.Run("reboot from inside the guest", probeReboot)
+	if r.Exit != 0 {
+		t.Fatalf("reboot command failed with exit %d", r.Exit)
+	}
+	after, took := waitBack(t, before, time.Duration(limit*float64(time.Second))+30*time.Second)
+	t.Measure(reports.Measurement{Name: "lifecycle.reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
+	t.Judge(JudgeReboot(before, after, took, limit))
+}
+
+func hostStep(t *suites.T, step string, err error, d time.Duration) {
+	out := "ok"
+	if err != nil {
+		out = err.Error()
+	}
+	t.Evidence(reports.Evidence{Step: step, Command: "host: " + step, Output: out, Duration: d})
+}
+
+func runHostReboot(t *suites.T) {
+	limit := t.Float("max_seconds")
+	before := readBootID(t, "boot_id before host reboot")
+	start := time.Now()
+	err := t.Target.Guest.Power(t.Context(), drivers.PowerReboot)
+	hostStep(t, "Power(reboot)", err, time.Since(start))
+	if errors.Is(err, drivers.ErrUnsupported) {
+		t.Skipf("host driver cannot reboot a guest: %v", err)
+	}
+	if err != nil {
+		if drivers.ClassOf(err) == drivers.ClassGuest {
+			t.Fatalf("host reboot: %v", err)
+		}
+		t.Errorf("host reboot: %v", err)
+	}
+	after, took := waitBack(t, before, time.Duration(limit*float64(time.Second))+30*time.Second)
+	t.Measure(reports.Measurement{Name: "lifecycle.host_reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
+	t.Judge(JudgeReboot(before, after, took, limit))
+}
+
+// probeResponsive proves the guest answers and its disk completes a synced
+// write.
+var probeResponsive = suites.Sections("responsive",
+	[2]string{"boot_id", `cat /proc/sys/kernel/random/boot_id`},
+	[2]string{"write", `f=/var/tmp/.virtcert-lifecycle; [ -d /var/tmp ] || f=/tmp/.virtcert-lifecycle; ` +
+		`dd if=/dev/zero of="$f" bs=4096 count=64 2>/dev/null && sync && rm -f "$f" && echo write-ok`},
+)
+
+// JudgeResponsive checks boot_id and the disk write after resume.
+func JudgeResponsive(op, before, out string, took time.Duration, limit float64) suites.Verdict {
+	var v suites.Verdict
+	s := parse.Sections(out)
+	after := parse.FirstLine(s["boot_id"])
+	v.Add("boot_id unchanged across "+op, after == before && before != "", before, orNone(after), "", "")
+	v.Add("synced disk write after "+op, parse.FirstLine(s["write"]) == "write-ok", "write-ok", parse.FirstLine(s["write"]), "", "")
+	v.Add("guest answered over the network after "+op, took.Seconds() <= limit, fmt.Sprintf("<= %gs", limit), fmt.Sprintf("%.2fs", took.Seconds()), "", "responsive_seconds")
+	return v
+}
+
+func stateEvidence(t *suites.T, want drivers.PowerState) {
+	st, err := t.Target.Guest.State(t.Context())
+	ok := err == nil && st == want
+	t.Evidence(reports.Evidence{Step: "host: State", Command: "host: State", Expected: string(want), Actual: fmt.Sprintf("%s %s", st, errText(err)), OK: &ok})
+}
+
+func errText(err error) string {
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	return ""
+}
+
+func hostOp(t *suites.T, op string, do func() error) {
+	limit := t.Float("responsive_seconds")
+	before := readBootID(t, "boot_id before "+op)
+	start := time.Now()
+	err := do()
+	hostStep(t, op, err, time.Since(start))
+	if err != nil {
+		t.Errorf("host %s: %v", op, err)
+	}
+	stateEvidence(t, drivers.StateRunning)
+	start = time.Now()
+	r := t.Run("boot_id and a synced write after "+op, probeResponsive)
+	t.Judge(JudgeResponsive(op, before, string(r.Stdout), time.Since(start), limit))
+}
+
+func runPauseResume(t *suites.T) {
+	pr := suites.Need[drivers.PauseResume](t, "PauseResume")
+	pause := time.Duration(t.Float("pause_seconds") * float64(time.Second))
+	hostOp(t, "pause/resume", func() error {
+		if err := pr.Pause(t.Context()); err != nil {
+			return err
+		}
+		stateEvidence(t, drivers.StatePaused)
+		select {
+		case <-t.Context().Done():
+			return t.Context().Err()
+		case <-time.After(pause):
+		}
+		return pr.Resume(t.Context())
+	})
+}
+
+func runSaveRestore(t *suites.T) {
+	sr := suites.Need[drivers.SaveRestore](t, "SaveRestore")
+	hostOp(t, "save/restore", func() error {
+		if err := sr.Save(t.Context()); err != nil {
+			return err
+		}
+		stateEvidence(t, drivers.StateSaved)
+		return sr.Restore(t.Context())
+	})
+}
+
+// JudgeShutdown checks that the guest was off in time.
+func JudgeShutdown(state drivers.PowerState, err error, took time.Duration, maxSeconds float64) suites.Verdict {
+	var v suites.Verdict
+	act := fmt.Sprintf("%s after %.1fs", state, took.Seconds())
+	if err != nil {
+		act += " (" + err.Error() + ")"
+	}
+	v.Add("guest off after a graceful shutdown request", state == drivers.StateOff && took.Seconds() <= maxSeconds,
+		fmt.Sprintf("off within %gs", maxSeconds), act, "", "max_seconds")
+	return v
+}
+
+func runShutdown(t *suites.T) {
+	limit := t.Float("max_seconds")
+	before := readBootID(t, "boot_id before shutdown")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Duration(limit*float64(time.Second)))
+	start := time.Now()
+	err := t.Target.Guest.Power(ctx, drivers.PowerShutdown)
+	took := time.Since(start)
+	cancel()
+	hostStep(t, "Power(shutdown)", err, took)
+	if errors.Is(err, drivers.ErrUnsupported) {
+		t.Skipf("host driver cannot shut a guest down gracefully: %v", err)
+	}
+	st, serr := t.Target.Guest.State(t.Context())
+	if serr != nil {
+		t.Errorf("host: State after shutdown: %v", serr)
+	}
+	t.Judge(JudgeShutdown(st, err, took, limit))
+	t.Measure(reports.Measurement{Name: "lifecycle.shutdown.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
+	// Bring the guest back for whatever runs after this check.
+	if st == drivers.StateRunning {
+		return // it ignored the request: still up, nothing to restore
+	}
+	if st != drivers.StateOff {
+		_ = t.Target.Guest.Power(t.Context(), drivers.PowerOff)
+	}
+	start = time.Now()
+	err = t.Target.Guest.Power(t.Context(), drivers.PowerStart)
+	hostStep(t, "Power(start) to restore the guest", err, time.Since(start))
+	if err != nil {
+		t.Errorf("restarting the guest after the shutdown check: %v", err)
+	}
+	if after, _ := waitBack(t, before, 10*time.Minute); after == "" && !t.Failed() {
+		t.Errorf("the guest did not come back after the shutdown check restarted it")
+	}
+}

@@ -1,0 +1,126 @@
+package parse
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"time"
+)
+
+// ClockSample is one guest clock reading bracketed by the controller's
+// send and receive times.
+type ClockSample struct {
+	Sent, Recv time.Time
+	Guest      time.Time
+	GuestMono  int64 // CLOCK_MONOTONIC ns, 0 when unknown
+	// Precise is false when the guest gave whole seconds only.
+	Precise bool
+}
+
+// RTT is the round trip of the sample.
+func (s ClockSample) RTT() time.Duration { return s.Recv.Sub(s.Sent) }
+
+// Offset is guest minus controller at the middle of the round trip: the
+// guest read its clock somewhere inside it, so the error is at most RTT/2
+// (plus one second for an imprecise sample).
+func (s ClockSample) Offset() time.Duration { return s.Guest.Sub(s.Sent.Add(s.RTT() / 2)) }
+
+// ClockSummary condenses samples.
+type ClockSummary struct {
+	N int
+	// Offset is the median of the better-bounded half (lowest RTTs).
+	Offset   time.Duration
+	MaxError time.Duration
+	MinRTT   time.Duration
+	Precise  bool
+	// DriftPPM is the slope of offset over controller time (least
+	// squares), in parts per million; 0 with fewer than 2 samples.
+	DriftPPM float64
+	// Span is the controller time between the first and last sample.
+	Span          time.Duration
+	MonoBackwards int
+}
+
+// SummarizeClock computes a ClockSummary.
+func SummarizeClock(s []ClockSample) ClockSummary {
+	sum := ClockSummary{N: len(s), Precise: true}
+	if len(s) == 0 {
+		return sum
+	}
+	by := append([]ClockSample(nil), s...)
+	sort.Slice(by, func(i, j int) bool { return by[i].RTT() < by[j].RTT() })
+	sum.MinRTT = by[0].RTT()
+	best := by[:max(1, (len(by)+1)/2)]
+	offs := make([]time.Duration, len(best))
+	for i, b := range best {
+		offs[i] = b.Offset()
+		e := b.RTT() / 2
+		if !b.Precise {
+			e += time.Second
+		}
+		sum.MaxError = max(sum.MaxError, e)
+	}
+	sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
+	sum.Offset = offs[len(offs)/2]
+	for i, x := range s {
+		if !x.Precise {
+			sum.Precise = false
+		}
+		if i > 0 && x.GuestMono != 0 && s[i-1].GuestMono != 0 && x.GuestMono < s[i-1].GuestMono {
+			sum.MonoBackwards++
+		}
+	}
+	sum.Span = s[len(s)-1].Sent.Sub(s[0].Sent)
+	if len(s) >= 2 {
+		t0 := s[0].Sent
+		var n, sx, sy, sxx, sxy float64
+		for _, x := range s {
+			tx := x.Sent.Add(x.RTT() / 2).Sub(t0).Seconds()
+			ty := x.Offset().Seconds()
+			n++
+			sx += tx
+			sy += ty
+			sxx += tx * tx
+			sxy += tx * ty
+		}
+		if d := n*sxx - sx*sx; d > 1e-9 {
+			sum.DriftPPM = (n*sxy - sx*sy) / d * 1e6
+		}
+		if math.IsNaN(sum.DriftPPM) || math.IsInf(sum.DriftPPM, 0) {
+			sum.DriftPPM = 0
+		}
+	}
+	return sum
+}
+
+// ClockReply parses one line of `vcprobe clock` output:
+// {"seq":N,"real_ns":N,"mono_ns":N}.
+func ClockReply(line []byte) (real time.Time, mono int64, ok bool) {
+	var r struct {
+		Seq    int   `json:"seq"`
+		RealNS int64 `json:"real_ns"`
+		MonoNS int64 `json:"mono_ns"`
+	}
+	if err := json.Unmarshal(line, &r); err != nil || r.RealNS <= 0 {
+		return time.Time{}, 0, false
+	}
+	return time.Unix(0, r.RealNS), r.MonoNS, true
+}
+
+// Mono is `vcprobe mono` output.
+type Mono struct {
+	Iterations    int64   `json:"iterations"`
+	Seconds       float64 `json:"seconds"`
+	Decreases     int64   `json:"decreases"`
+	MaxBackstepNS int64   `json:"max_backstep_ns"`
+	MaxGapNS      int64   `json:"max_gap_ns"`
+}
+
+// ParseMono parses `vcprobe mono` JSON.
+func ParseMono(b []byte) (Mono, bool) {
+	var m Mono
+	if err := json.Unmarshal(b, &m); err != nil || m.Iterations <= 0 {
+		return Mono{}, false
+	}
+	return m, true
+}

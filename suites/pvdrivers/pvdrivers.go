@@ -1,0 +1,369 @@
+// Package pvdrivers holds the paravirtual driver checks: every virtio or
+// VMBus device bound, the expected modules loaded or built in, in the
+// initramfs, the guest agent and the balloon. (The directory is not named
+// "drivers" to keep it apart from the host driver SPI package.)
+package pvdrivers
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/suites/parse"
+)
+
+func init() {
+	linux := []string{"linux"}
+	suites.Register(suites.Check{
+		ID: "drivers.paravirtual", Keys: []string{"bus", "required"}, Area: "drivers", Priority: 1,
+		Title: "Every paravirtual device is bound to its driver",
+		Doc: "Lists /sys/bus/virtio/devices and /sys/bus/vmbus/devices with their device IDs and driver " +
+			"links. Every device on the profile's bus must be bound, and each entry of the profile's " +
+			"required list (driver alternatives, e.g. virtio_blk|virtio_scsi) must be bound to a device. " +
+			"An emulated NIC (e1000) fails because no virtio-net device exists; a driver that never " +
+			"loaded fails because its device stays unbound.",
+		OS: linux, Timeout: 2 * time.Minute, Run: runParavirtual,
+	})
+	suites.Register(suites.Check{
+		ID: "drivers.modules", Keys: []string{"required"}, Area: "drivers", Priority: 1,
+		Title: "Paravirtual driver modules loaded or built in",
+		Doc:   "Each required module (profile) must be in /proc/modules, in /sys/module, or in the kernel's modules.builtin.",
+		OS:    linux, Timeout: 2 * time.Minute, Run: runModules,
+	})
+	suites.Register(suites.Check{
+		ID: "drivers.initramfs", Keys: []string{"required"}, Area: "drivers", Priority: 2,
+		Title: "Root-disk and NIC drivers in the initramfs",
+		Doc: "Lists the initramfs with lsinitramfs (Debian) or lsinitrd (RHEL); each required module " +
+			"must be in it unless built into the kernel. SKIPs on a guest with no initramfs image to " +
+			"inspect (one that runs from its initramfs by direct kernel boot).",
+		OS: linux, Timeout: 4 * time.Minute, Run: runInitramfs,
+	})
+	suites.Register(suites.Check{
+		ID: "drivers.guest-agent", Area: "drivers", Priority: 2,
+		Title: "QEMU guest agent running and answering the host",
+		Doc: "The qemu-ga process runs and its virtio port org.qemu.guest_agent.0 exists; the host " +
+			"reads the guest time through the agent (GuestClock capability), which proves the host " +
+			"to agent path end to end.",
+		Hypervisors: []string{"kvm", "qemu"}, OS: linux, Needs: []string{"GuestClock"},
+		Timeout: 2 * time.Minute, Run: runGuestAgent,
+	})
+	suites.Register(suites.Check{
+		ID: "drivers.balloon", Keys: []string{"driver", "min_memtotal_ratio"}, Area: "drivers", Priority: 2,
+		Title: "Memory balloon driver bound; memory as configured",
+		Doc: "The balloon device (virtio balloon, or Hyper-V Dynamic Memory) is bound to the profile's " +
+			"driver, and MemTotal is at least min_memtotal_ratio of the configured memory. Live " +
+			"resizing is not exercised: the host driver SPI has no balloon capability yet.",
+		OS: linux, Timeout: 2 * time.Minute, Run: runBalloon,
+	})
+}
+
+func alternatives(s string) []string { return strings.Split(s, "|") }
+
+// JudgeParavirtual checks binding on bus and the required drivers.
+// nicModel is the NIC model the domain defines ("" = paravirtual default).
+func JudgeParavirtual(devs []parse.Device, bus string, required []string, nicModel string) suites.Verdict {
+	var v suites.Verdict
+	bound := map[string][]string{}
+	var onBus int
+	for _, d := range devs {
+		if d.Bus != bus {
+			continue
+		}
+		onBus++
+		desc := fmt.Sprintf("%s %s (%s, id %s)", d.Bus, d.Name, d.Kind, d.ID)
+		exp := "bound to a driver"
+		if d.Want != "" {
+			exp = "bound to " + d.Want
+		}
+		act := "unbound (no driver link)"
+		if d.Bound() {
+			act = "bound to " + d.Driver
+			bound[d.Driver] = append(bound[d.Driver], d.Name)
+		}
+		v.Add("device "+desc, d.Bound(), exp, act, "", "")
+	}
+	if onBus == 0 {
+		v.Add("devices on /sys/bus/"+bus, false, "paravirtual devices present", "no "+bus+" devices at all", "", "bus")
+	}
+	if nicModel != "" && !strings.Contains(nicModel, "virtio") && !strings.Contains(nicModel, "netvsc") && !strings.Contains(nicModel, "synthetic") {
+		v.Add("NIC model the domain defines", false, "a paravirtual NIC", "emulated NIC model "+nicModel, "", "")
+	}
+	for _, req := range required {
+		var hits []string
+		for _, alt := range alternatives(req) {
+			for _, n := range bound[alt] {
+				hits = append(hits, n+"->"+alt)
+			}
+		}
+		act := "no device bound to " + req
+		var unbound []string
+		for _, d := range devs {
+			if d.Bus == bus && !d.Bound() && in(alternatives(req), d.Want) {
+				unbound = append(unbound, d.Name)
+			}
+		}
+		if len(unbound) > 0 {
+			act += " (device present but unbound: " + strings.Join(unbound, ", ") + ")"
+		} else if len(hits) == 0 {
+			act += " (no such device: the domain does not define it, or defines an emulated one)"
+		}
+		if len(hits) > 0 {
+			act = strings.Join(hits, ", ")
+		}
+		v.Add("required paravirtual driver "+req, len(hits) > 0, "a device bound to "+req, act, "", "required")
+	}
+	return v
+}
+
+func in(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x && x != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func runParavirtual(t *suites.T) {
+	r := t.Run("list paravirtual devices and their drivers", suites.ProbePVDevices)
+	devs := parse.BusDevices(string(r.Stdout))
+	t.Judge(JudgeParavirtual(devs, t.String("bus"), t.Strings("required"), t.Target.Spec.NICModel))
+}
+
+// ModuleFacts is the parsed modules probe.
+type ModuleFacts struct {
+	Loaded  map[string]parse.Module
+	Present map[string]bool // /sys/module entries (loaded or built in with parameters)
+	Builtin map[string]bool
+	Kernel  string
+}
+
+// ParseModules parses suites.ProbeModules output.
+func ParseModules(out string) ModuleFacts {
+	s := parse.Sections(out)
+	return ModuleFacts{
+		Loaded:  parse.Modules(s["proc-modules"]),
+		Present: parse.ModuleSet(s["sys-module"]),
+		Builtin: parse.ModuleSet(s["builtin"]),
+		Kernel:  parse.FirstLine(s["uname"]),
+	}
+}
+
+// JudgeModules checks each required module (alternatives with |).
+func JudgeModules(f ModuleFacts, required []string) suites.Verdict {
+	var v suites.Verdict
+	for _, req := range required {
+		var how []string
+		for _, alt := range alternatives(req) {
+			n := parse.ModName(alt)
+			switch {
+			case f.Builtin[n]:
+				how = append(how, n+" built in")
+			case f.Loaded[n].Name != "":
+				how = append(how, fmt.Sprintf("%s loaded (refs %d)", n, f.Loaded[n].Refs))
+			case f.Present[n]:
+				how = append(how, n+" in /sys/module")
+			}
+		}
+		act := "not loaded and not built in (kernel " + f.Kernel + ")"
+		if len(how) > 0 {
+			act = strings.Join(how, ", ")
+		}
+		v.Add("module "+req, len(how) > 0, "loaded or built in", act, "", "required")
+	}
+	return v
+}
+
+func runModules(t *suites.T) {
+	r := t.Run("list modules", suites.ProbeModules)
+	t.Judge(JudgeModules(ParseModules(string(r.Stdout)), t.Strings("required")))
+}
+
+// ProbeInitramfs lists the modules in the running kernel's initramfs.
+var ProbeInitramfs = suites.Sections("initramfs",
+	[2]string{"uname", `uname -r`},
+	[2]string{"builtin", `cat "/lib/modules/$(uname -r)/modules.builtin"`},
+	[2]string{"boot", `ls /boot`},
+	[2]string{"list", `k=$(uname -r); if command -v lsinitramfs >/dev/null 2>&1; then echo 'tool=lsinitramfs'; $S lsinitramfs "/boot/initrd.img-$k" | grep '\.ko'; ` +
+		`elif command -v lsinitrd >/dev/null 2>&1; then echo 'tool=lsinitrd'; $S lsinitrd | grep '\.ko'; else echo 'tool=none'; fi`},
+)
+
+// InitramfsFacts is the parsed initramfs probe.
+type InitramfsFacts struct {
+	Kernel   string
+	Builtin  map[string]bool
+	Tool     string // lsinitramfs, lsinitrd, none
+	HasImage bool   // an initrd/initramfs for this kernel in /boot
+	Modules  map[string]bool
+}
+
+// ParseInitramfs parses ProbeInitramfs output.
+func ParseInitramfs(out string) InitramfsFacts {
+	s := parse.Sections(out)
+	f := InitramfsFacts{Kernel: parse.FirstLine(s["uname"]), Builtin: parse.ModuleSet(s["builtin"])}
+	for _, n := range parse.Words(s["boot"]) {
+		if (strings.HasPrefix(n, "initrd") || strings.HasPrefix(n, "initramfs")) && f.Kernel != "" && strings.Contains(n, f.Kernel) {
+			f.HasImage = true
+		}
+	}
+	list := s["list"]
+	if l := parse.FirstLine(list); strings.HasPrefix(l, "tool=") {
+		f.Tool = strings.TrimPrefix(l, "tool=")
+	}
+	f.Modules = parse.ModuleSet(list)
+	return f
+}
+
+// JudgeInitramfs checks each required module is in the initramfs or built in.
+func JudgeInitramfs(f InitramfsFacts, required []string) suites.Verdict {
+	var v suites.Verdict
+	if f.Tool == "none" || f.Tool == "" || !f.HasImage {
+		v.Skip = fmt.Sprintf("no initramfs to inspect (initramfs image for kernel %q in /boot: %v; tool: %s): the guest runs from its initramfs or has none", f.Kernel, f.HasImage, f.Tool)
+		return v
+	}
+	for _, req := range required {
+		var how []string
+		for _, alt := range alternatives(req) {
+			n := parse.ModName(alt)
+			if f.Builtin[n] {
+				how = append(how, n+" built in")
+			} else if f.Modules[n] {
+				how = append(how, n+" in initramfs")
+			}
+		}
+		act := fmt.Sprintf("absent from the initramfs (%s, %d modules) and not built in", f.Tool, len(f.Modules))
+		if len(how) > 0 {
+			act = strings.Join(how, ", ")
+		}
+		v.Add("initramfs module "+req, len(how) > 0, "in the initramfs or built in", act, "", "required")
+	}
+	return v
+}
+
+func runInitramfs(t *suites.T) {
+	r := t.Run("list initramfs modules", ProbeInitramfs)
+	t.Judge(JudgeInitramfs(ParseInitramfs(string(r.Stdout)), t.Strings("required")))
+}
+
+// ProbeAgent looks for the QEMU guest agent.
+var ProbeAgent = suites.Sections("agent",
+	[2]string{"pid", `pidof qemu-ga || pgrep -x qemu-ga || echo 'not running'`},
+	[2]string{"ports", `ls /dev/virtio-ports/`},
+)
+
+// AgentFacts is the parsed agent probe plus the host-side ping.
+type AgentFacts struct {
+	PIDs    []string
+	Ports   []string
+	PingErr error
+	// PingSkew is guest time through the agent minus the controller's.
+	PingSkew time.Duration
+}
+
+// ParseAgent parses ProbeAgent output.
+func ParseAgent(out string) AgentFacts {
+	s := parse.Sections(out)
+	var f AgentFacts
+	for _, w := range parse.Words(s["pid"]) {
+		if _, err := strconv.Atoi(w); err == nil {
+			f.PIDs = append(f.PIDs, w)
+		}
+	}
+	if !parse.Missing(s["ports"]) {
+		f.Ports = parse.Words(s["ports"])
+	}
+	return f
+}
+
+// JudgeAgent checks the agent process, its port and the host ping.
+func JudgeAgent(f AgentFacts) suites.Verdict {
+	var v suites.Verdict
+	v.Add("qemu-ga process", len(f.PIDs) > 0, "running", fmt.Sprintf("pids %v", f.PIDs), "", "")
+	v.Add("virtio port org.qemu.guest_agent.0", in(f.Ports, "org.qemu.guest_agent.0"), "present", fmt.Sprintf("ports %v", f.Ports), "", "")
+	act := fmt.Sprintf("answered (guest time %+.3fs from the controller)", f.PingSkew.Seconds())
+	if f.PingErr != nil {
+		act = "no answer: " + f.PingErr.Error()
+	}
+	v.Add("host reads the guest time through the agent", f.PingErr == nil, "an answer", act, "", "")
+	return v
+}
+
+func runGuestAgent(t *suites.T) {
+	gc := suites.Need[drivers.GuestClock](t, "GuestClock")
+	r := t.Run("look for qemu-ga", ProbeAgent)
+	f := ParseAgent(string(r.Stdout))
+	start := time.Now()
+	gt, err := gc.GuestTime(t.Context())
+	rtt := time.Since(start)
+	f.PingErr = err
+	if err == nil {
+		f.PingSkew = gt.Sub(start.Add(rtt / 2))
+	}
+	t.Evidence(evidenceHost("host: GuestClock.GuestTime (guest-get-time through the agent)", err, rtt))
+	t.Judge(JudgeAgent(f))
+}
+
+// BalloonFacts is the parsed balloon probe.
+type BalloonFacts struct {
+	Devices    []parse.Device
+	MemTotalKB int64
+}
+
+// ProbeBalloon is the device list plus /proc/meminfo.
+const ProbeBalloon = suites.ProbePVDevices + `; echo '@@@ meminfo'; cat /proc/meminfo`
+
+// ParseBalloon parses ProbeBalloon output.
+func ParseBalloon(out string) BalloonFacts {
+	f := BalloonFacts{Devices: parse.BusDevices(out)}
+	mi := parse.KeyValues(parse.Sections(out)["meminfo"], ":")
+	if fs := strings.Fields(mi["MemTotal"]); len(fs) > 0 {
+		f.MemTotalKB, _ = strconv.ParseInt(fs[0], 10, 64)
+	}
+	return f
+}
+
+// JudgeBalloon checks the balloon device binding and MemTotal against the
+// configured memory (configMB 0: unknown, not judged).
+func JudgeBalloon(f BalloonFacts, driver string, minRatio float64, configMB int) suites.Verdict {
+	var v suites.Verdict
+	var devs []string
+	ok := false
+	for _, d := range f.Devices {
+		if d.Kind != "balloon" {
+			continue
+		}
+		devs = append(devs, d.Name+"->"+orNone(d.Driver))
+		if d.Driver == driver {
+			ok = true
+		}
+	}
+	sort.Strings(devs)
+	act := "no balloon device"
+	if len(devs) > 0 {
+		act = strings.Join(devs, ", ")
+	}
+	v.Add("balloon device bound", ok, "bound to "+driver, act, "", "driver")
+	if configMB > 0 {
+		ratio := float64(f.MemTotalKB) / 1024 / float64(configMB)
+		v.Add("MemTotal against the configured memory", ratio >= minRatio && ratio <= 1.0001,
+			fmt.Sprintf("%.0f%%..100%% of %d MiB", minRatio*100, configMB),
+			fmt.Sprintf("%d kB (%.1f%%)", f.MemTotalKB, ratio*100), fmt.Sprintf(">= %.2f", minRatio), "min_memtotal_ratio")
+	}
+	return v
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unbound"
+	}
+	return s
+}
+
+func runBalloon(t *suites.T) {
+	r := t.Run("list balloon device and memory", ProbeBalloon)
+	t.Judge(JudgeBalloon(ParseBalloon(string(r.Stdout)), t.String("driver"), t.Float("min_memtotal_ratio"), t.Target.Spec.MemoryMB))
+}

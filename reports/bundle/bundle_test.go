@@ -1,0 +1,206 @@
+package bundle
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/reports/reportstest"
+)
+
+func writeSample(t *testing.T, sign bool) (string, *reports.Run, ed25519.PublicKey) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "run")
+	src := filepath.Join(t.TempDir(), "serial.log")
+	os.WriteFile(src, []byte("[    0.000000] Linux version 6.1\x1b[0m\nlogin:"), 0o644)
+	run := reportstest.Sample()
+	arts := []Artifact{
+		{Target: "lab-kvm/debian-12", Name: "console.log", Path: src},
+		{Target: "hyperv-sim/debian-12", Name: "raw/clock.offset.txt", Data: []byte("0.061\n")},
+		{Target: "hyperv-sim/debian-12", Name: "../../escape", Data: []byte("x")},
+		{Name: "runner.log", Data: []byte("log")},
+	}
+	var opt Options
+	var pub ed25519.PublicKey
+	if sign {
+		kd := t.TempDir()
+		if err := GenerateKey(filepath.Join(kd, "k"), filepath.Join(kd, "k.pub")); err != nil {
+			t.Fatal(err)
+		}
+		k, err := LoadPrivateKey(filepath.Join(kd, "k"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pub, err = LoadPublicKey(filepath.Join(kd, "k.pub")); err != nil {
+			t.Fatal(err)
+		}
+		opt.SignKey = k
+	}
+	if err := Write(dir, run, arts, opt); err != nil {
+		t.Fatal(err)
+	}
+	return dir, run, pub
+}
+
+func TestWriteLoadVerify(t *testing.T) {
+	dir, run, pub := writeSample(t, true)
+	for _, f := range []string{ResultsFile, JUnitFile, HTMLFile, ManifestFile, SignatureFile, PublicKeyFile,
+		"artifacts/lab-kvm_debian-12/console.log", "artifacts/hyperv-sim_debian-12/raw/clock.offset.txt",
+		"artifacts/hyperv-sim_debian-12/escape", "artifacts/run/runner.log"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(run, got); d != "" {
+		t.Errorf("results.json round trip (-want +got):\n%s", d)
+	}
+	if !contains(got.Targets[1].Artifacts, "artifacts/hyperv-sim_debian-12/raw/clock.offset.txt") {
+		t.Errorf("artifacts not recorded: %v", got.Targets[1].Artifacts)
+	}
+	rep, err := Verify(dir, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Signature != SigValid || rep.Files != 7 {
+		t.Fatalf("fresh bundle: %s", rep)
+	}
+	// Without a trusted key, the bundled key checks integrity only.
+	if rep, _ := Verify(dir, nil); rep.Signature != SigValidSelf || !rep.OK() {
+		t.Errorf("self-verify: %s", rep)
+	}
+}
+
+// TestIndependentTools checks the bundle with tools that are not virtcert:
+// sha256sum for the manifest and openssl for the signature.
+func TestIndependentTools(t *testing.T) {
+	dir, _, _ := writeSample(t, true)
+	if sum, err := exec.LookPath("sha256sum"); err == nil {
+		cmd := exec.Command(sum, "--strict", "-c", ManifestFile)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("sha256sum -c: %v\n%s", err, out)
+		}
+	}
+	ossl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not installed")
+	}
+	cmd := exec.Command(ossl, "pkeyutl", "-verify", "-pubin", "-inkey", PublicKeyFile, "-rawin", "-in", ManifestFile, "-sigfile", SignatureFile)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Signature Verified Successfully") {
+		t.Errorf("openssl verify: %v\n%s", err, out)
+	}
+}
+
+func TestVerifyFindsEachProblem(t *testing.T) {
+	dir, _, pub := writeSample(t, true)
+	os.WriteFile(filepath.Join(dir, "artifacts/lab-kvm_debian-12/console.log"), []byte("edited"), 0o644)
+	os.Remove(filepath.Join(dir, JUnitFile))
+	os.WriteFile(filepath.Join(dir, "artifacts/planted.sh"), []byte("evil"), 0o644)
+	rep, err := Verify(dir, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Report{Files: 7, Tampered: []string{"artifacts/lab-kvm_debian-12/console.log"}, Missing: []string{JUnitFile}, Extra: []string{"artifacts/planted.sh"}, Signature: SigValid}
+	if d := cmp.Diff(want, rep); d != "" {
+		t.Errorf("report (-want +got):\n%s", d)
+	}
+	if rep.OK() {
+		t.Error("OK on a tampered bundle")
+	}
+	for _, s := range []string{"TAMPERED artifacts/lab-kvm_debian-12/console.log", "MISSING  junit.xml", "EXTRA    artifacts/planted.sh", "bundle FAILED"} {
+		if !strings.Contains(rep.String(), s) {
+			t.Errorf("summary lacks %q:\n%s", s, rep)
+		}
+	}
+}
+
+func TestSignatureProblems(t *testing.T) {
+	t.Run("manifest rewritten", func(t *testing.T) {
+		// A tamperer who edits a file and re-hashes the manifest is
+		// caught by the signature.
+		dir, _, pub := writeSample(t, true)
+		os.WriteFile(filepath.Join(dir, ResultsFile), []byte(`{"schema":"x"}`), 0o644)
+		sig, _ := os.ReadFile(filepath.Join(dir, SignatureFile))
+		pubf, _ := os.ReadFile(filepath.Join(dir, PublicKeyFile))
+		if err := Seal(dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, SignatureFile), sig, 0o644)
+		os.WriteFile(filepath.Join(dir, PublicKeyFile), pubf, 0o644)
+		rep, _ := Verify(dir, pub)
+		if rep.Signature != SigInvalid || rep.OK() || len(rep.Tampered) != 0 {
+			t.Errorf("%s", rep)
+		}
+	})
+	t.Run("wrong key", func(t *testing.T) {
+		dir, _, _ := writeSample(t, true)
+		other, _, _ := ed25519.GenerateKey(nil)
+		rep, _ := Verify(dir, other)
+		if rep.Signature != SigInvalid || rep.OK() {
+			t.Errorf("%s", rep)
+		}
+	})
+	t.Run("unsigned but key required", func(t *testing.T) {
+		dir, _, _ := writeSample(t, false)
+		other, _, _ := ed25519.GenerateKey(nil)
+		rep, _ := Verify(dir, other)
+		if rep.Signature != SigMissing || rep.OK() {
+			t.Errorf("%s", rep)
+		}
+		if rep, _ := Verify(dir, nil); rep.Signature != SigUnsigned || !rep.OK() {
+			t.Errorf("unsigned, no key: %s", rep)
+		}
+	})
+	t.Run("no manifest", func(t *testing.T) {
+		dir, _, _ := writeSample(t, false)
+		os.Remove(filepath.Join(dir, ManifestFile))
+		if _, err := Verify(dir, nil); !errors.Is(err, ErrManifest) {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("manifest path escape", func(t *testing.T) {
+		dir, _, _ := writeSample(t, false)
+		os.WriteFile(filepath.Join(dir, ManifestFile), []byte(strings.Repeat("0", 64)+"  ../../etc/passwd\n"), 0o644)
+		if _, err := Verify(dir, nil); !errors.Is(err, ErrManifest) {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+func TestLoadRejectsOtherSchema(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ResultsFile), []byte(`{"schema":"virtcert.results/v9","id":"x"}`), 0o644)
+	if _, err := Load(dir); !errors.Is(err, ErrSchema) {
+		t.Errorf("err = %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, ResultsFile), []byte(`{"schema":"virtcert.results/v1","id":"x","bogus":1}`), 0o644)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "bogus") {
+		t.Errorf("unknown field accepted: %v", err)
+	}
+}
+
+func TestArtifactPath(t *testing.T) {
+	for in, want := range map[[2]string]string{
+		{"lab/img", "console.log"}: "artifacts/lab_img/console.log",
+		{"t", "../../x"}:           "artifacts/t/x",
+		{"t", "a b/<c>.txt"}:       "artifacts/t/a_b/_c_.txt",
+		{"..", ".."}:               "artifacts/__/unnamed",
+		{"", "runner.log"}:         "artifacts/run/runner.log",
+	} {
+		if got := ArtifactPath(in[0], in[1]); got != want {
+			t.Errorf("ArtifactPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -8,7 +8,7 @@ import (
 // A stderr capture of the shape PowerShell 5.1 writes over WinRM when a
 // cmdlet is missing (constructed from the documented CLIXML format and the
 // error text PowerShell prints for an unknown command).
-const notRecognized = "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">" +
+const stderrNotRecognized = "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">" +
 	"<Obj S=\"progress\" RefId=\"0\"><TN RefId=\"0\"><T>System.Management.Automation.PSCustomObject</T><T>System.Object</T></TN><MS><I64 N=\"SourceId\">1</I64><PR N=\"Record\"><AV>Preparing modules for first use.</AV><AI>0</AI><Nil /><PI>-1</PI><PC>-1</PC><T>Completed</T><SR>-1</SR><SD> </SD></PR></MS></Obj>" +
 	"<S S=\"Error\">New-VM : The term 'New-VM' is not recognized as the name of a cmdlet, function, script file, or operable _x000D__x000A_</S>" +
 	"<S S=\"Error\">program. Check the spelling of the name, or if a path was included, verify that the path is correct and _x000D__x000A_</S>" +
@@ -22,7 +22,7 @@ const notRecognized = "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://sch
 	"<S S=\"Warning\">disk_x005F_name is odd_x000D__x000A_</S></Objs>"
 
 func TestParseCLIXML(t *testing.T) {
-	c := ParseCLIXML([]byte(notRecognized))
+	c := ParseCLIXML([]byte(stderrNotRecognized))
 	got := c.ErrorText()
 	want := "New-VM : The term 'New-VM' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again. + CategoryInfo          : ObjectNotFound: (New-VM:String) [], CommandNotFoundException + FullyQualifiedErrorId : CommandNotFoundException"
 	if got != want {
@@ -51,7 +51,7 @@ func TestParseCLIXMLPlainAndBroken(t *testing.T) {
 }
 
 func FuzzParseCLIXML(f *testing.F) {
-	f.Add([]byte(notRecognized))
+	f.Add([]byte(stderrNotRecognized))
 	f.Add([]byte("#< CLIXML\n<Objs><S S=\"Error\">_x00_</S></Objs>#< CLIXML\n<Objs/>"))
 	f.Add([]byte("plain text"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,0 +1,289 @@
+package hyperv
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/masterzen/winrm"
+
+	"github.com/virtcert/virtcert/drivers"
+)
+
+// Open connects to a Hyper-V host. uri is https://host[:5986]/wsman
+// (http://host:5985/wsman only with opts.Insecure), or "local" to run on
+// this Windows host without WinRM.
+func Open(ctx context.Context, uri string, opts drivers.OpenOptions) (drivers.Host, error) {
+	if uri == "local" || uri == "local:" {
+		ex, err := newLocalExecutor()
+		if err != nil {
+			return nil, err
+		}
+		h, err := OpenExecutor(ctx, ex, uri, opts.Extra)
+		if err != nil {
+			_ = ex.Close()
+			return nil, err
+		}
+		return h, nil
+	}
+	ex, err := DialWinRM(ctx, uri, opts)
+	if err != nil {
+		return nil, err
+	}
+	h, err := OpenExecutor(ctx, ex, uri, opts.Extra)
+	if err != nil {
+		_ = ex.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// winrmExecutor runs commands in one WinRS shell, reused for every command
+// (each masterzen Run* call would create and delete a shell).
+type winrmExecutor struct {
+	c    *winrm.Client
+	addr string
+
+	mu    sync.Mutex
+	shell *winrm.Shell
+}
+
+// DialWinRM connects to a WinRM endpoint and opens a shell.
+func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Executor, error) {
+	op := "hyperv open " + uri
+	u, err := url.Parse(uri)
+	if err != nil || u.Host == "" || u.User != nil {
+		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "bad URI %q: want https://host:5986/wsman (credentials go in username_env/password_env, never in the URI)", redactURI(uri))
+	}
+	if u.Path != "/wsman" && u.Path != "" {
+		return nil, drivers.Errorf(drivers.ClassInput, op, "path %q: the WinRM endpoint is /wsman", u.Path)
+	}
+	https := false
+	port := 5985
+	switch u.Scheme {
+	case "https":
+		https, port = true, 5986
+	case "http":
+		if !opts.Insecure {
+			return nil, drivers.Errorf(drivers.ClassInput, op, "plain http sends everything in clear text: use https://host:5986/wsman, or set insecure: true explicitly")
+		}
+	default:
+		return nil, drivers.Errorf(drivers.ClassInput, op, "scheme %q: want https (or http with insecure)", u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port <= 0 || port > 65535 {
+			return nil, drivers.Errorf(drivers.ClassInput, op, "bad port %q", p)
+		}
+	}
+	o, err := parseOptions(opts.Extra)
+	if err != nil {
+		return nil, err
+	}
+	auth := o.Auth
+	if auth == "" {
+		auth = "ntlm"
+		if opts.ClientCertFile != "" {
+			auth = "cert"
+		}
+	}
+	var ca, cert, key []byte
+	if opts.CACertFile != "" {
+		if ca, err = os.ReadFile(opts.CACertFile); err != nil {
+			return nil, drivers.Wrap(drivers.ClassInput, op+": ca_cert", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(ca) {
+			return nil, drivers.Errorf(drivers.ClassInput, op, "ca_cert %s holds no PEM certificate", opts.CACertFile)
+		}
+	}
+	params := winrm.NewParameters("PT60S", "en-US", 153600)
+	switch auth {
+	case "cert":
+		if !https {
+			return nil, drivers.Errorf(drivers.ClassInput, op, "client-certificate authentication needs https")
+		}
+		if opts.ClientCertFile == "" || opts.ClientKeyFile == "" {
+			return nil, drivers.Errorf(drivers.ClassInput, op, "auth cert needs client_cert and client_key")
+		}
+		if cert, err = os.ReadFile(opts.ClientCertFile); err != nil {
+			return nil, drivers.Wrap(drivers.ClassInput, op+": client_cert", err)
+		}
+		if key, err = os.ReadFile(opts.ClientKeyFile); err != nil {
+			return nil, drivers.Wrap(drivers.ClassInput, op+": client_key", err)
+		}
+		if _, err := tls.X509KeyPair(cert, key); err != nil {
+			return nil, drivers.Errorf(drivers.ClassInput, op, "client_cert/client_key do not form a key pair")
+		}
+		params.TransportDecorator = func() winrm.Transporter { return &winrm.ClientAuthRequest{} }
+	case "ntlm", "basic":
+		if opts.Username == "" || opts.Password.Reveal() == "" {
+			return nil, drivers.Errorf(drivers.ClassInput, op, "auth %s needs a user name and a password (username_env / password_env or password_file)", auth)
+		}
+		if auth == "ntlm" {
+			params.TransportDecorator = func() winrm.Transporter { return &winrm.ClientNTLM{} }
+		}
+	}
+	// The response-header timeout must outlast the WinRS OperationTimeout
+	// (PT60S above), after which a Receive returns w:TimedOut and the
+	// library polls again.
+	ep := winrm.NewEndpoint(u.Hostname(), port, https, opts.Insecure, ca, cert, key, 90*time.Second)
+	user, pass := opts.Username, opts.Password.Reveal()
+	if auth == "cert" {
+		user, pass = "", ""
+	}
+	c, err := winrm.NewClientWithParameters(ep, user, pass, params)
+	if err != nil {
+		return nil, drivers.Wrap(drivers.ClassInput, op, errors.New("TLS client material rejected"))
+	}
+	ex := &winrmExecutor{c: c, addr: u.Host}
+	if _, err := ex.getShell(ctx); err != nil {
+		return nil, err
+	}
+	return ex, nil
+}
+
+var userinfoRE = regexp.MustCompile(`//[^/@]*@`)
+
+func redactURI(s string) string { return userinfoRE.ReplaceAllString(s, "//[redacted]@") }
+
+// within runs f under ctx: the library ignores contexts, so when ctx ends
+// first we return and let f finish (and be discarded) in the background.
+func within[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	type res struct {
+		v   T
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		v, err := f()
+		ch <- res{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+func (w *winrmExecutor) getShell(ctx context.Context) (*winrm.Shell, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.shell != nil {
+		return w.shell, nil
+	}
+	s, err := within(ctx, w.c.CreateShell)
+	if err != nil {
+		return nil, classifyWinRM("hyperv open "+w.addr, err)
+	}
+	w.shell = s
+	return s, nil
+}
+
+// dropShell forgets a shell that may be wedged (a call timed out) and
+// deletes it in the background; the next call opens a fresh one.
+func (w *winrmExecutor) dropShell(s *winrm.Shell) {
+	w.mu.Lock()
+	if w.shell == s {
+		w.shell = nil
+	}
+	w.mu.Unlock()
+	go func() { _ = s.Close() }()
+}
+
+// Exec runs one command line in the shared shell.
+func (w *winrmExecutor) Exec(ctx context.Context, cmdline string) (Output, error) {
+	s, err := w.getShell(ctx)
+	if err != nil {
+		return Output{}, err
+	}
+	out, err := within(ctx, func() (Output, error) {
+		cmd, err := s.ExecuteWithContext(ctx, cmdline)
+		if err != nil {
+			return Output{}, err
+		}
+		var so, se bytes.Buffer
+		var wg sync.WaitGroup
+		wg.Add(2)
+		// Both pipes must be drained: the library's reader blocks on them.
+		go func() { defer wg.Done(); _, _ = io.Copy(&so, cmd.Stdout) }()
+		go func() { defer wg.Done(); _, _ = io.Copy(&se, cmd.Stderr) }()
+		cmd.Wait()
+		wg.Wait()
+		return Output{Stdout: so.Bytes(), Stderr: se.Bytes(), Exit: cmd.ExitCode()}, nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			w.dropShell(s)
+			return Output{}, drivers.Errorf(drivers.ClassHost, "winrm "+w.addr, "no answer before the deadline: %v", ctx.Err())
+		}
+		// A failed request may have broken the shell: start over next time.
+		w.dropShell(s)
+		return Output{}, classifyWinRM("winrm "+w.addr, err)
+	}
+	return out, nil
+}
+
+// Close deletes the shell.
+func (w *winrmExecutor) Close() error {
+	w.mu.Lock()
+	s := w.shell
+	w.shell = nil
+	w.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := within(ctx, func() (struct{}, error) { return struct{}{}, s.Close() })
+	return err
+}
+
+var httpStatusRE = regexp.MustCompile(`http (?:response )?error:? (\d{3})`)
+
+// classifyWinRM gives connection errors one clear message and a class.
+// The library reports a 401 as "invalid content type"; TLS failures come
+// wrapped with %w, so errors.As finds them.
+func classifyWinRM(op string, err error) error {
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var cv *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &ua), errors.As(err, &cv) && errors.As(cv.Err, &ua):
+		return drivers.Errorf(drivers.ClassSecurity, op, "the host's TLS certificate is not signed by a trusted CA (name the CA with ca_cert; insecure: true only for throw-away tests)")
+	case errors.As(err, &he):
+		return drivers.Errorf(drivers.ClassSecurity, op, "the host's TLS certificate is not valid for this host name: %v", he)
+	case errors.As(err, &ci):
+		return drivers.Errorf(drivers.ClassSecurity, op, "the host's TLS certificate is invalid: %v", ci)
+	case errors.As(err, &cv):
+		return drivers.Errorf(drivers.ClassSecurity, op, "the host's TLS certificate failed verification: %v", cv.Err)
+	}
+	if m := httpStatusRE.FindStringSubmatch(err.Error()); m != nil {
+		switch m[1] {
+		case "401":
+			return drivers.Errorf(drivers.ClassInput, op, "the host refused the credentials (HTTP 401): check the user name, the password, and the auth method (ntlm/basic; Basic must be enabled on the WinRM service)")
+		case "403":
+			return drivers.Errorf(drivers.ClassInput, op, "the host refused access (HTTP 403): the user must be in Remote Management Users (or Administrators)")
+		}
+		return drivers.Errorf(drivers.ClassHost, op, "WinRM answered HTTP %s", m[1])
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return drivers.Errorf(drivers.ClassHost, op, "cannot reach the WinRM endpoint: %v", err)
+	}
+	return drivers.Errorf(drivers.ClassHost, op, "%v", err)
+}
+
+// Interface guard.
+var _ Executor = (*winrmExecutor)(nil)

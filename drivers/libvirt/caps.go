@@ -71,7 +71,7 @@ func (g *Guest) AttachDisk(ctx context.Context, sizeMB int) (drivers.DiskRef, er
 	}
 	if err != nil {
 		g.h.deleteVolDetached(ctx, v.vol)
-		return drivers.DiskRef{}, drivers.Wrap(drivers.ClassHost, g.op(op), err)
+		return drivers.DiskRef{}, err
 	}
 	return drivers.DiskRef{ID: target, Serial: serial, SizeMB: sizeMB}, nil
 }
@@ -281,7 +281,8 @@ func (g *Guest) GuestTime(ctx context.Context) (time.Time, error) {
 	})
 	if err != nil {
 		if c := libvirtCode(err); c == golibvirt.ErrAgentUnresponsive || c == golibvirt.ErrOperationUnsupported {
-			return time.Time{}, drivers.Wrap(drivers.ClassGuest, g.op("guest time"), err)
+			// No agent answering is the guest's doing, not the host's.
+			return time.Time{}, &drivers.Error{Class: drivers.ClassGuest, Err: err}
 		}
 		return time.Time{}, err
 	}

@@ -44,15 +44,23 @@ func (m runMeta) created() (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, m.Created)
 }
 
+// parseRunMeta parses our metadata element. DomainGetMetadata returns it
+// without its namespace (libvirt already selected it by namespace), so
+// the element name is matched in any namespace here.
 func parseRunMeta(s string) (runMeta, error) {
-	var m runMeta
+	var m struct {
+		XMLName xml.Name `xml:"run"`
+		Label   string   `xml:"label"`
+		Guest   string   `xml:"guest"`
+		Created string   `xml:"created"`
+	}
 	if err := xml.Unmarshal([]byte(s), &m); err != nil {
-		return m, err
+		return runMeta{}, err
 	}
 	if m.Label == "" {
-		return m, fmt.Errorf("virtcert metadata without a run label")
+		return runMeta{}, fmt.Errorf("virtcert metadata without a run label")
 	}
-	return m, nil
+	return runMeta{Label: m.Label, Guest: m.Guest, Created: m.Created}, nil
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)

@@ -136,6 +136,10 @@ func TestMetadataNamespace(t *testing.T) {
 	if _, err := parseRunMeta(`<other xmlns="https://example.com/x"><label>x</label></other>`); err == nil {
 		t.Fatal("foreign metadata accepted")
 	}
+	// As DomainGetMetadata returns it: our element, namespace stripped.
+	if m, err := parseRunMeta("<run>\n  <label>l</label>\n  <guest>g</guest>\n  <created>2026-11-21T23:37:16.5Z</created>\n</run>"); err != nil || m.Label != "l" || m.Guest != "g" {
+		t.Fatalf("metadata as libvirt returns it: %+v %v", m, err)
+	}
 	if _, err := parseRunMeta(`<run xmlns="` + MetadataNS + `"></run>`); err == nil {
 		t.Fatal("metadata without a label accepted")
 	}

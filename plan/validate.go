@@ -104,11 +104,14 @@ func CheckURI(driver, uri string) (local bool, err error) {
 		}
 		return false, nil
 	case "existing":
-		if uri == "" {
-			return false, nil
-		}
-		if _, err := url.Parse(uri); err != nil {
-			return false, fmt.Errorf("bad URI %q: %v", uri, err)
+		// ssh://user@host:port, host:port or host (drivers/existing).
+		if strings.Contains(uri, "://") {
+			u, err := url.Parse(uri)
+			if err != nil || u.Scheme != "ssh" || u.Hostname() == "" {
+				return false, fmt.Errorf("bad URI %q for the existing driver: want ssh://user@host:port, host:port or host", uri)
+			}
+		} else if strings.ContainsAny(uri, " /?#") {
+			return false, fmt.Errorf("bad address %q for the existing driver: want ssh://user@host:port, host:port or host", uri)
 		}
 		return false, nil
 	}
@@ -219,7 +222,7 @@ func (v *validator) validate(p *Plan) {
 		} else if !contains(Drivers, h.Driver) {
 			v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(Drivers, ", "))
 		} else {
-			if h.URI == "" && h.Driver != "existing" {
+			if h.URI == "" {
 				v.errf(f+".uri", "required for driver %s", h.Driver)
 			} else if uri, err := ResolveURI(h.URI); err != nil {
 				v.errf(f+".uri", "%v", err)

@@ -219,11 +219,10 @@ func (t *liveTarget) right() string {
 	if t.finished {
 		return fmt.Sprintf("%s (%s)", t.verdict, summary(t.counts))
 	}
-	s := t.phase
 	if n := t.counts[reports.Fail] + t.counts[reports.Error]; n > 0 {
-		s += fmt.Sprintf(" · %d failing", n)
+		return fmt.Sprintf("%d failing", n)
 	}
-	return s
+	return ""
 }
 
 func (t *liveTarget) Phase(p string) {

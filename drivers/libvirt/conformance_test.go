@@ -245,8 +245,150 @@ func TestLabBootTiming(t *testing.T) {
 		if !strings.Contains(string(out), "seed found on") || !strings.Contains(string(out), "1 authorized key(s)") {
 			t.Errorf("seed on %s: the tiny guest did not read the seed; console:\n%s", bus, out)
 		}
+		if name, err := leaseHostname(ctx, h, addr); err != nil || name != spec.Name {
+			t.Errorf("seed on %s: lease hostname %q (%v), want %q from the seed", bus, name, err, spec.Name)
+		}
 		if err := g.Destroy(ctx, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestLabSweepOrphanVolumes: a run that died after its domain was
+// undefined (or before it was defined) leaves volumes only. Sweep finds
+// them by the label in their names, by age too.
+func TestLabSweepOrphanVolumes(t *testing.T) {
+	uri := labURI(t)
+	dir := tinyDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h, err := open(ctx, uri, labOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	label := drivertest.NewRunLabel()
+	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
+	spec := tinySpec(t, dir, "orphan", label)
+	spec.ExtraDisks = []int{4}
+	g, err := h.Provision(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.undefine(ctx, g.(*Guest).dom); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // volume mtimes have 1 s granularity on some filesystems
+	young, err := h.Sweep(ctx, drivers.SweepSelector{RunLabel: label, OlderThan: time.Hour, DryRun: true})
+	if err != nil || len(young) != 0 {
+		t.Fatalf("volumes seconds old matched OlderThan 1h: %v %v", young, err)
+	}
+	other, err := h.Sweep(ctx, drivers.SweepSelector{RunLabel: "vc-some-other-run", DryRun: true})
+	if err != nil || len(other) != 0 {
+		t.Fatalf("another label matched our volumes: %v %v", other, err)
+	}
+	gone, err := h.Sweep(ctx, drivers.SweepSelector{RunLabel: label, OlderThan: time.Second / 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, r := range gone {
+		kinds[r.Kind]++
+	}
+	// overlay, console and the extra disk are volumes; the seed is "seed".
+	if kinds["volume"] != 3 || kinds["seed"] != 1 || kinds["domain"] != 0 {
+		t.Fatalf("swept %v", gone)
+	}
+	if left, _ := h.Sweep(ctx, drivers.SweepSelector{RunLabel: label, DryRun: true}); len(left) != 0 {
+		t.Fatalf("left: %v", left)
+	}
+}
+
+// leaseHostname returns the hostname the guest sent with its DHCP request,
+// as the network's lease table holds it. Both fixture guests take their
+// hostname from the seed's meta-data before asking for a lease, so this
+// proves the guest read the seed without logging in.
+func leaseHostname(ctx context.Context, h *Host, addr string) (string, error) {
+	return do(ctx, h.c, "leases", func(l *golibvirt.Libvirt) (string, error) {
+		n, err := l.NetworkLookupByName(h.network)
+		if err != nil {
+			return "", err
+		}
+		leases, _, err := l.NetworkGetDhcpLeases(n, nil, 1, 0)
+		if err != nil {
+			return "", err
+		}
+		for _, le := range leases {
+			if le.Ipaddr == addr && len(le.Hostname) > 0 {
+				return le.Hostname[0], nil
+			}
+		}
+		return "", nil
+	})
+}
+
+// TestLabDebianSeesSeed boots the Debian fixture (disk boot, grub) with
+// the seed on the default virtio-scsi cdrom and checks cloud-init read it.
+func TestLabDebianSeesSeed(t *testing.T) {
+	uri := labURI(t)
+	cache := os.Getenv("VIRTCERT_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "virtcert")
+	}
+	disk := filepath.Join(cache, "guests", "debian", "disk.qcow2")
+	if _, err := os.Stat(disk); err != nil {
+		t.Skipf("Debian guest not built (%v): run make debian", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	h, err := open(ctx, uri, labOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	label := drivertest.NewRunLabel()
+	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
+	ck, _ := guests.NewClientKey("drivertest")
+	hk, _ := guests.NewHostKey("deb")
+	iso, err := seed.Build(seed.Config{InstanceID: label + "-deb", Hostname: "vc-deb-seedtest", User: "debian",
+		AuthorizedKeys: []string{ck.AuthorizedKey()}, HostKey: hk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	g, err := h.Provision(ctx, drivers.GuestSpec{Name: "deb-seed", RunLabel: label, MemoryMB: 1024, CPUs: 2, Seed: iso,
+		Image: drivers.Image{Path: disk, Format: "qcow2", OS: "linux", Firmware: "bios"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Destroy(context.Background(), 0)
+	addr, err := g.Address(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Debian guest address %s after %s", addr, time.Since(start).Round(100*time.Millisecond))
+	for {
+		name, err := leaseHostname(ctx, h, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "vc-deb-seedtest" {
+			t.Logf("lease hostname %q from the seed after %s", name, time.Since(start).Round(100*time.Millisecond))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			out, _ := g.Console(context.Background())
+			t.Fatalf("lease hostname %q, want the seed's vc-deb-seedtest; console tail:\n%s", name, tail(out, 3000))
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
 }

@@ -2,6 +2,25 @@
 // run, and the writers that render it (junit, html, json bundle). The model
 // is what results.json serialises; its schema is versioned by SchemaVersion
 // and documented in reports/SCHEMA.md.
+//
+// The subpackages, as the runner and the CLI call them:
+//
+//	bundle.Write(dir, run, artifacts, bundle.Options{SignKey: k})  results.json, junit.xml, report.html, artifacts, manifest(.sig)
+//	bundle.Load(dir) (*Run, error)                                 read results.json back
+//	bundle.Seal(dir, key)                                          re-hash after adding files
+//	bundle.Verify(dir, pub) (*bundle.Report, error)                tampered / missing / extra / signature
+//	bundle.GenerateKey, LoadPrivateKey, LoadPublicKey              ed25519 PEM keys (openssl-compatible)
+//	junit.Write(w, run)                                            Ant-schema-valid JUnit
+//	html.Write(w, run, html.Options{})                             the self-contained certificate
+//	waiver.Load(file) ([]waiver.Waiver, error)                     strict YAML
+//	waiver.Apply(run, waivers, now)                                FAIL/ERROR -> WAIVED, expiry noted
+//	merge.Runs(runs, merge.Options{}) / merge.Dirs(dirs, opt)      combine CI shards
+//	diff.Compare(a, b, diff.Options{}) *diff.Diff                  regressions, fixes, measurements
+//	diff.WriteText(w, d) / diff.WriteHTML(w, d)
+//	progress.New(w, progress.IsTerminal(f)) progress.Sink          live view or line logs
+//
+// Clean strips ANSI and control characters from anything a guest printed;
+// every writer applies it.
 package reports
 
 import (

@@ -164,6 +164,14 @@ func TestChromium(t *testing.T) {
 	}
 	reportstest.Artifact(t, shot)
 	reportstest.Artifact(t, page)
+
+	// Print to PDF: the print stylesheet must produce a document.
+	pdf := filepath.Join(dir, "report.pdf")
+	chromium(t, bin, "--no-pdf-header-footer", "--print-to-pdf="+pdf, "file://"+page)
+	if b, err := os.ReadFile(pdf); err != nil || !bytes.HasPrefix(b, []byte("%PDF")) || len(b) < 10000 {
+		t.Fatalf("print to PDF failed: %v (%d bytes)", err, len(b))
+	}
+	reportstest.Artifact(t, pdf)
 }
 
 // pageRequests returns the URLs of requests a page initiated, from a

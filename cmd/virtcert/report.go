@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/html"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/junit"
@@ -19,9 +20,9 @@ import (
 
 // File names in a run directory.
 const (
-	ResultsFile = "results.json"
-	JUnitFile   = "junit.xml"
-	HTMLFile    = "report.html"
+	ResultsFile = bundle.ResultsFile
+	JUnitFile   = bundle.JUnitFile
+	HTMLFile    = bundle.HTMLFile
 )
 
 type reportPaths struct {
@@ -43,41 +44,21 @@ func writeFile(path string, render func(*bytes.Buffer) error) error {
 	return os.Rename(tmp, path)
 }
 
-// writeReports renders results.json, junit.xml and report.html into dir.
+// writeReports writes the bundle into dir: results.json, junit.xml,
+// report.html, the manifest of every file, and with signKey its signature.
 func writeReports(dir string, run *reports.Run, signKey string) (reportPaths, error) {
-	p := reportPaths{dir: dir}
-	var first error
-	keep := func(err error) {
-		if err != nil && first == nil {
-			first = err
-		}
-	}
-	res := filepath.Join(dir, ResultsFile)
-	if err := writeFile(res, func(b *bytes.Buffer) error {
-		enc := json.NewEncoder(b)
-		enc.SetIndent("", "  ")
-		return enc.Encode(run)
-	}); err == nil {
-		p.results = res
-	} else {
-		keep(err)
-	}
-	ju := filepath.Join(dir, JUnitFile)
-	if err := writeFile(ju, func(b *bytes.Buffer) error { return junit.Write(b, run) }); err == nil {
-		p.junit = ju
-	} else {
-		keep(err)
-	}
-	ht := filepath.Join(dir, HTMLFile)
-	if err := writeFile(ht, func(b *bytes.Buffer) error { return html.Write(b, run, html.Options{Generated: time.Now()}) }); err == nil {
-		p.html = ht
-	} else {
-		keep(err)
-	}
+	opt := bundle.Options{HTML: html.Options{Generated: time.Now()}}
 	if signKey != "" {
-		keep(signBundle(dir, signKey))
+		k, err := bundle.LoadPrivateKey(signKey)
+		if err != nil {
+			return reportPaths{dir: dir}, err
+		}
+		opt.SignKey = k
 	}
-	return p, first
+	if err := bundle.Write(dir, run, nil, opt); err != nil {
+		return reportPaths{dir: dir}, err
+	}
+	return reportPaths{dir: dir, results: filepath.Join(dir, ResultsFile), junit: filepath.Join(dir, JUnitFile), html: filepath.Join(dir, HTMLFile)}, nil
 }
 
 // loadRun reads a run: the journal of a run directory (the source of

@@ -18,6 +18,8 @@ import (
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
+	"github.com/virtcert/virtcert/reports/progress"
+	"github.com/virtcert/virtcert/suites"
 	"github.com/virtcert/virtcert/suites/runner"
 )
 
@@ -125,6 +127,14 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 		}
 	}
 
+	sel := runner.Select(suites.All(), p.Suites, p.Exclude)
+	if len(f.checks) > 0 || len(f.exclude) > 0 {
+		sel = runner.Select(sel, f.checks, f.exclude)
+	}
+	if len(sel) == 0 {
+		return exitf(ExitInput, "no checks selected (the catalog has %d; see `virtcert checks`)", len(suites.All()))
+	}
+
 	label := ""
 	if f.resume == "" {
 		label = runner.NewLabel(time.Now())
@@ -166,9 +176,20 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 		Out: out, RunLabel: label, Version: getVersion(), Openers: openers,
 		Only: f.checks, Exclude: f.exclude, ProbePath: probePath(),
 		KeepOnFailure: f.keep, Resume: f.resume != "", Log: logger,
-		Progress: &printer{w: stdout, start: time.Now()},
+	}
+	// On a terminal: one live line per guest; otherwise (CI, files)
+	// timestamped lines, with the runner's detail messages too.
+	tty := false
+	if fo, ok := stdout.(*os.File); ok {
+		tty = progress.IsTerminal(fo)
+	}
+	sink := progress.New(stdout, tty)
+	opt.Sink = sink
+	if !tty {
+		opt.Progress = &printer{w: stdout, start: time.Now()}
 	}
 	run, outcome, runErr := runner.Run(ctx, p, opt)
+	sink.Close()
 	if run == nil {
 		return exitf(ExitHarness, "%v", runErr)
 	}

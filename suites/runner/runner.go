@@ -37,6 +37,7 @@ import (
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
+	"github.com/virtcert/virtcert/reports/progress"
 	"github.com/virtcert/virtcert/suites"
 )
 
@@ -84,8 +85,11 @@ type Options struct {
 	// results are kept, only unfinished checks run, and leftovers of the
 	// earlier attempt are swept first.
 	Resume bool
-	// Progress gets user-facing events (default: none).
+	// Progress gets user-facing free-text events (default: none).
 	Progress Progress
+	// Sink gets structured per-target progress: phases, check counts,
+	// verdicts (default: progress.Nop()).
+	Sink progress.Sink
 	// Log gets debug logs (default: discarded).
 	Log *slog.Logger
 	// Now is the clock (tests).
@@ -177,6 +181,9 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 	}
 	if opt.Dial == nil {
 		opt.Dial = SSHDial
+	}
+	if opt.Sink == nil {
+		opt.Sink = progress.Nop()
 	}
 	r := &runner{p: p, opt: opt, log: opt.Log, hosts: map[string]*hostConn{}}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,7 +20,9 @@ import (
 	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/journal"
+	"github.com/virtcert/virtcert/reports/progress"
 	"github.com/virtcert/virtcert/suites"
 )
 
@@ -68,8 +71,9 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	}
 	img := r.p.Images[pr.Image]
 	hp := r.p.Hosts[pr.Host]
-	dir := filepath.Join(r.opt.Out, "targets", strings.ReplaceAll(id, "/", "_"))
+	dir := filepath.Join(r.opt.Out, filepath.FromSlash(path.Dir(bundle.ArtifactPath(id, "x"))))
 	_ = os.MkdirAll(dir, 0o755)
+	sink := r.opt.Sink.Target(id)
 
 	h, info, err := r.host(ctx, pr.Host)
 	t.HostInfo = info
@@ -110,12 +114,16 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	var cleanups []func()
 	failed := false
 	defer func() {
+		sink.Done(t.Verdict(!t.Finished.IsZero()))
+	}()
+	defer func() {
 		// Destroy in reverse order, on a context the run's cancellation
 		// does not reach, but bounded.
 		keep := r.opt.KeepOnFailure && failed
 		if keep {
 			return
 		}
+		sink.Phase(progress.Teardown)
 		for i := len(cleanups) - 1; i >= 0; i-- {
 			cleanups[i]()
 		}
@@ -123,6 +131,7 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	}()
 
 	start := time.Now()
+	sink.Phase(progress.Provisioning)
 	gc, serr := r.provision(ctx, h, hp, img, pr, "", &cleanups)
 	if serr != nil {
 		// Setup failures are always cleaned up: there is no connection
@@ -165,6 +174,8 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 		}
 	}
 
+	sink.Checks(len(todo))
+	sink.Phase(progress.Running)
 	dead := "" // why the guest can no longer be checked
 	deadSt := reports.Status("")
 	for _, c := range todo {
@@ -219,6 +230,7 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 			}
 		}
 		r.progress(id, "%s %s %s", c.ID, res.Status, res.Reason)
+		sink.CheckDone(c.ID, res.Status)
 		r.record(ctx, t, res)
 	}
 	if dead != "" {
@@ -382,6 +394,7 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 
 	rctx, cancel := context.WithTimeout(ctx, r.p.Timeouts.Ready.D())
 	defer cancel()
+	r.opt.Sink.Target(id).Phase(progress.Readiness)
 	addr, err := g.Address(rctx)
 	if err != nil {
 		if ctx.Err() != nil {

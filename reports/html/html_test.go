@@ -2,6 +2,7 @@ package html
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -44,5 +45,44 @@ func TestRenderBasics(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+}
+
+func TestRenderEdgeCases(t *testing.T) {
+	nan := math.NaN()
+	inf := math.Inf(1)
+	runs := map[string]*reports.Run{
+		"empty": {ID: "x"},
+		"target error, no results": {ID: "y", Complete: true, Targets: []*reports.Target{{ID: "h/i", Host: "h", Image: "i", Error: "provision: no such image <b>"}}},
+		"odd measurements": {ID: "z", Targets: []*reports.Target{{ID: "h/i", Host: "h", Image: "i", Results: []*reports.Result{
+			{Check: "a.b", Area: "a", Status: reports.Pass, Measures: []reports.Measurement{
+				{Name: "one", Value: 1, Series: []reports.Point{{T: 0, V: 1}}},
+				{Name: "nan", Value: nan, Threshold: &inf, Series: []reports.Point{{T: 0, V: nan}, {T: 1, V: inf}}},
+				{Name: "zero", Value: 0, Threshold: new(float64)},
+			}},
+		}}}},
+	}
+	for name, run := range runs {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Write(&b, run, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if !strings.Contains(out, "</html>") {
+				t.Error("truncated page")
+			}
+			if strings.Contains(out, "NaN") && strings.Contains(out, "<svg") && strings.Contains(out[strings.Index(out, "<svg"):], "NaN,") {
+				t.Error("NaN coordinates in a chart")
+			}
+			if strings.Contains(out, "image <b>") {
+				t.Error("unescaped target error")
+			}
+		})
+	}
+	var b bytes.Buffer
+	Write(&b, runs["empty"], Options{})
+	if !strings.Contains(b.String(), `data-verdict="INCOMPLETE"`) {
+		t.Error("empty run is not INCOMPLETE")
 	}
 }

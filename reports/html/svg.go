@@ -66,7 +66,11 @@ func charts(targets []*reports.Target) ([]seriesChart, []barChart) {
 	for ti, t := range targets {
 		for _, r := range t.Results {
 			for _, m := range r.Measures {
+				m = finite(m)
 				if len(m.Series) == 0 && m.Threshold == nil {
+					continue
+				}
+				if len(m.Series) == 0 && !isFinite(m.Value) {
 					continue
 				}
 				if _, ok := by[m.Name]; !ok {
@@ -108,6 +112,24 @@ func charts(targets []*reports.Target) ([]seriesChart, []barChart) {
 		}
 	}
 	return sc, bc
+}
+
+func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// finite drops what a chart cannot draw: non-finite samples and
+// thresholds. The evidence table still shows the raw values.
+func finite(m reports.Measurement) reports.Measurement {
+	if m.Threshold != nil && !isFinite(*m.Threshold) {
+		m.Threshold = nil
+	}
+	var pts []reports.Point
+	for _, p := range m.Series {
+		if isFinite(p.T) && isFinite(p.V) {
+			pts = append(pts, p)
+		}
+	}
+	m.Series = pts
+	return m
 }
 
 type namedSeries struct {

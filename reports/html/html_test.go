@@ -52,7 +52,7 @@ func TestRenderEdgeCases(t *testing.T) {
 	nan := math.NaN()
 	inf := math.Inf(1)
 	runs := map[string]*reports.Run{
-		"empty": {ID: "x"},
+		"empty":                    {ID: "x"},
 		"target error, no results": {ID: "y", Complete: true, Targets: []*reports.Target{{ID: "h/i", Host: "h", Image: "i", Error: "provision: no such image <b>"}}},
 		"odd measurements": {ID: "z", Targets: []*reports.Target{{ID: "h/i", Host: "h", Image: "i", Results: []*reports.Result{
 			{Check: "a.b", Area: "a", Status: reports.Pass, Measures: []reports.Measurement{

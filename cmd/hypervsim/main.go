@@ -1,0 +1,111 @@
+// Command hypervsim runs the simulated Hyper-V host (fixtures/hypervsim)
+// on an HTTPS WinRM endpoint, backed by the lab's libvirt, for end-to-end
+// tests of `virtcert run` with a hyperv host:
+//
+//	VIRTCERT_SIM_PASSWORD=... hypervsim --listen 127.0.0.1:5986 \
+//	    --image 'C:\images\tiny.vhdx=/root/.cache/virtcert/guests/tiny' \
+//	    --user vcadmin --password-env VIRTCERT_SIM_PASSWORD --ready-file /tmp/sim.json
+//
+// It writes {"url":..., "ca_file":...} to --ready-file once it listens,
+// and on SIGINT/SIGTERM destroys every backing guest it created.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/fixtures/hypervsim"
+)
+
+type imageFlags map[string]drivers.Image
+
+func (f imageFlags) String() string { return fmt.Sprint(len(f)) }
+
+// Set parses WINPATH=LOCAL: LOCAL is a tiny-guest directory (vmlinuz,
+// initrd.img, disk.qcow2, cmdline: direct kernel boot) or a disk image.
+func (f imageFlags) Set(s string) error {
+	win, local, ok := strings.Cut(s, "=")
+	if !ok || win == "" || local == "" {
+		return fmt.Errorf("want WINPATH=LOCALPATH")
+	}
+	st, err := os.Stat(local)
+	if err != nil {
+		return err
+	}
+	img := drivers.Image{Path: local, Format: "qcow2", OS: "linux", Firmware: "bios"}
+	if st.IsDir() {
+		img.Path = filepath.Join(local, "disk.qcow2")
+		img.Kernel = filepath.Join(local, "vmlinuz")
+		img.Initrd = filepath.Join(local, "initrd.img")
+		if b, err := os.ReadFile(filepath.Join(local, "cmdline")); err == nil {
+			img.Cmdline = strings.TrimSpace(string(b))
+		}
+	} else if strings.HasSuffix(local, ".raw") || strings.HasSuffix(local, ".img") {
+		img.Format = "raw"
+	}
+	f[win] = img
+	return nil
+}
+
+func main() {
+	images := imageFlags{}
+	listen := flag.String("listen", "127.0.0.1:0", "address to serve HTTPS WinRM on")
+	labURI := flag.String("lab-uri", os.Getenv("VIRTCERT_LAB_URI"), "libvirt URI of the lab that backs the VMs (empty: VMs have no backing guest)")
+	network := flag.String("lab-network", "virtcert", "lab network")
+	pool := flag.String("lab-pool", "virtcert", "lab storage pool")
+	user := flag.String("user", "vcadmin", "WinRM user name")
+	passEnv := flag.String("password-env", "VIRTCERT_SIM_PASSWORD", "environment variable holding the WinRM password")
+	noHyperV := flag.Bool("no-hyperv", false, "simulate a host without the Hyper-V PowerShell module")
+	ready := flag.String("ready-file", "", "write {url, ca_file} here once listening")
+	dir := flag.String("dir", "", "directory for the CA file (default: a temp dir)")
+	verbose := flag.Bool("v", false, "debug logging")
+	flag.Var(images, "image", `parent image mapping WINPATH=LOCAL (repeatable), e.g. 'C:\images\tiny.vhdx=/root/.cache/virtcert/guests/tiny'`)
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	pass := os.Getenv(*passEnv)
+	if pass == "" {
+		fmt.Fprintf(os.Stderr, "hypervsim: set the WinRM password in $%s\n", *passEnv)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sim, err := hypervsim.Start(ctx, hypervsim.Options{
+		LabURI: *labURI, LabNetwork: *network, LabPool: *pool, Users: map[string]string{*user: pass},
+		Images: images, NoHyperV: *noHyperV, Addr: *listen, Dir: *dir, Logger: log,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hypervsim:", err)
+		os.Exit(1)
+	}
+	log.Info("simulated Hyper-V host listening", "url", sim.URL, "ca_file", sim.CAFile, "images", len(images), "lab", *labURI != "")
+	if *ready != "" {
+		b, _ := json.Marshal(map[string]string{"url": sim.URL, "ca_file": sim.CAFile})
+		tmp := *ready + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o644); err == nil {
+			err = os.Rename(tmp, *ready)
+		}
+		if err != nil {
+			log.Error("ready file", "err", err)
+		}
+	}
+	<-ctx.Done()
+	log.Info("stopping: destroying backing guests")
+	if err := sim.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "hypervsim: close:", err)
+		os.Exit(1)
+	}
+}

@@ -190,3 +190,16 @@ json.dump(out, sys.stdout)
 		t.Errorf("hyperv suite: want 2 failures (waived one passes) and 1 error, got %+v", got[1])
 	}
 }
+
+func BenchmarkJUnit10k(b *testing.B) {
+	run := reportstest.Synthetic(10000)
+	var n int
+	for i := 0; i < b.N; i++ {
+		var buf bytes.Buffer
+		if err := Write(&buf, run); err != nil {
+			b.Fatal(err)
+		}
+		n = buf.Len()
+	}
+	b.ReportMetric(float64(n), "bytes/report")
+}

@@ -118,3 +118,23 @@ func TestDirs(t *testing.T) {
 		t.Error("broken shard accepted")
 	}
 }
+
+func TestWaiversUnited(t *testing.T) {
+	s := shards(false)
+	w := reports.WaiverNote{Check: "clock.*", Justification: "j", Tracker: "T-1", Expires: reportstest.Epoch}
+	w1, w2 := w, w
+	w1.Covers = []string{"lab-kvm/debian-12 clock.source"}
+	w2.Covers = []string{"hyperv-sim/debian-12 clock.offset"}
+	s[0].Waivers = []reports.WaiverNote{w1}
+	s[1].Waivers = []reports.WaiverNote{w2, {Check: "other", Tracker: "T-2", Expires: reportstest.Epoch, Expired: true}}
+	m, err := Runs(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Waivers) != 2 || len(m.Waivers[0].Covers) != 2 || m.Waivers[1].Check != "other" {
+		t.Errorf("waivers %+v", m.Waivers)
+	}
+	if len(s[0].Waivers[0].Covers) != 1 {
+		t.Error("merge modified its input")
+	}
+}

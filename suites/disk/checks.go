@@ -1,0 +1,492 @@
+package disk
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests/probe"
+	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/suites/parse"
+)
+
+const sudo = `S=; [ "$(id -u)" = 0 ] || S="sudo -n"; `
+
+func init() {
+	reg := func(c suites.Check) {
+		c.Area, c.OS = "disk", []string{"linux"}
+		suites.Register(c)
+	}
+	reg(suites.Check{ID: "disk.driver", Keys: []string{"expect"}, Priority: 1, Title: "Disks use the paravirtual storage driver",
+		Doc: "For every disk, /sys/block/X/device/driver (virtio_blk) or the SCSI host adapter's " +
+			"proc_name (virtio_scsi, storvsc) must be in the profile's expect list. An emulated " +
+			"IDE/SATA disk (ata_piix, ahci) fails.",
+		Timeout: time.Minute, Run: runDriver})
+	reg(suites.Check{ID: "disk.integrity", Keys: []string{"size_mb"}, Priority: 1, Title: "Data written with O_DIRECT reads back intact",
+		Doc: "vcprobe writes size_mb of a checksummed pattern (per 4 KiB block: magic, index, seed, " +
+			"payload, CRC32) with O_DIRECT, fsyncs, drops the page cache and reads it back. A write " +
+			"refused by the disk, or any block that differs, fails. Target: a file on the root " +
+			"filesystem, or on an initramfs guest a blank unpartitioned disk.",
+		Timeout: 3 * time.Minute, Run: runIntegrity})
+	reg(suites.Check{ID: "disk.throughput", Keys: []string{"min_read_mbps", "min_write_mbps", "duration_seconds", "size_mb", "max_fio_disagreement_percent"}, Priority: 2, Title: "Sequential read/write throughput",
+		Doc: "vcprobe seqwrite and seqread (1 MiB blocks, O_DIRECT, duration_seconds each) must reach " +
+			"min_write_mbps and min_read_mbps. Where fio exists it runs the same jobs " +
+			"(--output-format=json) and must agree within max_fio_disagreement_percent.",
+		Timeout: 4 * time.Minute, Run: func(t *suites.T) { runBench(t, "seq") }})
+	reg(suites.Check{ID: "disk.iops", Keys: []string{"min_read_iops", "min_write_iops", "duration_seconds", "size_mb", "max_fio_disagreement_percent"}, Priority: 2, Title: "4 KiB random read/write IOPS",
+		Doc: "vcprobe randread and randwrite (4 KiB, O_DIRECT) must reach min_read_iops and " +
+			"min_write_iops; fio figures beside them where fio exists.",
+		Timeout: 4 * time.Minute, Run: func(t *suites.T) { runBench(t, "rand") }})
+	reg(suites.Check{ID: "disk.block-sizes", Keys: []string{"logical", "physical", "alignment_bytes"}, Priority: 2, Title: "Logical/physical block sizes and partition alignment",
+		Doc: "/sys/block/X/queue/{logical,physical}_block_size must be in the profile's lists and every " +
+			"partition must start on an alignment_bytes boundary.",
+		Timeout: time.Minute, Run: runBlockSizes})
+	reg(suites.Check{ID: "disk.discard", Keys: []string{"min_discard_granularity"}, Priority: 3, Title: "TRIM/discard reaches the virtual disk",
+		Doc: "discard_granularity and discard_max_bytes must be non-zero on the root disk (or every disk " +
+			"of an initramfs guest) when the profile's min_discard_granularity is > 0; where the root is a disk " +
+			"filesystem, a file is written and deleted and `fstrim -v /` must trim > 0 bytes.",
+		Timeout: 2 * time.Minute, Run: runDiscard})
+	reg(suites.Check{ID: "disk.hotplug", Keys: []string{"size_mb", "appear_seconds"}, Priority: 2, Title: "Disk hot-add at the exact size, removal without call trace",
+		Needs: []string{"DiskHotplug"}, Disruptive: true,
+		Doc: "The host attaches a blank size_mb disk live; it must appear within appear_seconds with " +
+			"exactly size_mb MiB. After detach it must vanish and dmesg since the attach must hold no " +
+			"call trace, BUG or WARNING.",
+		Timeout: 3 * time.Minute, Run: runHotplug})
+	reg(suites.Check{ID: "disk.root-identity", Keys: []string{"allowed"}, Priority: 2, Title: "Root filesystem named by UUID, PARTUUID or LABEL",
+		Doc: "root= on the kernel command line and the / entry of /etc/fstab must name the device by " +
+			"one of the profile's allowed kinds, not by a /dev/sdX or /dev/vdX name that changes " +
+			"across hypervisors. SKIPs on an initramfs guest.",
+		Timeout: time.Minute, Run: runRootIdentity})
+}
+
+func gatherDisk(t *suites.T) DiskFacts {
+	r := t.Run("read block devices, mounts, fstab, cmdline", ProbeDisk)
+	if r.Exit != 0 {
+		t.Errorf("disk probe exited %d", r.Exit)
+	}
+	return ParseDisk(string(r.Stdout))
+}
+
+func runDriver(t *suites.T) {
+	t.Judge(JudgeDriver(gatherDisk(t), t.Strings("expect")))
+}
+
+func needHelper(t *suites.T) string {
+	if t.Target.Helper == "" {
+		t.Skipf("vcprobe helper not available in the guest")
+	}
+	return transport.Quote(t.Target.Helper)
+}
+
+func decode[T any](out []byte) (T, error) {
+	var v T
+	i := strings.IndexByte(string(out), '{')
+	if i < 0 {
+		return v, errors.New("no JSON in vcprobe output")
+	}
+	err := json.Unmarshal(out[i:], &v)
+	return v, err
+}
+
+func scratch(t *suites.T, f DiskFacts) (string, bool) {
+	path, raw, why, ok := IntegrityTarget(f)
+	if !ok {
+		t.Skipf("%s", why)
+	}
+	t.Evidence(reports.Evidence{Step: "scratch target", Output: path + ": " + why})
+	if !raw {
+		t.Cleanup(func() {
+			_, _ = t.Target.OS.Run(t.Context(), transport.Command{Cmd: sudo + "$S rm -f " + transport.Quote(path)})
+		})
+	}
+	return path, raw
+}
+
+func runIntegrity(t *suites.T) {
+	h := needHelper(t)
+	f := gatherDisk(t)
+	path, _ := scratch(t, f)
+	size := int(t.Float("size_mb"))
+	r := t.Run("vcprobe integrity", fmt.Sprintf(": vc=vcprobe-integrity; "+sudo+"$S %s integrity -path %s -size %dM", h, transport.Quote(path), size))
+	res, err := decode[probe.IntegrityResult](r.Stdout)
+	if err != nil {
+		t.Errorf("vcprobe integrity (exit %d): %v", r.Exit, err)
+	}
+	t.Evidence(reports.Evidence{Step: "drop caches", Actual: res.DropCaches})
+	t.Judge(JudgeIntegrity(res))
+}
+
+// Bench is one throughput/IOPS figure from one tool.
+type Bench struct {
+	Mode   string // seqread, seqwrite, randread, randwrite
+	Source string // vcprobe, fio
+	MBps   float64
+	IOPS   float64
+	Err    string
+}
+
+// JudgeBench: vcprobe figures reach the minimums (MB/s for seq*, IOPS for
+// rand*); fio figures, where present, agree with vcprobe within
+// maxDisagree percent.
+func JudgeBench(bs []Bench, mins map[string]float64, maxDisagree float64) suites.Verdict {
+	var v suites.Verdict
+	vc := map[string]Bench{}
+	for _, b := range bs {
+		if b.Source == "vcprobe" {
+			vc[b.Mode] = b
+		}
+	}
+	for _, mode := range []string{"seqread", "seqwrite", "randread", "randwrite"} {
+		min, judged := mins[mode]
+		if !judged {
+			continue
+		}
+		b, ok := vc[mode]
+		unit, val := "MB/s", b.MBps
+		key := "min_" + strings.TrimPrefix(strings.TrimPrefix(mode, "seq"), "rand")
+		if strings.HasPrefix(mode, "rand") {
+			unit, val, key = "IOPS", b.IOPS, key+"_iops"
+		} else {
+			key += "_mbps"
+		}
+		switch {
+		case !ok:
+			v.Add(mode+" (vcprobe)", false, fmt.Sprintf(">= %g %s", min, unit), "not measured", "", key)
+		case b.Err != "":
+			v.Add(mode+" (vcprobe)", false, fmt.Sprintf(">= %g %s", min, unit), "failed: "+b.Err, "", key)
+		default:
+			v.Add(mode+" (vcprobe)", val >= min, fmt.Sprintf(">= %g %s", min, unit), fmt.Sprintf("%.1f %s", val, unit), "", key)
+		}
+		for _, x := range bs {
+			if x.Source != "fio" || x.Mode != mode || !ok || b.Err != "" {
+				continue
+			}
+			if x.Err != "" {
+				v.Add(mode+" (fio)", false, "a fio figure", "fio failed: "+x.Err, "", "max_fio_disagreement_percent")
+				continue
+			}
+			fv := x.MBps
+			if unit == "IOPS" {
+				fv = x.IOPS
+			}
+			diff := 100 * math.Abs(fv-val) / math.Max(math.Max(fv, val), 1e-9)
+			v.Add(mode+": fio agrees with vcprobe", diff <= maxDisagree, fmt.Sprintf("within %g%%", maxDisagree),
+				fmt.Sprintf("fio %.1f vs vcprobe %.1f %s (%.1f%% apart)", fv, val, unit, diff), fmt.Sprintf("%g%%", maxDisagree), "max_fio_disagreement_percent")
+		}
+	}
+	return v
+}
+
+func runBench(t *suites.T, kind string) {
+	h := needHelper(t)
+	f := gatherDisk(t)
+	path, _ := scratch(t, f)
+	size := int(t.Float("size_mb"))
+	d := time.Duration(t.Float("duration_seconds") * float64(time.Second))
+	modes, bs := []string{"seqwrite", "seqread"}, "1M"
+	mins := map[string]float64{"seqwrite": t.Float("min_write_mbps"), "seqread": t.Float("min_read_mbps")}
+	if kind == "rand" {
+		modes, bs = []string{"randwrite", "randread"}, "4K"
+		mins = map[string]float64{"randwrite": t.Float("min_write_iops"), "randread": t.Float("min_read_iops")}
+	}
+	var out []Bench
+	for _, m := range modes {
+		r := t.Run("vcprobe disk "+m, fmt.Sprintf(": vc=vcprobe-%s; "+sudo+"$S %s disk -path %s -size %dM -mode %s -bs %s -direct -duration %s",
+			m, h, transport.Quote(path), size, m, bs, d))
+		res, err := decode[probe.DiskResult](r.Stdout)
+		b := Bench{Mode: m, Source: "vcprobe", MBps: res.MBps, IOPS: res.IOPS, Err: res.Error}
+		if err != nil && b.Err == "" {
+			b.Err = fmt.Sprintf("exit %d: %v", r.Exit, err)
+		}
+		out = append(out, b)
+	}
+	if t.Run("is fio installed", ": vc=has-fio; command -v fio").Exit == 0 {
+		for _, m := range modes {
+			rw := map[string]string{"seqwrite": "write", "seqread": "read", "randwrite": "randwrite", "randread": "randread"}[m]
+			r := t.Run("fio "+m, fmt.Sprintf(": vc=fio-%s; "+sudo+"$S fio --name=vc --filename=%s --size=%dM --rw=%s --bs=%s --direct=1 "+
+				"--ioengine=psync --runtime=%d --time_based --output-format=json", m, transport.Quote(path), size, rw, strings.ToLower(bs), int(d.Seconds())))
+			jobs, err := parse.Fio(string(r.Stdout))
+			b := Bench{Mode: m, Source: "fio"}
+			switch {
+			case err != nil:
+				b.Err = fmt.Sprintf("exit %d: %v", r.Exit, err)
+			case jobs[0].Error != 0:
+				b.Err = "fio job error " + strconv.Itoa(jobs[0].Error)
+			case strings.HasSuffix(rw, "read"):
+				b.MBps, b.IOPS = jobs[0].ReadBW/1e6, jobs[0].ReadIOPS
+			default:
+				b.MBps, b.IOPS = jobs[0].WriteBW/1e6, jobs[0].WriteIOPS
+			}
+			out = append(out, b)
+		}
+	} else {
+		t.Evidence(reports.Evidence{Step: "fio", Output: "fio not installed in the guest: vcprobe figures only"})
+	}
+	for _, b := range out {
+		if b.Err != "" {
+			continue
+		}
+		th := mins[b.Mode]
+		m := reports.Measurement{Name: "disk." + b.Mode, Unit: "MB/s", Value: b.MBps, Threshold: &th, Better: "higher", Source: b.Source}
+		if kind == "rand" {
+			m.Name, m.Unit, m.Value = "disk."+b.Mode+".iops", "IOPS", b.IOPS
+		}
+		t.Measure(m)
+	}
+	t.Judge(JudgeBench(out, mins, t.Float("max_fio_disagreement_percent")))
+}
+
+// JudgeBlockSizes: block sizes in the allowed lists, partitions aligned.
+func JudgeBlockSizes(f DiskFacts, logical, physical []string, align uint64) suites.Verdict {
+	var v suites.Verdict
+	disks := f.Disks()
+	if len(disks) == 0 {
+		v.Add("disks present", false, "at least one disk", "none", "", "")
+	}
+	for _, d := range disks {
+		v.Add("logical block size of "+d.Name, in(logical, strconv.FormatUint(d.LogicalBS, 10)), strings.Join(logical, " or "), strconv.FormatUint(d.LogicalBS, 10), "", "logical")
+		v.Add("physical block size of "+d.Name, in(physical, strconv.FormatUint(d.PhysicalBS, 10)), strings.Join(physical, " or "), strconv.FormatUint(d.PhysicalBS, 10), "", "physical")
+		for p, start := range d.Parts {
+			v.Add("alignment of "+p, align > 0 && (start*512)%align == 0, fmt.Sprintf("start on a %d-byte boundary", align),
+				fmt.Sprintf("starts at sector %d (byte %d)", start, start*512), "", "alignment_bytes")
+		}
+	}
+	return v
+}
+
+func runBlockSizes(t *suites.T) {
+	f := gatherDisk(t)
+	t.Judge(JudgeBlockSizes(f, t.Strings("logical"), t.Strings("physical"), uint64(t.Float("alignment_bytes"))))
+}
+
+// RootDisk returns the disk holding the root filesystem (by the mount
+// source, following partitions to their disk).
+func (f DiskFacts) RootDisk() (parse.SysBlock, bool) {
+	m, ok := f.RootFS()
+	if !ok {
+		return parse.SysBlock{}, false
+	}
+	src := strings.TrimPrefix(m.Source, "/dev/")
+	for _, d := range f.Disks() {
+		if d.Name == src {
+			return d, true
+		}
+		if _, ok := d.Parts[src]; ok {
+			return d, true
+		}
+	}
+	return parse.SysBlock{}, false
+}
+
+// Trim is the fstrim observation ("" Out when fstrim was not run).
+type Trim struct {
+	Ran  bool
+	Exit int
+	Out  string
+}
+
+// JudgeDiscard: the disks advertise discard (when required) and fstrim,
+// where it ran, trimmed something.
+func JudgeDiscard(f DiskFacts, require bool, tr Trim) suites.Verdict {
+	var v suites.Verdict
+	disks := f.Disks()
+	if rd, ok := f.RootDisk(); ok {
+		disks = []parse.SysBlock{rd}
+	}
+	if len(disks) == 0 {
+		v.Add("disks present", false, "at least one disk", "none", "", "")
+	}
+	for _, d := range disks {
+		has := d.DiscardGran > 0 && d.DiscardMax > 0
+		exp := "discard granularity and max bytes > 0"
+		if !require {
+			exp = "any (profile does not require discard)"
+		}
+		v.Add("discard on "+d.Name, has || !require, exp, fmt.Sprintf("granularity %d, max %d bytes", d.DiscardGran, d.DiscardMax), "", "min_discard_granularity")
+	}
+	if tr.Ran && require {
+		n, ok := parse.Fstrim(tr.Out)
+		v.Add("fstrim -v / after deleting a file", tr.Exit == 0 && ok && n > 0, "> 0 bytes trimmed",
+			ifElse(ok, fmt.Sprintf("%d bytes (exit %d)", n, tr.Exit), fmt.Sprintf("exit %d: %s", tr.Exit, parse.FirstLine(tr.Out))), "", "min_discard_granularity")
+	}
+	return v
+}
+
+func runDiscard(t *suites.T) {
+	f := gatherDisk(t)
+	require := t.Float("min_discard_granularity") > 0
+	var tr Trim
+	if !f.InitramfsRoot() && require {
+		if t.Run("is fstrim installed", ": vc=has-fstrim; "+sudo+"command -v fstrim || $S sh -c 'command -v fstrim'").Exit == 0 {
+			r := t.Run("write, delete, fstrim -v /", ": vc=fstrim; "+sudo+"$S dd if=/dev/zero of=/var/tmp/vc-trim bs=1M count=32 conv=fsync 2>/dev/null; "+
+				"$S rm -f /var/tmp/vc-trim; sync; $S fstrim -v / 2>&1")
+			tr = Trim{Ran: true, Exit: r.Exit, Out: string(r.Stdout)}
+		} else {
+			t.Evidence(reports.Evidence{Step: "fstrim", Output: "fstrim not installed: only the advertised discard limits are judged"})
+		}
+	}
+	t.Judge(JudgeDiscard(f, require, tr))
+}
+
+// HotplugObs is what the disk hotplug check observed.
+type HotplugObs struct {
+	Appeared    bool
+	Name        string
+	AppearAfter time.Duration
+	Bytes       uint64
+	Gone        bool
+	Traces      []string
+}
+
+// JudgeHotplug judges a disk hot-add/remove.
+func JudgeHotplug(o HotplugObs, sizeMB int, appear time.Duration) suites.Verdict {
+	var v suites.Verdict
+	v.Add("hot-added disk appears", o.Appeared && o.AppearAfter <= appear, "within "+appear.String(),
+		ifElse(o.Appeared, fmt.Sprintf("%s after %s", o.Name, o.AppearAfter.Round(time.Second)), "never appeared"), "", "appear_seconds")
+	want := uint64(sizeMB) << 20
+	v.Add("size of the hot-added disk", o.Appeared && o.Bytes == want, fmt.Sprintf("exactly %d bytes (%d MiB)", want, sizeMB),
+		fmt.Sprintf("%d bytes", o.Bytes), "", "size_mb")
+	v.Add("hot-removed disk disappears", o.Gone, "gone", ifElse(o.Gone, "gone", "still present"), "", "")
+	v.Add("kernel log since attach", len(o.Traces) == 0, "no call trace, BUG or WARNING", ifElse(len(o.Traces) == 0, "clean", strings.Join(o.Traces, " | ")), "", "")
+	return v
+}
+
+// TraceLines returns dmesg lines that show a kernel problem.
+func TraceLines(dmesg string) []string {
+	var out []string
+	for _, l := range parse.Dmesg(dmesg) {
+		for _, p := range []string{"Call Trace", "BUG:", "WARNING: CPU", "Oops:", "general protection fault", "rejecting I/O to offline device"} {
+			if strings.Contains(l.Text, p) {
+				out = append(out, strings.TrimSpace(l.Text))
+				break
+			}
+		}
+	}
+	return out
+}
+
+func runHotplug(t *suites.T) {
+	hp := suites.Need[drivers.DiskHotplug](t, "DiskHotplug")
+	size := int(t.Float("size_mb"))
+	appear := time.Duration(t.Float("appear_seconds") * float64(time.Second))
+	ctx := t.Context()
+	before := gatherDisk(t)
+	known := map[string]bool{}
+	for _, d := range before.Disks() {
+		known[d.Name] = true
+	}
+	mark, _ := strconv.Atoi(strings.TrimSpace(string(t.Run("dmesg line count before attach", ": vc=dmesgmark; "+sudo+"$S dmesg | wc -l").Stdout)))
+	start := time.Now()
+	ref, err := hp.AttachDisk(ctx, size)
+	if err != nil {
+		t.Errorf("host: attach disk: %v", err)
+	}
+	detached := false
+	t.Cleanup(func() {
+		if !detached {
+			_ = hp.DetachDisk(ctx, ref)
+		}
+	})
+	t.Evidence(reports.Evidence{Step: "host: attach disk", Command: fmt.Sprintf("host: AttachDisk(%d MiB)", size), Output: "target " + ref.ID + " serial " + ref.Serial})
+	var o HotplugObs
+	for time.Since(start) <= appear+5*time.Second && !o.Appeared {
+		time.Sleep(time.Second)
+		r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ProbeDisk})
+		if err != nil {
+			continue
+		}
+		for _, d := range ParseDisk(string(r.Stdout)).Disks() {
+			if !known[d.Name] {
+				o.Appeared, o.Name, o.AppearAfter, o.Bytes = true, d.Name, time.Since(start), d.Bytes()
+			}
+		}
+	}
+	t.Run("block devices after attach", ProbeDisk)
+	if err := hp.DetachDisk(ctx, ref); err != nil {
+		t.Errorf("host: detach disk: %v", err)
+	}
+	detached = true
+	t.Evidence(reports.Evidence{Step: "host: detach disk", Command: "host: DetachDisk " + ref.ID})
+	deadline := time.Now().Add(appear)
+	for o.Appeared && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ProbeDisk})
+		if err != nil {
+			continue
+		}
+		still := false
+		for _, d := range ParseDisk(string(r.Stdout)).Disks() {
+			if d.Name == o.Name {
+				still = true
+			}
+		}
+		if !still {
+			o.Gone = true
+			break
+		}
+	}
+	time.Sleep(2 * time.Second)
+	r := t.Run("kernel log since attach", fmt.Sprintf(": vc=dmesgsince; "+sudo+"$S dmesg | tail -n +%d", mark+1))
+	o.Traces = TraceLines(string(r.Stdout))
+	t.Judge(JudgeHotplug(o, size, appear))
+}
+
+// stableKind classifies a device reference: "UUID", "PARTUUID", "LABEL",
+// "PARTLABEL", "mapper" (LVM/dm names are stable), or "" for a kernel
+// name like /dev/sda1 that changes across hypervisors.
+func stableKind(ref string) string {
+	for _, k := range []string{"UUID", "PARTUUID", "LABEL", "PARTLABEL"} {
+		if strings.HasPrefix(ref, k+"=") {
+			return k
+		}
+	}
+	for dir, k := range map[string]string{"/dev/disk/by-uuid/": "UUID", "/dev/disk/by-partuuid/": "PARTUUID",
+		"/dev/disk/by-label/": "LABEL", "/dev/disk/by-partlabel/": "PARTLABEL", "/dev/mapper/": "mapper"} {
+		if strings.HasPrefix(ref, dir) {
+			return k
+		}
+	}
+	return ""
+}
+
+// JudgeRootIdentity: the root device is named by a stable identifier on
+// the kernel command line and in fstab.
+func JudgeRootIdentity(f DiskFacts, allowed []string) suites.Verdict {
+	var v suites.Verdict
+	if f.InitramfsRoot() {
+		v.Skip = "the root filesystem is a RAM filesystem (initramfs guest): there is no root device to identify"
+		return v
+	}
+	judged := false
+	if root, ok := f.Cmdline["root"]; ok {
+		k := stableKind(root)
+		v.Add("root= on the kernel command line", k != "" && (k == "mapper" || in(allowed, k)), strings.Join(allowed, ", ")+" (or an LVM/dm name)",
+			root+ifElse(k == "", " (a kernel device name)", ""), "", "allowed")
+		judged = true
+	}
+	for _, m := range f.Fstab {
+		if m.Target != "/" {
+			continue
+		}
+		k := stableKind(m.Source)
+		v.Add("/ in /etc/fstab", k != "" && (k == "mapper" || in(allowed, k)), strings.Join(allowed, ", ")+" (or an LVM/dm name)",
+			m.Source+ifElse(k == "", " (a kernel device name)", ""), "", "allowed")
+		judged = true
+	}
+	if !judged {
+		m, _ := f.RootFS()
+		v.Add("root named anywhere", false, "root= on the command line or a / entry in /etc/fstab", "neither (root mounted from "+m.Source+")", "", "allowed")
+	}
+	return v
+}
+
+func runRootIdentity(t *suites.T) {
+	t.Judge(JudgeRootIdentity(gatherDisk(t), t.Strings("allowed")))
+}

@@ -1,0 +1,392 @@
+package network
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/suites/parse"
+)
+
+func init() {
+	reg := func(c suites.Check) {
+		c.Area, c.OS, c.Disruptive = "network", []string{"linux"}, true
+		suites.Register(c)
+	}
+	reg(suites.Check{ID: "network.link-flap", Keys: []string{"down_seconds", "regain_seconds"}, Priority: 2, Title: "Link down/up from the host: operstate follows, address regained",
+		Needs: []string{"LinkControl"},
+		Doc: "A guest-side monitor logs operstate and IPv4 count every second while the host sets the " +
+			"NIC's link down for down_seconds and up again (virDomainSetInterfaceLink / " +
+			"Disconnect-VMNetworkAdapter). The log must show 'down', then 'up' with an address within " +
+			"regain_seconds. The second NIC is used when there is one.",
+		Timeout: 3 * time.Minute, Run: runLinkFlap})
+	reg(suites.Check{ID: "network.nic-hotplug", Keys: []string{"appear_seconds", "dhcp_seconds"}, Priority: 2, Title: "NIC hot-add gets DHCP, removal leaves no call trace",
+		Needs: []string{"NICHotplug"},
+		Doc: "The host attaches a NIC live; it must appear within appear_seconds and hold an IPv4 " +
+			"address within dhcp_seconds. The host detaches it; it must vanish, and dmesg since the " +
+			"attach must hold no call trace, BUG or WARNING.",
+		Timeout: 4 * time.Minute, Run: runNICHotplug})
+	reg(suites.Check{ID: "network.iface-reload", Keys: []string{"cycles", "regain_seconds"}, Priority: 2, Title: "ip link down/up cycles regain the address",
+		Doc: "`ip link set dev IF down; up` `cycles` times (the second NIC when there is one); after " +
+			"each cycle the interface must be up with an IPv4 address within regain_seconds.",
+		Timeout: 5 * time.Minute, Run: runIfaceReload})
+}
+
+// FlapSample is one line of the guest-side flap monitor.
+type FlapSample struct {
+	State string
+	Addrs int
+}
+
+// ParseFlapLog parses "STATE NADDRS" lines.
+func ParseFlapLog(out string) []FlapSample {
+	var s []FlapSample
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			continue
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			continue
+		}
+		s = append(s, FlapSample{State: f[0], Addrs: n})
+	}
+	return s
+}
+
+// JudgeLinkFlap: the monitor saw the link go down while the host held it
+// down, then come back up with an address.
+func JudgeLinkFlap(nic string, s []FlapSample) suites.Verdict {
+	var v suites.Verdict
+	down := -1
+	for i, x := range s {
+		if x.State != "up" && x.State != "unknown" {
+			down = i
+		}
+	}
+	seq := make([]string, len(s))
+	for i, x := range s {
+		seq[i] = x.State + "/" + strconv.Itoa(x.Addrs)
+	}
+	v.Add("operstate of "+nic+" while the host held the link down", down >= 0, "down (or lowerlayerdown)", compact(seq), "", "down_seconds")
+	regained := false
+	if down >= 0 {
+		for _, x := range s[down+1:] {
+			if x.State == "up" && x.Addrs > 0 {
+				regained = true
+			}
+		}
+	}
+	v.Add("link up with an IPv4 address after the host restored it", regained, "up with >= 1 IPv4", compact(seq), "", "regain_seconds")
+	return v
+}
+
+func compact(seq []string) string {
+	var out []string
+	for i, s := range seq {
+		if i > 0 && seq[i-1] == s {
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return "(no samples)"
+	}
+	return strings.Join(out, " -> ")
+}
+
+// pickNIC chooses the NIC a disruptive check works on: the second one when
+// there is one (so the harness keeps its path over the first), else the
+// first. The guest name is matched to the host's NIC index by MAC when the
+// driver lists MACs.
+func pickNIC(t *suites.T, f NetFacts) (idx int, name string) {
+	nics := f.NICs()
+	if len(nics) == 0 {
+		t.Fatalf("the guest has no device-backed NIC")
+	}
+	idx = 0
+	if len(nics) > 1 {
+		idx = 1
+	}
+	name = nics[idx].Name
+	if m, ok := t.Target.Guest.(drivers.MACs); ok {
+		if macs, err := m.MACs(t.Context()); err == nil && idx < len(macs) {
+			for _, n := range nics {
+				if strings.EqualFold(n.MAC, macs[idx]) {
+					name = n.Name
+				}
+			}
+			t.Evidence(reports.Evidence{Step: "host NIC to guest interface", Output: fmt.Sprintf("host NIC %d has MAC %s: guest %s", idx, macs[idx], name)})
+			return idx, name
+		}
+	}
+	t.Evidence(reports.Evidence{Step: "host NIC to guest interface", Output: fmt.Sprintf("driver lists no MACs: assuming host NIC %d is guest %s (interfaces in name order)", idx, name)})
+	return idx, name
+}
+
+func runLinkFlap(t *suites.T) {
+	lc := suites.Need[drivers.LinkControl](t, "LinkControl")
+	f := gatherNet(t)
+	idx, name := pickNIC(t, f)
+	down := secs("down_seconds", t)
+	regain := secs("regain_seconds", t)
+	samples := int((down + regain).Seconds()) + 5
+	q := transport.Quote(name)
+	mon := fmt.Sprintf(`: vc=flapmon; n=%s; rm -f /tmp/vc-flap.log; (i=0; while [ $i -lt %d ]; do `+
+		`echo "$(cat /sys/class/net/$n/operstate) $(ip -4 -o addr show dev $n 2>/dev/null | grep -c inet)" >> /tmp/vc-flap.log; `+
+		`sleep 1; i=$((i+1)); done) </dev/null >/dev/null 2>&1 &`, q, samples)
+	if r := t.Run("start operstate monitor in the guest", mon); r.Exit != 0 {
+		t.Errorf("monitor did not start (exit %d)", r.Exit)
+	}
+	ctx := t.Context()
+	restored := false
+	t.Cleanup(func() {
+		if !restored {
+			_ = lc.SetLink(ctx, idx, true)
+		}
+	})
+	time.Sleep(2 * time.Second)
+	if err := lc.SetLink(ctx, idx, false); err != nil {
+		t.Errorf("host: set link %d down: %v", idx, err)
+	}
+	t.Evidence(reports.Evidence{Step: "host: link down", Command: fmt.Sprintf("host: SetLink(nic=%d, up=false)", idx)})
+	time.Sleep(down)
+	if err := lc.SetLink(ctx, idx, true); err != nil {
+		t.Errorf("host: set link %d up: %v", idx, err)
+	}
+	restored = true
+	t.Evidence(reports.Evidence{Step: "host: link up", Command: fmt.Sprintf("host: SetLink(nic=%d, up=true)", idx)})
+	deadline := time.Now().Add(regain)
+	var s []FlapSample
+	for {
+		time.Sleep(2 * time.Second)
+		r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ": vc=flaplog; cat /tmp/vc-flap.log", Timeout: 15 * time.Second})
+		if err == nil && r.Exit == 0 {
+			s = ParseFlapLog(string(r.Stdout))
+			if v := JudgeLinkFlap(name, s); !v.Failed() {
+				break
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			if err != nil && t.Target.Reconnect != nil {
+				if x, rerr := t.Target.Reconnect(ctx); rerr == nil {
+					t.Target.OS = x
+					continue
+				}
+			}
+			break
+		}
+	}
+	t.Run("operstate log", ": vc=flaplog; cat /tmp/vc-flap.log; rm -f /tmp/vc-flap.log")
+	t.Judge(JudgeLinkFlap(name, s))
+}
+
+// HotplugObs is what the NIC hotplug check observed.
+type HotplugObs struct {
+	MAC         string
+	Appeared    bool
+	AppearAfter time.Duration
+	Iface       string
+	AddrAfter   time.Duration
+	Addr        string
+	DHCPKicked  bool // the guest did not configure it; the check started a DHCP client
+	Gone        bool
+	Traces      []string // call-trace lines in dmesg since the attach
+}
+
+// JudgeNICHotplug judges a NIC hot-add/remove.
+func JudgeNICHotplug(o HotplugObs, appear, dhcp time.Duration) suites.Verdict {
+	var v suites.Verdict
+	v.Add("hot-added NIC "+o.MAC+" appears", o.Appeared && o.AppearAfter <= appear, fmt.Sprintf("within %s", appear),
+		ifElse(o.Appeared, fmt.Sprintf("%s after %s", o.Iface, o.AppearAfter.Round(time.Second)), "never appeared"), "", "appear_seconds")
+	how := "configured by the guest"
+	if o.DHCPKicked {
+		how = "after the check started a DHCP client"
+	}
+	v.Add("hot-added NIC gets a DHCP address", o.Addr != "" && o.AddrAfter <= dhcp, fmt.Sprintf("IPv4 within %s", dhcp),
+		ifElse(o.Addr != "", fmt.Sprintf("%s after %s (%s)", o.Addr, o.AddrAfter.Round(time.Second), how), "no address"), "", "dhcp_seconds")
+	v.Add("hot-removed NIC disappears", o.Gone, "gone", ifElse(o.Gone, "gone", "still present"), "", "")
+	v.Add("kernel log since attach", len(o.Traces) == 0, "no call trace, BUG or WARNING", ifElse(len(o.Traces) == 0, "clean", strings.Join(o.Traces, " | ")), "", "")
+	return v
+}
+
+// TraceLines returns the dmesg lines that show a kernel problem.
+func TraceLines(dmesg string) []string {
+	var out []string
+	for _, l := range parse.Dmesg(dmesg) {
+		for _, p := range []string{"Call Trace", "BUG:", "WARNING: CPU", "Oops:", "general protection fault"} {
+			if strings.Contains(l.Text, p) {
+				out = append(out, strings.TrimSpace(l.Text))
+				break
+			}
+		}
+	}
+	return out
+}
+
+func ifElse(c bool, a, b string) string {
+	if c {
+		return a
+	}
+	return b
+}
+
+const dmesgMark = `: vc=dmesgmark; S=; [ "$(id -u)" = 0 ] || S="sudo -n"; $S dmesg | wc -l`
+
+func dmesgSince(mark int) string {
+	return fmt.Sprintf(`: vc=dmesgsince; S=; [ "$(id -u)" = 0 ] || S="sudo -n"; $S dmesg | tail -n +%d`, mark+1)
+}
+
+func runNICHotplug(t *suites.T) {
+	hp := suites.Need[drivers.NICHotplug](t, "NICHotplug")
+	appear := secs("appear_seconds", t)
+	dhcp := secs("dhcp_seconds", t)
+	ctx := t.Context()
+	before := gatherNet(t)
+	known := map[string]bool{}
+	for _, n := range before.NICs() {
+		known[n.Name] = true
+	}
+	mark, _ := strconv.Atoi(strings.TrimSpace(string(t.Run("dmesg line count before attach", dmesgMark).Stdout)))
+	start := time.Now()
+	ref, err := hp.AttachNIC(ctx)
+	if err != nil {
+		t.Errorf("host: attach NIC: %v", err)
+	}
+	detached := false
+	t.Cleanup(func() {
+		if !detached {
+			_ = hp.DetachNIC(ctx, ref)
+		}
+	})
+	t.Evidence(reports.Evidence{Step: "host: attach NIC", Command: "host: AttachNIC", Output: "MAC " + ref.MAC})
+	o := HotplugObs{MAC: ref.MAC}
+	for time.Since(start) <= appear+5*time.Second && !o.Appeared {
+		time.Sleep(time.Second)
+		r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ProbeNet})
+		if err != nil {
+			continue
+		}
+		for _, n := range ParseNet(string(r.Stdout)).NICs() {
+			if (ref.MAC != "" && strings.EqualFold(n.MAC, ref.MAC)) || (ref.MAC == "" && !known[n.Name]) {
+				o.Appeared, o.AppearAfter, o.Iface = true, time.Since(start), n.Name
+			}
+		}
+	}
+	if o.Appeared {
+		q := transport.Quote(o.Iface)
+		kick := time.Now().Add(dhcp / 3)
+		for time.Since(start) <= appear+dhcp {
+			r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ": vc=ipaddr; ip -4 -o addr show dev " + q})
+			if err == nil {
+				if ifs := parse.IPAddr(string(r.Stdout)); len(ifs) > 0 && len(ifs[0].IPv4) > 0 {
+					o.Addr, o.AddrAfter = ifs[0].IPv4[0].String(), time.Since(start)
+					break
+				}
+			}
+			if !o.DHCPKicked && time.Now().After(kick) {
+				o.DHCPKicked = true
+				t.Run("guest did not configure the new NIC: start a DHCP client", ": vc=dhcpkick; "+sudo+"$S ip link set dev "+q+" up; "+
+					"if command -v udhcpc >/dev/null; then $S udhcpc -n -q -t 10 -i "+q+"; "+
+					"elif command -v dhclient >/dev/null; then $S dhclient -1 "+q+"; "+
+					"elif command -v networkctl >/dev/null; then $S networkctl reconfigure "+q+"; fi")
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	t.Run("new interface state", ProbeNet)
+	if err := hp.DetachNIC(ctx, ref); err != nil {
+		t.Errorf("host: detach NIC: %v", err)
+	}
+	detached = true
+	t.Evidence(reports.Evidence{Step: "host: detach NIC", Command: "host: DetachNIC " + ref.MAC})
+	gone := time.Now().Add(appear)
+	for time.Now().Before(gone) {
+		time.Sleep(time.Second)
+		r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ProbeNet})
+		if err != nil {
+			continue
+		}
+		still := false
+		for _, n := range ParseNet(string(r.Stdout)).NICs() {
+			if n.Name == o.Iface || (ref.MAC != "" && strings.EqualFold(n.MAC, ref.MAC)) {
+				still = true
+			}
+		}
+		if !still {
+			o.Gone = true
+			break
+		}
+	}
+	time.Sleep(2 * time.Second) // late warnings from the removal path
+	r := t.Run("kernel log since attach", dmesgSince(mark))
+	o.Traces = TraceLines(string(r.Stdout))
+	t.Judge(JudgeNICHotplug(o, appear, dhcp))
+}
+
+// ReloadCycle is one line of the reload loop's output.
+type ReloadCycle struct {
+	N         int
+	Regained  int // seconds until an IPv4 address was present
+	Addrs     int
+	OperState string
+}
+
+// ParseReload parses "cycle N regained_after=Ts addrs=K operstate=S".
+func ParseReload(out string) []ReloadCycle {
+	var cs []ReloadCycle
+	for _, l := range parse.KVLines(out) {
+		if l.Name != "cycle" {
+			continue
+		}
+		var c ReloadCycle
+		c.Regained, _ = strconv.Atoi(strings.TrimSuffix(l.KV["regained_after"], "s"))
+		c.Addrs, _ = strconv.Atoi(l.KV["addrs"])
+		c.OperState = l.KV["operstate"]
+		c.N = len(cs) + 1
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// JudgeReload: every cycle ended up with an address within regain, and
+// the loop ran all cycles.
+func JudgeReload(nic string, cs []ReloadCycle, cycles int, regain time.Duration) suites.Verdict {
+	var v suites.Verdict
+	v.Add("down/up cycles completed on "+nic, len(cs) == cycles, strconv.Itoa(cycles), strconv.Itoa(len(cs)), "", "cycles")
+	for _, c := range cs {
+		ok := c.Addrs > 0 && c.OperState == "up" && time.Duration(c.Regained)*time.Second <= regain
+		v.Add(fmt.Sprintf("cycle %d: address regained", c.N), ok, fmt.Sprintf("up with IPv4 within %s", regain),
+			fmt.Sprintf("%s with %d IPv4 after %ds", orNone(c.OperState), c.Addrs, c.Regained), "", "regain_seconds")
+	}
+	return v
+}
+
+func runIfaceReload(t *suites.T) {
+	f := gatherNet(t)
+	nics := f.NICs()
+	if len(nics) == 0 {
+		t.Fatalf("the guest has no device-backed NIC")
+	}
+	name := nics[0].Name
+	if len(nics) > 1 {
+		name = nics[1].Name
+	}
+	cycles := int(t.Float("cycles"))
+	regain := int(t.Float("regain_seconds"))
+	// One session runs every cycle: when the NIC is the one the harness
+	// uses, the TCP connection rides out the short outages.
+	cmd := fmt.Sprintf(`: vc=reload; `+sudo+`n=%s; i=1; while [ $i -le %d ]; do $S ip link set dev "$n" down; sleep 1; `+
+		`$S ip link set dev "$n" up; t=0; c=0; while [ $t -lt %d ]; do c=$(ip -4 -o addr show dev "$n" | grep -c inet); `+
+		`[ "$(cat /sys/class/net/$n/operstate)" = up ] && [ "$c" -ge 1 ] && break; sleep 1; t=$((t+1)); done; `+
+		`echo "cycle regained_after=${t}s addrs=$c operstate=$(cat /sys/class/net/$n/operstate) default_routes=$(ip route show default | grep -c .)"; i=$((i+1)); done`,
+		transport.Quote(name), cycles, regain)
+	r := t.Run(fmt.Sprintf("ip link down/up x%d on %s", cycles, name), cmd)
+	t.Judge(JudgeReload(name, ParseReload(string(r.Stdout)), cycles, time.Duration(regain)*time.Second))
+}

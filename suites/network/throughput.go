@@ -1,0 +1,297 @@
+package network
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/virtcert/virtcert/guests/probe"
+	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/suites/parse"
+)
+
+func init() {
+	suites.Register(suites.Check{ID: "network.throughput.controller", Keys: []string{"min_mbps", "duration_seconds", "streams"}, Area: "network", Priority: 2, OS: []string{"linux"},
+		Title: "TCP throughput guest <-> controller",
+		Doc: "vcprobe sends TCP for duration_seconds over `streams` streams from the guest to a receiver " +
+			"in the harness, then the harness sends to vcprobe in the guest; each direction must reach " +
+			"min_mbps (the receiver's acknowledged bytes over time). Where the guest and the controller " +
+			"have iperf3, iperf3 -J runs too and both figures are reported side by side.",
+		Timeout: 3 * time.Minute, Run: runThroughputController})
+	suites.Register(suites.Check{ID: "network.throughput.peer", Keys: []string{"min_mbps", "duration_seconds", "streams"}, Area: "network", Priority: 2, OS: []string{"linux"},
+		Needs: []string{suites.NeedPeer},
+		Title: "TCP throughput guest -> peer guest",
+		Doc: "vcprobe in the guest sends to vcprobe in the peer guest (and iperf3 where both have it); " +
+			"throughput must reach min_mbps. SKIPs without a peer.",
+		Timeout: 3 * time.Minute, Run: runThroughputPeer})
+}
+
+// Flow is one measured direction.
+type Flow struct {
+	Name   string // "guest->controller"
+	Source string // "vcprobe", "iperf3"
+	Mbps   float64
+	// PerStream are the bytes each stream moved (vcprobe only).
+	PerStream []int64
+	Err       string
+}
+
+// JudgeThroughput: every vcprobe flow reaches minMbps with every stream
+// moving data. iperf3 flows are reported beside them and judged on the
+// same threshold, since they measure the same path.
+func JudgeThroughput(flows []Flow, minMbps float64) suites.Verdict {
+	var v suites.Verdict
+	if len(flows) == 0 {
+		v.Add("throughput measured", false, "at least one flow", "none", "", "")
+	}
+	for _, f := range flows {
+		step := f.Name + " (" + f.Source + ")"
+		if f.Err != "" {
+			v.Add(step, false, fmt.Sprintf(">= %g Mbit/s", minMbps), "measurement failed: "+f.Err, "", "min_mbps")
+			continue
+		}
+		v.Add(step, f.Mbps >= minMbps, fmt.Sprintf(">= %g Mbit/s", minMbps), fmt.Sprintf("%.1f Mbit/s", f.Mbps), "", "min_mbps")
+		idle := 0
+		for _, n := range f.PerStream {
+			if n == 0 {
+				idle++
+			}
+		}
+		if len(f.PerStream) > 0 {
+			v.Add(step+" streams carrying data", idle == 0, fmt.Sprintf("all %d", len(f.PerStream)),
+				fmt.Sprintf("%d of %d idle", idle, len(f.PerStream)), "", "streams")
+		}
+	}
+	return v
+}
+
+type asyncRes struct {
+	r   transport.Result
+	err error
+}
+
+// runAsync runs cmd on x in the background (a guest-side server). It
+// must not touch t: only the check goroutine may stop the check.
+func runAsync(ctx context.Context, x transport.Transport, cmd string) <-chan asyncRes {
+	ch := make(chan asyncRes, 1)
+	go func() {
+		r, err := x.Run(ctx, transport.Command{Cmd: cmd})
+		ch <- asyncRes{r, err}
+	}()
+	return ch
+}
+
+// collect records the evidence of an async command; a broken transport
+// is an ERROR.
+func collect(t *suites.T, step, cmd string, ch <-chan asyncRes) transport.Result {
+	var a asyncRes
+	select {
+	case a = <-ch:
+	case <-t.Context().Done():
+		t.Errorf("%s: %v", step, t.Context().Err())
+	}
+	exit := a.r.Exit
+	out := strings.TrimRight(string(a.r.Stdout)+"\n[stderr]\n"+string(a.r.Stderr), "\n")
+	ev := reports.Evidence{Step: step, Command: cmd, Exit: &exit, Output: out, Duration: a.r.Duration}
+	if a.err != nil {
+		ev.Exit, ev.Output = nil, a.err.Error()
+		t.Evidence(ev)
+		t.Errorf("%s: transport: %v", step, a.err)
+	}
+	t.Evidence(ev)
+	return a.r
+}
+
+func vcprobeTCP(out []byte) (probe.TCPResult, error) {
+	var r probe.TCPResult
+	i := strings.IndexByte(string(out), '{')
+	if i < 0 {
+		return r, errors.New("no JSON from vcprobe")
+	}
+	if err := json.Unmarshal(out[i:], &r); err != nil {
+		return r, err
+	}
+	if r.Error != "" {
+		return r, errors.New(r.Error)
+	}
+	return r, nil
+}
+
+func flowFrom(name string, r probe.TCPResult, err error) Flow {
+	f := Flow{Name: name, Source: "vcprobe", Mbps: r.Mbps, PerStream: r.PerStream}
+	if err != nil {
+		f.Err = err.Error()
+	}
+	return f
+}
+
+func (f Flow) measure(t *suites.T, min float64) {
+	th := min
+	t.Measure(reports.Measurement{Name: "tcp.throughput." + strings.ReplaceAll(f.Name, "->", "_to_"), Unit: "Mbit/s",
+		Value: f.Mbps, Threshold: &th, Better: "higher", Source: f.Source})
+}
+
+const guestPort = 5301
+
+func runThroughputController(t *suites.T) {
+	if t.Target.Helper == "" {
+		t.Skipf("vcprobe helper not available in the guest")
+	}
+	if t.Target.Controller == "" {
+		t.Skipf("controller address as seen by the guest is unknown")
+	}
+	d := secs("duration_seconds", t)
+	streams := int(t.Float("streams"))
+	min := t.Float("min_mbps")
+	ctx := t.Context()
+	var flows []Flow
+
+	// guest -> controller: the harness receives.
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Errorf("controller listen: %v", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	srv := make(chan probe.TCPResult, 1)
+	sctx, scancel := context.WithTimeout(ctx, d+60*time.Second)
+	defer scancel()
+	go func() { r, _ := probe.TCPServe(sctx, ln); srv <- r }()
+	cmd := fmt.Sprintf("%s tcp-client -connect %s -duration %s -streams %d", transport.Quote(t.Target.Helper),
+		transport.Quote(net.JoinHostPort(t.Target.Controller, strconv.Itoa(port))), d, streams)
+	r := t.Run("guest sends to controller (vcprobe)", cmd)
+	cr, err := vcprobeTCP(r.Stdout)
+	scancel()
+	sr := <-srv
+	t.Evidence(reports.Evidence{Step: "controller receiver", Output: fmt.Sprintf("received %d bytes on %d streams in %.2fs: %.1f Mbit/s", sr.Bytes, sr.Streams, sr.Seconds, sr.Mbps)})
+	flows = append(flows, flowFrom("guest->controller", cr, err))
+
+	// controller -> guest: vcprobe receives in the guest.
+	gaddr := net.JoinHostPort(hostOnly(t.Target.Address), strconv.Itoa(guestPort))
+	scmd := fmt.Sprintf("%s tcp-server -listen :%d -duration %s", transport.Quote(t.Target.Helper), guestPort, d+60*time.Second)
+	ch := runAsync(ctx, t.Target.OS, scmd)
+	sent, serr := sendWithRetry(ctx, gaddr, d, streams)
+	gr := collect(t, "guest receives from controller (vcprobe)", scmd, ch)
+	if serr == nil {
+		_, serr = vcprobeTCP(gr.Stdout)
+	}
+	flows = append(flows, flowFrom("controller->guest", sent, serr))
+
+	// iperf3 beside vcprobe, where both ends have it.
+	if ip, err := exec.LookPath("iperf3"); err == nil && hasTool(t, t.Target.OS, "iperf3") {
+		flows = append(flows, iperfFromController(t, ip, d, streams))
+	} else {
+		t.Evidence(reports.Evidence{Step: "iperf3", Output: "iperf3 missing on the guest or the controller: vcprobe figures only"})
+	}
+	for _, f := range flows {
+		f.measure(t, min)
+	}
+	t.Judge(JudgeThroughput(flows, min))
+}
+
+// sendWithRetry waits for the guest's receiver to listen (it starts in
+// the background), then sends.
+func sendWithRetry(ctx context.Context, addr string, d time.Duration, streams int) (probe.TCPResult, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err == nil {
+			c.Close() // a bare connect is ignored by the receiver
+			return probe.TCPSend(ctx, addr, d, streams)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return probe.TCPResult{}, fmt.Errorf("guest receiver never listened on %s: %w", addr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func hasTool(t *suites.T, x transport.Transport, tool string) bool {
+	r := t.RunOn(x, "is "+tool+" installed", ": vc=has-"+tool+"; command -v "+transport.Quote(tool))
+	return r.Exit == 0
+}
+
+func iperfFromController(t *suites.T, bin string, d time.Duration, streams int) Flow {
+	f := Flow{Name: "guest->controller", Source: "iperf3"}
+	ln, err := net.Listen("tcp", ":0") // find a free port for iperf3 -s
+	if err != nil {
+		f.Err = err.Error()
+		return f
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), d+60*time.Second)
+	defer cancel()
+	srv := exec.CommandContext(ctx, bin, "-s", "-1", "-p", strconv.Itoa(port))
+	if err := srv.Start(); err != nil {
+		f.Err = "controller iperf3 -s: " + err.Error()
+		return f
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	time.Sleep(300 * time.Millisecond) // iperf3 -s has no readiness signal
+	cmd := fmt.Sprintf("iperf3 -c %s -p %d -t %d -P %d -J", transport.Quote(t.Target.Controller), port, int(d.Seconds()), streams)
+	r := t.Run("guest sends to controller (iperf3)", cmd)
+	ir, err := parse.Iperf3(string(r.Stdout))
+	switch {
+	case err != nil:
+		f.Err = err.Error()
+	case ir.Error != "":
+		f.Err = ir.Error
+	default:
+		f.Mbps = ir.ReceivedBitsPerSec / 1e6
+	}
+	return f
+}
+
+func runThroughputPeer(t *suites.T) {
+	p := t.Target.Peer
+	if p == nil {
+		t.Skipf("no peer guest in this run (the plan names none and none was provisioned)")
+	}
+	if t.Target.Helper == "" || p.Helper == "" {
+		t.Skipf("vcprobe helper not available in the guest or the peer")
+	}
+	d := secs("duration_seconds", t)
+	streams := int(t.Float("streams"))
+	min := t.Float("min_mbps")
+	ctx := t.Context()
+	var flows []Flow
+	paddr := net.JoinHostPort(hostOnly(p.Address), strconv.Itoa(guestPort))
+	scmd := fmt.Sprintf("%s tcp-server -listen :%d -duration %s", transport.Quote(p.Helper), guestPort, d+60*time.Second)
+	ch := runAsync(ctx, p.OS, scmd)
+	time.Sleep(500 * time.Millisecond)
+	ccmd := fmt.Sprintf("%s tcp-client -connect %s -duration %s -streams %d", transport.Quote(t.Target.Helper), transport.Quote(paddr), d, streams)
+	r := t.Run("guest sends to peer (vcprobe)", ccmd)
+	cr, err := vcprobeTCP(r.Stdout)
+	collect(t, "peer receives (vcprobe)", scmd, ch)
+	flows = append(flows, flowFrom("guest->peer", cr, err))
+
+	if hasTool(t, t.Target.OS, "iperf3") && hasTool(t, p.OS, "iperf3") {
+		f := Flow{Name: "guest->peer", Source: "iperf3"}
+		icmd := fmt.Sprintf("iperf3 -s -1 -p %d", guestPort+1)
+		ich := runAsync(ctx, p.OS, icmd)
+		time.Sleep(500 * time.Millisecond)
+		r := t.Run("guest sends to peer (iperf3)", fmt.Sprintf("iperf3 -c %s -p %d -t %d -P %d -J",
+			transport.Quote(hostOnly(p.Address)), guestPort+1, int(d.Seconds()), streams))
+		collect(t, "peer iperf3 server", icmd, ich)
+		if ir, err := parse.Iperf3(string(r.Stdout)); err != nil {
+			f.Err = err.Error()
+		} else if ir.Error != "" {
+			f.Err = ir.Error
+		} else {
+			f.Mbps = ir.ReceivedBitsPerSec / 1e6
+		}
+		flows = append(flows, f)
+	}
+	for _, f := range flows {
+		f.measure(t, min)
+	}
+	t.Judge(JudgeThroughput(flows, min))
+}

@@ -82,6 +82,7 @@ type view struct {
 	StatusFilters                                                       []statusFilter
 	FilterCSS                                                           template.CSS
 	Diffs                                                               int
+	MatrixHTML, EvidenceHTML                                            template.HTML
 	nResults                                                            int
 }
 
@@ -361,6 +362,8 @@ func build(run *reports.Run, opt Options) *view {
 		v.Waivers = append(v.Waivers, *wv)
 	}
 	v.SeriesCharts, v.BarCharts = charts(targets)
+	v.MatrixHTML = matrixHTML(v)
+	v.EvidenceHTML = evidenceHTML(v.Evidence)
 	return v
 }
 

@@ -86,3 +86,22 @@ func TestRenderEdgeCases(t *testing.T) {
 		t.Error("empty run is not INCOMPLETE")
 	}
 }
+
+func TestHostileTracker(t *testing.T) {
+	run := reportstest.Sample()
+	r := run.Targets[1].Results[2]
+	wn := reports.WaiverNote{Check: "clock.source", Justification: "<img src=x onerror=alert(1)>", Tracker: "javascript:alert(1)", Expires: reportstest.Epoch}
+	r.OriginalStatus, r.Status, r.Waiver = r.Status, reports.Waived, &wn
+	run.Waivers = []reports.WaiverNote{wn}
+	var b bytes.Buffer
+	if err := Write(&b, run, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, `href="javascript`) || strings.Contains(out, "<img") {
+		t.Errorf("hostile waiver rendered live")
+	}
+	if !strings.Contains(out, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Errorf("waiver justification not shown escaped")
+	}
+}

@@ -7,10 +7,11 @@ import (
 )
 
 // ansiRE matches ANSI/VT escape sequences: CSI (ESC [ ... final), OSC
-// (ESC ] ... BEL or ESC \), and two-byte escapes. Guests print them in
+// (ESC ] ... BEL or ESC \), and the other escapes (ESC ( B, ESC c, ESC 7).
+// Guests print them in
 // console logs and command output; they are noise in every report format
 // and a raw ESC makes XML invalid.
-var ansiRE = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]`)
+var ansiRE = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]|\x9b[0-?]*[ -/]*[@-~]`)
 
 // Clean makes a string that came from a guest or host safe to put in any
 // report: ANSI escape sequences are removed, invalid UTF-8 is replaced,

@@ -8,9 +8,8 @@ import (
 
 // ansiRE matches ANSI/VT escape sequences: CSI (ESC [ ... final), OSC
 // (ESC ] ... BEL or ESC \), and the other escapes (ESC ( B, ESC c, ESC 7).
-// Guests print them in
-// console logs and command output; they are noise in every report format
-// and a raw ESC makes XML invalid.
+// Guests print them in console logs and command output; they are noise in
+// every report format and a raw ESC makes XML invalid.
 var ansiRE = regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]|\x9b[0-?]*[ -/]*[@-~]`)
 
 // Clean makes a string that came from a guest or host safe to put in any

@@ -69,7 +69,8 @@ func TestLabProbeDetects(t *testing.T) {
 	if k == "" {
 		t.Skip("no /boot/vmlinuz-* to probe with")
 	}
-	ok, why, err := h.probe(ctx, "qemu", k)
+	// A generous deadline: TCG is slow, and this checks the detection, not speed.
+	ok, why, err := h.probe(ctx, "qemu", k, 40*time.Second)
 	if err != nil || !ok {
 		t.Fatalf("TCG probe: ok=%v why=%q err=%v", ok, why, err)
 	}

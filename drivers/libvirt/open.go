@@ -463,7 +463,7 @@ func (h *Host) accel(ctx context.Context, caps libvirtxml.Caps) (string, []strin
 		set("qemu")
 		return "tcg", []string{"kvm is listed in capabilities but could not be probed (no kernel to boot; set option probe_kernel); using TCG software emulation to be safe"}, nil
 	}
-	ok, why, err := h.probe(ctx, "kvm", kernel)
+	ok, why, err := h.probe(ctx, "kvm", kernel, kvmProbeTimeout)
 	if err != nil {
 		return "", nil, err
 	}
@@ -498,6 +498,11 @@ func newestKernel() string {
 	return m[len(m)-1]
 }
 
+// kvmProbeTimeout bounds the wait for a kvm guest's kernel banner, counted
+// from the moment QEMU runs. A working kvm guest prints it well under a
+// second; TCG needs about 2 s here, and a broken kvm never does.
+const kvmProbeTimeout = 6 * time.Second
+
 // probeLabel is the run label of the short-lived probe domain and its
 // console volume, so that a probe interrupted by a crash is swept too.
 const probeLabel = "virtcert-probe"
@@ -505,8 +510,7 @@ const probeLabel = "virtcert-probe"
 // probe boots kernel in a transient domain of type typ and waits for its
 // first console line. A deadline bounds it: a hung kvm guest prints
 // nothing.
-func (h *Host) probe(ctx context.Context, typ, kernel string) (bool, string, error) {
-	const deadline = 6 * time.Second
+func (h *Host) probe(ctx context.Context, typ, kernel string, deadline time.Duration) (bool, string, error) {
 	name := fmt.Sprintf("%s-%d", probeLabel, time.Now().UnixNano()%1e9)
 	console, cleanupVol, err := h.createConsoleVol(ctx, probeLabel, name)
 	if err != nil {
@@ -528,20 +532,36 @@ func (h *Host) probe(ctx context.Context, typ, kernel string) (bool, string, err
 		return false, "starting a " + typ + " domain failed: " + err.Error(), nil
 	}
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		// A QEMU stuck in a hung kvm guest can take a while to die (libvirt
+		// sends SIGTERM, then SIGKILL). If it still does not go, the domain
+		// keeps its label and Sweep removes it later.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
 		defer cancel()
-		do0(dctx, h.c, "kvm probe: destroy", func(l *golibvirt.Libvirt) error {
-			err := l.DomainDestroy(dom)
-			if isNoDomain(err) || libvirtCode(err) == golibvirt.ErrOperationInvalid {
-				return nil
+		for {
+			err := do0(dctx, h.c, "probe: destroy", func(l *golibvirt.Libvirt) error {
+				err := l.DomainDestroy(dom)
+				if isNoDomain(err) || libvirtCode(err) == golibvirt.ErrOperationInvalid {
+					return nil
+				}
+				return err
+			})
+			if err == nil {
+				return
 			}
-			return err
-		})
+			if dctx.Err() != nil {
+				h.log.Warn("libvirt: probe domain not destroyed; virtcert sweep removes it", "domain", name, "err", err)
+				return
+			}
+			time.Sleep(time.Second)
+		}
 	}()
 	pctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	for {
-		out, _ := h.download(pctx, console.vol)
+		out, err := h.download(pctx, console.vol)
+		if err != nil && pctx.Err() == nil {
+			h.log.Debug("libvirt: probe console", "err", err)
+		}
 		if strings.Contains(string(out), "Linux version") {
 			return true, fmt.Sprintf("a %s domain printed its kernel banner %.1fs after start", typ, time.Since(start).Seconds()), nil
 		}

@@ -64,6 +64,11 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 	kept := map[key]bool{} // labelled domains that stay: their volumes stay too
 	for _, d := range doms {
 		created, cerr := d.meta.created()
+		if d.meta.Label == probeLabel && (cerr != nil || now.Sub(created) < probeGrace) {
+			// A probe of a live Open in another process: it removes itself.
+			kept[key{d.meta.Label, d.meta.Guest}] = true
+			continue
+		}
 		if !match(d.meta.Label) || (cerr == nil && !old(created)) || (cerr != nil && sel.OlderThan > 0) {
 			kept[key{d.meta.Label, d.meta.Guest}] = true
 			continue
@@ -115,6 +120,9 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 		if !match(label) || kept[key{label, guest}] {
 			continue
 		}
+		if label == probeLabel && (v.mtime.IsZero() || now.Sub(v.mtime) < probeGrace) {
+			continue
+		}
 		if sel.OlderThan > 0 && (v.mtime.IsZero() || !old(v.mtime)) {
 			continue
 		}
@@ -135,6 +143,10 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 	}
 	return res, nil
 }
+
+// probeGrace protects the acceleration probe of a concurrent Open from a
+// sweep of all labels: a probe lasts under a minute and removes itself.
+const probeGrace = 2 * time.Minute
 
 // parseStamp parses libvirt's "seconds.nanoseconds" timestamps.
 func parseStamp(s string) time.Time {

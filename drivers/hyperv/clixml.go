@@ -171,3 +171,15 @@ func (c CLIXML) ErrorText() string {
 	}
 	return s
 }
+
+// Summary is ErrorText without the "+ CategoryInfo" and
+// "+ FullyQualifiedErrorId" trailers: the message a person reads.
+func (c CLIXML) Summary() string {
+	s := c.ErrorText()
+	if i := strings.Index(s, " + CategoryInfo"); i >= 0 {
+		s = s[:i]
+	} else if i := strings.Index(s, " + FullyQualifiedErrorId"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}

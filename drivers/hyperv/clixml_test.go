@@ -69,3 +69,10 @@ func FuzzParseCLIXML(f *testing.F) {
 		}
 	})
 }
+
+func TestCLIXMLSummary(t *testing.T) {
+	got := ParseCLIXML([]byte(stderrNotRecognized)).Summary()
+	if !strings.HasSuffix(got, "try again.") || strings.Contains(got, "CategoryInfo") {
+		t.Fatalf("summary %q", got)
+	}
+}

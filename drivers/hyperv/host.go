@@ -332,18 +332,23 @@ var notRecognized = regexp.MustCompile(`The term '([A-Za-z]+-[A-Za-z]+)' is not 
 
 // scriptFailure turns a failed command into one classified, readable error.
 func scriptFailure(op, script string, out Output) error {
-	msg := ParseCLIXML(out.Stderr).ErrorText()
-	if msg == "" {
-		msg = strings.TrimSpace(string(out.Stdout))
+	cx := ParseCLIXML(out.Stderr)
+	msg := cx.ErrorText() // classified on the full text, category included
+	summary := cx.Summary()
+	if summary == "" {
+		summary = strings.TrimSpace(string(out.Stdout))
 	}
-	if msg == "" {
-		msg = "(no error text)"
+	if summary == "" {
+		summary = "(no error text)"
 	}
-	se := &ScriptError{Script: script, Exit: out.Exit, Message: msg}
+	se := &ScriptError{Script: script, Exit: out.Exit, Message: summary}
 	switch {
 	case notRecognized.MatchString(msg):
 		cmdlet := notRecognized.FindStringSubmatch(msg)[1]
 		return &drivers.Error{Class: drivers.ClassHost, Op: op, Err: fmt.Errorf("the Hyper-V PowerShell module is not available on this host (%s is not a known command); install the Hyper-V role or its management tools (Install-WindowsFeature Hyper-V-PowerShell): %w", cmdlet, se)}
+	case strings.Contains(msg, "not found on the host"):
+		// provision.ps1's own check of the parent image: a plan mistake.
+		return &drivers.Error{Class: drivers.ClassInput, Op: op, Err: se}
 	case strings.Contains(msg, "Cannot validate argument on parameter"), strings.Contains(msg, "Cannot bind parameter"),
 		strings.Contains(msg, "A parameter cannot be found"), strings.Contains(msg, "Cannot process argument transformation"):
 		return &drivers.Error{Class: drivers.ClassInput, Op: op, Err: se}

@@ -201,6 +201,18 @@ func (w *winrmExecutor) dropShell(s *winrm.Shell) {
 	go func() { _ = s.Close() }()
 }
 
+// killShell forgets the shell and deletes it synchronously (bounded).
+func (w *winrmExecutor) killShell(s *winrm.Shell) {
+	w.mu.Lock()
+	if w.shell == s {
+		w.shell = nil
+	}
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _ = within(ctx, func() (struct{}, error) { return struct{}{}, s.Close() })
+}
+
 // Exec runs one command line in the shared shell.
 func (w *winrmExecutor) Exec(ctx context.Context, cmdline string) (Output, error) {
 	s, err := w.getShell(ctx)
@@ -224,7 +236,10 @@ func (w *winrmExecutor) Exec(ctx context.Context, cmdline string) (Output, error
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			w.dropShell(s)
+			// Delete the shell before returning: on the host this stops the
+			// abandoned command (WinRS kills its process), so a rollback
+			// that follows cannot race a provision still in flight.
+			w.killShell(s)
 			return Output{}, drivers.Errorf(drivers.ClassHost, "winrm "+w.addr, "no answer before the deadline: %v", ctx.Err())
 		}
 		// A failed request may have broken the shell: start over next time.

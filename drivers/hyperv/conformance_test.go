@@ -1,0 +1,116 @@
+package hyperv_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/drivers/drivertest"
+	"github.com/virtcert/virtcert/drivers/hyperv"
+	"github.com/virtcert/virtcert/fixtures/hypervsim"
+	"github.com/virtcert/virtcert/guests"
+	"github.com/virtcert/virtcert/guests/seed"
+)
+
+const simParent = `C:\images\tiny.vhdx`
+
+// labSim starts the simulated host backed by the lab, or skips.
+func labSim(t *testing.T) (*hypervsim.Sim, string) {
+	t.Helper()
+	if os.Getenv("VIRTCERT_E2E") != "1" {
+		t.Skip("conformance against the lab-backed simulator: set VIRTCERT_E2E=1 (needs the lab: make lab-up tiny)")
+	}
+	uri := os.Getenv("VIRTCERT_LAB_URI")
+	if uri == "" {
+		dir := os.Getenv("VIRTCERT_LAB_DIR")
+		if dir == "" {
+			dir = "/var/tmp/virtcert-lab"
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "uri"))
+		if err != nil {
+			t.Skipf("lab not up (%v): make lab-up", err)
+		}
+		uri = strings.TrimSpace(string(b))
+	}
+	cache := os.Getenv("VIRTCERT_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "virtcert")
+	}
+	tiny := filepath.Join(cache, "guests", "tiny")
+	for _, f := range []string{"vmlinuz", "initrd.img", "disk.qcow2", "cmdline"} {
+		if _, err := os.Stat(filepath.Join(tiny, f)); err != nil {
+			t.Skipf("tiny guest not built (%v): make tiny", err)
+		}
+	}
+	cmdline, _ := os.ReadFile(filepath.Join(tiny, "cmdline"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sim, err := hypervsim.Start(ctx, hypervsim.Options{
+		LabURI: uri, Users: map[string]string{"vcadmin": "Sim-Passw0rd"}, Dir: t.TempDir(),
+		Images: map[string]drivers.Image{simParent: {
+			Path: filepath.Join(tiny, "disk.qcow2"), Format: "qcow2", OS: "linux", Firmware: "bios",
+			Kernel: filepath.Join(tiny, "vmlinuz"), Initrd: filepath.Join(tiny, "initrd.img"), Cmdline: strings.TrimSpace(string(cmdline)),
+		}},
+	})
+	if err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim, uri
+}
+
+type simHarness struct {
+	t   *testing.T
+	sim *hypervsim.Sim
+}
+
+func (s *simHarness) Open(ctx context.Context) (drivers.Host, error) {
+	return hyperv.Open(ctx, s.sim.URL, drivers.OpenOptions{Username: "vcadmin", Password: "Sim-Passw0rd", CACertFile: s.sim.CAFile,
+		Extra: map[string]string{"generation": "1", "address_timeout": "2m"}})
+}
+
+func (s *simHarness) Spec(name, label string) drivers.GuestSpec {
+	ck, err := guests.NewClientKey("drivertest")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	hk, err := guests.NewHostKey(name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	iso, err := seed.Build(seed.Config{InstanceID: label + "-" + name, Hostname: name, User: "root", AuthorizedKeys: []string{ck.AuthorizedKey()}, HostKey: hk})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return drivers.GuestSpec{Name: name, RunLabel: label, MemoryMB: 256, CPUs: 1, Seed: iso,
+		Image: drivers.Image{Path: simParent, Format: "vhdx", OS: "linux", Firmware: "bios"}}
+}
+
+func (s *simHarness) Config() drivertest.Config {
+	return drivertest.Config{
+		Provisions: true, BootTimeout: 2 * time.Minute,
+		ACPI: false, Agent: false, Unplug: true, // the tiny guest, as in drivers/libvirt
+		MakeUnlabelled: func(ctx context.Context) ([]string, func(context.Context) (bool, error), func(), error) {
+			name := "foreign-" + drivertest.NewRunLabel()
+			s.sim.Backend.AddForeignVM(name)
+			return []string{name}, func(context.Context) (bool, error) { return s.sim.Backend.HasVM(name), nil },
+				func() { s.sim.Backend.RemoveVM(name) }, nil
+		},
+	}
+}
+
+// TestSimConformance runs the driver conformance suite against the
+// simulated Hyper-V host over HTTPS WinRM, each VM backed by a real tiny
+// guest on the lab.
+func TestSimConformance(t *testing.T) {
+	sim, _ := labSim(t)
+	drivertest.Run(t, &simHarness{t: t, sim: sim})
+	if n := sim.Backend.VMNames(); len(n) != 0 {
+		t.Errorf("VMs left on the simulated host: %v", n)
+	}
+}

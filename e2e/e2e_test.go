@@ -77,10 +77,12 @@ func TestTinyCertified(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v struct {
-		Tests int `xml:"tests,attr"`
+		Suites []struct {
+			Tests int `xml:"tests,attr"`
+		} `xml:"testsuite"`
 	}
-	if err := xml.Unmarshal(b, &v); err != nil || v.Tests != 3 {
-		t.Errorf("junit.xml: tests=%d err=%v", v.Tests, err)
+	if err := xml.Unmarshal(b, &v); err != nil || len(v.Suites) != 1 || v.Suites[0].Tests != 3 {
+		t.Errorf("junit.xml: %+v err=%v", v, err)
 	}
 	if h, err := os.ReadFile(filepath.Join(out, "report.html")); err != nil || !strings.Contains(string(h), "CERTIFIED") {
 		t.Errorf("report.html: %v", err)
@@ -286,11 +288,18 @@ func TestKeepOnFailure(t *testing.T) {
 	if len(leftovers(t, label)) == 0 {
 		t.Fatalf("failed guest was not kept")
 	}
-	i := strings.Index(stdout, "ssh -F ")
-	if i < 0 {
+	// The summary line: "kept NAME (TARGET): ssh -F FILE NAME".
+	var args []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "kept ") {
+			if _, cmd, ok := strings.Cut(l, ": "); ok {
+				args = strings.Fields(cmd)
+			}
+		}
+	}
+	if len(args) != 4 || args[0] != "ssh" {
 		t.Fatalf("no ssh command printed:\n%s", stdout)
 	}
-	args := strings.Fields(strings.SplitN(stdout[i:], "\n", 2)[0])
 	sshOut, err := exec.Command(args[0], append([]string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=20"}, append(args[1:], "uname", "-r")...)...).CombinedOutput()
 	if err != nil {
 		t.Errorf("printed ssh command does not reach the kept guest: %v\n%s", err, sshOut)

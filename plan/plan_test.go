@@ -228,3 +228,22 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestLabOptions(t *testing.T) {
+	t.Setenv("VIRTCERT_LAB_URI", "qemu:///system?socket=/x")
+	img, _ := filepath.Abs("testdata/img/disk.qcow2")
+	p, err := FromFlags(Flags{URI: "lab", Image: img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Hosts[FlagHost]
+	if h.URI != "qemu:///system?socket=/x" || h.Options["network"] != "virtcert" || h.Options["pool"] != "virtcert" {
+		t.Errorf("lab host: %+v", h)
+	}
+	if o := LabOptions("libvirt", "lab", map[string]string{"pool": "mine"}); o["pool"] != "mine" || o["network"] != "virtcert" {
+		t.Errorf("explicit option overridden: %v", o)
+	}
+	if o := LabOptions("libvirt", "qemu:///system", nil); o != nil {
+		t.Errorf("non-lab uri got options: %v", o)
+	}
+}

@@ -60,6 +60,19 @@ func ResolveURI(s string) (string, error) {
 	return out, nil
 }
 
+// LabOptions fills in the lab's network and pool (both "virtcert", fixed
+// by the lab) for a libvirt host whose uri is "lab", unless set.
+func LabOptions(driver, uri string, opts map[string]string) map[string]string {
+	if driver != "libvirt" || uri != "lab" {
+		return opts
+	}
+	out := map[string]string{"network": "virtcert", "pool": "virtcert"}
+	for k, v := range opts {
+		out[k] = v
+	}
+	return out
+}
+
 var (
 	envRE     = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -222,6 +235,7 @@ func (v *validator) validate(p *Plan) {
 		} else if !contains(Drivers, h.Driver) {
 			v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(Drivers, ", "))
 		} else {
+			h.Options = LabOptions(h.Driver, h.URI, h.Options)
 			if h.URI == "" {
 				v.errf(f+".uri", "required for driver %s", h.Driver)
 			} else if uri, err := ResolveURI(h.URI); err != nil {

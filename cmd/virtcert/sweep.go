@@ -18,6 +18,7 @@ func newSweep() *cobra.Command {
 		planFile, driver, uri, label string
 		all, dry                     bool
 		older                        time.Duration
+		options                      map[string]string
 	)
 	c := &cobra.Command{
 		Use:   "sweep (--plan FILE | --uri URI [--driver D]) (--run LABEL | --all | --older-than DURATION) [--dry-run]",
@@ -68,6 +69,7 @@ would be removed.`,
 					return exitf(ExitInput, "--uri: %v", err)
 				}
 				hosts = append(hosts, hostRef{"host", driver, u})
+				options = plan.LabOptions(driver, uri, options)
 			default:
 				return exitf(ExitInput, "say where to sweep: --plan FILE or --uri URI")
 			}
@@ -82,7 +84,7 @@ would be removed.`,
 				if open == nil {
 					return exitf(ExitInput, "driver %q is not built into this virtcert", h.driver)
 				}
-				var oo drivers.OpenOptions
+				oo := drivers.OpenOptions{Extra: options}
 				if hp != nil {
 					x := hp[h.name]
 					user, pass, err := x.Credentials()
@@ -125,5 +127,6 @@ would be removed.`,
 	f.BoolVar(&all, "all", false, "sweep every virtcert run")
 	f.DurationVar(&older, "older-than", 0, "only resources older than this (e.g. 24h)")
 	f.BoolVar(&dry, "dry-run", false, "list, do not remove")
+	f.StringToStringVar(&options, "option", nil, "driver option for --uri, KEY=VALUE (e.g. pool=virtcert); \"--uri lab\" sets the lab's network and pool")
 	return c
 }

@@ -321,7 +321,7 @@ func (r *runner) host(ctx context.Context, name string) (drivers.Host, drivers.H
 		hp := r.p.Hosts[name]
 		open := r.opt.Openers[hp.Driver]
 		if open == nil {
-			hc.err = drivers.Errorf(drivers.ClassInput, "open host "+name, "driver %q is not built into this virtcert", hp.Driver)
+			hc.err = drivers.Errorf(drivers.ClassInput, "open", "driver %q is not built into this virtcert", hp.Driver)
 			return
 		}
 		user, pass, err := hp.Credentials()
@@ -343,7 +343,7 @@ func (r *runner) host(ctx context.Context, name string) (drivers.Host, drivers.H
 			r.log.Info("host open retried", "host", name, "retries", retries)
 		}
 		if err != nil {
-			hc.err = drivers.Wrap(drivers.ClassHost, "open host "+name, err)
+			hc.err = drivers.Wrap(drivers.ClassHost, "open", err)
 			return
 		}
 		ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -351,7 +351,7 @@ func (r *runner) host(ctx context.Context, name string) (drivers.Host, drivers.H
 		info, err := h.Info(ictx)
 		if err != nil {
 			h.Close()
-			hc.err = drivers.Wrap(drivers.ClassHost, "host "+name+" info", err)
+			hc.err = drivers.Wrap(drivers.ClassHost, "info", err)
 			return
 		}
 		hc.h, hc.info = h, info

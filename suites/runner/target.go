@@ -76,6 +76,9 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	sink := r.opt.Sink.Target(id)
 
 	h, info, err := r.host(ctx, pr.Host)
+	if err != nil && ctx.Err() != nil {
+		return t
+	}
 	t.HostInfo = info
 	if err == nil {
 		t.Profile, err = r.profileName(hp, info)
@@ -133,6 +136,11 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	start := time.Now()
 	sink.Phase(progress.Provisioning)
 	gc, serr := r.provision(ctx, h, hp, img, pr, "", &cleanups)
+	if serr != nil && ctx.Err() != nil {
+		// Interrupted while setting up: nothing ran, nothing to record;
+		// the target stays unfinished (INCOMPLETE) for --resume.
+		return t
+	}
 	if serr != nil {
 		// Setup failures are always cleaned up: there is no connection
 		// to hand over for debugging (the console log is kept).

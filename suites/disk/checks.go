@@ -190,11 +190,15 @@ func runBench(t *suites.T, kind string) {
 	path, _ := scratch(t, f)
 	size := int(t.Float("size_mb"))
 	d := time.Duration(t.Float("duration_seconds") * float64(time.Second))
-	modes, bs := []string{"seqwrite", "seqread"}, "1M"
-	mins := map[string]float64{"seqwrite": t.Float("min_write_mbps"), "seqread": t.Float("min_read_mbps")}
+	var modes []string
+	var bs string
+	var mins map[string]float64
 	if kind == "rand" {
 		modes, bs = []string{"randwrite", "randread"}, "4K"
 		mins = map[string]float64{"randwrite": t.Float("min_write_iops"), "randread": t.Float("min_read_iops")}
+	} else {
+		modes, bs = []string{"seqwrite", "seqread"}, "1M"
+		mins = map[string]float64{"seqwrite": t.Float("min_write_mbps"), "seqread": t.Float("min_read_mbps")}
 	}
 	var out []Bench
 	for _, m := range modes {

@@ -13,7 +13,9 @@ import (
 var errLinuxOnly = errors.New("vcprobe measurements need Linux")
 
 // DiskBench is Linux-only.
-func DiskBench(o DiskOptions) (DiskResult, error) { return DiskResult{Error: errLinuxOnly.Error()}, errLinuxOnly }
+func DiskBench(o DiskOptions) (DiskResult, error) {
+	return DiskResult{Error: errLinuxOnly.Error()}, errLinuxOnly
+}
 
 // DropCaches is Linux-only.
 func DropCaches() error { return errLinuxOnly }

@@ -262,10 +262,31 @@ func (c *Client) brokenErr(err error) error {
 // which case the remote command is sent SIGKILL and its session closed.
 func (c *Client) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
 	res := transport.Result{Cmd: cmd.Cmd}
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr lockedBuffer
 	err := c.runStreams(ctx, cmd, &stdout, &stderr, &res.Exit, &res.Duration)
 	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
 	return res, err
+}
+
+// lockedBuffer is a bytes.Buffer safe against the session's copy
+// goroutines, which may still deliver output after a cancelled Run has
+// returned.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// Bytes returns a copy of what was written so far.
+func (l *lockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
 }
 
 // runStreams is Run with caller-provided output writers (Download uses it

@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -324,3 +326,44 @@ func TestSelect(t *testing.T) {
 		t.Errorf("select: %v", got)
 	}
 }
+
+// A run that used a password never writes it anywhere: journal, plan copy,
+// artifacts, progress.
+func TestSecretsStayOut(t *testing.T) {
+	const secret = "s3cr3t-MARKER-7f1d"
+	t.Setenv("VC_TEST_PW", secret)
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, okCheck, failCheck)
+	var got drivers.Secret
+	o.Openers["libvirt"] = func(ctx context.Context, uri string, oo drivers.OpenOptions) (drivers.Host, error) {
+		got = oo.Password
+		return h, nil
+	}
+	var progress strings.Builder
+	o.Progress = progressFunc(func(target, format string, args ...any) { fmt.Fprintf(&progress, format+"\n", args...) })
+	p := testPlan(t, "")
+	p.Hosts["h1"].PasswordEnv = "VC_TEST_PW"
+	run, _, err := Run(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Reveal() != secret {
+		t.Fatalf("password not passed to the driver")
+	}
+	b, _ := json.Marshal(run)
+	if strings.Contains(string(b), secret) || strings.Contains(progress.String(), secret) {
+		t.Errorf("secret in results or progress")
+	}
+	filepath.WalkDir(o.Out, func(path string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			if b, _ := os.ReadFile(path); strings.Contains(string(b), secret) {
+				t.Errorf("secret written to %s", path)
+			}
+		}
+		return nil
+	})
+}
+
+type progressFunc func(target, format string, args ...any)
+
+func (f progressFunc) Event(target, format string, args ...any) { f(target, format, args...) }

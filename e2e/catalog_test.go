@@ -1,0 +1,267 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/virtcert/virtcert/reports"
+)
+
+// The whole catalog through the real binary on healthy guests: every check
+// that applies PASSes or SKIPs with a reason, none FAILs or ERRORs, and
+// every verdict carries its evidence. Together with faults_test.go (each
+// check FAILing on a guest with the real fault) this is the proof that the
+// catalog neither cries wolf on a good guest nor stays silent on a bad one.
+
+// catEntry is one line of `virtcert checks --json`.
+type catEntry struct {
+	ID          string   `json:"id"`
+	Area        string   `json:"area"`
+	Hypervisors []string `json:"hypervisors"`
+	OS          []string `json:"os"`
+	Needs       []string `json:"needs"`
+	Disruptive  bool     `json:"disruptive"`
+}
+
+// catalog lists the real catalog as the binary reports it, without the
+// e2e area (the deterministic test checks compiled in with -tags vce2e).
+func catalog(t *testing.T) []catEntry {
+	t.Helper()
+	code, out, errOut := virtcert(t, nil, time.Minute, "checks", "--json")
+	if code != 0 {
+		t.Fatalf("virtcert checks --json: exit %d\n%s", code, errOut)
+	}
+	var all, cs []catEntry
+	if err := json.Unmarshal([]byte(out), &all); err != nil {
+		t.Fatalf("virtcert checks --json: %v\n%s", err, out)
+	}
+	for _, c := range all {
+		if c.Area != "e2e" {
+			cs = append(cs, c)
+		}
+	}
+	// The catalog issue asks for about 40 checks across these areas; an
+	// aggregator that lost an area would shrink it silently.
+	areas := map[string]bool{}
+	for _, c := range cs {
+		areas[c.Area] = true
+	}
+	for _, a := range []string{"platform", "drivers", "clock", "network", "disk", "lifecycle", "console"} {
+		if !areas[a] {
+			t.Errorf("catalog has no %s checks (is the area imported in suites/all?)", a)
+		}
+	}
+	if len(cs) < 35 {
+		t.Errorf("catalog has %d checks, want about 40", len(cs))
+	}
+	return cs
+}
+
+// evidenceText is everything a reader of the report sees for a result.
+func evidenceText(r *reports.Result) string {
+	var b strings.Builder
+	b.WriteString(r.Reason + "\n")
+	for _, e := range r.Evidence {
+		fmt.Fprintf(&b, "%s | %s | %s | %s | %s | %s\n", e.Step, e.Command, e.Expected, e.Actual, e.Tolerance, e.Output)
+	}
+	return b.String()
+}
+
+// resultsByCheck indexes the one target's results.
+func resultsByCheck(t *testing.T, run *reports.Run) (*reports.Target, map[string]*reports.Result) {
+	t.Helper()
+	if len(run.Targets) != 1 {
+		t.Fatalf("want one target, got %d", len(run.Targets))
+	}
+	tg := run.Targets[0]
+	m := map[string]*reports.Result{}
+	for _, r := range tg.Results {
+		if m[r.Check] != nil {
+			t.Errorf("%s reported twice", r.Check)
+		}
+		m[r.Check] = r
+	}
+	return tg, m
+}
+
+// assertHealthy is the catalog verdict on a healthy guest: every catalog
+// check has a result; what applies PASSes or SKIPs with a reason; what
+// does not apply SKIPs naming why; a PASS carries evidence.
+func assertHealthy(t *testing.T, cs []catEntry, run *reports.Run) {
+	t.Helper()
+	tg, res := resultsByCheck(t, run)
+	hv := tg.HostInfo.Hypervisor
+	var table strings.Builder
+	count := map[reports.Status]int{}
+	for _, c := range cs {
+		r := res[c.ID]
+		if r == nil {
+			t.Errorf("%s: no result (left unrun without a reason)", c.ID)
+			continue
+		}
+		count[r.Status]++
+		fmt.Fprintf(&table, "  %-32s %-5s %6.1fs  %s\n", c.ID, r.Status, r.Duration.Seconds(), firstLine(r.Reason))
+		applies := (len(c.Hypervisors) == 0 || contains(c.Hypervisors, hv)) && (len(c.OS) == 0 || contains(c.OS, "linux"))
+		switch r.Status {
+		case reports.Pass:
+			if !applies {
+				t.Errorf("%s PASSed on a %s host it does not apply to", c.ID, hv)
+			}
+			if len(r.Evidence) == 0 {
+				t.Errorf("%s: PASS without evidence", c.ID)
+			}
+		case reports.Skip:
+			if strings.TrimSpace(r.Reason) == "" {
+				t.Errorf("%s: SKIP without a reason", c.ID)
+			}
+		default:
+			t.Errorf("%s: %s on a healthy guest: %s\n%s", c.ID, r.Status, r.Reason, indent(evidenceText(r)))
+		}
+	}
+	for id := range res {
+		if !containsCheck(cs, id) {
+			t.Errorf("result for %s, which `virtcert checks` does not list", id)
+		}
+	}
+	t.Logf("%d checks: %d PASS, %d SKIP, %d FAIL, %d ERROR\n%s", len(cs), count[reports.Pass], count[reports.Skip],
+		count[reports.Fail], count[reports.Error], table.String())
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func containsCheck(cs []catEntry, id string) bool {
+	for _, c := range cs {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 110 {
+		s = s[:110] + "..."
+	}
+	return s
+}
+
+func indent(s string) string {
+	return "      " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n      ")
+}
+
+// slots takes n guest slots (a run with a peer boots two guests).
+func slots(t *testing.T, n int) {
+	for i := 0; i < n; i++ {
+		guestSlot(t)
+	}
+}
+
+// TestCatalogTiny runs the full catalog on the tiny guest (with its peer
+// for the two-guest checks).
+func TestCatalogTiny(t *testing.T) {
+	need(t)
+	t.Parallel()
+	cs := catalog(t)
+	slots(t, 2)
+	out := filepath.Join(t.TempDir(), "run")
+	t0 := time.Now()
+	code, stdout, stderr := virtcert(t, nil, 25*time.Minute, "run", "--plan", tinyPlan(t, "exclude: [e2e]\n"), "--out", out)
+	took := time.Since(t0)
+	label := labelOf(t, stdout)
+	defer assertClean(t, label)
+	t.Logf("full catalog on the tiny guest: %s (exit %d)", took.Round(time.Second), code)
+	run := readRun(t, out)
+	assertHealthy(t, cs, run)
+	if code != 0 || run.Verdict() != reports.Certified {
+		t.Errorf("exit %d, verdict %s, want 0 CERTIFIED\nstderr: %s", code, run.Verdict(), stderr)
+	}
+}
+
+// debianDir is where fixtures/guests/debian/build writes the image.
+func debianDir() string { return filepath.Join(filepath.Dir(tinyDir()), "debian") }
+
+// TestCatalogDebian runs the default plan of `make certify`
+// (fixtures/plans/default.yaml) against the Debian guest: the full catalog
+// on a real distribution, with the time it takes (bar: 10 minutes).
+func TestCatalogDebian(t *testing.T) {
+	need(t)
+	t.Parallel()
+	img := filepath.Join(debianDir(), "disk.qcow2")
+	if _, err := os.Stat(img); err != nil {
+		t.Skipf("Debian guest not built (make debian): %v", err)
+	}
+	cs := catalog(t)
+	// The default plan itself, with the image path resolved to the cache
+	// this run uses (the plan names ~/.cache/virtcert; VIRTCERT_CACHE may
+	// point elsewhere).
+	b, err := os.ReadFile(filepath.Join(root, "fixtures", "plans", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := regexp.MustCompile(`(?m)^(\s*path:\s*)\S*debian/disk\.qcow2\s*$`).ReplaceAllString(string(b), "${1}"+img)
+	if !strings.Contains(text, img) {
+		t.Fatalf("default.yaml names no debian/disk.qcow2 image path:\n%s", b)
+	}
+	p := filepath.Join(t.TempDir(), "default.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	slots(t, 2) // the guest and its peer
+	out := filepath.Join(t.TempDir(), "run")
+	t0 := time.Now()
+	code, stdout, stderr := virtcert(t, nil, 40*time.Minute, "run", "--plan", p, "--out", out)
+	took := time.Since(t0)
+	label := labelOf(t, stdout)
+	defer assertClean(t, label)
+	run := readRun(t, out)
+	tg, _ := resultsByCheck(t, run)
+	// The bar is 10 minutes on an idle lab; other tests share the 2 cores
+	// here, so the figure is logged and only a run beyond 15 minutes fails.
+	t.Logf("FIGURE full catalog on the Debian guest: %s wall (bar 10m), guest ready after %.1fs, distro %q kernel %q",
+		took.Round(time.Second), tg.Guest.BootSeconds, tg.Guest.Distro, tg.Guest.Kernel)
+	if took > 15*time.Minute {
+		t.Errorf("full catalog on the Debian guest took %s, beyond 15 minutes", took.Round(time.Second))
+	}
+	var slow []string
+	for _, r := range tg.Results {
+		slow = append(slow, fmt.Sprintf("%7.1fs %s", r.Duration.Seconds(), r.Check))
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(slow)))
+	if len(slow) > 8 {
+		slow = slow[:8]
+	}
+	t.Logf("slowest checks:\n  %s", strings.Join(slow, "\n  "))
+	assertHealthy(t, cs, run)
+	// fio and iperf3 are in this image: the report shows both figures.
+	for _, m := range measures(run) {
+		t.Logf("measurement %-45s %10.1f %-8s %s", m.Name, m.Value, m.Unit, m.Source)
+	}
+	if code != 0 || run.Verdict() != reports.Certified {
+		t.Errorf("exit %d, verdict %s, want 0 CERTIFIED\nstderr: %s", code, run.Verdict(), stderr)
+	}
+}
+
+func measures(run *reports.Run) []reports.Measurement {
+	var ms []reports.Measurement
+	for _, tg := range run.Targets {
+		for _, r := range tg.Results {
+			ms = append(ms, r.Measures...)
+		}
+	}
+	return ms
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -339,8 +340,15 @@ func TestSecretsStayOut(t *testing.T) {
 		got = oo.Password
 		return h, nil
 	}
-	var progress strings.Builder
-	o.Progress = progressFunc(func(target, format string, args ...any) { fmt.Fprintf(&progress, format+"\n", args...) })
+	var (
+		progress strings.Builder
+		mu       sync.Mutex
+	)
+	o.Progress = progressFunc(func(target, format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(&progress, format+"\n", args...)
+	})
 	p := testPlan(t, "")
 	p.Hosts["h1"].PasswordEnv = "VC_TEST_PW"
 	run, _, err := Run(context.Background(), p, o)
@@ -367,3 +375,26 @@ func TestSecretsStayOut(t *testing.T) {
 type progressFunc func(target, format string, args ...any)
 
 func (f progressFunc) Event(target, format string, args ...any) { f(target, format, args...) }
+
+// After a reboot the guest presents another host key: its remaining checks
+// stop with a security error, and the run reports a security failure.
+func TestHostKeyChangesAfterReboot(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	reboot := suites.Check{ID: "lifecycle.reboot", Area: "lifecycle", Title: "reboot", Disruptive: true, Timeout: 5 * time.Second, Run: func(t *suites.T) {
+		d.mu.Lock()
+		d.hostKey = &transport.HostKeyError{Addr: "192.168.150.10:22", Want: "SHA256:a", Got: "SHA256:evil"}
+		d.mu.Unlock()
+		t.Target.OS.Close()
+	}}
+	run, out, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, reboot, okCheck))
+	tg := run.Targets[0]
+	if r := result(t, tg, "platform.ok"); r.Status != reports.Error || !strings.Contains(r.Reason, "SECURITY") {
+		t.Errorf("after key change: %s %q", r.Status, r.Reason)
+	}
+	if out.Setup == nil || drivers.ClassOf(out.Setup.Errs[0]) != drivers.ClassSecurity {
+		t.Errorf("no security error: %v", out.Setup)
+	}
+	if len(h.names()) != 0 {
+		t.Errorf("guest left")
+	}
+}

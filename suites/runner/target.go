@@ -35,6 +35,7 @@ type guestConn struct {
 	os      transport.Transport
 	helper  string
 	hostKey xssh.PublicKey
+	retries int // transient provisioning failures retried
 }
 
 // setupErr is a target setup failure with its class and the verdict its
@@ -154,6 +155,9 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 		Config: map[string]string{"cpus": strconv.Itoa(img.CPUs), "memory_mb": strconv.Itoa(img.MemoryMB),
 			"nic_model": orDefault(img.NICModel, "paravirtual"), "disk_bus": orDefault(img.DiskBus, "paravirtual"),
 			"firmware": img.Firmware, "accel": info.Accel, "profile": t.Profile}}
+	if gc.retries > 0 {
+		t.Guest.Config["provision_retries"] = strconv.Itoa(gc.retries)
+	}
 	r.fingerprint(ctx, gc, img, t)
 	r.progress(id, "guest %s ready at %s after %.1fs (%s, %s)", gc.g.Name(), gc.addr, t.Guest.BootSeconds, orDefault(t.Guest.Distro, "unknown distro"), orDefault(t.Guest.Kernel, "unknown kernel"))
 	r.journal(journal.Record{Type: journal.TargetProvisioned, Target: id, Guest: &t.Guest, Resources: []string{"guest " + gc.g.Name()}})
@@ -221,6 +225,7 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 				res.Status, res.Reason = st, why+" during this check ("+res.Reason+")"
 			} else if _, err := r.reconnectInto(ctx, tg, gc); err != nil {
 				dead, deadSt = "lost the connection to the guest: "+err.Error(), reports.Error
+				r.security(id, err)
 			} else if !c.Disruptive {
 				r.progress(id, "%s: connection dropped, retrying once", c.ID)
 				again := suites.Execute(ctx, c, tg)
@@ -232,6 +237,8 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 			if _, err := r.reconnectInto(ctx, tg, gc); err != nil {
 				if why, st := r.guestGone(ctx, gc); why != "" {
 					dead, deadSt = why, st
+				} else if r.security(id, err) {
+					dead, deadSt = "guest unreachable after "+c.ID+": "+err.Error(), reports.Error
 				} else {
 					dead, deadSt = "guest unreachable after "+c.ID+": "+err.Error(), reports.Fail
 				}
@@ -265,6 +272,22 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 		r.keep(t, gc, dir)
 	}
 	return r.finish(t)
+}
+
+// security records a host key mismatch met while reconnecting (after a
+// reboot): it stops the guest's checks and makes the run exit 2.
+func (r *runner) security(id string, err error) bool {
+	var hke *transport.HostKeyError
+	if !errors.As(err, &hke) {
+		return false
+	}
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
+	if r.out.Setup == nil {
+		r.out.Setup = &SetupError{}
+	}
+	r.out.Setup.Errs = append(r.out.Setup.Errs, drivers.Wrap(drivers.ClassSecurity, id, err))
+	return true
 }
 
 // finish journals the end of a target (only when it ran to its end).
@@ -382,6 +405,7 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 	}
 	if retries > 0 {
 		r.progress(id, "provisioning succeeded after %d retr(ies)", retries)
+		gc.retries = retries
 	}
 	gc.g = g
 	grace := r.p.Timeouts.Destroy.D()

@@ -233,8 +233,19 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 				res = again
 			}
 		} else if c.Disruptive {
-			// After a reboot or link flap the old connection may be dead.
-			if _, err := r.reconnectInto(ctx, tg, gc); err != nil {
+			// After a reboot or link flap the old connection may be dead,
+			// and a reboot empties /tmp: put the helper back.
+			if x, err := r.reconnectInto(ctx, tg, gc); err == nil {
+				if gc.helper != "" {
+					hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					res, err := x.Run(hctx, transport.Command{Cmd: "test -x " + transport.Quote(gc.helper)})
+					cancel()
+					if err == nil && !res.OK() {
+						tg.Helper = r.uploadHelper(ctx, id, x)
+						gc.helper = tg.Helper
+					}
+				}
+			} else {
 				if why, st := r.guestGone(ctx, gc); why != "" {
 					dead, deadSt = why, st
 				} else if r.security(id, err) {

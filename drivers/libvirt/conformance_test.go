@@ -340,7 +340,7 @@ func TestLabDebianSeesSeed(t *testing.T) {
 	if _, err := os.Stat(disk); err != nil {
 		t.Skipf("Debian guest not built (%v): run make debian", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	h, err := open(ctx, uri, labOpts())
 	if err != nil {
@@ -375,7 +375,7 @@ func TestLabDebianSeesSeed(t *testing.T) {
 		}
 		if name == "vc-deb-seedtest" {
 			t.Logf("lease hostname %q from the seed after %s", name, time.Since(start).Round(100*time.Millisecond))
-			return
+			break
 		}
 		select {
 		case <-ctx.Done():
@@ -383,6 +383,50 @@ func TestLabDebianSeesSeed(t *testing.T) {
 			t.Fatalf("lease hostname %q, want the seed's vc-deb-seedtest; console tail:\n%s", name, tail(out, 3000))
 		case <-time.After(2 * time.Second):
 		}
+	}
+
+	// The Debian guest runs qemu-guest-agent: GuestClock works once it is up.
+	gc := g.(drivers.GuestClock)
+	for {
+		gt, err := gc.GuestTime(ctx)
+		if err == nil {
+			off := time.Since(gt)
+			t.Logf("guest agent time %s (host - guest = %s) after %s", gt.UTC().Format(time.RFC3339Nano), off, time.Since(start).Round(100*time.Millisecond))
+			if off > time.Minute || off < -time.Minute {
+				t.Errorf("guest time off by %s", off)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("guest agent never answered: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+
+	// systemd honours the ACPI power button: Destroy with a grace stops it
+	// gracefully, well before the grace ends.
+	t0 := time.Now()
+	sctx, cancelS := context.WithTimeout(ctx, 4*time.Minute)
+	err = g.Power(sctx, drivers.PowerShutdown)
+	cancelS()
+	if err != nil {
+		out, _ := g.Console(context.Background())
+		t.Fatalf("graceful shutdown: %v; console tail:\n%s", err, tail(out, 3000))
+	}
+	t.Logf("ACPI shutdown took %s", time.Since(t0).Round(100*time.Millisecond))
+	if err := g.Power(ctx, drivers.PowerStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Address(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t0 = time.Now()
+	if err := g.Destroy(ctx, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Destroy with grace: %s", time.Since(t0).Round(100*time.Millisecond))
+	if left, _ := h.Sweep(ctx, drivers.SweepSelector{RunLabel: label, DryRun: true}); len(left) > 0 {
+		t.Errorf("left after Destroy: %v", left)
 	}
 }
 

@@ -501,7 +501,7 @@ func newestKernel() string {
 // kvmProbeTimeout bounds the wait for a kvm guest's kernel banner, counted
 // from the moment QEMU runs. A working kvm guest prints it well under a
 // second; TCG needs about 2 s here, and a broken kvm never does.
-const kvmProbeTimeout = 6 * time.Second
+const kvmProbeTimeout = 4 * time.Second
 
 // probeLabel is the run label of the short-lived probe domain and its
 // console volume, so that a probe interrupted by a crash is swept too.

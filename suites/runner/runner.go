@@ -411,10 +411,15 @@ func (r *runner) guestName(pr plan.Pair, suffix string) string {
 	return strings.Trim(r.label+"-"+n+suffix, "-")
 }
 
+// ReadyProbe is the readiness probe on Linux guests: a real command that
+// also waits for cloud-init to finish where cloud-init is installed (so
+// checks do not race the guest's first-boot configuration).
+const ReadyProbe = "test -f /run/cloud-init/result.json || ! command -v cloud-init >/dev/null 2>&1"
+
 // SSHDial is the default DialFunc: two-phase readiness (TCP, then
 // handshake with the pinned host key and a real probe).
 func SSHDial(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error) {
-	c, st, err := vssh.WaitReady(ctx, cfg, "true", vssh.ReadyOptions{})
+	c, st, err := vssh.WaitReady(ctx, cfg, ReadyProbe, vssh.ReadyOptions{})
 	s := Stats{Attempts: st.TCPAttempts + st.HandshakeAttempts, Detail: fmt.Sprintf("tcp %d attempt(s) in %s, ssh %d handshake(s) in %s",
 		st.TCPAttempts, st.TCPTime.Round(time.Millisecond), st.HandshakeAttempts, st.SSHTime.Round(time.Millisecond))}
 	if err != nil {

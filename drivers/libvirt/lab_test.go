@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,18 +40,41 @@ func TestLabInfo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()
-	h, err := Open(ctx, uri, labOpts())
+	h, err := open(ctx, uri, labOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
 	t.Logf("open: %s", time.Since(start))
 	start = time.Now()
-	info, err := h.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// Concurrent first calls (guests provisioned in parallel) share one probe.
+	var wg sync.WaitGroup
+	infos := make([]drivers.HostInfo, 3)
+	errs := make([]error, 3)
+	for i := range infos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			infos[i], errs[i] = h.Info(ctx)
+		}()
 	}
+	wg.Wait()
+	for i := range infos {
+		if errs[i] != nil || infos[i].Accel != infos[0].Accel {
+			t.Fatalf("Info %d: %+v %v", i, infos[i], errs[i])
+		}
+	}
+	info := infos[0]
 	t.Logf("info (with probe): %s: %+v", time.Since(start), info)
+	if n := h.probes.Load(); n > 1 {
+		t.Errorf("%d probes for one connection", n)
+	}
+	if info.Accel == "tcg" && (info.Nature != drivers.NatureEmulated || info.Hypervisor != "qemu" || len(info.Notes) == 0) {
+		t.Errorf("tcg host described as %+v", info)
+	}
+	if info.Versions["libvirt"] == "" || info.Versions["qemu"] == "" || info.Name == "" || info.OS == "" {
+		t.Errorf("incomplete info %+v", info)
+	}
 }
 
 // TestLabProbeDetects runs the acceleration probe with TCG, which works

@@ -38,6 +38,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -65,10 +66,13 @@ type Host struct {
 	log      *slog.Logger
 	now      func() time.Time
 
+	infoSem  chan struct{} // serialises the first Info (the probe)
 	mu       sync.Mutex
 	info     *drivers.HostInfo
 	domType  string
 	poolPath string
+
+	probes atomic.Int32 // how many probes ran (tests)
 
 	// failAt, when set by tests in this package, makes Provision fail
 	// right after the named step, to prove the rollback.
@@ -91,7 +95,8 @@ func Open(ctx context.Context, uri string, opts drivers.OpenOptions) (drivers.Ho
 }
 
 func open(ctx context.Context, uri string, opts drivers.OpenOptions) (*Host, error) {
-	h := &Host{uri: redactURI(uri), network: "default", pool: "default", log: slog.Default(), now: time.Now}
+	h := &Host{uri: redactURI(uri), network: "default", pool: "default", log: slog.Default(), now: time.Now,
+		infoSem: make(chan struct{}, 1)}
 	for k, v := range opts.Extra {
 		switch k {
 		case "network":
@@ -335,6 +340,14 @@ func (h *Host) poolTarget(ctx context.Context) (string, error) {
 // Info describes the host. The acceleration is probed on first use and
 // cached for the life of the connection.
 func (h *Host) Info(ctx context.Context) (drivers.HostInfo, error) {
+	// One probe per connection, even when several guests are provisioned
+	// at once: later callers wait for the first (or for their ctx).
+	select {
+	case h.infoSem <- struct{}{}:
+		defer func() { <-h.infoSem }()
+	case <-ctx.Done():
+		return drivers.HostInfo{}, drivers.Errorf(drivers.ClassHost, "host info", "%w", ctx.Err())
+	}
 	h.mu.Lock()
 	if h.info != nil {
 		i := *h.info
@@ -511,6 +524,7 @@ const probeLabel = "virtcert-probe"
 // first console line. A deadline bounds it: a hung kvm guest prints
 // nothing.
 func (h *Host) probe(ctx context.Context, typ, kernel string, deadline time.Duration) (bool, string, error) {
+	h.probes.Add(1)
 	name := fmt.Sprintf("%s-%d", probeLabel, time.Now().UnixNano()%1e9)
 	console, cleanupVol, err := h.createConsoleVol(ctx, probeLabel, name)
 	if err != nil {

@@ -256,7 +256,7 @@ func JudgeDrift(sum parse.ClockSummary, maxPPM float64) suites.Verdict {
 	}
 	// The fit's resolution: the sample error spread over the window.
 	res := 2 * sum.MaxError.Seconds() / sum.Span.Seconds() * 1e6
-	v.Add(fmt.Sprintf("clock rate over %.0fs (%d samples)", sum.Span.Seconds(), sum.N), math.Abs(sum.DriftPPM) <= maxPPM,
+	v.Add(fmt.Sprintf("clock rate over %.1fs (%d samples)", sum.Span.Seconds(), sum.N), math.Abs(sum.DriftPPM) <= maxPPM,
 		fmt.Sprintf("within ±%g ppm", maxPPM), fmt.Sprintf("%+.1f ppm", sum.DriftPPM), fmt.Sprintf("±%g ppm; fit resolution ~%.0f ppm", maxPPM, res), "max_ppm")
 	return v
 }
@@ -413,7 +413,7 @@ func runNTP(t *suites.T) {
 		select {
 		case <-t.Context().Done():
 			t.Errorf("waiting for chrony: %v", t.Context().Err())
-		case <-time.After(2 * time.Second):
+		case <-time.After(min(2*time.Second, max(time.Until(deadline), 0))):
 		}
 	}
 	t.Judge(JudgeNTP(f, maxOff, policy))
@@ -476,7 +476,7 @@ func settle(t *suites.T, maxS float64, within time.Duration) (parse.ClockSummary
 		select {
 		case <-t.Context().Done():
 			t.Errorf("waiting for the clock to settle: %v", t.Context().Err())
-		case <-time.After(3 * time.Second):
+		case <-time.After(min(3*time.Second, within-time.Since(start))):
 		}
 	}
 }

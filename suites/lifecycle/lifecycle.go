@@ -37,10 +37,10 @@ func init() {
 		Doc: "Host saves the guest's memory and restores it; boot_id is unchanged and the guest answers " +
 			"over the network and completes a synced disk write within responsive_seconds.",
 		Needs: []string{"SaveRestore"}, Timeout: 8 * time.Minute, Run: runSaveRestore})
-	reg(suites.Check{ID: "lifecycle.shutdown", Keys: []string{"max_seconds"}, Priority: 1, Title: "Graceful host shutdown powers the guest off",
+	reg(suites.Check{ID: "lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds"}, Priority: 1, Title: "Graceful host shutdown powers the guest off",
 		Doc: "The host asks for a graceful shutdown (ACPI / shutdown integration service); the guest must be " +
 			"off within max_seconds. The check then starts the guest again and waits for it, so later " +
-			"checks still have a guest; it is Disruptive and the runner orders it last. If the restart " +
+			"checks still have a guest (waiting up to restart_seconds); it is Disruptive and the runner orders it last. If the restart " +
 			"fails the verdict stands and the check reports the restart failure as ERROR.",
 		Timeout: 12 * time.Minute, Run: runShutdown})
 }
@@ -102,7 +102,7 @@ func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Dur
 		}
 		select {
 		case <-t.Context().Done():
-		case <-time.After(2 * time.Second):
+		case <-time.After(min(2*time.Second, max(time.Until(deadline), 0))):
 		}
 	}
 	t.Evidence(reports.Evidence{Step: "guest did not answer again", Output: fmt.Sprintf("%d dial attempts; last: %v", attempts, lastErr), Duration: time.Since(start)})
@@ -120,7 +120,7 @@ func runReboot(t *suites.T) {
 	if r.Exit != 0 {
 		t.Fatalf("reboot command failed with exit %d", r.Exit)
 	}
-	after, took := waitBack(t, before, time.Duration(limit*float64(time.Second))+30*time.Second)
+	after, took := waitBack(t, before, time.Duration(limit*float64(time.Second)))
 	t.Measure(reports.Measurement{Name: "lifecycle.reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
 	t.Judge(JudgeReboot(before, after, took, limit))
 }
@@ -148,7 +148,7 @@ func runHostReboot(t *suites.T) {
 		}
 		t.Errorf("host reboot: %v", err)
 	}
-	after, took := waitBack(t, before, time.Duration(limit*float64(time.Second))+30*time.Second)
+	after, took := waitBack(t, before, time.Duration(limit*float64(time.Second)))
 	t.Measure(reports.Measurement{Name: "lifecycle.host_reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
 	t.Judge(JudgeReboot(before, after, took, limit))
 }
@@ -174,8 +174,8 @@ func JudgeResponsive(op, before, out string, took time.Duration, limit float64) 
 
 func stateEvidence(t *suites.T, want drivers.PowerState) {
 	st, err := t.Target.Guest.State(t.Context())
-	ok := err == nil && st == want
-	t.Evidence(reports.Evidence{Step: "host: State", Command: "host: State", Expected: string(want), Actual: fmt.Sprintf("%s %s", st, errText(err)), OK: &ok})
+	// Informational: the verdict rests on what the guest shows afterwards.
+	t.Evidence(reports.Evidence{Step: "host: State (informational)", Command: "host: State", Output: fmt.Sprintf("%s %s (expected %s)", st, errText(err), want)})
 }
 
 func errText(err error) string {
@@ -271,7 +271,7 @@ func runShutdown(t *suites.T) {
 	if err != nil {
 		t.Errorf("restarting the guest after the shutdown check: %v", err)
 	}
-	if after, _ := waitBack(t, before, 10*time.Minute); after == "" && !t.Failed() {
+	if after, _ := waitBack(t, before, time.Duration(t.Float("restart_seconds")*float64(time.Second))); after == "" && !t.Failed() {
 		t.Errorf("the guest did not come back after the shutdown check restarted it")
 	}
 }

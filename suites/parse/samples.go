@@ -33,8 +33,9 @@ type ClockSummary struct {
 	MaxError time.Duration
 	MinRTT   time.Duration
 	Precise  bool
-	// DriftPPM is the slope of offset over controller time (least
-	// squares), in parts per million; 0 with fewer than 2 samples.
+	// DriftPPM is the slope of offset over controller time (Theil-Sen
+	// median of pairwise slopes), in parts per million; 0 with fewer than
+	// 2 samples.
 	DriftPPM float64
 	// Span is the controller time between the first and last sample.
 	Span          time.Duration
@@ -72,19 +73,27 @@ func SummarizeClock(s []ClockSample) ClockSummary {
 	}
 	sum.Span = s[len(s)-1].Sent.Sub(s[0].Sent)
 	if len(s) >= 2 {
-		t0 := s[0].Sent
-		var n, sx, sy, sxx, sxy float64
-		for _, x := range s {
-			tx := x.Sent.Add(x.RTT() / 2).Sub(t0).Seconds()
-			ty := x.Offset().Seconds()
-			n++
-			sx += tx
-			sy += ty
-			sxx += tx * tx
-			sxy += tx * ty
+		// Theil-Sen: the median of the slopes between every pair of
+		// samples. One sample delayed by a slow round trip moves a
+		// least-squares fit a lot over a short window; it barely moves
+		// the median.
+		var slopes []float64
+		for i := range s {
+			for j := i + 1; j < len(s); j++ {
+				dt := s[j].Sent.Add(s[j].RTT() / 2).Sub(s[i].Sent.Add(s[i].RTT() / 2)).Seconds()
+				if dt <= 1e-6 {
+					continue
+				}
+				slopes = append(slopes, (s[j].Offset()-s[i].Offset()).Seconds()/dt)
+			}
 		}
-		if d := n*sxx - sx*sx; d > 1e-9 {
-			sum.DriftPPM = (n*sxy - sx*sy) / d * 1e6
+		if len(slopes) > 0 {
+			sort.Float64s(slopes)
+			m := slopes[len(slopes)/2]
+			if len(slopes)%2 == 0 {
+				m = (slopes[len(slopes)/2-1] + m) / 2
+			}
+			sum.DriftPPM = m * 1e6
 		}
 		if math.IsNaN(sum.DriftPPM) || math.IsInf(sum.DriftPPM, 0) {
 			sum.DriftPPM = 0

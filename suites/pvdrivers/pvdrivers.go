@@ -314,7 +314,7 @@ type BalloonFacts struct {
 }
 
 // ProbeBalloon is the device list plus /proc/meminfo.
-const ProbeBalloon = suites.ProbePVDevices + `; echo '@@@ meminfo'; cat /proc/meminfo`
+const ProbeBalloon = `: vc=balloon; ` + suites.ProbePVDevices + `; echo '@@@ meminfo'; cat /proc/meminfo`
 
 // ParseBalloon parses ProbeBalloon output.
 func ParseBalloon(out string) BalloonFacts {

@@ -270,7 +270,10 @@ func domainXML(p domainParams) (string, error) {
 				Model:   "virtio",
 				Backend: &libvirtxml.DomainRNGBackend{Random: &libvirtxml.DomainRNGBackendRandom{Device: "/dev/urandom"}},
 			}},
-			MemBalloon: &libvirtxml.DomainMemBalloon{Model: "none"},
+			// A virtio balloon, as virt-install and libvirt's own
+			// defaults give a KVM guest: drivers.balloon checks the guest
+			// binds it (the probe domain below needs none).
+			MemBalloon: &libvirtxml.DomainMemBalloon{Model: "virtio"},
 		},
 	}
 	if p.UEFI {

@@ -304,7 +304,30 @@ func TestKeepOnFailure(t *testing.T) {
 	if err != nil {
 		t.Errorf("printed ssh command does not reach the kept guest: %v\n%s", err, sshOut)
 	}
-	code, so, se := virtcert(t, nil, 2*time.Minute, "sweep", "--uri", "lab", "--run", label)
+	// The kept guest is "a machine that already runs": certify it with the
+	// existing driver, reusing the kept key and pinned host key. Nothing
+	// may be created or destroyed.
+	run := readRun(t, out)
+	cfg, _ := os.ReadFile(args[2])
+	keyFile, khFile := "", ""
+	for _, l := range strings.Split(string(cfg), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "IdentityFile" {
+			keyFile = f[1]
+		} else if len(f) == 2 && f[0] == "UserKnownHostsFile" {
+			khFile = f[1]
+		}
+	}
+	ex := filepath.Join(t.TempDir(), "existing.yaml")
+	os.WriteFile(ex, []byte("name: existing\nhosts:\n  vm: {driver: existing, uri: 'ssh://root@"+run.Targets[0].Guest.Address+"'}\n"+
+		"images:\n  it: {key_file: "+keyFile+", host_key_file: "+khFile+"}\nsuites: [e2e.uname]\n"), 0o644)
+	code, so, se := virtcert(t, nil, 5*time.Minute, "run", "--plan", ex, "--out", filepath.Join(t.TempDir(), "ex"))
+	if code != 0 || !strings.Contains(so, "VERDICT: CERTIFIED") {
+		t.Errorf("existing driver against the kept guest: exit %d\n%s%s", code, so, se)
+	}
+	if len(leftovers(t, label)) == 0 {
+		t.Errorf("the existing driver destroyed a machine it does not own")
+	}
+	code, so, se = virtcert(t, nil, 2*time.Minute, "sweep", "--uri", "lab", "--run", label)
 	if code != 0 || !strings.Contains(so, "removed") {
 		t.Errorf("sweep: %d %s %s", code, so, se)
 	}

@@ -452,7 +452,13 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 		addr = net.JoinHostPort(addr, strconv.Itoa(img.Port))
 	}
 	gc.addr = addr
-	gc.cfg = vssh.Config{Addr: addr, User: img.User, Signer: signer, HostKey: gc.hostKey, HandshakeTimeout: 20 * time.Second}
+	user := img.User
+	if u, ok := h.(interface{ User() string }); ok && u.User() != "" {
+		// The existing driver's URI (ssh://user@host) names the account
+		// on that machine; it wins over the image's default user.
+		user = u.User()
+	}
+	gc.cfg = vssh.Config{Addr: addr, User: user, Signer: signer, HostKey: gc.hostKey, HandshakeTimeout: 20 * time.Second}
 	x, st, err := r.opt.Dial(rctx, gc.cfg)
 	if err != nil {
 		var hke *transport.HostKeyError

@@ -42,6 +42,7 @@ type e2e struct {
 	probe  string // vcprobe built for the guest
 	prof   *suites.Profile
 	client *guests.ClientKey
+	cfgs   map[string]sshx.Config // by guest address
 }
 
 func setupE2E(t *testing.T) *e2e {
@@ -72,7 +73,7 @@ func setupE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Skipf("lab not answering at %s: %v", uri, err)
 	}
-	e := &e2e{t: t, host: h, img: img}
+	e := &e2e{t: t, host: h, img: img, cfgs: map[string]sshx.Config{}}
 	var b [3]byte
 	rand.Read(b[:])
 	e.label = "vce2e-nd-" + hex.EncodeToString(b[:])
@@ -147,6 +148,7 @@ func (e *e2e) bootSpec(name, user string, spec drivers.GuestSpec, ready string) 
 		t.Fatalf("%s: address: %v", name, err)
 	}
 	cfg := sshx.Config{Addr: addr, User: user, Signer: e.client.Signer, HostKey: hk.PublicKey()}
+	e.cfgs[addr] = cfg
 	c, st, err := sshx.WaitReady(ctx, cfg, ready, sshx.ReadyOptions{})
 	if err != nil {
 		t.Fatalf("%s: ssh: %v (%+v)", name, err, st)
@@ -223,6 +225,30 @@ func TestE2EHealthy(t *testing.T) {
 		if r.Reason == "" {
 			t.Errorf("%s: SKIP without a reason", id)
 		}
+	}
+	// Per-command cost over the shared connection against a new
+	// connection per command, on the emulated guest.
+	if c, ok := tg.OS.(*sshx.Client); ok {
+		ctx := context.Background()
+		start := time.Now()
+		for i := 0; i < 20; i++ {
+			if r, err := c.Run(ctx, transport.Command{Cmd: "true"}); err != nil || r.Exit != 0 {
+				t.Fatal(err)
+			}
+		}
+		reuse := time.Since(start) / 20
+		start = time.Now()
+		for i := 0; i < 5; i++ {
+			d, err := sshx.Dial(ctx, e.cfgs[tg.Address])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Run(ctx, transport.Command{Cmd: "true"}); err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+		}
+		t.Logf("ssh per command on the tiny guest: %v over one connection, %v with a new connection each", reuse, time.Since(start)/5)
 	}
 	// A second tiny guest as the peer.
 	peer := e.boot("nd-peer", "")

@@ -153,4 +153,6 @@ func (g *Guest) CopyToGuest(ctx context.Context, r io.Reader, guestPath string) 
 // come straight from WMI instead of a PowerShell process per poll.
 type wmiQuerier interface {
 	KVP(ctx context.Context, vm string) (map[string]string, error)
+	// VMState returns the Get-VM state name, "" when the VM does not exist.
+	VMState(ctx context.Context, vm string) (string, error)
 }

@@ -225,6 +225,16 @@ func (g *Guest) noAddress(q queryOut) error {
 
 // State reports the power state.
 func (g *Guest) State(ctx context.Context) (drivers.PowerState, error) {
+	if w, ok := g.h.ex.(wmiQuerier); ok {
+		s, err := w.VMState(ctx, g.name)
+		if err != nil {
+			return drivers.StateUnknown, drivers.Wrap(drivers.ClassHost, "hyperv state "+g.name, err)
+		}
+		if s == "" {
+			return drivers.StateNotFound, nil
+		}
+		return mapState(s), nil
+	}
 	q, err := g.query(ctx, false)
 	if err != nil {
 		return drivers.StateUnknown, err

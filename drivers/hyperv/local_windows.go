@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -113,4 +114,57 @@ func wmiKVP(vm string) (map[string]string, error) {
 		}
 	}
 	return ParseKVPItems(items), nil
+}
+
+// enabledStates maps Msvm_ComputerSystem.EnabledState to the names Get-VM
+// uses (CIM_EnabledLogicalElement values and Hyper-V's vendor range).
+var enabledStates = map[int64]string{
+	2: "Running", 3: "Off", 6: "Saved", 9: "Paused", 32768: "Paused", 32769: "Saved",
+	32770: "Starting", 32773: "Saving", 32774: "Stopping", 32776: "Pausing", 32777: "Resuming",
+}
+
+// VMState reads a VM's state straight from WMI ("" when no such VM).
+func (localExecutor) VMState(ctx context.Context, vm string) (string, error) {
+	type res struct {
+		s   string
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, err := wmiState(vm)
+		ch <- res{s, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func wmiState(vm string) (string, error) {
+	css, err := instance.GetWmiInstancesFromHostRawQuery(host.NewWmiLocalHost(), virtNS, "SELECT * FROM Msvm_ComputerSystem WHERE ElementName="+wqlString(vm))
+	if err != nil {
+		return "", fmt.Errorf("WMI Msvm_ComputerSystem: %w", err)
+	}
+	defer func() {
+		for _, c := range css {
+			_ = c.Close()
+		}
+	}()
+	if len(css) == 0 {
+		return "", nil
+	}
+	v, err := css[0].GetProperty("EnabledState")
+	if err != nil {
+		return "", err
+	}
+	n, err := strconv.ParseInt(fmt.Sprint(v), 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("WMI EnabledState %v", v)
+	}
+	if s, ok := enabledStates[n]; ok {
+		return s, nil
+	}
+	return "Other", nil
 }

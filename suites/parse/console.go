@@ -101,6 +101,9 @@ func (e *AllowEntry) Match(line string) bool { return e.re != nil && e.re.MatchS
 func CleanConsole(b []byte) string {
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
 	s = ansi.ReplaceAllString(s, "")
+	// An escape sequence cut off by the end of the log (or garbage) leaves
+	// a bare ESC: drop it too, so no escape reaches a report.
+	s = strings.ReplaceAll(s, "\x1b", "")
 	return strings.ReplaceAll(s, "\r", "")
 }
 

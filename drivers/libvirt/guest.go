@@ -46,6 +46,10 @@ func (g *Guest) RunLabel() string { return g.label }
 
 func (g *Guest) op(what string) string { return what + " " + g.name }
 
+// agentAfterRounds is how many one-second rounds of lease lookups pass
+// before the guest agent is asked too.
+const agentAfterRounds = 15
+
 // Address waits for an IPv4 address: first the DHCP leases of the
 // libvirt network, then the QEMU guest agent. It fails early when the
 // domain stops running.
@@ -70,9 +74,12 @@ func (g *Guest) Address(ctx context.Context) (string, error) {
 		default:
 			leaseNote = "no lease for the guest's MAC yet"
 		}
-		// The agent needs a booted guest with qemu-guest-agent; asking
-		// it every few rounds is enough.
-		if i%3 == 2 {
+		// The agent needs a booted guest with qemu-guest-agent. Leases
+		// answer first on a libvirt network, so the agent is asked only
+		// after a while and then every few rounds: each failed agent call
+		// is an error line in libvirtd's log, and keeps libvirtd's agent
+		// code busy on guests that have none.
+		if i >= agentAfterRounds && i%5 == 0 {
 			addr, err := g.addrFrom(ctx, golibvirt.DomainInterfaceAddressesSrcAgent)
 			switch {
 			case err != nil && ctx.Err() != nil:

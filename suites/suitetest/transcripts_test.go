@@ -120,6 +120,7 @@ func cases() []tc {
 			f = append(f,
 				fail(p, "platform.hypervisor", "systemd-detect-virt", "platform/faulty-emulated.txt"),
 				fail(p, "drivers.guest-agent", "qemu-ga process", "drivers/faulty-agent.txt"),
+				tc{platform: p, check: "drivers.balloon", over: []string{"drivers/absent-balloon.txt"}, want: reports.Skip, reason: "no balloon device", console: "healthy.log"},
 				tc{platform: p, check: "drivers.guest-agent", want: reports.Fail, reason: "no answer", console: "healthy.log",
 					mutate: func(tg *suites.Target, g *suitetest.CapGuest) { g.ClockErr = errors.New("guest agent not responding") }},
 				fail(p, "clock.kvmclock-msrs", "kvm-clock MSRs", "clock/faulty-kvmclock.txt"),

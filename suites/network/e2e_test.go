@@ -349,3 +349,22 @@ func TestE2EFaults(t *testing.T) {
 		}
 	})
 }
+
+// TestE2ESweepLeftovers removes what an interrupted run of these tests
+// left behind (libvirtd restarted under it, say): set
+// VIRTCERT_E2E_SWEEP to the run label (vce2e-nd-...) printed in the
+// guests' volume names. It never touches another label.
+func TestE2ESweepLeftovers(t *testing.T) {
+	label := os.Getenv("VIRTCERT_E2E_SWEEP")
+	if label == "" || !strings.HasPrefix(label, "vce2e-nd-") {
+		t.Skip("set VIRTCERT_E2E_SWEEP=vce2e-nd-XXXXXX to sweep a leftover run of these tests")
+	}
+	e := setupE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	gone, err := e.host.Sweep(ctx, drivers.SweepSelector{RunLabel: label})
+	t.Logf("swept %v", gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+}

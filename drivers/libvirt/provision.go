@@ -18,6 +18,9 @@ import (
 // Spec options (GuestSpec.Extra) this driver understands.
 var knownSpecOptions = []string{"seed_bus", "mac"}
 
+// mutateTimeout bounds each creating call of Provision (see mctx).
+const mutateTimeout = 2 * time.Minute
+
 // undoStack runs cleanups in reverse order; Provision uses it to roll back.
 type undoStack []func(context.Context) error
 
@@ -138,6 +141,13 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 		return nil, drivers.Errorf(drivers.ClassInput, op, "a domain named %q already exists on %s", spec.Name, h.uri)
 	}
 
+	// Calls that create something run to completion under their own
+	// bound instead of ctx: an RPC abandoned at ctx's end still completes
+	// in libvirtd, after the rollback has already run, and would leak what
+	// it made. Cancellation is honoured between the steps (step below).
+	mctx, cancelM := context.WithTimeout(context.WithoutCancel(ctx), mutateTimeout)
+	defer cancelM()
+
 	var undo undoStack
 	fail := func(err error) (*Guest, error) {
 		if rerr := undo.run(ctx); rerr != nil {
@@ -149,14 +159,17 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 		if h.failAt == name {
 			return drivers.Errorf(drivers.ClassHost, op, "injected failure after step %q", name)
 		}
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return drivers.Errorf(drivers.ClassHost, op, "interrupted after step %q: %w", name, err)
+		}
+		return nil
 	}
 	addVol := func(v volRef) {
 		undo = append(undo, func(c context.Context) error { return h.deleteVolDetached(c, v.vol) })
 	}
 
 	// 1. console log volume (the serial port writes into it)
-	console, err := h.createVol(ctx, op+": console volume", mustVolXML(volName(spec.RunLabel, spec.Name, kindConsole), "raw", 0, "", ""), 0)
+	console, err := h.createVol(mctx, op+": console volume", mustVolXML(volName(spec.RunLabel, spec.Name, kindConsole), "raw", 0, "", ""), 0)
 	if err != nil {
 		return fail(err)
 	}
@@ -171,7 +184,7 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 	if err != nil {
 		return fail(drivers.Wrap(drivers.ClassHost, op, err))
 	}
-	overlay, err := h.createVol(ctx, op+": overlay on "+spec.Image.Path, ox, 0)
+	overlay, err := h.createVol(mctx, op+": overlay on "+spec.Image.Path, ox, 0)
 	if err != nil {
 		return fail(err)
 	}
@@ -184,12 +197,12 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 	seedName := ""
 	if len(spec.Seed) > 0 {
 		seedName = volName(spec.RunLabel, spec.Name, kindSeed)
-		seed, err := h.createVol(ctx, op+": seed volume", mustVolXML(seedName, "raw", uint64(len(spec.Seed)), "", ""), 0)
+		seed, err := h.createVol(mctx, op+": seed volume", mustVolXML(seedName, "raw", uint64(len(spec.Seed)), "", ""), 0)
 		if err != nil {
 			return fail(err)
 		}
 		addVol(seed)
-		if err := do0(ctx, h.c, op+": upload seed", func(l *golibvirt.Libvirt) error {
+		if err := do0(mctx, h.c, op+": upload seed", func(l *golibvirt.Libvirt) error {
 			return l.StorageVolUpload(seed.vol, bytes.NewReader(spec.Seed), 0, uint64(len(spec.Seed)), 0)
 		}); err != nil {
 			return fail(err)
@@ -203,7 +216,7 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 	var extra []string
 	for i, mb := range spec.ExtraDisks {
 		n := volName(spec.RunLabel, spec.Name, fmt.Sprintf("disk%d.qcow2", i+1))
-		v, err := h.createVol(ctx, op+": extra disk", mustVolXML(n, "qcow2", uint64(mb)<<20, "", ""), 0)
+		v, err := h.createVol(mctx, op+": extra disk", mustVolXML(n, "qcow2", uint64(mb)<<20, "", ""), 0)
 		if err != nil {
 			return fail(err)
 		}
@@ -227,7 +240,7 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 	if err != nil {
 		return fail(drivers.Wrap(drivers.ClassInput, op, err))
 	}
-	dom, err := do(ctx, h.c, op+": define domain", func(l *golibvirt.Libvirt) (golibvirt.Domain, error) {
+	dom, err := do(mctx, h.c, op+": define domain", func(l *golibvirt.Libvirt) (golibvirt.Domain, error) {
 		return l.DomainDefineXMLFlags(x, golibvirt.DomainDefineValidate)
 	})
 	if err != nil {
@@ -240,7 +253,7 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 
 	// 6. start
 	defined := time.Now()
-	if err := do0(ctx, h.c, op+": start domain", func(l *golibvirt.Libvirt) error {
+	if err := do0(mctx, h.c, op+": start domain", func(l *golibvirt.Libvirt) error {
 		return l.DomainCreate(dom)
 	}); err != nil {
 		return fail(err)

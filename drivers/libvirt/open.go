@@ -20,7 +20,23 @@
 // volPrefix), so Sweep finds volumes whose domain is already gone.
 //
 // The console is read through the storage API (StorageVolDownload), so it
-// works the same on a remote host.
+// works the same on a remote host. virtlogd writes it and rotates it at
+// its max_size (2 MiB by default): Console returns the current file only.
+//
+// Remote hosts: image, kernel and initrd paths are paths on that host
+// (checked by libvirt there; on a local socket they are checked before
+// anything is created). Guest addresses come from the host's libvirt
+// network; the controller must be able to route to them.
+//
+// Acceleration: Info boots a tiny transient kvm domain (the probe kernel,
+// no disk) and waits for its kernel banner on the serial console; no
+// banner within kvmProbeTimeout means TCG. The result is cached for the
+// connection; the first Provision pays for it if Info was not called.
+//
+// Cancellation: go-libvirt has no contexts, so every RPC runs under our
+// deadline (see conn). The RPCs that create something in Provision run to
+// completion under their own bound instead, so that a cancel cannot leak
+// a resource created after the rollback ran.
 package libvirt
 
 import (

@@ -213,6 +213,19 @@ func sendWithRetry(ctx context.Context, addr string, d time.Duration, streams in
 	}
 }
 
+// waitListening dials addr until it accepts or limit passes. A bare
+// connect is ignored by the vcprobe receiver.
+func waitListening(ctx context.Context, addr string, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 2*time.Second); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func hasTool(t *suites.T, x transport.Transport, tool string) bool {
 	r := t.RunOn(x, "is "+tool+" installed", ": vc=has-"+tool+"; command -v "+transport.Quote(tool))
 	return r.Exit == 0
@@ -266,7 +279,11 @@ func runThroughputPeer(t *suites.T) {
 	paddr := net.JoinHostPort(hostOnly(p.Address), strconv.Itoa(guestPort))
 	scmd := fmt.Sprintf("%s tcp-server -listen :%d -duration %s", transport.Quote(p.Helper), guestPort, d+60*time.Second)
 	ch := runAsync(ctx, p.OS, scmd)
-	time.Sleep(500 * time.Millisecond)
+	// The receiver starts in the background: wait until it accepts (the
+	// controller reaches the peer directly) rather than a fixed pause,
+	// which a busy host outlasts and turns into "connection refused"
+	// and a false FAIL. If it never listens, the client's error says so.
+	waitListening(ctx, paddr, 20*time.Second)
 	ccmd := fmt.Sprintf("%s tcp-client -connect %s -duration %s -streams %d", transport.Quote(t.Target.Helper), transport.Quote(paddr), d, streams)
 	r := t.Run("guest sends to peer (vcprobe)", ccmd)
 	cr, err := vcprobeTCP(r.Stdout)

@@ -77,14 +77,32 @@ func SummarizeClock(s []ClockSample) ClockSummary {
 		// samples. One sample delayed by a slow round trip moves a
 		// least-squares fit a lot over a short window; it barely moves
 		// the median.
+		//
+		// A busy host delays several samples at once, not one: on the
+		// lab (2 cores, load 11) three of nine round trips took 200-240
+		// ms among 3-25 ms ones, their offsets off by up to 100 ms, and
+		// the median of all pairs said -1155 ppm for a guest that kept
+		// time. A sample's offset is only known to RTT/2, so samples
+		// whose round trip is far above the best one do not vote (when
+		// at least 3 remain); the offset above already works this way.
+		use := s
+		var good []ClockSample
+		for _, x := range s {
+			if x.RTT() <= 3*sum.MinRTT+20*time.Millisecond {
+				good = append(good, x)
+			}
+		}
+		if len(good) >= 3 {
+			use = good
+		}
 		var slopes []float64
-		for i := range s {
-			for j := i + 1; j < len(s); j++ {
-				dt := s[j].Sent.Add(s[j].RTT() / 2).Sub(s[i].Sent.Add(s[i].RTT() / 2)).Seconds()
+		for i := range use {
+			for j := i + 1; j < len(use); j++ {
+				dt := use[j].Sent.Add(use[j].RTT() / 2).Sub(use[i].Sent.Add(use[i].RTT() / 2)).Seconds()
 				if dt <= 1e-6 {
 					continue
 				}
-				slopes = append(slopes, (s[j].Offset()-s[i].Offset()).Seconds()/dt)
+				slopes = append(slopes, (use[j].Offset()-use[i].Offset()).Seconds()/dt)
 			}
 		}
 		if len(slopes) > 0 {

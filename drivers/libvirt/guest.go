@@ -210,12 +210,7 @@ func (g *Guest) Power(ctx context.Context, op drivers.PowerOp) error {
 	case drivers.PowerStart:
 		return do0(ctx, g.h.c, o, func(l *golibvirt.Libvirt) error { return ignoreInvalid(l.DomainCreate(g.dom)) })
 	case drivers.PowerShutdown:
-		if err := do0(ctx, g.h.c, o, func(l *golibvirt.Libvirt) error {
-			return ignoreInvalid(l.DomainShutdownFlags(g.dom, golibvirt.DomainShutdownAcpiPowerBtn))
-		}); err != nil {
-			return err
-		}
-		return g.waitState(ctx, "power shutdown", drivers.StateOff)
+		return g.shutdown(ctx, o)
 	case drivers.PowerOff:
 		return do0(ctx, g.h.c, o, func(l *golibvirt.Libvirt) error { return ignoreInvalid(l.DomainDestroyFlags(g.dom, 0)) })
 	case drivers.PowerReboot:
@@ -224,6 +219,37 @@ func (g *Guest) Power(ctx context.Context, op drivers.PowerOp) error {
 		return do0(ctx, g.h.c, o, func(l *golibvirt.Libvirt) error { return l.DomainReset(g.dom, 0) })
 	}
 	return drivers.Errorf(drivers.ClassInput, o, "unknown power operation %q", op)
+}
+
+// shutdownResend is how often the ACPI power button is pressed again
+// while waiting: a press before the guest's handler runs (early boot,
+// systemd-logind not up yet) is lost, not queued.
+const shutdownResend = 10 * time.Second
+
+// shutdown presses the ACPI power button until the domain is off or ctx
+// ends.
+func (g *Guest) shutdown(ctx context.Context, op string) error {
+	for {
+		err := do0(ctx, g.h.c, op, func(l *golibvirt.Libvirt) error {
+			err := l.DomainShutdownFlags(g.dom, golibvirt.DomainShutdownAcpiPowerBtn)
+			if libvirtCode(err) == golibvirt.ErrOperationInvalid {
+				return nil // not running: the wait below sees it
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, shutdownResend)
+		err = g.waitState(wctx, "power shutdown", drivers.StateOff, drivers.StateNotFound)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return drivers.Errorf(drivers.ClassGuest, op, "the guest did not power off after ACPI power button presses every %s: %w", shutdownResend, ctx.Err())
+		}
+	}
 }
 
 // Console returns the serial console output so far, read through the
@@ -244,14 +270,9 @@ func (g *Guest) Destroy(ctx context.Context, grace time.Duration) error {
 		return err
 	}
 	if st == drivers.StateRunning && grace > 0 {
-		err := do0(ctx, g.h.c, g.op("destroy: shutdown"), func(l *golibvirt.Libvirt) error {
-			return l.DomainShutdownFlags(g.dom, golibvirt.DomainShutdownAcpiPowerBtn)
-		})
-		if err == nil {
-			gctx, cancel := context.WithTimeout(ctx, grace)
-			_ = g.waitState(gctx, "destroy: shutdown", drivers.StateOff, drivers.StateNotFound)
-			cancel()
-		}
+		gctx, cancel := context.WithTimeout(ctx, grace)
+		_ = g.shutdown(gctx, g.op("destroy: shutdown"))
+		cancel()
 	}
 	if err := ctx.Err(); err != nil {
 		return drivers.Errorf(drivers.ClassHost, g.op("destroy"), "%w", err)

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -232,7 +233,13 @@ func (w *winrmExecutor) Exec(ctx context.Context, cmdline string) (Output, error
 		go func() { defer wg.Done(); _, _ = io.Copy(&se, cmd.Stderr) }()
 		cmd.Wait()
 		wg.Wait()
-		return Output{Stdout: so.Bytes(), Stderr: se.Bytes(), Exit: cmd.ExitCode()}, nil
+		out := Output{Stdout: so.Bytes(), Stderr: se.Bytes(), Exit: cmd.ExitCode()}
+		// Release the finished command (Signal terminate): the host keeps
+		// it, and counts it against the shell's command quota, until then.
+		if err := cmd.Close(); err != nil {
+			return out, fmt.Errorf("releasing the finished command: %w", err)
+		}
+		return out, nil
 	})
 	if err != nil {
 		if ctx.Err() != nil {

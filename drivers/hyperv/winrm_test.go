@@ -65,8 +65,16 @@ func TestWinRMDeadline(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the abandoned command still runs on the host")
 	}
-	out, err := ex.Exec(ctx, "echo ok")
-	if err != nil || out.Exit != 0 || string(out.Stdout) != "ran: echo ok" {
-		t.Fatalf("after timeout: %+v %v", out, err)
+	// One shell serves many more commands than the host's per-shell quota
+	// (wsman.DefaultMaxCommandsPerShell, 100): finished commands are
+	// released.
+	for i := 0; i < 130; i++ {
+		out, err := ex.Exec(ctx, "echo ok")
+		if err != nil || out.Exit != 0 || string(out.Stdout) != "ran: echo ok" {
+			t.Fatalf("command %d: %+v %v", i, out, err)
+		}
+	}
+	if n := srv.Server.ShellCount(); n != 1 {
+		t.Fatalf("%d shells open, want the one reused", n)
 	}
 }

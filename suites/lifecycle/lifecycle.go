@@ -57,8 +57,8 @@ func readBootID(t *suites.T, step string) string {
 // JudgeReboot checks a reboot's outcome.
 func JudgeReboot(before, after string, back time.Duration, maxSeconds float64) suites.Verdict {
 	var v suites.Verdict
-	v.Add("boot_id changed", after != "" && after != before, "a new boot_id (was "+before+")", orNone(after), "", "")
-	v.Add("time until the guest answers again", after != "" && back.Seconds() <= maxSeconds,
+	v.Add("boot_id changed", after != "" && after != before, "a new boot_id (was "+before+")", rebootActual(before, after), "", "")
+	v.Add("time until the guest answers again", after != "" && after != before && back.Seconds() <= maxSeconds,
 		fmt.Sprintf("<= %gs", maxSeconds), fmt.Sprintf("%.1fs", back.Seconds()), "", "max_seconds")
 	return v
 }
@@ -70,6 +70,13 @@ func orNone(s string) string {
 	return s
 }
 
+func rebootActual(before, after string) string {
+	if after == before {
+		return after + " (unchanged: no reboot happened)"
+	}
+	return orNone(after)
+}
+
 // waitBack re-dials until the guest answers with a boot_id other than
 // before, or limit passes. It returns the new boot_id ("" on timeout).
 func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Duration) {
@@ -78,7 +85,7 @@ func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Dur
 	}
 	start := time.Now()
 	deadline := start.Add(limit)
-	attempts, lastErr := 0, error(nil)
+	attempts, lastErr, sameBoot := 0, error(nil), 0
 	for time.Now().Before(deadline) {
 		attempts++
 		actx, cancel := context.WithTimeout(t.Context(), min(30*time.Second, time.Until(deadline)))
@@ -93,6 +100,10 @@ func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Dur
 				return id, time.Since(start)
 			}
 			lastErr = rerr
+			if rerr == nil && id == before {
+				sameBoot++
+				lastErr = fmt.Errorf("the guest answered with its old boot_id %s (%d times): it has not rebooted", id, sameBoot)
+			}
 		} else {
 			lastErr = err
 		}
@@ -105,7 +116,10 @@ func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Dur
 		case <-time.After(min(2*time.Second, max(time.Until(deadline), 0))):
 		}
 	}
-	t.Evidence(reports.Evidence{Step: "guest did not answer again", Output: fmt.Sprintf("%d dial attempts; last: %v", attempts, lastErr), Duration: time.Since(start)})
+	t.Evidence(reports.Evidence{Step: "guest did not come back with a new boot", Output: fmt.Sprintf("%d dial attempts; last: %v", attempts, lastErr), Duration: time.Since(start)})
+	if sameBoot > 0 {
+		return before, time.Since(start)
+	}
 	return "", time.Since(start)
 }
 

@@ -360,3 +360,38 @@ func TestMain(m *testing.M) {
 }
 
 var _ = drivers.StateOff
+
+// TestCapturedTCG replays the transcripts captured from the real tiny guest
+// on the lab (kvm-tcg): what the guest really showed, judged again.
+func TestCapturedTCG(t *testing.T) {
+	want := map[string]reports.Status{
+		"platform.hypervisor": reports.Pass, "drivers.paravirtual": reports.Pass, "drivers.modules": reports.Pass,
+		"drivers.initramfs": reports.Skip, "drivers.balloon": reports.Pass,
+		// The tiny guest has no qemu-ga although the domain defines its channel.
+		"drivers.guest-agent": reports.Fail,
+		"clock.source":        reports.Skip, "clock.kvmclock-msrs": reports.Skip, "clock.available": reports.Pass,
+		"clock.tsc-flags": reports.Pass, "clock.ntp-sync": reports.Skip, "clock.rtc": reports.Pass,
+		"clock.offset": reports.Pass, "clock.monotonic": reports.Pass, "clock.after-save": reports.Skip,
+		"lifecycle.pause-resume": reports.Pass, "lifecycle.save-restore": reports.Pass,
+	}
+	for id, w := range want {
+		t.Run(id, func(t *testing.T) {
+			t.Parallel()
+			r := run(t, tc{platform: "kvm-tcg", check: id, console: "healthy.log", mutate: func(tg *suites.Target, _ *suitetest.CapGuest) {
+				tg.Spec.MemoryMB = 256 // the captured tiny guest's memory
+			}})
+			if r.Status != w {
+				t.Fatalf("want %s, got\n%s", w, suitetest.Describe(r))
+			}
+		})
+	}
+	// The real fault, captured: virtio_blk never loaded on the tiny guest.
+	r := run(t, tc{platform: "kvm-tcg", check: "drivers.paravirtual", over: []string{"drivers/faulty-noload-blk.txt"}, console: "healthy.log"})
+	if r.Status != reports.Fail || !strings.Contains(r.Reason, "virtio3 (block, id 0x0002): expected bound to virtio_blk, got unbound") {
+		t.Fatalf("captured noload=virtio_blk:\n%s", suitetest.Describe(r))
+	}
+	// The real console of that guest is clean.
+	if r := run(t, tc{platform: "kvm-tcg", check: "console.clean", console: "healthy.log"}); r.Status != reports.Pass {
+		t.Fatalf("captured console:\n%s", suitetest.Describe(r))
+	}
+}

@@ -1,0 +1,176 @@
+package drivertest_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/drivers/drivertest"
+)
+
+// fakeHost is an in-memory driver used to test the suite itself: with
+// broken set, it violates one contract, and the suite must notice.
+type fakeHost struct {
+	broken     string // "", "destroy", "leak", "sweepall"
+	mu         sync.Mutex
+	guests     map[string]*fakeGuest
+	unlabelled map[string]bool
+}
+
+type fakeGuest struct {
+	h       *fakeHost
+	name    string
+	label   string
+	created time.Time
+	state   drivers.PowerState
+	gone    bool
+}
+
+func (h *fakeHost) Info(ctx context.Context) (drivers.HostInfo, error) {
+	return drivers.HostInfo{Driver: "fake", Hypervisor: "qemu", Name: "fake", Nature: drivers.NatureSimulated, Notes: []string{"in-memory test double"}}, nil
+}
+
+func (h *fakeHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drivers.Guest, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, drivers.Errorf(drivers.ClassHost, "provision", "%w", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := &fakeGuest{h: h, name: spec.Name, label: spec.RunLabel, created: time.Now(), state: drivers.StateRunning}
+	if strings.HasPrefix(spec.Image.Path, "/nonexistent") {
+		if h.broken == "leak" {
+			h.guests[g.name] = g // no rollback
+		}
+		return nil, drivers.Errorf(drivers.ClassInput, "provision", "image %s: no such file", spec.Image.Path)
+	}
+	h.guests[g.name] = g
+	return g, nil
+}
+
+func (h *fakeHost) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.Resource, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var res []drivers.Resource
+	for name, g := range h.guests {
+		if (sel.RunLabel != "" && g.label != sel.RunLabel) || (sel.OlderThan > 0 && time.Since(g.created) <= sel.OlderThan) {
+			continue
+		}
+		res = append(res, drivers.Resource{Kind: "domain", Name: name, RunLabel: g.label, Created: g.created})
+		if !sel.DryRun {
+			g.gone = true
+			delete(h.guests, name)
+		}
+	}
+	if h.broken == "sweepall" {
+		for name := range h.unlabelled {
+			res = append(res, drivers.Resource{Kind: "domain", Name: name})
+			if !sel.DryRun {
+				delete(h.unlabelled, name)
+			}
+		}
+	}
+	return res, nil
+}
+
+func (h *fakeHost) Close() error { return nil }
+
+func (g *fakeGuest) Name() string { return g.name }
+func (g *fakeGuest) Address(ctx context.Context) (string, error) {
+	return "192.0.2.10", nil
+}
+func (g *fakeGuest) Power(ctx context.Context, op drivers.PowerOp) error {
+	g.h.mu.Lock()
+	defer g.h.mu.Unlock()
+	switch op {
+	case drivers.PowerStart, drivers.PowerReboot, drivers.PowerReset:
+		g.state = drivers.StateRunning
+	case drivers.PowerOff, drivers.PowerShutdown:
+		g.state = drivers.StateOff
+	default:
+		return drivers.Errorf(drivers.ClassInput, "power", "unknown op %q", op)
+	}
+	return nil
+}
+func (g *fakeGuest) State(ctx context.Context) (drivers.PowerState, error) {
+	g.h.mu.Lock()
+	defer g.h.mu.Unlock()
+	if g.gone {
+		return drivers.StateNotFound, nil
+	}
+	return g.state, nil
+}
+func (g *fakeGuest) Console(ctx context.Context) ([]byte, error) { return []byte("booted\n"), nil }
+func (g *fakeGuest) Destroy(ctx context.Context, grace time.Duration) error {
+	g.h.mu.Lock()
+	defer g.h.mu.Unlock()
+	if g.gone && g.h.broken == "destroy" {
+		return errors.New("no such domain")
+	}
+	g.gone = true
+	delete(g.h.guests, g.name)
+	return nil
+}
+
+type fakeHarness struct{ h *fakeHost }
+
+func (f fakeHarness) Open(ctx context.Context) (drivers.Host, error) { return f.h, nil }
+func (f fakeHarness) Spec(name, label string) drivers.GuestSpec {
+	return drivers.GuestSpec{Name: name, RunLabel: label, MemoryMB: 64, Image: drivers.Image{Path: "/images/fake.qcow2", Format: "qcow2"}}
+}
+func (f fakeHarness) Config() drivertest.Config {
+	return drivertest.Config{
+		Provisions: true, BootTimeout: 5 * time.Second, ACPI: true,
+		MakeUnlabelled: func(ctx context.Context) ([]string, func(context.Context) (bool, error), func(), error) {
+			f.h.mu.Lock()
+			f.h.unlabelled["someone-elses-vm"] = true
+			f.h.mu.Unlock()
+			exists := func(context.Context) (bool, error) {
+				f.h.mu.Lock()
+				defer f.h.mu.Unlock()
+				return f.h.unlabelled["someone-elses-vm"], nil
+			}
+			return []string{"someone-elses-vm"}, exists, func() {}, nil
+		},
+	}
+}
+
+func newFake(broken string) fakeHarness {
+	return fakeHarness{h: &fakeHost{broken: broken, guests: map[string]*fakeGuest{}, unlabelled: map[string]bool{}}}
+}
+
+// TestFakeConforms runs the suite on the fake; with DRIVERTEST_FAKE_BROKEN
+// set (by TestSuiteCatchesBrokenDrivers) the fake breaks a contract.
+func TestFakeConforms(t *testing.T) {
+	drivertest.Run(t, newFake(os.Getenv("DRIVERTEST_FAKE_BROKEN")))
+}
+
+// TestSuiteCatchesBrokenDrivers proves the suite fails drivers that break
+// the contracts, by running it in a child process on a broken fake.
+func TestSuiteCatchesBrokenDrivers(t *testing.T) {
+	if os.Getenv("DRIVERTEST_FAKE_BROKEN") != "" {
+		t.Skip("child process")
+	}
+	for broken, want := range map[string]string{
+		"destroy":  "must be idempotent",
+		"leak":     "a failed Provision left",
+		"sweepall": "sweep would remove the unlabelled",
+	} {
+		t.Run(broken, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestFakeConforms$", "-test.v")
+			cmd.Env = append(os.Environ(), "DRIVERTEST_FAKE_BROKEN="+broken)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a driver with broken %s:\n%s", broken, out)
+			}
+			if !strings.Contains(string(out), want) {
+				t.Fatalf("the suite failed, but not with %q:\n%s", want, out)
+			}
+		})
+	}
+}

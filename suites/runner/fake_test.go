@@ -28,6 +28,8 @@ type fakeHost struct {
 	provCount  int
 	closed     bool
 	transientN int // fail this many Provision calls with a host error first
+	// addrOverride, when it returns non-empty, is the guests' address.
+	addrOverride func() string
 }
 
 func newFakeHost() *fakeHost {
@@ -104,6 +106,11 @@ func (g *fakeGuest) Address(ctx context.Context) (string, error) {
 	if g.noAddr {
 		<-ctx.Done()
 		return "", fmt.Errorf("no DHCP lease for %s", g.name)
+	}
+	if g.h.addrOverride != nil {
+		if a := g.h.addrOverride(); a != "" {
+			return a, nil
+		}
 	}
 	return "192.168.150.10", nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/transport"
+	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
@@ -396,5 +397,44 @@ func TestHostKeyChangesAfterReboot(t *testing.T) {
 	}
 	if len(h.names()) != 0 {
 		t.Errorf("guest left")
+	}
+}
+
+// A guest that comes back from a reboot with another address is found
+// again through the driver.
+func TestReconnectFollowsAddress(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	var moved atomic.Bool
+	reboot := suites.Check{ID: "lifecycle.reboot", Area: "lifecycle", Title: "reboot", Disruptive: true, Timeout: 30 * time.Second, Run: func(t *suites.T) {
+		moved.Store(true)
+		t.Target.OS.Close()
+		x, err := t.Target.Reconnect(t.Context())
+		if err != nil {
+			t.Fatalf("reconnect: %v", err)
+		}
+		t.Target.OS = x
+	}}
+	dial := d.dial
+	o := opts(t, h, d, reboot, okCheck)
+	o.Dial = func(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error) {
+		if moved.Load() && cfg.Addr != "192.168.150.11" {
+			<-ctx.Done()
+			return nil, Stats{}, ctx.Err()
+		}
+		return dial(ctx, cfg)
+	}
+	h.addrOverride = func() string {
+		if moved.Load() {
+			return "192.168.150.11"
+		}
+		return ""
+	}
+	run, _, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+	tg := run.Targets[0]
+	if r := result(t, tg, "lifecycle.reboot"); r.Status != reports.Pass {
+		t.Errorf("reboot: %s %q", r.Status, r.Reason)
+	}
+	if r := result(t, tg, "platform.ok"); r.Status != reports.Pass {
+		t.Errorf("after reboot: %s %q", r.Status, r.Reason)
 	}
 }

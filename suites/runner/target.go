@@ -498,19 +498,43 @@ func (r *runner) uploadHelper(ctx context.Context, id string, x transport.Transp
 }
 
 // reconnect dials the guest again (after a reboot or a dropped
-// connection), with backoff, within the ready timeout.
+// connection) within the ready timeout. A rebooted guest may come back
+// with another DHCP lease, so between dial attempts the driver is asked
+// for the address again.
 func (r *runner) reconnect(ctx context.Context, gc *guestConn) (transport.Transport, error) {
 	rctx, cancel := context.WithTimeout(ctx, r.p.Timeouts.Ready.D())
 	defer cancel()
-	x, _, err := r.opt.Dial(rctx, gc.cfg)
-	if err != nil {
-		return nil, err
+	attempt := min(20*time.Second, max(r.p.Timeouts.Ready.D()/4, 250*time.Millisecond))
+	for {
+		dctx, dcancel := context.WithTimeout(rctx, attempt)
+		x, _, err := r.opt.Dial(dctx, gc.cfg)
+		dcancel()
+		if err == nil {
+			if gc.os != nil {
+				gc.os.Close()
+			}
+			gc.os = x
+			return x, nil
+		}
+		var hke *transport.HostKeyError
+		if errors.As(err, &hke) || rctx.Err() != nil {
+			return nil, err
+		}
+		actx, acancel := context.WithTimeout(rctx, 10*time.Second)
+		addr, aerr := gc.g.Address(actx)
+		acancel()
+		if aerr == nil && addr != "" {
+			if _, _, e := net.SplitHostPort(addr); e != nil {
+				if _, port, e := net.SplitHostPort(gc.cfg.Addr); e == nil && port != "22" {
+					addr = net.JoinHostPort(addr, port)
+				}
+			}
+			if addr != gc.addr {
+				r.log.Info("guest address changed", "guest", gc.g.Name(), "old", gc.addr, "new", addr)
+				gc.addr, gc.cfg.Addr = addr, addr
+			}
+		}
 	}
-	if gc.os != nil {
-		gc.os.Close()
-	}
-	gc.os = x
-	return x, nil
 }
 
 func (r *runner) reconnectInto(ctx context.Context, tg *suites.Target, gc *guestConn) (transport.Transport, error) {

@@ -194,6 +194,6 @@ func (g *Guest) Console(ctx context.Context) ([]byte, error) {
 
 // Destroy does nothing: the machine is not ours.
 func (g *Guest) Destroy(ctx context.Context, grace time.Duration) error {
-	g.h.log.Info("existing driver: destroy leaves the machine alone, it was not created by virtcert", "host", g.h.host)
+	g.h.log.Debug("existing driver: destroy leaves the machine alone, it was not created by virtcert", "host", g.h.host)
 	return nil
 }

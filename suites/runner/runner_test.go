@@ -438,3 +438,25 @@ func TestReconnectFollowsAddress(t *testing.T) {
 		t.Errorf("after reboot: %s %q", r.Status, r.Reason)
 	}
 }
+
+// The run's own timeout bounds everything: a hanging check is cancelled,
+// the guest destroyed, and the run reads INCOMPLETE.
+func TestRunTimeout(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	p := testPlan(t, "matrix: [{host: h1, image: tiny}]\n")
+	p.Timeouts.Run = plan.Duration(time.Second)
+	t0 := time.Now()
+	run, _, err := Run(context.Background(), p, opts(t, h, d, hangCheck, okCheck))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(t0); took > 15*time.Second {
+		t.Errorf("run took %s with a 1s run timeout", took)
+	}
+	if run.Complete || run.Verdict() != reports.Incomplete {
+		t.Errorf("complete %v verdict %s", run.Complete, run.Verdict())
+	}
+	if len(h.names()) != 0 {
+		t.Errorf("guest left after the run timeout")
+	}
+}

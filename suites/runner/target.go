@@ -425,7 +425,11 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 		// remove the guest.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace+60*time.Second)
 		defer cancel()
-		if err := g.Destroy(dctx, grace); err != nil {
+		n, err := retryHost(dctx, func(ctx context.Context) error { return g.Destroy(ctx, grace) })
+		if n > 0 {
+			r.progress(id, "destroy %s: host did not answer, %d retr(ies)", g.Name(), n)
+		}
+		if err != nil {
 			r.progress(id, "destroy %s failed: %s (virtcert sweep --run %s removes it)", g.Name(), reports.Clean(err.Error()), r.label)
 			r.outMu.Lock()
 			r.out.Leftovers = append(r.out.Leftovers, g.Name())
@@ -438,12 +442,21 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 	rctx, cancel := context.WithTimeout(ctx, r.p.Timeouts.Ready.D())
 	defer cancel()
 	r.opt.Sink.Target(id).Phase(progress.Readiness)
-	addr, err := g.Address(rctx)
+	var addr string
+	aRetries, err := retryHost(rctx, func(ctx context.Context) error {
+		var err error
+		addr, err = g.Address(ctx)
+		return err
+	})
+	if aRetries > 0 {
+		r.progress(id, "address of %s: host did not answer, %d retr(ies)", name, aRetries)
+		gc.retries += aRetries
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return gc, classify("address", ctx.Err())
 		}
-		if drivers.ClassOf(err) == drivers.ClassHost && rctx.Err() == nil {
+		if drivers.ClassOf(err) == drivers.ClassHost && (rctx.Err() == nil || aRetries > 0) {
 			return gc, classify("address of "+name, err)
 		}
 		return gc, guestFault("guest "+name+" never got an address", err)
@@ -687,4 +700,27 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// retryHost retries f while it fails with a host error (the host did not
+// answer: e.g. libvirtd restarting, which refuses connections for a few
+// seconds) and ctx lasts, backing off from 1 s to 8 s. Without it a
+// guest whose destroy met the restart leaked, and a guest whose address
+// lookup met it was given up at once. It returns the retries made.
+func retryHost(ctx context.Context, f func(context.Context) error) (int, error) {
+	backoff := time.Second
+	for i := 0; ; i++ {
+		err := f(ctx)
+		if err == nil || drivers.ClassOf(err) != drivers.ClassHost || ctx.Err() != nil {
+			return i, err
+		}
+		select {
+		case <-ctx.Done():
+			return i, err
+		case <-time.After(backoff):
+		}
+		if backoff < 8*time.Second {
+			backoff *= 2
+		}
+	}
 }

@@ -123,12 +123,13 @@ func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Dur
 	return "", time.Since(start)
 }
 
-// probeReboot reboots detached, so the session ends cleanly first. A
+// probeReboot reboots detached (ignoring the session's hangup; busybox
+// has no nohup), so the session ends cleanly first. A
 // graceful reboot kills the detached shell on the way down; if nothing
 // happened 20 s later (an init that ignores the request, like a shell
 // script as PID 1), it forces the reboot, which the time to SSH shows.
 const probeReboot = `: vc=reboot; S=; [ "$(id -u)" = 0 ] || S="sudo -n"; ` +
-	`nohup sh -c "sleep 1; $S reboot; sleep 20; $S reboot -f" >/dev/null 2>&1 </dev/null & echo reboot-scheduled`
+	`sh -c "trap '' HUP; sleep 1; $S reboot; sleep 20; $S reboot -f" >/dev/null 2>&1 </dev/null & echo reboot-scheduled`
 
 func runReboot(t *suites.T) {
 	limit := t.Float("max_seconds")

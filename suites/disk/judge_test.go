@@ -169,16 +169,34 @@ func TestJudgeBench(t *testing.T) {
 	rnd := map[string]float64{"randread": 5000, "randwrite": 2000}
 	for _, p := range []string{"kvm", "hyperv-gen1", "hyperv-gen2"} {
 		b := benches(t, p+"/disk/healthy.txt")
-		mustPass(t, p+" seq", JudgeBench(b, seq, 10))
-		mustPass(t, p+" rand", JudgeBench(b, rnd, 10))
+		mustPass(t, p+" seq", JudgeBench(b, seq))
+		mustPass(t, p+" rand", JudgeBench(b, rnd))
+		ag := Agreement(b, 10)
+		if len(ag) != 4 {
+			t.Fatalf("%s: %d agreement notes", p, len(ag))
+		}
+		for _, it := range ag {
+			if !it.OK {
+				t.Errorf("%s: %s: %s", p, it.Step, it.Actual)
+			}
+		}
 	}
 	slow := benches(t, "kvm/disk/faulty-slow.txt")
-	mustFail(t, "slow seq", JudgeBench(slow, seq, 10), "seqread (vcprobe): 19.7 MB/s")
-	mustFail(t, "fio disagrees", JudgeBench(slow, map[string]float64{"seqwrite": 1}, 10), "fio 55.0 vs vcprobe 19.7")
-	mustFail(t, "slow iops", JudgeBench(slow, rnd, 10), "300.0 IOPS")
-	mustPass(t, "slow but tcg floors", JudgeBench(slow, map[string]float64{"seqread": 5, "randread": 100}, 50))
-	mustFail(t, "not measured", JudgeBench(nil, seq, 10), "not measured")
-	mustFail(t, "vcprobe error", JudgeBench([]Bench{{Mode: "seqread", Source: "vcprobe", Err: "open /dev/vda: permission denied"}}, map[string]float64{"seqread": 1}, 10), "permission denied")
+	mustFail(t, "slow seq", JudgeBench(slow, seq), "seqread (vcprobe): 19.7 MB/s")
+	mustFail(t, "slow iops", JudgeBench(slow, rnd), "300.0 IOPS")
+	mustPass(t, "slow but tcg floors", JudgeBench(slow, map[string]float64{"seqread": 5, "randread": 100}))
+	mustPass(t, "fio disagreement is not a guest verdict", JudgeBench(slow, map[string]float64{"seqwrite": 1}))
+	var noted bool
+	for _, it := range Agreement(slow, 10) {
+		if !it.OK && strings.Contains(it.Actual, "fio 55.0 vs vcprobe 19.7") {
+			noted = true
+		}
+	}
+	if !noted {
+		t.Errorf("disagreement not noted: %+v", Agreement(slow, 10))
+	}
+	mustFail(t, "not measured", JudgeBench(nil, seq), "not measured")
+	mustFail(t, "vcprobe error", JudgeBench([]Bench{{Mode: "seqread", Source: "vcprobe", Err: "open /dev/vda: permission denied"}}, map[string]float64{"seqread": 1}), "permission denied")
 }
 
 func TestJudgeBlockSizes(t *testing.T) {

@@ -26,20 +26,20 @@ func init() {
 		Doc: "Reads /sys/class/net/*/device/driver for every device-backed Ethernet interface (and " +
 			"ethtool -i where present); each must be bound to a driver in the profile's expect list " +
 			"(virtio_net on KVM, hv_netvsc on Hyper-V). An emulated NIC (e1000, tulip) fails.",
-		Timeout: time.Minute, Run: runNICDriver})
+		Timeout: 3 * time.Minute, Run: runNICDriver})
 	reg(suites.Check{ID: "network.link", Keys: []string{"ipv4_per_nic"}, Priority: 1, Title: "Every NIC is up with one IPv4 address",
 		Doc:     "operstate of every NIC must be 'up' and `ip addr` must show exactly ipv4_per_nic IPv4 addresses on it.",
-		Timeout: time.Minute, Run: runLink})
+		Timeout: 3 * time.Minute, Run: runLink})
 	reg(suites.Check{ID: "network.reachability", Keys: []string{"count", "max_loss_percent"}, Priority: 1, Title: "Gateway, controller and peer answer pings without loss",
 		Doc: "Pings the default gateway, the controller and (when present) the peer guest `count` times " +
 			"each from the guest (busybox or iputils ping); loss must be at most max_loss_percent.",
-		Timeout: 2 * time.Minute, Run: runReachability})
+		Timeout: 4 * time.Minute, Run: runReachability})
 	reg(suites.Check{ID: "network.offloads", Keys: []string{"require_on"}, Priority: 2, Title: "Checksum, scatter-gather and TSO offloads on",
 		Doc:     "ethtool -k on every NIC; each feature in require_on must be on. SKIPs when the guest has no ethtool.",
-		Timeout: time.Minute, Run: runOffloads})
+		Timeout: 3 * time.Minute, Run: runOffloads})
 	reg(suites.Check{ID: "network.mtu", Keys: []string{"mtu", "min_max_mtu"}, Priority: 2, Title: "NIC MTU as configured, maximum MTU as the platform allows",
 		Doc:     "MTU of every NIC equals the profile's mtu; where `ip -d link` shows maxmtu it must be at least min_max_mtu.",
-		Timeout: time.Minute, Run: runMTU})
+		Timeout: 3 * time.Minute, Run: runMTU})
 }
 
 func gatherNet(t *suites.T) NetFacts {

@@ -147,6 +147,9 @@ func TestJudgeThroughput(t *testing.T) {
 		t.Errorf("iperf3 error not surfaced: %+v %v", ir, err)
 	}
 	mustFail(t, "nothing", JudgeThroughput(nil, 1), "none")
+	// iperf3 failing to run is not a guest fault; vcprobe is still judged.
+	mixed := []Flow{flowFrom("guest->controller", ok, nil), {Name: "guest->controller", Source: "iperf3", Err: "unable to connect to server"}}
+	mustPass(t, "iperf3 error ignored", JudgeThroughput(mixed, 2000))
 }
 
 func TestJudgeLinkFlap(t *testing.T) {

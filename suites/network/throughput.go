@@ -298,11 +298,20 @@ func runThroughputPeer(t *suites.T) {
 
 	if hasTool(t, t.Target.OS, "iperf3") && hasTool(t, p.OS, "iperf3") {
 		f := Flow{Name: "guest->peer", Source: "iperf3"}
-		icmd := fmt.Sprintf("iperf3 -s -1 -p %d", guestPort+1)
+		// -1: one test, then exit; timeout bounds a server no client
+		// ever reached. A bare probe connect would use up its one test,
+		// so the client retries while the server is not listening yet.
+		icmd := fmt.Sprintf("timeout %d iperf3 -s -1 -p %d", int(d.Seconds())+60, guestPort+1)
 		ich := runAsync(ctx, p.OS, icmd)
-		time.Sleep(500 * time.Millisecond)
-		r := t.Run("guest sends to peer (iperf3)", fmt.Sprintf("iperf3 -c %s -p %d -t %d -P %d -J",
-			transport.Quote(hostOnly(p.Address)), guestPort+1, int(d.Seconds()), streams))
+		var r transport.Result
+		for try := 0; try < 10; try++ {
+			time.Sleep(time.Second)
+			r = t.Run("guest sends to peer (iperf3)", fmt.Sprintf("iperf3 -c %s -p %d -t %d -P %d -J",
+				transport.Quote(hostOnly(p.Address)), guestPort+1, int(d.Seconds()), streams))
+			if !strings.Contains(string(r.Stdout), "unable to connect") {
+				break
+			}
+		}
 		collect(t, "peer iperf3 server", icmd, ich)
 		if ir, err := parse.Iperf3(string(r.Stdout)); err != nil {
 			f.Err = err.Error()

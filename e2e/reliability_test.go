@@ -13,6 +13,7 @@ package e2e
 // results.json agree), the right exit code, and a bounded duration.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -232,7 +233,8 @@ func TestReliabGuestCrash(t *testing.T) {
 	t0 := time.Now()
 	out := filepath.Join(t.TempDir(), "run")
 	plan := matrixPlan(t, []relImage{{"ok", ""}, {"panic", "panic=50"}, {"gone", ""}, {"nolink", ""}},
-		"{provision: 2m, ready: 3m, destroy: 3s, run: 15m}", "suites: [e2e]\n")
+		"{provision: 2m, ready: 2m, destroy: 3s, run: 15m}", "suites: [e2e]\n")
+	// The ready timeout also bounds the reconnect to a lost guest.
 	// e2e.slow sleeps 60 s: the panic (50 s after dropbear starts) lands
 	// in it unless readiness took most of that.
 	p := start(t, []string{"VIRTCERT_E2E_SLOW=60"}, "run", "--plan", plan, "--out", out)
@@ -366,7 +368,7 @@ func TestReliabNeverReady(t *testing.T) {
 		if !fail && tg.Error == "" {
 			t.Errorf("%s: no FAIL\n%s", id, describe(tg))
 		}
-		if !regexp.MustCompile(`(?i)readiness|ready|provision`).MatchString(text) {
+		if !regexp.MustCompile(`(?i)never got an address|never answered SSH|readiness|provision`).MatchString(text) {
 			t.Errorf("%s: failure not classified as provisioning/readiness: %q", id, text)
 		}
 		if !regexp.MustCompile(want).MatchString(text) {
@@ -466,8 +468,11 @@ func labUp(t *testing.T) {
 		t.Errorf("lab up: %v\n%s", err, o)
 		return
 	}
+	// Not t.Context(): it is already cancelled when cleanups run.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	for i := 0; i < 30; i++ {
-		if _, err := virsh(t.Context(), "list", "--all"); err == nil {
+		if _, err := virsh(ctx, "list", "--all"); err == nil {
 			return
 		}
 		time.Sleep(time.Second)

@@ -375,8 +375,11 @@ func JudgeNTP(f NTPFacts, maxOffset float64, noSource string) suites.Verdict {
 		}
 	}
 	if !f.Tracking.Synchronised() && reachable == 0 && noSource == "skip" {
-		v.Skip = fmt.Sprintf("no NTP source reachable from the guest (%d configured: %s) and the profile says this platform offers none; synchronisation cannot be judged here",
-			len(f.Sources), strings.Join(names, "; "))
+		srcs := "none configured or resolvable"
+		if len(names) > 0 {
+			srcs = strings.Join(names, "; ")
+		}
+		v.Skip = fmt.Sprintf("no NTP source reachable from the guest (%s) and the profile says this platform offers none; synchronisation cannot be judged here", srcs)
 		return v
 	}
 	v.Add("leap status", f.Tracking.Synchronised(), "Normal (synchronised)",

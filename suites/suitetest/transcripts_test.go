@@ -390,6 +390,20 @@ func TestCapturedTCG(t *testing.T) {
 	if r.Status != reports.Fail || !strings.Contains(r.Reason, "virtio3 (block, id 0x0002): expected bound to virtio_blk, got unbound") {
 		t.Fatalf("captured noload=virtio_blk:\n%s", suitetest.Describe(r))
 	}
+	// The Debian 12 fixture guest captured on the lab.
+	deb := []string{"platform/debian.txt", "drivers/debian.txt", "clock/debian.txt"}
+	for id, w := range map[string]reports.Status{
+		"platform.hypervisor": reports.Pass, "drivers.paravirtual": reports.Pass, "drivers.guest-agent": reports.Pass,
+		"drivers.balloon": reports.Pass, "clock.available": reports.Pass, "clock.tsc-flags": reports.Pass,
+		"clock.ntp-sync": reports.Skip, "clock.rtc": reports.Pass, "console.clean": reports.Pass,
+	} {
+		r := run(t, tc{platform: "kvm-tcg", check: id, over: deb, console: "debian.log", mutate: func(tg *suites.Target, _ *suitetest.CapGuest) {
+			tg.Spec.MemoryMB = 1024 // the Debian guest's memory
+		}})
+		if r.Status != w {
+			t.Errorf("Debian %s: want %s, got\n%s", id, w, suitetest.Describe(r))
+		}
+	}
 	// The real console of that guest is clean.
 	if r := run(t, tc{platform: "kvm-tcg", check: "console.clean", console: "healthy.log"}); r.Status != reports.Pass {
 		t.Fatalf("captured console:\n%s", suitetest.Describe(r))

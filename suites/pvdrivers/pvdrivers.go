@@ -36,7 +36,7 @@ func init() {
 	})
 	suites.Register(suites.Check{
 		ID: "drivers.initramfs", Keys: []string{"required"}, Area: "drivers", Priority: 2,
-		Title: "Root-disk and NIC drivers in the initramfs",
+		Title: "Root-disk drivers in the initramfs",
 		Doc: "Lists the initramfs with lsinitramfs (Debian) or lsinitrd (RHEL); each required module " +
 			"must be in it unless built into the kernel. SKIPs on a guest with no initramfs image to " +
 			"inspect (one that runs from its initramfs by direct kernel boot).",

@@ -17,9 +17,11 @@ build:
 vcprobe:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/vcprobe ./cmd/vcprobe
 
-# Debian packages the lab, the fixtures and the tests need (idempotent).
+# Debian packages the lab, the fixtures and the tests need, and the npm
+# PowerShell grammar the Hyper-V script tests parse with (both idempotent).
 deps:
 	fixtures/deps.sh
+	drivers/hyperv/testdata/psparse/setup.sh
 
 lab-up: deps
 	$(LAB) up
@@ -45,13 +47,14 @@ vet:
 	GOOS=windows $(GO) build ./...
 
 # Unit tests: no lab needed (tests that need one skip with the reason).
-unit: vet
-	$(GO) test -count=1 ./...
+unit: deps vet
+	$(GO) test ./...
 
-# End-to-end tests: the real binary against the lab, from inside its
-# network namespace.
+# End-to-end tests: the real binary (e2e/) and the lab tests of the drivers,
+# fixtures and checks, from inside the lab's network namespace. Packages
+# whose tests do not read VIRTCERT_E2E come from the unit run's test cache.
 e2e: lab-up fixtures build
-	$(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -count=1 -timeout 60m ./e2e/...
+	$(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -timeout 80m ./...
 
 test: unit e2e
 

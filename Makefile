@@ -59,7 +59,7 @@ e2e: lab-up fixtures build
 test: unit e2e
 
 certify: lab-up debian build vcprobe
-	$(LAB) exec -- $(BIN) run --plan fixtures/plans/default.yaml --out $(OUT)
+	$(LAB) exec -- $(BIN) run --plan fixtures/plans/default.yaml
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./reports/...

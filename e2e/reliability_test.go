@@ -377,50 +377,65 @@ func TestReliabNeverReady(t *testing.T) {
 	}
 }
 
-// --out on a 200 KiB tmpfs: the run cannot write its reports. A clear
-// error, exit 3, the guest destroyed, nothing left, and the journal keeps
-// what fit.
+// --out on a 200 KiB tmpfs, filled so that (a) the journal fits but the
+// reports do not, (b) one 4 KiB page is left: plan.yaml takes it and the
+// journal's first record does not fit. A clear error, exit 3, no guest
+// left, and the journal keeps what fit (every record it holds readable).
 func TestReliabDiskFull(t *testing.T) {
 	need(t)
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a tmpfs needs root")
 	}
 	t.Parallel()
-	guestSlot(t)
-	mnt := t.TempDir()
-	if o, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v %s", err, o)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
-	// Fill it to leave ~40 KiB: the journal's first records fit, the
-	// console log and reports do not.
-	filler := filepath.Join(mnt, "filler")
-	if o, err := exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=1k", "count=160").CombinedOutput(); err != nil {
-		t.Logf("filler: %v %s", err, o)
-	}
-	out := filepath.Join(mnt, "run")
-	t0 := time.Now()
-	code, stdout, stderr := virtcert(t, nil, 8*time.Minute, "run", "--plan", tinyPlan(t, "suites: [e2e]\n"), "--out", out)
-	t.Logf("disk full: exit %d after %s\nstdout:\n%s\nstderr:\n%s", code, time.Since(t0).Round(time.Second), stdout, stderr)
-	if code != 3 {
-		t.Errorf("exit %d, want 3", code)
-	}
-	msg := oneLine(t, stderr)
-	if !regexp.MustCompile(`(?i)no space left|disk full|write`).MatchString(msg) {
-		t.Errorf("message does not say the output could not be written: %q", msg)
-	}
-	if m := labelRE.FindStringSubmatch(stdout + stderr); m != nil {
-		assertClean(t, m[1])
-	} else {
-		t.Errorf("no run label printed")
-	}
-	if recs, _, err := journal.Read(out); err != nil {
-		t.Logf("journal unreadable: %v", err)
-	} else {
-		t.Logf("journal kept %d record(s)", len(recs))
-		if len(recs) == 0 {
-			t.Errorf("the journal kept nothing")
-		}
+	for _, c := range []struct {
+		name     string
+		fillKiB  int
+		wantRecs bool
+	}{
+		{"reports do not fit", 160, true},
+		{"journal does not fit", 196, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			guestSlot(t)
+			mnt := t.TempDir()
+			if o, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", mnt).CombinedOutput(); err != nil {
+				t.Skipf("cannot mount a tmpfs: %v %s", err, o)
+			}
+			t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
+			filler := filepath.Join(mnt, "filler")
+			if o, err := exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=1k", "count="+strconv.Itoa(c.fillKiB)).CombinedOutput(); err != nil {
+				t.Logf("filler: %v %s", err, o)
+			}
+			out := filepath.Join(mnt, "run")
+			t0 := time.Now()
+			code, stdout, stderr := virtcert(t, nil, 8*time.Minute, "run", "--plan", tinyPlan(t, "suites: [e2e]\n"), "--out", out)
+			t.Logf("disk full (%s): exit %d after %s\nstdout:\n%s\nstderr:\n%s", c.name, code, time.Since(t0).Round(time.Second), stdout, stderr)
+			if code != 3 {
+				t.Errorf("exit %d, want 3", code)
+			}
+			msg := oneLine(t, stderr)
+			if !regexp.MustCompile(`(?i)no space left|disk full`).MatchString(msg) {
+				t.Errorf("message does not say the output disk is full: %q", msg)
+			}
+			if m := labelRE.FindStringSubmatch(stdout + stderr); m != nil {
+				assertClean(t, m[1])
+			} else {
+				t.Errorf("no run label printed")
+			}
+			// No private key (nor a half-written temp file of one) stays.
+			if ks, _ := filepath.Glob(filepath.Join(out, "ssh", "*")); len(ks) > 0 {
+				t.Errorf("key material left in the run directory: %v", ks)
+			}
+			recs, bad, err := journal.Read(out)
+			t.Logf("journal kept %d record(s), %d unreadable, err %v", len(recs), bad, err)
+			if c.wantRecs && (err != nil || len(recs) == 0) {
+				t.Errorf("the journal kept nothing: %v", err)
+			}
+			if bad > 1 {
+				t.Errorf("%d unreadable journal records (at most the torn last one)", bad)
+			}
+		})
 	}
 }
 

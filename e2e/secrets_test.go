@@ -205,7 +205,7 @@ func TestSecretsHostKeyChanged(t *testing.T) {
 		t.Errorf("exit %d, want 2 (security error)", code)
 	}
 	msg := oneLine(t, se)
-	if !strings.HasPrefix(msg, "SECURITY:") || !regexp.MustCompile(`(?i)host key`).MatchString(msg) {
+	if !strings.HasPrefix(strings.TrimPrefix(msg, "virtcert: "), "SECURITY:") || !regexp.MustCompile(`(?i)host key`).MatchString(msg) {
 		t.Errorf("message %q is not a clear SECURITY host-key error", msg)
 	}
 	if len(leftovers(t, label)) == 0 {

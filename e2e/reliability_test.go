@@ -455,6 +455,22 @@ func needDisruptive(t *testing.T) {
 	}
 }
 
+// SIGSTOP and SIGCONT by their Linux numbers: syscall names them only on
+// Unix, and the package must still vet for Windows (where the e2e tests
+// skip: there is no lab).
+const (
+	sigSTOP = syscall.Signal(0x13)
+	sigCONT = syscall.Signal(0x12)
+)
+
+func signalPid(pid int, sig syscall.Signal) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Signal(sig)
+}
+
 func labDir() string {
 	if d := os.Getenv("VIRTCERT_LAB_DIR"); d != "" {
 		return d
@@ -505,7 +521,7 @@ func TestReliabDisruptive(t *testing.T) {
 		p := start(t, []string{"VIRTCERT_E2E_SLOW=40"}, "run", "--plan", plan, "--out", out)
 		waitOut(t, p, `\[lab/a\] e2e\.slow \.\.\.`, 6*time.Minute)
 		pid := libvirtdPid(t)
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		if err := signalPid(pid, syscall.SIGKILL); err != nil {
 			t.Fatalf("kill libvirtd %d: %v", pid, err)
 		}
 		t.Logf("killed libvirtd %d mid-check", pid)
@@ -542,12 +558,12 @@ func TestReliabDisruptive(t *testing.T) {
 		pid := libvirtdPid(t)
 		p := start(t, nil, "run", "--plan", plan, "--out", out)
 		waitOut(t, p, `lab/tiny\s+provisioning`, 2*time.Minute)
-		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		if err := signalPid(pid, sigSTOP); err != nil {
 			t.Fatalf("SIGSTOP libvirtd: %v", err)
 		}
-		t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+		t.Cleanup(func() { signalPid(pid, sigCONT) })
 		code := p.wait(t, 6*time.Minute)
-		syscall.Kill(pid, syscall.SIGCONT)
+		signalPid(pid, sigCONT)
 		took := time.Since(t0)
 		t.Logf("stopped host: exit %d after %s\nstdout:\n%s\nstderr:\n%s", code, took.Round(time.Second), p.out(), p.errOut())
 		if code != 3 {

@@ -162,6 +162,12 @@ suites: [%s]
 	defer func() {
 		assertSimClean(t, sim)
 		assertLabClean(t, label)
+		// sweep through the plan asks both hosts, the simulated Hyper-V
+		// one over WinRM (VMs whose Notes carry the label).
+		code, so, se := virtcert(t, []string{"VC_E2E_WINRM_PASSWORD=" + sim.Password}, 2*time.Minute, "sweep", "--plan", plan, "--run", label, "--dry-run")
+		if code != 0 || !strings.Contains(so, "nothing to sweep") {
+			t.Errorf("sweep --plan (lab + hyperv) --dry-run after the run: exit %d\n%s%s", code, so, se)
+		}
 		t.Logf("TestHyperVSideBySide took %s", time.Since(t0).Round(time.Second))
 	}()
 	if code != 1 {

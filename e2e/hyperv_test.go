@@ -118,8 +118,7 @@ var sideBySideChecks = []string{
 func TestHyperVSideBySide(t *testing.T) {
 	need(t)
 	t.Parallel()
-	guestSlot(t) // two guests at once
-	guestSlot(t)
+	takeSlots(t, 2) // two guests at once, taken atomically (reliability_test.go)
 	t0 := time.Now()
 	sim := startSim(t, hypervsim.Options{})
 	d := tinyDir()

@@ -351,7 +351,7 @@ func TestHyperVErrors(t *testing.T) {
 			msg: `refused the credentials \(HTTP 401\)`},
 		{name: "untrusted-certificate", noCA: true, code: 2, msg: `^(virtcert: )?SECURITY: .*(?i)certificate is not signed by a trusted CA`},
 		{name: "no-hyperv-module", opts: hypervsim.Options{NoHyperV: true}, code: 3, msg: `(?i)Hyper-V PowerShell module`},
-		{name: "no-address", opts: hypervsim.Options{WithholdAddresses: true}, extra: ", address_timeout: 45s", ready: "60s", code: 1,
+		{name: "no-address", opts: hypervsim.Options{WithholdAddresses: true}, extra: ", address_timeout: 45s", ready: "90s", code: 1,
 			msg: `(?i)address.*integration services`, guest: true},
 	}
 	for _, tc := range cases {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,9 +297,12 @@ func TestFaultConsolePanic(t *testing.T) {
 	if !ok {
 		t.Fatal("console.clean is not registered")
 	}
+	var lastErr error
+	var lastOut []byte
 	waitConsole := func(what string) bool {
 		for ctx.Err() == nil {
 			b, err := g.Console(ctx)
+			lastErr, lastOut = err, b
 			if err == nil && strings.Contains(string(b), what) {
 				return true
 			}
@@ -306,8 +310,15 @@ func TestFaultConsolePanic(t *testing.T) {
 		}
 		return false
 	}
+	tail := func() string {
+		b := lastOut
+		if len(b) > 1500 {
+			b = b[len(b)-1500:]
+		}
+		return fmt.Sprintf("last console read: err %v, %d bytes, ending:\n%s", lastErr, len(lastOut), b)
+	}
 	if !waitConsole("virtcert-tiny: ready") {
-		t.Fatal("the guest never printed virtcert-tiny: ready")
+		t.Fatalf("the guest never printed virtcert-tiny: ready; %s", tail())
 	}
 	before := suites.Execute(ctx, c, tg)
 	if b, _ := g.Console(ctx); strings.Contains(string(b), "Kernel panic") {
@@ -316,7 +327,7 @@ func TestFaultConsolePanic(t *testing.T) {
 		t.Errorf("console.clean before the panic: %s, want PASS: %s\n%s", before.Status, before.Reason, indent(evidenceText(before)))
 	}
 	if !waitConsole("Kernel panic - not syncing") {
-		t.Fatal("no kernel panic on the console within the deadline")
+		t.Fatalf("no kernel panic on the console within the deadline; %s", tail())
 	}
 	time.Sleep(2 * time.Second) // let the trace that follows reach the file
 	r := suites.Execute(ctx, c, tg)

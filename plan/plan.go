@@ -82,8 +82,12 @@ type Image struct {
 	Initrd   string `yaml:"initrd"`
 	Cmdline  string `yaml:"cmdline"`
 	Firmware string `yaml:"firmware"` // bios, uefi
-	MemoryMB int    `yaml:"memory_mb"`
-	CPUs     int    `yaml:"cpus"`
+	// CompareAs names the guest OS this image is a build of, so that the
+	// same OS in two formats (a qcow2 for libvirt, a VHDX for Hyper-V) is
+	// compared side by side in the report. Default: the image's own name.
+	CompareAs string `yaml:"compare_as"`
+	MemoryMB  int    `yaml:"memory_mb"`
+	CPUs      int    `yaml:"cpus"`
 	// NICModel/DiskBus override the paravirtual defaults (fault guests).
 	NICModel string `yaml:"nic_model"`
 	DiskBus  string `yaml:"disk_bus"`

@@ -70,9 +70,13 @@ type Run struct {
 // Target is one host × image pair (one guest, or a guest pair for checks
 // that need a peer).
 type Target struct {
-	ID       string           `json:"id"`    // "<host>/<image>", stable across runs
-	Host     string           `json:"host"`  // plan's host name
-	Image    string           `json:"image"` // plan's image name
+	ID    string `json:"id"`    // "<host>/<image>", stable across runs
+	Host  string `json:"host"`  // plan's host name
+	Image string `json:"image"` // plan's image name
+	// Compare is the comparison group: targets with the same group are the
+	// same guest OS on different hosts, judged side by side (the plan
+	// image's compare_as; empty means the image name). See Group.
+	Compare  string           `json:"compare,omitempty"`
 	Profile  string           `json:"profile"`
 	HostInfo drivers.HostInfo `json:"host_info"`
 	Guest    GuestInfo        `json:"guest"`
@@ -191,6 +195,14 @@ const (
 
 // Counts tallies results by status.
 type Counts map[Status]int
+
+// Group is the target's comparison group: Compare, else the image name.
+func (t *Target) Group() string {
+	if t.Compare != "" {
+		return t.Compare
+	}
+	return t.Image
+}
 
 // Count tallies the target's results.
 func (t *Target) Count() Counts {

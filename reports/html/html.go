@@ -210,21 +210,23 @@ func build(run *reports.Run, opt Options) *view {
 		v.Shards = append(v.Shards, c(s))
 	}
 
-	// Columns: grouped by image so that the same image on different
-	// hypervisors sits side by side; within an image, plan order.
+	// Columns: grouped by comparison group (the image, or the plan's
+	// compare_as when one OS comes as a qcow2 and a VHDX) so that the same
+	// guest OS on different hypervisors sits side by side; within a group,
+	// plan order.
 	targets := append([]*reports.Target(nil), run.Targets...)
 	imgOrder := map[string]int{}
 	for _, t := range targets {
-		if _, ok := imgOrder[t.Image]; !ok {
-			imgOrder[t.Image] = len(imgOrder)
+		if _, ok := imgOrder[t.Group()]; !ok {
+			imgOrder[t.Group()] = len(imgOrder)
 		}
 	}
-	sort.SliceStable(targets, func(i, j int) bool { return imgOrder[targets[i].Image] < imgOrder[targets[j].Image] })
+	sort.SliceStable(targets, func(i, j int) bool { return imgOrder[targets[i].Group()] < imgOrder[targets[j].Group()] })
 	for i, t := range targets {
-		first := i == 0 || targets[i-1].Image != t.Image
+		first := i == 0 || targets[i-1].Group() != t.Group()
 		v.Cols = append(v.Cols, col{Idx: i, ID: c(t.ID), Host: c(t.Host), Image: c(t.Image), Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), First: first})
 		if first {
-			v.Images = append(v.Images, imgGroup{Image: c(t.Image), Span: 1})
+			v.Images = append(v.Images, imgGroup{Image: c(t.Group()), Span: 1})
 		} else {
 			v.Images[len(v.Images)-1].Span++
 		}
@@ -282,15 +284,15 @@ func build(run *reports.Run, opt Options) *view {
 		areaDiff := false
 		for _, ck := range checksByArea[a] {
 			row := rowView{Check: c(ck), Title: c(titles[ck])}
-			// A cell differs when the same image got another status on
+			// A cell differs when the same guest OS got another status on
 			// another host: the cross-hypervisor question.
 			byImage := map[string]map[reports.Status]bool{}
 			for ti, t := range targets {
 				if r := cell[ti][ck]; r != nil {
-					if byImage[t.Image] == nil {
-						byImage[t.Image] = map[reports.Status]bool{}
+					if byImage[t.Group()] == nil {
+						byImage[t.Group()] = map[reports.Status]bool{}
 					}
-					byImage[t.Image][r.Status] = true
+					byImage[t.Group()][r.Status] = true
 				}
 			}
 			rowSt := map[string]bool{}
@@ -306,7 +308,7 @@ func build(run *reports.Run, opt Options) *view {
 				rowSt[filterClass(r.Status)] = true
 				areaSt[filterClass(r.Status)] = true
 				cv.Present, cv.Status, cv.Class, cv.Link = true, string(r.Status), statusClass(r.Status), "#"+anchor(ti, r.Check)
-				cv.Diff = len(byImage[t.Image]) > 1
+				cv.Diff = len(byImage[t.Group()]) > 1
 				if cv.Diff {
 					row.Diff = true
 				}

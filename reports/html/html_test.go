@@ -105,3 +105,29 @@ func TestHostileTracker(t *testing.T) {
 		t.Errorf("waiver justification not shown escaped")
 	}
 }
+
+// The same guest OS as a qcow2 on libvirt and a VHDX on Hyper-V is two plan
+// images; compare_as puts them in one group so that their cells are judged
+// side by side, and images of different groups are never compared.
+func TestCompareGroupHighlightsDifferences(t *testing.T) {
+	res := func(st reports.Status) []*reports.Result {
+		return []*reports.Result{{Check: "platform.hypervisor", Area: "platform", Status: st, Reason: "x"}}
+	}
+	render := func(compare string) string {
+		run := &reports.Run{ID: "g", Complete: true, Targets: []*reports.Target{
+			{ID: "kvm/debian", Host: "kvm", Image: "debian", Compare: compare, Results: res(reports.Pass)},
+			{ID: "hv/debian-vhdx", Host: "hv", Image: "debian-vhdx", Compare: compare, Results: res(reports.Fail)},
+		}}
+		var b bytes.Buffer
+		if err := Write(&b, run, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	if out := render("debian-12"); !strings.Contains(out, "differs between hypervisors</span>") {
+		t.Errorf("same compare group, PASS vs FAIL: no cell marked as differing")
+	}
+	if out := render(""); strings.Contains(out, "differs between hypervisors</span>") {
+		t.Errorf("different images without compare_as were compared")
+	}
+}

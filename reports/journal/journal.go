@@ -52,6 +52,7 @@ type Record struct {
 	Target   string             `json:"target,omitempty"`
 	Host     string             `json:"host,omitempty"`
 	Image    string             `json:"image,omitempty"`
+	Compare  string             `json:"compare,omitempty"`
 	Profile  string             `json:"profile,omitempty"`
 	HostInfo *drivers.HostInfo  `json:"host_info,omitempty"`
 	Guest    *reports.GuestInfo `json:"guest_info,omitempty"`
@@ -268,7 +269,7 @@ func Build(recs []Record) (*reports.Run, error) {
 				continue
 			}
 			t := target(r.Target)
-			t.Host, t.Image, t.Profile = r.Host, r.Image, r.Profile
+			t.Host, t.Image, t.Compare, t.Profile = r.Host, r.Image, r.Compare, r.Profile
 			if r.HostInfo != nil {
 				t.HostInfo = *r.HostInfo
 			}

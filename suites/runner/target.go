@@ -62,6 +62,9 @@ func classify(op string, err error) *setupErr {
 func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	id := pr.ID()
 	t := &reports.Target{ID: id, Host: pr.Host, Image: pr.Image, Results: []*reports.Result{}, Started: r.opt.Now().UTC()}
+	if img := r.p.Images[pr.Image]; img != nil {
+		t.Compare = img.CompareAs
+	}
 	if prev := r.prev[id]; prev != nil {
 		// Resumed: keep what finished.
 		t.Started, t.Results, t.Artifacts = prev.Started, append(t.Results, prev.Results...), prev.Artifacts
@@ -84,7 +87,7 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	if err == nil {
 		t.Profile, err = r.profileName(hp, info)
 	}
-	r.journal(journal.Record{Type: journal.TargetStarted, Target: id, Host: pr.Host, Image: pr.Image, Profile: t.Profile, HostInfo: &t.HostInfo})
+	r.journal(journal.Record{Type: journal.TargetStarted, Target: id, Host: pr.Host, Image: pr.Image, Compare: t.Compare, Profile: t.Profile, HostInfo: &t.HostInfo})
 	if err != nil {
 		r.setupFailed(t, nil, classify("host "+pr.Host, err))
 		return r.finish(t)

@@ -127,7 +127,8 @@ func TestHyperVSideBySide(t *testing.T) {
 	// the hyperv driver needs a bootable VHDX parent on the Windows host,
 	// which the simulator maps onto the same tiny guest. A plan image has
 	// one path for every host, so the same guest appears under two image
-	// names: "tiny" (lab) and "tiny-vhdx" (hyperv).
+	// names, "tiny" (lab) and "tiny-vhdx" (hyperv), and compare_as puts
+	// them in one comparison group so the report judges them side by side.
 	plan := filepath.Join(t.TempDir(), "plan.yaml")
 	text := fmt.Sprintf(`name: e2e-hyperv-side-by-side
 hosts:
@@ -142,7 +143,7 @@ hosts:
     initrd: %s/initrd.img
     cmdline: %q
     memory_mb: 256
-  tiny-vhdx: {path: '%s', format: vhdx, memory_mb: 256}
+  tiny-vhdx: {path: '%s', format: vhdx, memory_mb: 256, compare_as: tiny}
 matrix:
   - {host: lab, image: tiny}
   - {host: hv, image: tiny-vhdx}
@@ -286,14 +287,16 @@ suites: [%s]
 			}
 		}
 	}
-	// The cross-hypervisor ≠ markup (td class "diff", row class "d")
-	// compares the same plan image on different hosts; with two image
-	// names it must not claim a difference, and the rows where the
-	// statuses do differ are still visible side by side.
-	for ck, cls := range rowCls {
-		if strings.Contains(" "+cls+" ", " d ") {
-			t.Errorf("row %s marked as differing between hypervisors although the image names differ", ck)
-		}
+	// The cross-hypervisor ≠ markup (td class "diff", row class "d"):
+	// platform.hypervisor PASSes on QEMU and FAILs on the simulated
+	// Hyper-V host (the guest sees QEMU, the host says hyperv), so that row
+	// must be marked as differing, and a row with the same status on both
+	// (network.link) must not be.
+	if cls := rowCls["platform.hypervisor"]; !strings.Contains(" "+cls+" ", " d ") {
+		t.Errorf("platform.hypervisor (PASS on lab, FAIL on hv) not marked as differing: row class %q", cls)
+	}
+	if cls := rowCls["network.link"]; strings.Contains(" "+cls+" ", " d ") {
+		t.Errorf("network.link (PASS on both) marked as differing: row class %q", cls)
 	}
 
 	// junit.xml: one testsuite per target.

@@ -164,20 +164,13 @@ func indent(s string) string {
 	return "      " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n      ")
 }
 
-// slots takes n guest slots (a run with a peer boots two guests).
-func slots(t *testing.T, n int) {
-	for i := 0; i < n; i++ {
-		guestSlot(t)
-	}
-}
-
 // TestCatalogTiny runs the full catalog on the tiny guest (with its peer
 // for the two-guest checks).
 func TestCatalogTiny(t *testing.T) {
 	need(t)
 	t.Parallel()
 	cs := catalog(t)
-	slots(t, 2)
+	guestSlots(t, 2)
 	out := filepath.Join(t.TempDir(), "run")
 	t0 := time.Now()
 	code, stdout, stderr := virtcert(t, nil, 25*time.Minute, "run", "--plan", tinyPlan(t, "exclude: [e2e]\n"), "--out", out)
@@ -224,7 +217,7 @@ func TestCatalogDebian(t *testing.T) {
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	slots(t, 2) // the guest and its peer
+	guestSlots(t, 2) // the guest and its peer
 	out := filepath.Join(t.TempDir(), "run")
 	t0 := time.Now()
 	code, stdout, stderr := virtcert(t, nil, 40*time.Minute, "run", "--plan", p, "--out", out)

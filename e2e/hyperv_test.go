@@ -118,7 +118,7 @@ var sideBySideChecks = []string{
 func TestHyperVSideBySide(t *testing.T) {
 	need(t)
 	t.Parallel()
-	takeSlots(t, 2) // two guests at once, taken atomically (reliability_test.go)
+	guestSlots(t, 2) // two guests at once
 	t0 := time.Now()
 	sim := startSim(t, hypervsim.Options{})
 	d := tinyDir()

@@ -24,13 +24,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 var (
-	bin      string // the virtcert binary under test
-	root     string // repository root
-	skipWhy  string // why the suite skips (empty: it runs)
-	guestSem = make(chan struct{}, 3)
+	bin      string                     // the virtcert binary under test
+	root     string                     // repository root
+	skipWhy  string                     // why the suite skips (empty: it runs)
+	guestSem = semaphore.NewWeighted(3) // guests booted at once by the suite
 )
 
 func TestMain(m *testing.M) {
@@ -242,9 +244,17 @@ func labelOf(t *testing.T, stdout string) string {
 }
 
 // guestSlot bounds how many guests the tests run at once (2 cores, TCG).
-func guestSlot(t *testing.T) {
-	guestSem <- struct{}{}
-	t.Cleanup(func() { <-guestSem })
+func guestSlot(t *testing.T) { guestSlots(t, 1) }
+
+// guestSlots takes n guest slots at once, released when the test ends. The
+// weighted semaphore grants requests in order and all-or-nothing, so tests
+// needing several guests neither deadlock on partial holdings nor starve
+// behind a stream of one-guest tests.
+func guestSlots(t *testing.T, n int64) {
+	if err := guestSem.Acquire(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { guestSem.Release(n) })
 }
 
 // leftovers lists, independently of virtcert, libvirt domains and volumes

@@ -15,7 +15,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,36 +58,6 @@ func matrixPlan(t *testing.T, imgs []relImage, timeouts, extra string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// takeSlots takes n guest slots all at once, never holding some while
-// waiting for the rest (two tests each holding part of what they need
-// would wait for each other forever).
-func takeSlots(t *testing.T, n int) {
-	for {
-		got := 0
-	grab:
-		for got < n {
-			select {
-			case guestSem <- struct{}{}:
-				got++
-			default:
-				break grab
-			}
-		}
-		if got == n {
-			t.Cleanup(func() {
-				for i := 0; i < n; i++ {
-					<-guestSem
-				}
-			})
-			return
-		}
-		for ; got > 0; got-- {
-			<-guestSem
-		}
-		time.Sleep(time.Duration(200+rand.IntN(800)) * time.Millisecond)
-	}
 }
 
 // waitOut polls the whole stdout so far for re (several waiters may
@@ -260,7 +229,7 @@ func TestReliabSignals(t *testing.T) {
 func TestReliabGuestCrash(t *testing.T) {
 	need(t)
 	t.Parallel()
-	takeSlots(t, 3)
+	guestSlots(t, 3)
 	t0 := time.Now()
 	out := filepath.Join(t.TempDir(), "run")
 	plan := matrixPlan(t, []relImage{{"ok", ""}, {"panic", "panic=50"}, {"gone", ""}, {"nolink", ""}},
@@ -360,7 +329,7 @@ func findResult(tg *reports.Target, check string) *reports.Result {
 func TestReliabNeverReady(t *testing.T) {
 	need(t)
 	t.Parallel()
-	takeSlots(t, 2)
+	guestSlots(t, 2)
 	t0 := time.Now()
 	out := filepath.Join(t.TempDir(), "run")
 	plan := matrixPlan(t, []relImage{{"noaddr", "linkdown=eth0"}, {"nossh", "panic=0"}},

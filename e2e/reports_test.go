@@ -71,7 +71,7 @@ func signKeys(t *testing.T) (priv, pub, otherPub string) {
 func TestReports(t *testing.T) {
 	need(t)
 	t.Parallel()
-	takeSlots(t, 3)
+	guestSlots(t, 3)
 	priv, pub, otherPub := signKeys(t)
 	base := t.TempDir()
 	good, bad := filepath.Join(base, "good"), filepath.Join(base, "bad")

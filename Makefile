@@ -7,7 +7,7 @@ BIN   := bin/virtcert
 OUT   ?= out
 
 .PHONY: all build deps lab-up lab-down lab-status fixtures tiny debian vcprobe \
-        unit e2e test certify vet fmt fuzz-seeds bench clean
+        unit e2e e2e-disruptive test certify vet fmt fuzz-seeds bench clean
 
 all: build
 
@@ -56,7 +56,12 @@ unit: deps vet
 e2e: lab-up fixtures build
 	$(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -timeout 80m ./...
 
-test: unit e2e
+# Tests that kill or freeze the lab's libvirtd run alone, after the others.
+e2e-disruptive: lab-up fixtures build
+	$(LAB) exec -- env VIRTCERT_E2E=1 VIRTCERT_E2E_DISRUPTIVE=1 $(GO) test -count=1 -timeout 20m -run 'TestReliabDisruptive' ./e2e/
+	$(LAB) up
+
+test: unit e2e e2e-disruptive
 
 certify: lab-up debian build vcprobe
 	$(LAB) exec -- $(BIN) run --plan fixtures/plans/default.yaml

@@ -94,11 +94,12 @@ func (h *fakeHost) names() []string {
 }
 
 type fakeGuest struct {
-	h      *fakeHost
-	name   string
-	label  string
-	state  drivers.PowerState
-	noAddr bool
+	h       *fakeHost
+	name    string
+	label   string
+	state   drivers.PowerState
+	noAddr  bool
+	console string // appended to the boot banner
 }
 
 func (g *fakeGuest) Name() string { return g.name }
@@ -121,7 +122,9 @@ func (g *fakeGuest) State(ctx context.Context) (drivers.PowerState, error) {
 	return g.state, nil
 }
 func (g *fakeGuest) Console(ctx context.Context) ([]byte, error) {
-	return []byte("Linux version 6.1 fake\nlogin:\n"), nil
+	g.h.mu.Lock()
+	defer g.h.mu.Unlock()
+	return []byte("Linux version 6.1 fake\nlogin:\n" + g.console), nil
 }
 func (g *fakeGuest) Destroy(ctx context.Context, grace time.Duration) error {
 	g.h.mu.Lock()

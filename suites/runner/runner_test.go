@@ -243,6 +243,35 @@ func TestGuestCrashMidCheck(t *testing.T) {
 	}
 }
 
+// A kernel panic without pvpanic leaves the domain "running": the console
+// shows the panic, and the verdict is the guest's FAIL, not a harness ERROR.
+func TestGuestPanicSeenOnConsole(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	panicCheck := suites.Check{ID: "lifecycle.panic", Area: "lifecycle", Title: "panic", Timeout: 5 * time.Second, Run: func(t *suites.T) {
+		g := t.Target.Guest.(*fakeGuest)
+		g.h.mu.Lock()
+		g.console = "[   42.1] Kernel panic - not syncing: sysrq triggered crash\r\n[   42.2] CPU: 0 PID: 1\n"
+		g.h.mu.Unlock()
+		x := t.Target.OS.(*fakeOS)
+		x.mu.Lock()
+		x.broken = errors.New("connection reset")
+		x.mu.Unlock()
+		t.Run("poke", "echo")
+	}}
+	run, _, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, panicCheck, okCheck))
+	tg := run.Targets[0]
+	r := result(t, tg, "lifecycle.panic")
+	if r.Status != reports.Fail || !strings.Contains(r.Reason, "Kernel panic - not syncing: sysrq triggered crash)") {
+		t.Errorf("panic check: %s %q", r.Status, r.Reason)
+	}
+	if r := result(t, tg, "platform.ok"); r.Status != reports.Fail || !strings.Contains(r.Reason, "not run: guest kernel panicked") {
+		t.Errorf("after panic: %s %q", r.Status, r.Reason)
+	}
+	if got := panicLine([]byte("boot ok\nlogin:\n")); got != "" {
+		t.Errorf("panicLine on a clean console: %q", got)
+	}
+}
+
 func TestCancelThenResume(t *testing.T) {
 	h, d := newFakeHost(), &fakeDial{}
 	o := opts(t, h, d, okCheck, hangCheck, failCheck)

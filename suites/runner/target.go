@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -596,7 +597,32 @@ func (r *runner) guestGone(ctx context.Context, gc *guestConn) (string, reports.
 	case drivers.StateNotFound:
 		return "guest vanished from the host (destroyed from outside the run)", reports.Error
 	}
+	// A panicked kernel without a pvpanic device leaves the domain
+	// "running" (spinning): the console tells, and that is the guest's
+	// fault, not a harness error.
+	if b, err := gc.g.Console(sctx); err == nil {
+		if line := panicLine(b); line != "" {
+			return "guest kernel panicked (console: " + line + ")", reports.Fail
+		}
+	}
 	return "", ""
+}
+
+// panicLine returns the last kernel panic line of a console log, or "".
+func panicLine(console []byte) string {
+	const marker = "Kernel panic - not syncing"
+	i := bytes.LastIndex(console, []byte(marker))
+	if i < 0 {
+		return ""
+	}
+	line := console[i:]
+	if j := bytes.IndexAny(line, "\r\n"); j >= 0 {
+		line = line[:j]
+	}
+	if len(line) > 200 {
+		line = line[:200]
+	}
+	return reports.Clean(string(line))
 }
 
 func (r *runner) saveConsole(g drivers.Guest, dir string, t *reports.Target) {

@@ -11,7 +11,7 @@
 //	vcprobe mono -duration 2s
 //	vcprobe tcp-server -listen :5201 -duration 30s
 //	vcprobe tcp-client -connect ADDR -duration 5s -streams 4
-//	vcprobe disk -path F -size 64M -mode seqwrite -bs 1M -direct -duration 5s
+//	vcprobe disk -path F -size 64M -mode seqwrite -bs 1M -direct -duration 5s [-ramp 1s]
 //	vcprobe integrity -path F -size 64M [-phase both|write|verify] [-seed N]
 //
 // Build: CGO_ENABLED=0 go build ./cmd/vcprobe (only stdlib and x/sys).
@@ -112,6 +112,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.StringVar(&bs, "bs", "1M", "block size")
 		fs.BoolVar(&o.Direct, "direct", true, "O_DIRECT")
 		fs.DurationVar(&o.Duration, "duration", 5*time.Second, "measure for this long")
+		fs.DurationVar(&o.Ramp, "ramp", 0, "uncounted warm-up before the measured window (fio --ramp_time)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}

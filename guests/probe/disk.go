@@ -15,6 +15,10 @@ type DiskOptions struct {
 	BS       int  // block size in bytes (a multiple of 512 with Direct)
 	Direct   bool // O_DIRECT with aligned buffers
 	Duration time.Duration
+	// Ramp is I/O run before the measured window and not counted, like
+	// fio's ramp_time: the first I/Os of a run pay cold caches (guest
+	// extent tree, qcow2 L2 tables in QEMU) that a steady state does not.
+	Ramp time.Duration
 }
 
 // DiskResult is a disk measurement.
@@ -28,8 +32,13 @@ type DiskResult struct {
 	Seconds float64 `json:"seconds"`
 	MBps    float64 `json:"mb_per_s"` // 1 MB = 1e6 bytes
 	IOPS    float64 `json:"iops"`
-	Note    string  `json:"note,omitempty"`
-	Error   string  `json:"error,omitempty"`
+	// RampSeconds is the uncounted warm-up that preceded the window.
+	RampSeconds float64 `json:"ramp_seconds,omitempty"`
+	// FsyncSeconds is how long the closing fsync of a write run took.
+	// With O_DIRECT it is outside Seconds (see DiskBench).
+	FsyncSeconds float64 `json:"fsync_seconds,omitempty"`
+	Note         string  `json:"note,omitempty"`
+	Error        string  `json:"error,omitempty"`
 }
 
 // IntegrityResult is the outcome of an integrity pass.

@@ -130,6 +130,16 @@ func TestDiskBench(t *testing.T) {
 		}
 		t.Logf("%s bs=%d direct=%v: %.1f MB/s %.0f IOPS %s", mode, bs, r.Direct, r.MBps, r.IOPS, r.Note)
 	}
+	// Ramp: warm-up I/O runs first and is not counted; a write run's
+	// closing fsync is timed apart (outside the window with O_DIRECT).
+	r, err := DiskBench(DiskOptions{Path: p, Size: 8 << 20, Mode: "randwrite", BS: 4096, Direct: true,
+		Duration: 150 * time.Millisecond, Ramp: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RampSeconds < 0.1 || r.Seconds < 0.15 || r.Ops == 0 || r.FsyncSeconds <= 0 {
+		t.Fatalf("ramp/fsync not accounted: %+v", r)
+	}
 	if _, err := DiskBench(DiskOptions{Path: p, Size: 8 << 20, Mode: "bogus", BS: 4096, Duration: time.Millisecond}); err == nil {
 		t.Error("bogus mode accepted")
 	}

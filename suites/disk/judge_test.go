@@ -285,3 +285,28 @@ func TestProfiles(t *testing.T) {
 		}
 	}
 }
+
+func TestMedianBench(t *testing.T) {
+	// Three interleaved rounds: the outlier round (host load spike) does
+	// not move the figure; a failed round is left out, not counted as 0.
+	got := MedianBench([]Bench{
+		{Mode: "randwrite", Source: "fio", IOPS: 1600, MBps: 6.5},
+		{Mode: "randwrite", Source: "fio", IOPS: 400, MBps: 1.6},
+		{Mode: "randwrite", Source: "fio", IOPS: 1500, MBps: 6.1},
+	})
+	if got.IOPS != 1500 || got.MBps != 6.1 || got.Err != "" || got.Source != "fio" || got.Mode != "randwrite" {
+		t.Fatalf("median of three: %+v", got)
+	}
+	got = MedianBench([]Bench{
+		{Mode: "seqread", Source: "vcprobe", Err: "EIO"},
+		{Mode: "seqread", Source: "vcprobe", MBps: 100},
+		{Mode: "seqread", Source: "vcprobe", MBps: 200},
+	})
+	if got.MBps != 150 || got.Err != "" {
+		t.Fatalf("median skipping a failed round: %+v", got)
+	}
+	got = MedianBench([]Bench{{Mode: "seqread", Source: "vcprobe", Err: "EIO"}})
+	if got.Err != "EIO" {
+		t.Fatalf("all rounds failed must carry the error: %+v", got)
+	}
+}

@@ -244,3 +244,32 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("hyperv expect %v", e)
 	}
 }
+
+func TestMedianFlowAndAgreement(t *testing.T) {
+	// Interleaved rounds: the median ignores one load spike and a failed
+	// round; the gap between the tools' medians is reported.
+	vc := MedianFlow([]Flow{
+		{Name: "guest->controller", Source: "vcprobe", Mbps: 300, PerStream: []int64{1, 2}},
+		{Name: "guest->controller", Source: "vcprobe", Err: "reset"},
+		{Name: "guest->controller", Source: "vcprobe", Mbps: 90},
+		{Name: "guest->controller", Source: "vcprobe", Mbps: 310},
+	})
+	if vc.Mbps != 300 || vc.Err != "" || len(vc.PerStream) != 2 {
+		t.Fatalf("median of 90/300/310: %+v", vc)
+	}
+	ip := MedianFlow([]Flow{{Name: "guest->controller", Source: "iperf3", Mbps: 280}, {Name: "guest->controller", Source: "iperf3", Mbps: 320}})
+	if ip.Mbps != 300 {
+		t.Fatalf("median of two: %+v", ip)
+	}
+	if f := MedianFlow([]Flow{{Name: "x", Source: "vcprobe", Err: "refused"}}); f.Err != "refused" {
+		t.Fatalf("all rounds failed must carry the error: %+v", f)
+	}
+	ip.Mbps = 200
+	a := Agreement([]Flow{vc, ip})
+	if len(a) != 1 || !strings.Contains(a[0], "iperf3 200.0 vs vcprobe 300.0 Mbit/s (33.3% apart)") {
+		t.Fatalf("agreement: %q", a)
+	}
+	// iperf3 far below the floor while vcprobe passes: tool disagreement
+	// is evidence, not a guest FAIL.
+	mustPass(t, "iperf3 slow, vcprobe fine", JudgeThroughput([]Flow{vc, {Name: "guest->controller", Source: "iperf3", Mbps: 1}}, 100))
+}

@@ -47,7 +47,9 @@ func init() {
 		Title: "QEMU guest agent running and answering the host",
 		Doc: "The qemu-ga process runs and its virtio port org.qemu.guest_agent.0 exists; the host " +
 			"reads the guest time through the agent (GuestClock capability), which proves the host " +
-			"to agent path end to end.",
+			"to agent path end to end. SKIPs when the agent is not installed in the guest (no qemu-ga " +
+			"binary, systemd unit or init script, and no qemu-ga process); FAILs when it is installed " +
+			"but not running or not answering; a host or libvirt error asking the agent is an ERROR.",
 		Hypervisors: []string{"kvm", "qemu"}, OS: linux, Needs: []string{"GuestClock"},
 		Timeout: 2 * time.Minute, Run: runGuestAgent,
 	})
@@ -249,17 +251,33 @@ func runInitramfs(t *suites.T) {
 	t.Judge(JudgeInitramfs(ParseInitramfs(string(r.Stdout)), t.Strings("required")))
 }
 
-// ProbeAgent looks for the QEMU guest agent.
+// agentSearched ends the "installed" section: its presence proves the
+// search ran (a transcript or probe without it is judged as installed).
+const agentSearched = "searched: done"
+
+// agentPaths are where qemu-guest-agent installs itself: the binary
+// (Debian /usr/sbin, RHEL /usr/bin), its systemd unit or its init script.
+var agentPaths = []string{"/usr/sbin/qemu-ga", "/usr/bin/qemu-ga", "/usr/local/bin/qemu-ga",
+	"/usr/lib/systemd/system/qemu-guest-agent.service", "/lib/systemd/system/qemu-guest-agent.service",
+	"/etc/init.d/qemu-guest-agent"}
+
+// ProbeAgent looks for the QEMU guest agent: installed, running, its port.
 var ProbeAgent = suites.Sections("agent",
+	[2]string{"installed", `for f in "$(command -v qemu-ga 2>/dev/null)" ` + strings.Join(agentPaths, " ") +
+		`; do [ -n "$f" ] && [ -e "$f" ] && echo "$f"; done; echo '` + agentSearched + `'`},
 	[2]string{"pid", `pidof qemu-ga || pgrep -x qemu-ga || echo 'not running'`},
 	[2]string{"ports", `ls /dev/virtio-ports/`},
 )
 
 // AgentFacts is the parsed agent probe plus the host-side ping.
 type AgentFacts struct {
-	PIDs    []string
-	Ports   []string
-	PingErr error
+	// Installed lists the agent's files found; Searched says the probe
+	// looked (so an empty Installed means "not installed").
+	Installed []string
+	Searched  bool
+	PIDs      []string
+	Ports     []string
+	PingErr   error
 	// PingSkew is guest time through the agent minus the controller's.
 	PingSkew time.Duration
 }
@@ -268,6 +286,14 @@ type AgentFacts struct {
 func ParseAgent(out string) AgentFacts {
 	s := parse.Sections(out)
 	var f AgentFacts
+	for _, l := range strings.Split(s["installed"], "\n") {
+		switch l = strings.TrimSpace(l); {
+		case l == agentSearched:
+			f.Searched = true
+		case strings.HasPrefix(l, "/"):
+			f.Installed = append(f.Installed, l)
+		}
+	}
 	for _, w := range parse.Words(s["pid"]) {
 		if _, err := strconv.Atoi(w); err == nil {
 			f.PIDs = append(f.PIDs, w)
@@ -279,9 +305,23 @@ func ParseAgent(out string) AgentFacts {
 	return f
 }
 
+// NotInstalled says why the check SKIPs ("" when the agent is installed,
+// running, or the probe did not look).
+func (f AgentFacts) NotInstalled() string {
+	if !f.Searched || len(f.Installed) > 0 || len(f.PIDs) > 0 {
+		return ""
+	}
+	return "the QEMU guest agent is not installed in the guest (no qemu-ga in PATH nor " +
+		strings.Join(agentPaths, ", ") + "; no qemu-ga process)"
+}
+
 // JudgeAgent checks the agent process, its port and the host ping.
 func JudgeAgent(f AgentFacts) suites.Verdict {
 	var v suites.Verdict
+	if why := f.NotInstalled(); why != "" {
+		v.Skip = why
+		return v
+	}
 	v.Add("qemu-ga process", len(f.PIDs) > 0, "running", fmt.Sprintf("pids %v", f.PIDs), "", "")
 	v.Add("virtio port org.qemu.guest_agent.0", in(f.Ports, "org.qemu.guest_agent.0"), "present", fmt.Sprintf("ports %v", f.Ports), "", "")
 	act := fmt.Sprintf("answered (guest time %+.3fs from the controller)", f.PingSkew.Seconds())
@@ -296,6 +336,10 @@ func runGuestAgent(t *suites.T) {
 	gc := suites.Need[drivers.GuestClock](t, "GuestClock")
 	r := t.Run("look for qemu-ga", ProbeAgent)
 	f := ParseAgent(string(r.Stdout))
+	if why := f.NotInstalled(); why != "" {
+		// Nothing to ask: the host would only see "agent not connected".
+		t.Skipf("%s", why)
+	}
 	start := time.Now()
 	gt, err := gc.GuestTime(t.Context())
 	rtt := time.Since(start)
@@ -304,6 +348,11 @@ func runGuestAgent(t *suites.T) {
 		f.PingSkew = gt.Sub(start.Add(rtt / 2))
 	}
 	t.Evidence(evidenceHost("host: GuestClock.GuestTime (guest-get-time through the agent)", err, rtt))
+	if err != nil && drivers.ClassOf(err) == drivers.ClassHost {
+		// The driver classes an agent that does not answer as the
+		// guest's fault; anything else is the host or the connection.
+		t.Errorf("the host could not ask the guest agent: %v", err)
+	}
 	t.Judge(JudgeAgent(f))
 }
 

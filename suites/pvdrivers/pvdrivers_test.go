@@ -1,6 +1,7 @@
 package pvdrivers
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -57,5 +58,35 @@ func TestJudgeBalloonMemory(t *testing.T) {
 	f.MemTotalKB = 2_014_488
 	if v := JudgeBalloon(f, "virtio_balloon", 0.8, 2048); v.Failed() {
 		t.Error(v)
+	}
+}
+
+func TestAgentInstalledOrNot(t *testing.T) {
+	// Not installed: the search ran and found nothing, no process.
+	f := ParseAgent("@@@ installed\nsearched: done\n@@@ pid\nnot running\n@@@ ports\norg.qemu.guest_agent.0\n")
+	if v := JudgeAgent(f); !strings.Contains(v.Skip, "not installed") {
+		t.Errorf("absent agent not skipped: %s", v)
+	}
+	// Installed but stopped: FAIL, never SKIP.
+	f = ParseAgent("@@@ installed\n/usr/sbin/qemu-ga\nsearched: done\n@@@ pid\nnot running\n@@@ ports\norg.qemu.guest_agent.0\n")
+	if v := JudgeAgent(f); v.Skip != "" || !v.Failed() {
+		t.Errorf("stopped agent: %s", v)
+	}
+	// A probe output without the search (older transcript) is judged.
+	f = ParseAgent("@@@ pid\nnot running\n@@@ ports\n")
+	if v := JudgeAgent(f); v.Skip != "" || !v.Failed() {
+		t.Errorf("unsearched: %s", v)
+	}
+}
+
+func TestProbeAgentRunsInBusybox(t *testing.T) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox not installed")
+	}
+	out, _ := exec.Command(bb, "sh", "-c", ProbeAgent).CombinedOutput()
+	f := ParseAgent(string(out))
+	if !f.Searched {
+		t.Fatalf("search marker missing:\n%s", out)
 	}
 }

@@ -120,9 +120,23 @@ func cases() []tc {
 			f = append(f,
 				fail(p, "platform.hypervisor", "systemd-detect-virt", "platform/faulty-emulated.txt"),
 				fail(p, "drivers.guest-agent", "qemu-ga process", "drivers/faulty-agent.txt"),
+				tc{platform: p, check: "drivers.guest-agent", over: []string{"drivers/absent-agent.txt"}, want: reports.Skip, reason: "not installed in the guest", console: "healthy.log"},
+				// Installed but stopped: FAIL even though the host's
+				// question cannot be answered either.
+				tc{platform: p, check: "drivers.guest-agent", over: []string{"drivers/faulty-agent.txt"}, want: reports.Fail, reason: "qemu-ga process", console: "healthy.log",
+					mutate: func(tg *suites.Target, g *suitetest.CapGuest) {
+						g.ClockErr = drivers.Errorf(drivers.ClassGuest, "guest time", "Guest agent is not responding: QEMU guest agent is not connected")
+					}},
+				// A host/libvirt failure asking the agent is the harness's ERROR.
+				tc{platform: p, check: "drivers.guest-agent", want: reports.Error, reason: "could not ask the guest agent", console: "healthy.log",
+					mutate: func(tg *suites.Target, g *suitetest.CapGuest) {
+						g.ClockErr = errors.New("libvirt: connection reset by peer")
+					}},
 				tc{platform: p, check: "drivers.balloon", over: []string{"drivers/absent-balloon.txt"}, want: reports.Skip, reason: "no balloon device", console: "healthy.log"},
 				tc{platform: p, check: "drivers.guest-agent", want: reports.Fail, reason: "no answer", console: "healthy.log",
-					mutate: func(tg *suites.Target, g *suitetest.CapGuest) { g.ClockErr = errors.New("guest agent not responding") }},
+					mutate: func(tg *suites.Target, g *suitetest.CapGuest) {
+						g.ClockErr = drivers.Errorf(drivers.ClassGuest, "guest time", "guest agent not responding")
+					}},
 				fail(p, "clock.kvmclock-msrs", "kvm-clock MSRs", "clock/faulty-kvmclock.txt"),
 				tc{platform: p, check: "drivers.paravirtual", nic: "e1000", over: []string{"drivers/faulty-emulated-nic.txt"}, want: reports.Fail, reason: "", console: "healthy.log"})
 		}

@@ -113,6 +113,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.BoolVar(&o.Direct, "direct", true, "O_DIRECT")
 		fs.DurationVar(&o.Duration, "duration", 5*time.Second, "measure for this long")
 		fs.DurationVar(&o.Ramp, "ramp", 0, "uncounted warm-up before the measured window (fio --ramp_time)")
+		fs.BoolVar(&o.GoSyscall, "gosyscall", false, "I/O through os.File instead of raw pread/pwrite (for comparison)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}

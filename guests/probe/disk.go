@@ -19,6 +19,9 @@ type DiskOptions struct {
 	// fio's ramp_time: the first I/Os of a run pay cold caches (guest
 	// extent tree, qcow2 L2 tables in QEMU) that a steady state does not.
 	Ramp time.Duration
+	// GoSyscall issues the I/O through os.File (the runtime's syscall
+	// bookkeeping) instead of raw pread/pwrite; kept to compare the two.
+	GoSyscall bool
 }
 
 // DiskResult is a disk measurement.

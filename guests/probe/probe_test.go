@@ -121,14 +121,16 @@ func TestDiskBench(t *testing.T) {
 		if mode[0] == 'r' {
 			bs = 4096
 		}
-		r, err := DiskBench(DiskOptions{Path: p, Size: 8 << 20, Mode: mode, BS: bs, Direct: true, Duration: 150 * time.Millisecond})
-		if err != nil {
-			t.Fatalf("%s: %v", mode, err)
+		for _, gosys := range []bool{false, true} {
+			r, err := DiskBench(DiskOptions{Path: p, Size: 8 << 20, Mode: mode, BS: bs, Direct: true, Duration: 150 * time.Millisecond, GoSyscall: gosys})
+			if err != nil {
+				t.Fatalf("%s gosyscall=%v: %v", mode, gosys, err)
+			}
+			if r.Ops == 0 || r.Bytes != r.Ops*int64(bs) || r.IOPS <= 0 || r.MBps <= 0 {
+				t.Fatalf("%s gosyscall=%v: %+v", mode, gosys, r)
+			}
+			t.Logf("%s bs=%d direct=%v gosyscall=%v: %.1f MB/s %.0f IOPS %s", mode, bs, r.Direct, gosys, r.MBps, r.IOPS, r.Note)
 		}
-		if r.Ops == 0 || r.Bytes != r.Ops*int64(bs) || r.IOPS <= 0 || r.MBps <= 0 {
-			t.Fatalf("%s: %+v", mode, r)
-		}
-		t.Logf("%s bs=%d direct=%v: %.1f MB/s %.0f IOPS %s", mode, bs, r.Direct, r.MBps, r.IOPS, r.Note)
 	}
 	// Ramp: warm-up I/O runs first and is not counted; a write run's
 	// closing fsync is timed apart (outside the window with O_DIRECT).

@@ -339,7 +339,9 @@ func runBench(t *suites.T, kind string) {
 				vc = append(vc, vcRun(m, round))
 			}
 		}
-		t.Evidence(reports.Evidence{Step: m + " rounds (median is reported)", Output: roundsText(vc) + roundsText(fi)})
+		t.Evidence(reports.Evidence{Step: m + " rounds (median is reported)", Output: fmt.Sprintf("method: same file %s (%d MiB, laid out before timing), bs %s, O_DIRECT, "+
+			"one I/O at a time (fio psync iodepth 1), %s uncounted warm-up then %s, no closing fsync in the figure, "+
+			"sync between write runs, %d interleaved rounds\n", path, size, bs, benchRamp, d, benchRounds) + roundsText(vc) + roundsText(fi)})
 		out = append(out, MedianBench(vc))
 		if hasFio {
 			out = append(out, MedianBench(fi))

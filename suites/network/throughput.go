@@ -278,7 +278,9 @@ func runThroughputController(t *suites.T) {
 			vc = append(vc, vcSend(round))
 		}
 	}
-	t.Evidence(reports.Evidence{Step: "guest->controller rounds (median is reported)", Output: flowRounds(vc) + flowRounds(ipf)})
+	t.Evidence(reports.Evidence{Step: "guest->controller rounds (median is reported)", Output: fmt.Sprintf("method: guest sends, controller receives, "+
+		"%d streams (iperf3 -P %d), %s each, receiver's bytes over time, no omitted warm-up, %d interleaved rounds\n", streams, streams, d, tcpRounds) +
+		flowRounds(vc) + flowRounds(ipf)})
 	flows = append(flows, MedianFlow(vc))
 	if hasIperf {
 		flows = append(flows, MedianFlow(ipf))

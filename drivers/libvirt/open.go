@@ -552,10 +552,26 @@ func (h *Host) probe(ctx context.Context, typ, kernel string, deadline time.Dura
 		return false, "", drivers.Wrap(drivers.ClassHost, "kvm probe", err)
 	}
 	start := time.Now()
-	dom, err := do(ctx, h.c, "kvm probe: start", func(l *golibvirt.Libvirt) (golibvirt.Domain, error) {
+	// The create runs to completion under its own bound, like Provision's
+	// creating calls: abandoned on a cancelled ctx, libvirtd still created
+	// the domain and nothing destroyed it (seen on the lab under load: a
+	// hung kvm probe spinning for the rest of a test run).
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), mutateTimeout)
+	dom, err := do(cctx, h.c, "kvm probe: start", func(l *golibvirt.Libvirt) (golibvirt.Domain, error) {
 		return l.DomainCreateXML(x, 0)
 	})
+	ccancel()
 	if err != nil {
+		// Whatever happened, make sure no probe domain of this name lives.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
+		_ = do0(dctx, h.c, "probe: destroy after a failed start", func(l *golibvirt.Libvirt) error {
+			d, lerr := l.DomainLookupByName(name)
+			if lerr != nil {
+				return nil
+			}
+			return l.DomainDestroy(d)
+		})
+		cancel()
 		if ctx.Err() != nil {
 			return false, "", err
 		}

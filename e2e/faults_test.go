@@ -301,7 +301,12 @@ func TestFaultConsolePanic(t *testing.T) {
 	var lastOut []byte
 	waitConsole := func(what string) bool {
 		for ctx.Err() == nil {
-			b, err := g.Console(ctx)
+			// Each read has its own bound: on a loaded lab one volume
+			// download can stall, and the next read (on a fresh
+			// connection) must get its chance before the test's deadline.
+			cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
+			b, err := g.Console(cctx)
+			ccancel()
 			lastErr, lastOut = err, b
 			if err == nil && strings.Contains(string(b), what) {
 				return true

@@ -7,7 +7,7 @@ BIN   := bin/virtcert
 OUT   ?= out
 
 .PHONY: all build deps lab-up lab-down lab-status fixtures tiny debian vcprobe \
-        unit e2e e2e-disruptive test certify vet fmt fuzz-seeds bench clean
+        unit e2e e2e-disruptive test certify vet fmt fuzz-seeds bench measure clean
 
 all: build
 
@@ -67,7 +67,12 @@ certify: lab-up debian build vcprobe
 	$(LAB) exec -- $(BIN) run --plan fixtures/plans/default.yaml
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./reports/...
+	$(GO) test -run '^$$' -bench . -benchmem ./reports/... ./guests/transport/ssh/...
+
+# Measurement runs on the lab (figures, no assertions): vcprobe against fio
+# and iperf3 on the Debian guest.
+measure: lab-up debian vcprobe
+	$(LAB) exec -- env VIRTCERT_E2E=1 VIRTCERT_MEASURE=1 $(GO) test -count=1 -v -timeout 40m -run 'E2EToolAgreement' ./suites/network/
 
 clean:
 	rm -rf bin $(OUT)

@@ -24,8 +24,9 @@ import (
 // a shared, overcommitted host land on both tools alike. Logged, not
 // asserted (see TestE2EToolAgreement). Run:
 //
-//	fixtures/lab/lab exec -- env VIRTCERT_E2E=1 go test -v -run E2EToolAgreementTight -timeout 30m ./suites/network/
+//	fixtures/lab/lab exec -- env VIRTCERT_E2E=1 VIRTCERT_MEASURE=1 go test -v -run E2EToolAgreementTight -timeout 30m ./suites/network/
 func TestE2EToolAgreementTight(t *testing.T) {
+	measureOnly(t)
 	e := setupE2E(t)
 	img := filepath.Join(filepath.Dir(e.img.Dir), "debian", "disk.qcow2")
 	if _, err := os.Stat(img); err != nil {

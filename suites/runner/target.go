@@ -488,8 +488,17 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 		return gc, guestFault(fmt.Sprintf("guest %s at %s never answered SSH (%s)", name, addr, st.Detail), err)
 	}
 	gc.os = x
-	*cleanups = append(*cleanups, func() { x.Close() })
+	*cleanups = append(*cleanups, func() { gc.os.Close() })
 	gc.helper = r.uploadHelper(ctx, id, x)
+	if gc.helper == "" && r.opt.ProbePath != "" && broken(x) {
+		// The connection died right after readiness (seen on the loaded
+		// lab with dropbear): redial once and upload again.
+		if nx, err := r.reconnect(ctx, gc); err == nil {
+			x.Close()
+			gc.os = nx
+			gc.helper = r.uploadHelper(ctx, id, nx)
+		}
+	}
 	return gc, nil
 }
 

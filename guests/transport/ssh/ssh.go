@@ -251,6 +251,16 @@ func (c *Client) Err() error {
 }
 
 func (c *Client) brokenErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		// A session that cannot even start because the peer hung up
+		// means the connection is gone: say so through Err, so callers
+		// redial instead of retrying on a dead client.
+		c.mu.Lock()
+		if c.deadErr == nil && !c.closed {
+			c.deadErr = fmt.Errorf("connection to %s closed by the peer (%v)", c.cfg.Addr, err)
+		}
+		c.mu.Unlock()
+	}
 	if e := c.Err(); e != nil {
 		return &netError{op: "session", addr: c.cfg.Addr, err: fmt.Errorf("%w (%v)", e, err)}
 	}

@@ -156,25 +156,10 @@ var userinfoRE = regexp.MustCompile(`//[^/@]*@`)
 
 func redactURI(s string) string { return userinfoRE.ReplaceAllString(s, "//[redacted]@") }
 
-// within runs f under ctx: the library ignores contexts, so when ctx ends
-// first we return and let f finish (and be discarded) in the background.
+// within runs f under ctx (drivers.Within): the library ignores contexts.
 func within[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	type res struct {
-		v   T
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		v, err := f()
-		ch <- res{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	}
+	v, err, _ := drivers.Within(ctx, f)
+	return v, err
 }
 
 func (w *winrmExecutor) getShell(ctx context.Context) (*winrm.Shell, error) {

@@ -48,27 +48,6 @@ func (d *trackingDialer) Dial() (net.Conn, error) {
 	return c, err
 }
 
-// within runs f and returns its result, or ctx's error as soon as ctx ends
-// (f keeps running in the background and its result is dropped).
-func within[T any](ctx context.Context, f func() (T, error)) (T, error, bool) {
-	type res struct {
-		v   T
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		v, err := f()
-		ch <- res{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err, true
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err(), false
-	}
-}
-
 // get returns a live client, dialling a new one when needed.
 func (c *conn) get(ctx context.Context) (*golibvirt.Libvirt, error) {
 	c.mu.Lock()
@@ -84,7 +63,7 @@ func (c *conn) get(ctx context.Context) (*golibvirt.Libvirt, error) {
 		c.lv, c.nc = nil, nil
 	}
 	td := &trackingDialer{inner: c.dialer}
-	lv, err, done := within(ctx, func() (*golibvirt.Libvirt, error) {
+	lv, err, done := drivers.Within(ctx, func() (*golibvirt.Libvirt, error) {
 		lv := golibvirt.NewWithDialer(td)
 		if err := lv.ConnectToURI(c.remote); err != nil {
 			return nil, err
@@ -155,7 +134,7 @@ func do[T any](ctx context.Context, c *conn, op string, f func(l *golibvirt.Libv
 	if err != nil {
 		return zero, drivers.Wrap(drivers.ClassHost, op, err)
 	}
-	v, err, done := within(ctx, func() (T, error) { return f(lv) })
+	v, err, done := drivers.Within(ctx, func() (T, error) { return f(lv) })
 	if !done {
 		c.markBroken(lv)
 		return zero, drivers.Errorf(drivers.ClassHost, op, "libvirt call abandoned (%w); connection marked broken, the next call reconnects", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/virtcert/virtcert/guests/probe"
 	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/suites"
 	"github.com/virtcert/virtcert/suites/parse"
 )
 
@@ -28,24 +29,13 @@ import (
 //
 //	fixtures/lab/lab exec -- env VIRTCERT_E2E=1 VIRTCERT_MEASURE=1 go test -v -run E2EToolAgreement -timeout 30m ./suites/network/
 func TestE2EToolAgreement(t *testing.T) {
-	measureOnly(t)
-	e := setupE2E(t)
-	img := filepath.Join(filepath.Dir(e.img.Dir), "debian", "disk.qcow2")
-	if _, err := os.Stat(img); err != nil {
-		t.Skipf("Debian guest not built (make debian): %v", err)
-	}
-	tg := e.bootImage("nd-agree", "debian", drivers.Image{Path: img, Format: "qcow2", OS: "linux", Firmware: "bios"}, 1024, 2,
-		"test -e /run/cloud-init/result.json")
-	load := func() string {
-		b, _ := os.ReadFile("/proc/loadavg")
-		return strings.TrimSpace(string(b))
-	}
+	tg := bootMeasureGuest(t, "nd-agree")
 	var table strings.Builder
 	for _, id := range []string{"disk.throughput", "disk.iops", "network.throughput.controller"} {
-		before := load()
+		before := loadAvg()
 		r := run(t, tg, id)
 		want(t, r, reports.Pass)
-		fmt.Fprintf(&table, "%s %s (host loadavg before: %s, after: %s)\n", id, r.Status, before, load())
+		fmt.Fprintf(&table, "%s %s (host loadavg before: %s, after: %s)\n", id, r.Status, before, loadAvg())
 		for _, ev := range r.Evidence {
 			if strings.Contains(ev.Step, "rounds") {
 				fmt.Fprintf(&table, "  %s:\n    %s\n", ev.Step, strings.ReplaceAll(strings.TrimSpace(ev.Output), "\n", "\n    "))
@@ -96,7 +86,7 @@ func TestE2EToolAgreement(t *testing.T) {
 			res[k] = append(res[k], v)
 		}
 	}
-	fmt.Fprintf(&table, "randwrite 4K A/B (host loadavg %s):\n", load())
+	fmt.Fprintf(&table, "randwrite 4K A/B (host loadavg %s):\n", loadAvg())
 	for _, k := range order {
 		xs := append([]float64(nil), res[k]...)
 		sort.Float64s(xs)
@@ -114,4 +104,24 @@ func measureOnly(t *testing.T) {
 	if os.Getenv("VIRTCERT_MEASURE") != "1" {
 		t.Skip("measurement run: set VIRTCERT_MEASURE=1 (make measure)")
 	}
+}
+
+// bootMeasureGuest boots the Debian guest for a measurement run (skipping
+// unless VIRTCERT_MEASURE=1 and the image is built).
+func bootMeasureGuest(t *testing.T, name string) *suites.Target {
+	t.Helper()
+	measureOnly(t)
+	e := setupE2E(t)
+	img := filepath.Join(filepath.Dir(e.img.Dir), "debian", "disk.qcow2")
+	if _, err := os.Stat(img); err != nil {
+		t.Skipf("Debian guest not built (make debian): %v", err)
+	}
+	return e.bootImage(name, "debian", drivers.Image{Path: img, Format: "qcow2", OS: "linux", Firmware: "bios"}, 1024, 2,
+		"test -e /run/cloud-init/result.json")
+}
+
+// loadAvg is the host's /proc/loadavg, logged beside every figure.
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.TrimSpace(string(b))
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/probe"
 	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/suites/parse"
@@ -26,20 +23,9 @@ import (
 //
 //	fixtures/lab/lab exec -- env VIRTCERT_E2E=1 VIRTCERT_MEASURE=1 go test -v -run E2EToolAgreementTight -timeout 30m ./suites/network/
 func TestE2EToolAgreementTight(t *testing.T) {
-	measureOnly(t)
-	e := setupE2E(t)
-	img := filepath.Join(filepath.Dir(e.img.Dir), "debian", "disk.qcow2")
-	if _, err := os.Stat(img); err != nil {
-		t.Skipf("Debian guest not built (make debian): %v", err)
-	}
-	tg := e.bootImage("nd-tight", "debian", drivers.Image{Path: img, Format: "qcow2", OS: "linux", Firmware: "bios"}, 1024, 2,
-		"test -e /run/cloud-init/result.json")
+	tg := bootMeasureGuest(t, "nd-tight")
 	ctx := context.Background()
 	const f, rounds = "/var/tmp/vcprobe-ab.bin", 9
-	load := func() string {
-		b, _ := os.ReadFile("/proc/loadavg")
-		return strings.TrimSpace(string(b))
-	}
 	sh := func(cmd string) string {
 		r, err := tg.OS.Run(ctx, transport.Command{Cmd: cmd})
 		if err != nil || r.Exit != 0 {
@@ -60,7 +46,7 @@ func TestE2EToolAgreementTight(t *testing.T) {
 		// Odd rounds vcprobe first, even rounds fio first.
 		loop := fmt.Sprintf("for i in $(seq 1 %d); do if [ $((i %% 2)) = 1 ]; then echo '=== vc'; %s%s; echo '=== fio'; %s%s; "+
 			"else echo '=== fio'; %s%s; echo '=== vc'; %s%s; fi; done", rounds, vc, s, fio, s, fio, s, vc, s)
-		before := load()
+		before := loadAvg()
 		out := sh(loop)
 		var vcs, fios []float64
 		for _, part := range strings.Split(out, "=== ")[1:] {
@@ -97,7 +83,7 @@ func TestE2EToolAgreementTight(t *testing.T) {
 			unit = "IOPS"
 		}
 		fmt.Fprintf(&table, "%-9s vcprobe median %7.1f  fio median %7.1f %s  gap %.1f%%  (loadavg before %s, after %s)\n    vcprobe %.0f\n    fio     %.0f\n",
-			m.mode, mv, mf, unit, 100*abs(mv-mf)/max(mv, mf), before, load(), vcs, fios)
+			m.mode, mv, mf, unit, 100*abs(mv-mf)/max(mv, mf), before, loadAvg(), vcs, fios)
 	}
 	sh("sudo -n rm -f " + f)
 	t.Logf("vcprobe beside fio, %d tightly interleaved rounds per mode:\n%s", rounds, table.String())

@@ -161,7 +161,8 @@ func (e *e2e) bootSpec(name, user string, spec drivers.GuestSpec, ready string) 
 	}
 	defer f.Close()
 	if err := c.Upload(ctx, "/tmp/vcprobe", f, 0o755); err != nil {
-		t.Fatalf("upload vcprobe: %v", err)
+		con, _ := g.Console(context.Background())
+		t.Fatalf("upload vcprobe: %v\nconsole:\n%s", err, con)
 	}
 	tg := &suites.Target{Host: e.host, HostInfo: e.info, Guest: g, Spec: spec, Address: addr, OS: c, Profile: e.prof,
 		Controller: "192.168.150.1", Helper: "/tmp/vcprobe"}

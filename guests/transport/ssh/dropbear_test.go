@@ -28,6 +28,15 @@ import (
 // touched.
 func startDropbear(t testing.TB, client ssh.Signer) Config {
 	t.Helper()
+	return startDropbearSFTP(t, client, "")
+}
+
+// startDropbearSFTP is startDropbear with sftpServer, when not empty, as
+// the script dropbear runs for the sftp subsystem (its compiled-in path
+// /usr/lib/sftp-server, placed through an overlay on /usr/lib inside the
+// private mount namespace; the machine's /usr/lib is untouched).
+func startDropbearSFTP(t testing.TB, client ssh.Signer, sftpServer string) Config {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("dropbear test needs root (it binds a temp home over /root in a private mount namespace)")
 	}
@@ -70,6 +79,16 @@ func startDropbear(t testing.TB, client ssh.Signer) Config {
 	ln.Close()
 	script := fmt.Sprintf("mount --bind %s /root && exec /usr/sbin/dropbear -F -E -s -r %s -p %s -P %s",
 		transport.Quote(home), transport.Quote(hk), addr, transport.Quote(filepath.Join(dir, "pid")))
+	if sftpServer != "" {
+		up, work := filepath.Join(dir, "upper"), filepath.Join(dir, "work")
+		os.MkdirAll(up, 0o755)
+		os.MkdirAll(work, 0o755)
+		if err := os.WriteFile(filepath.Join(up, "sftp-server"), []byte(sftpServer), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		script = fmt.Sprintf("mount -t overlay overlay -o lowerdir=/usr/lib,upperdir=%s,workdir=%s /usr/lib && %s",
+			transport.Quote(up), transport.Quote(work), script)
+	}
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -154,6 +173,48 @@ func TestDropbear(t *testing.T) {
 	var ae *transport.AuthError
 	if _, err := Dial(ctx, bad); !errors.As(err, &ae) {
 		t.Fatalf("want auth error, got %v", err)
+	}
+}
+
+// TestDropbearFirstUpload runs the first Upload of a connection, the one
+// that asks for sftp, against real dropbear whose sftp-server is missing
+// and slow to exit, as on a loaded emulated guest: the failed sftp
+// session must be waited out (not abandoned, which made dropbear close
+// the fallback's session; TestUploadMissingSFTP pins that race down) and
+// not for the full sessionEndWait. Each round uses a fresh connection.
+func TestDropbearFirstUpload(t *testing.T) {
+	key := newSigner(t)
+	cfg := startDropbearSFTP(t, key, "#!/bin/sh\necho 'sh: 1: /usr/lib/sftp-server: not found' >&2\nexec >&- 2>&-\nsleep 0.2\nexit 127\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	data := make([]byte, 64<<10)
+	rand.Read(data)
+	dir := t.TempDir()
+	for i := range 10 {
+		c, err := Dial(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprint(i))
+		start := time.Now()
+		if err := c.Upload(ctx, p, bytes.NewReader(data), 0o644); err != nil {
+			c.Close()
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if d := time.Since(start); d > sessionEndWait {
+			t.Errorf("round %d: upload took %v: the sftp session was not seen to end", i, d)
+		}
+		if err := c.Err(); err != nil {
+			t.Fatalf("round %d: connection marked unusable after a good upload: %v", i, err)
+		}
+		if r, err := c.Run(ctx, transport.Command{Cmd: "cmp -s " + transport.Quote(p) + " " + transport.Quote(p)}); err != nil || r.Exit != 0 {
+			t.Fatalf("round %d: command after upload: %+v %v", i, r, err)
+		}
+		c.Close()
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("round %d: uploaded file differs (%d bytes, %v)", i, len(got), err)
+		}
 	}
 }
 

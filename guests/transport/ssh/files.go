@@ -3,6 +3,7 @@ package ssh
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/virtcert/virtcert/guests/transport"
 )
@@ -28,6 +30,14 @@ const (
 // subsystem. It returns (false, nil) when it does not, so the caller falls
 // back to streaming through the shell. pkg/sftp has no context support:
 // closing the client when ctx ends unblocks it.
+//
+// The session is opened here rather than by sftp.NewClient so that a
+// failed attempt can be waited for. dropbear without an sftp-server
+// grants the subsystem, runs the missing program and closes the session
+// once the shell exits 127; pkg/sftp gives up at the first EOF, before
+// that. A session opened in the window is closed by dropbear as soon as
+// it asks to exec, unanswered (seen on emulated guests in one upload in
+// two). So the fallback starts only after the refused session is gone.
 func (c *Client) withSFTP(ctx context.Context, f func(*sftp.Client) error) (bool, error) {
 	c.mu.Lock()
 	st := c.sftp
@@ -39,26 +49,34 @@ func (c *Client) withSFTP(ctx context.Context, f func(*sftp.Client) error) (bool
 		return true, err
 	}
 	type res struct {
+		s   *sftpChannel
 		cl  *sftp.Client
 		err error
 	}
 	ch := make(chan res, 1)
 	go func() {
-		cl, err := sftp.NewClient(c.conn)
-		ch <- res{cl, err}
+		s, cl, err := c.openSFTP()
+		ch <- res{s, cl, err}
 	}()
 	var r res
 	select {
 	case r = <-ch:
 	case <-ctx.Done():
 		go func() {
-			if r := <-ch; r.cl != nil {
-				r.cl.Close()
+			if r := <-ch; r.s != nil {
+				if r.cl != nil {
+					r.cl.Close()
+				}
+				r.s.ch.Close()
 			}
 		}()
 		return true, ctx.Err()
 	}
 	if r.err != nil {
+		if r.s != nil {
+			// Granted but not an sftp server: let the session end.
+			r.s.end(sessionEndWait)
+		}
 		if c.Err() != nil {
 			return true, c.brokenErr(r.err)
 		}
@@ -72,6 +90,7 @@ func (c *Client) withSFTP(ctx context.Context, f func(*sftp.Client) error) (bool
 	c.mu.Lock()
 	c.sftp = sftpYes
 	c.mu.Unlock()
+	defer r.s.end(sessionEndWait)
 	defer r.cl.Close()
 	stop := context.AfterFunc(ctx, func() { r.cl.Close() })
 	defer stop()
@@ -80,6 +99,63 @@ func (c *Client) withSFTP(ctx context.Context, f func(*sftp.Client) error) (bool
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	return true, err
+}
+
+// sftpChannel is the raw session channel an SFTP client runs on. It is
+// opened with OpenChannel rather than ssh.Session, whose Wait refuses a
+// session started by a subsystem request; done closes when the server
+// has closed the channel.
+type sftpChannel struct {
+	ch   ssh.Channel
+	done chan struct{}
+}
+
+// writeCloser makes Close on the client's write side a half-close (EOF),
+// which an sftp server answers by exiting, as with OpenSSH's own client.
+type writeCloser struct{ ssh.Channel }
+
+func (w writeCloser) Close() error { return w.CloseWrite() }
+
+// openSFTP opens a session channel, asks for the sftp subsystem and
+// starts a client on it. A non-nil channel comes back whenever one was
+// opened, so the caller can wait for it to end.
+func (c *Client) openSFTP() (*sftpChannel, *sftp.Client, error) {
+	ch, reqs, err := c.conn.OpenChannel("session", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc := &sftpChannel{ch: ch, done: make(chan struct{})}
+	go func() {
+		ssh.DiscardRequests(reqs) // exit-status; returns when the channel closes
+		close(sc.done)
+	}()
+	ok, err := ch.SendRequest("subsystem", true, ssh.Marshal(struct{ Name string }{"sftp"}))
+	if err == nil && !ok {
+		// Refused: nothing runs behind the channel, close it now.
+		ch.Close()
+		return nil, nil, errors.New("sftp subsystem refused")
+	}
+	if err != nil {
+		return sc, nil, err
+	}
+	go io.Copy(io.Discard, ch.Stderr()) // "sftp-server: not found" and the like
+	cl, err := sftp.NewClientPipe(ch, writeCloser{ch})
+	return sc, cl, err
+}
+
+// sessionEndWait bounds how long a finished session may take to be
+// closed by the server before we close it ourselves.
+const sessionEndWait = 5 * time.Second
+
+// end half-closes the channel (an sftp server exits on EOF), waits up to
+// max for the server to close it, then closes it from our side.
+func (sc *sftpChannel) end(max time.Duration) {
+	_ = sc.ch.CloseWrite()
+	select {
+	case <-sc.done:
+	case <-time.After(max):
+	}
+	sc.ch.Close()
 }
 
 // SFTP reports whether the server offered the sftp subsystem (after the

@@ -32,13 +32,25 @@ type testServer struct {
 
 	slowHandshake time.Duration // sleep after accept, before the handshake
 	sftp          bool          // offer the sftp subsystem
-	dropOn        string        // a command containing this drops the TCP conn
-	silent        atomic.Bool   // stop answering global requests (keepalives)
+	// missingSFTP plays dropbear without an sftp-server: the subsystem
+	// request is granted, the shell says "not found", closes its output
+	// and exits 127 a moment later. Like dropbear, an exec that arrives
+	// on a new session while that exit is pending gets its channel
+	// closed without a reply (counted in racedExecs).
+	missingSFTP bool
+	dropOn      string      // a command containing this drops the TCP conn
+	silent      atomic.Bool // stop answering global requests (keepalives)
 
-	signals   atomic.Int32 // signal requests received
-	sftpReqs  atomic.Int32
-	conns     atomic.Int32
-	authFails atomic.Int32
+	signals    atomic.Int32 // signal requests received
+	sftpReqs   atomic.Int32
+	closing    atomic.Int32 // missing-sftp sessions whose exit is pending
+	racedExecs atomic.Int32
+	// closeExecs: this many next exec requests get their channel closed
+	// without a reply, on a live connection (dropbear's answer in the
+	// race above).
+	closeExecs atomic.Int32
+	conns      atomic.Int32
+	authFails  atomic.Int32
 
 	mu      sync.Mutex
 	netConn []net.Conn
@@ -179,6 +191,11 @@ func (s *testServer) session(raw net.Conn, ch ssh.Channel, reqs <-chan *ssh.Requ
 				r.Reply(false, nil)
 				continue
 			}
+			if s.closeExecs.Add(-1) >= 0 || s.closing.Load() > 0 {
+				s.racedExecs.Add(1)
+				ch.CloseWrite()
+				return // closes the channel, no reply: the client sees EOF
+			}
 			if s.dropOn != "" && strings.Contains(payload.Cmd, s.dropOn) {
 				r.Reply(true, nil)
 				time.Sleep(100 * time.Millisecond)
@@ -214,6 +231,20 @@ func (s *testServer) session(raw net.Conn, ch ssh.Channel, reqs <-chan *ssh.Requ
 		case "subsystem":
 			var payload struct{ Name string }
 			ssh.Unmarshal(r.Payload, &payload)
+			if payload.Name == "sftp" && s.missingSFTP {
+				s.sftpReqs.Add(1)
+				s.closing.Add(1)
+				r.Reply(true, nil)
+				io.WriteString(ch.Stderr(), "sh: 1: /usr/lib/sftp-server: not found\n")
+				ch.CloseWrite()
+				go func() {
+					time.Sleep(150 * time.Millisecond)
+					ch.SendRequest("exit-status", false, []byte{0, 0, 0, 127})
+					s.closing.Add(-1)
+					ch.Close()
+				}()
+				continue
+			}
 			if payload.Name != "sftp" || !s.sftp {
 				r.Reply(false, nil)
 				continue

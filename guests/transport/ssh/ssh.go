@@ -251,7 +251,7 @@ func (c *Client) Err() error {
 }
 
 func (c *Client) brokenErr(err error) error {
-	if errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) && !c.alive(aliveWait) {
 		// A session that cannot even start because the peer hung up
 		// means the connection is gone: say so through Err, so callers
 		// redial instead of retrying on a dead client.
@@ -265,6 +265,26 @@ func (c *Client) brokenErr(err error) error {
 		return &netError{op: "session", addr: c.cfg.Addr, err: fmt.Errorf("%w (%v)", e, err)}
 	}
 	return &netError{op: "session", addr: c.cfg.Addr, err: err}
+}
+
+// aliveWait bounds the liveness probe after a session ended in EOF.
+const aliveWait = 5 * time.Second
+
+// alive reports whether the peer answers a global request within max: a
+// session can end in EOF on a live connection (the server closed just
+// that channel), and only a dead connection must be redialled.
+func (c *Client) alive(max time.Duration) bool {
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := c.conn.SendRequest("keepalive@openssh.com", true, nil)
+		res <- err
+	}()
+	select {
+	case err := <-res:
+		return err == nil
+	case <-time.After(max):
+		return false
+	}
 }
 
 // Run runs cmd in a new session. A non-zero exit is Result.Exit; err is
@@ -315,18 +335,31 @@ func (c *Client) runStreams(ctx context.Context, cmd transport.Command, stdout, 
 	}
 	start := time.Now()
 	defer func() { *dur = time.Since(start) }()
-	s, err := c.conn.NewSession()
-	if err != nil {
-		return c.brokenErr(fmt.Errorf("new session: %w", err))
-	}
-	defer s.Close()
-	s.Stdout, s.Stderr = stdout, stderr
-	if cmd.Stdin != nil {
-		s.Stdin = cmd.Stdin
-	}
-	if err := s.Start(cmd.Cmd); err != nil {
+	var s *ssh.Session
+	var err error
+	for attempt := 1; ; attempt++ {
+		if s, err = c.conn.NewSession(); err != nil {
+			return c.brokenErr(fmt.Errorf("new session: %w", err))
+		}
+		s.Stdout, s.Stderr = stdout, stderr
+		if cmd.Stdin != nil {
+			s.Stdin = cmd.Stdin
+		}
+		err = s.Start(cmd.Cmd)
+		if err == nil {
+			break
+		}
+		s.Close()
+		// EOF before the server answered the exec request: it closed
+		// the session without running anything. dropbear does that to
+		// a session opened while another one's process is exiting. On
+		// a live connection, one more session is safe: nothing ran.
+		if attempt == 1 && errors.Is(err, io.EOF) && c.alive(aliveWait) {
+			continue
+		}
 		return c.brokenErr(fmt.Errorf("start: %w", err))
 	}
+	defer s.Close()
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
 	select {

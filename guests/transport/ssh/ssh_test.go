@@ -353,3 +353,67 @@ func TestWaitReadyRetriesNetwork(t *testing.T) {
 		t.Fatalf("failing probe: %v %+v", err, st)
 	}
 }
+
+// TestUploadMissingSFTP: a server that grants the sftp subsystem but has
+// no sftp-server (dropbear) must not see the fallback's session while
+// the failed one is still closing; dropbear closes such a session
+// unanswered. The upload succeeds through cat, the connection stays
+// usable, and the next upload does not ask for sftp again.
+func TestUploadMissingSFTP(t *testing.T) {
+	key := newSigner(t)
+	s := startServer(t, key, func(s *testServer) { s.missingSFTP = true })
+	c, err := Dial(context.Background(), Config{Addr: s.addr(), User: "root", Signer: key, HostKey: s.hostKey.PublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dir := t.TempDir()
+	for i := range 2 {
+		p := filepath.Join(dir, strconv.Itoa(i))
+		if err := c.Upload(context.Background(), p, strings.NewReader("payload"), 0o600); err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
+		if b, err := os.ReadFile(p); err != nil || string(b) != "payload" {
+			t.Fatalf("upload %d wrote %q, %v", i, b, err)
+		}
+	}
+	if n := s.racedExecs.Load(); n != 0 {
+		t.Errorf("%d exec(s) sent while the refused sftp session was still closing", n)
+	}
+	if n := s.sftpReqs.Load(); n != 1 {
+		t.Errorf("sftp asked %d times on one connection, want 1", n)
+	}
+	if err := c.Err(); err != nil {
+		t.Errorf("connection marked unusable: %v", err)
+	}
+}
+
+// TestRunSessionClosedUnanswered: a server that closes a new session
+// without answering its exec (the connection itself alive) gets one more
+// session; twice in a row is an error, but the connection is not
+// declared dead, so callers do not redial a healthy guest.
+func TestRunSessionClosedUnanswered(t *testing.T) {
+	key := newSigner(t)
+	s := startServer(t, key, nil)
+	c, err := Dial(context.Background(), Config{Addr: s.addr(), User: "root", Signer: key, HostKey: s.hostKey.PublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s.closeExecs.Store(1)
+	r, err := c.Run(context.Background(), transport.Command{Cmd: "echo ok"})
+	if err != nil || string(r.Stdout) != "ok\n" {
+		t.Fatalf("one closed session: want a retried success, got %+v %v", r, err)
+	}
+	s.closeExecs.Store(2)
+	if _, err := c.Run(context.Background(), transport.Command{Cmd: "echo ok"}); err == nil || !strings.Contains(err.Error(), "EOF") {
+		t.Fatalf("two closed sessions: want an EOF error, got %v", err)
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("live connection declared unusable: %v", err)
+	}
+	if r, err := c.Run(context.Background(), transport.Command{Cmd: "echo again"}); err != nil || string(r.Stdout) != "again\n" {
+		t.Fatalf("after: %+v %v", r, err)
+	}
+	s.closeExecs.Store(0)
+}

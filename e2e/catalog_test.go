@@ -134,6 +134,26 @@ func assertHealthy(t *testing.T, cs []catEntry, run *reports.Run) {
 		count[reports.Fail], count[reports.Error], table.String())
 }
 
+// consoleOnFailure logs the end of each guest console a failed run
+// saved under out, so a CI log shows the guest's side of a failure.
+func consoleOnFailure(t *testing.T, out string) {
+	if !t.Failed() {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "artifacts", "*", "console.log"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.ReplaceAll(string(b), "\r", ""), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		t.Logf("%s (last %d lines):\n%s", f, len(lines), indent(strings.Join(lines, "\n")))
+	}
+}
+
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
@@ -177,6 +197,7 @@ func TestCatalogTiny(t *testing.T) {
 	took := time.Since(t0)
 	label := labelOf(t, stdout)
 	defer assertClean(t, label)
+	defer consoleOnFailure(t, out)
 	t.Logf("full catalog on the tiny guest: %s (exit %d)", took.Round(time.Second), code)
 	run := readRun(t, out)
 	assertHealthy(t, cs, run)
@@ -224,6 +245,7 @@ func TestCatalogDebian(t *testing.T) {
 	took := time.Since(t0)
 	label := labelOf(t, stdout)
 	defer assertClean(t, label)
+	defer consoleOnFailure(t, out)
 	run := readRun(t, out)
 	tg, _ := resultsByCheck(t, run)
 	// The bar is 10 minutes on an idle lab; other tests share the 2 cores

@@ -70,6 +70,10 @@ type Host struct {
 	Insecure     bool   `yaml:"insecure"`
 	// Options are driver-specific (network, pool, switch, generation...).
 	Options map[string]string `yaml:"options"`
+	// NTPServers are the time servers guests provisioned on this host are
+	// given (through their seed, cloud-init's ntp module). Default: none,
+	// the image's own configuration; for uri "lab", the lab's server.
+	NTPServers []string `yaml:"ntp_servers"`
 }
 
 // Image is a guest image.

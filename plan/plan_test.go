@@ -82,6 +82,7 @@ images:
 		{"bad peer", base + "peer: bogus\n", `peer: want "provision", "none"`},
 		{"unknown profile", strings.Replace(base, "driver: libvirt,", "driver: libvirt, profile: vmware,", 1), `hosts.lab.profile: unknown profile "vmware"`},
 		{"bad os", strings.Replace(base, "{path: img/disk.qcow2}", "{path: img/disk.qcow2, os: beos}", 1), `images.tiny.os: unknown OS family "beos"`},
+		{"bad ntp server", strings.Replace(base, "driver: libvirt,", "driver: libvirt, ntp_servers: ['192.168.150.1', 'a b'],", 1), `hosts.lab.ntp_servers[1]: "a b" is neither an IP address nor a host name`},
 		{"both passwords", strings.Replace(base, "driver: libvirt,", "driver: libvirt, password_env: X, password_file: img/disk.qcow2,", 1), "set password_env or password_file, not both"},
 	}
 	for _, c := range cases {
@@ -120,6 +121,27 @@ func TestLoadFiles(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: secret in error", file)
+		}
+	}
+}
+
+// TestLabNTP: a lab host tells its guests about the lab's NTP server
+// unless the plan says otherwise (an empty list means none); other hosts
+// get none by default.
+func TestLabNTP(t *testing.T) {
+	t.Setenv("VIRTCERT_LAB_URI", "qemu:///system?socket=/x/sock")
+	for _, c := range []struct{ hosts, want string }{
+		{"  h: {driver: libvirt, uri: lab}\n", LabNTP},
+		{"  h: {driver: libvirt, uri: lab, ntp_servers: [10.1.2.3]}\n", "10.1.2.3"},
+		{"  h: {driver: libvirt, uri: lab, ntp_servers: []}\n", ""},
+		{"  h: {driver: libvirt, uri: 'qemu:///system'}\n", ""},
+	} {
+		p, err := Parse([]byte("name: x\nhosts:\n"+c.hosts+"images:\n  tiny: {path: img/disk.qcow2}\n"), "p.yaml", "testdata")
+		if err != nil {
+			t.Fatalf("%s: %v", c.hosts, err)
+		}
+		if got := strings.Join(p.Hosts["h"].NTPServers, ","); got != c.want {
+			t.Errorf("%s: ntp servers %q, want %q", strings.TrimSpace(c.hosts), got, c.want)
 		}
 	}
 }

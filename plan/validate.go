@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -60,6 +61,10 @@ func ResolveURI(s string) (string, error) {
 	return out, nil
 }
 
+// LabNTP is the lab's NTP server (cmd/labntp on the bridge address, see
+// fixtures/lab/lab).
+const LabNTP = "192.168.150.1"
+
 // LabOptions fills in the lab's network and pool (both "virtcert", fixed
 // by the lab) for a libvirt host whose uri is "lab", unless set.
 func LabOptions(driver, uri string, opts map[string]string) map[string]string {
@@ -77,6 +82,7 @@ var (
 	envRE     = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$`)
+	hostRE    = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
 )
 
 // CheckURI validates uri for driver and reports whether it names the local
@@ -236,6 +242,14 @@ func (v *validator) validate(p *Plan) {
 			v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(Drivers, ", "))
 		} else {
 			h.Options = LabOptions(h.Driver, h.URI, h.Options)
+			if h.Driver == "libvirt" && h.URI == "lab" && h.NTPServers == nil {
+				h.NTPServers = []string{LabNTP}
+			}
+			for i, n := range h.NTPServers {
+				if net.ParseIP(n) == nil && !hostRE.MatchString(n) {
+					v.errf(fmt.Sprintf("%s.ntp_servers[%d]", f, i), "%q is neither an IP address nor a host name", n)
+				}
+			}
 			if h.URI == "" {
 				v.errf(f+".uri", "required for driver %s", h.Driver)
 			} else if uri, err := ResolveURI(h.URI); err != nil {

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,6 +56,10 @@ type Config struct {
 	// (runcmd). Each is passed as an argv list, never through a shell
 	// string built here.
 	RunCmd [][]string
+	// NTPServers, when set, become the guest's time servers through
+	// cloud-init's ntp module (which configures chrony, or the image's
+	// client, with exactly these). Host names or IP addresses.
+	NTPServers []string
 }
 
 var (
@@ -88,6 +93,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("seed: runcmd %d is empty", i)
 		}
 	}
+	for _, n := range c.NTPServers {
+		if net.ParseIP(n) == nil && (!hostnameRE.MatchString(n) || len(n) > 253) {
+			return fmt.Errorf("seed: NTP server %q is neither an IP address nor a host name", n)
+		}
+	}
 	return nil
 }
 
@@ -104,6 +114,14 @@ type cloudConfig struct {
 	SSHGenKeyTypes    *[]string         `yaml:"ssh_genkeytypes,omitempty"`
 	SSHKeys           map[string]string `yaml:"ssh_keys,omitempty"`
 	RunCmd            [][]string        `yaml:"runcmd,omitempty"`
+	NTP               *ntpConfig        `yaml:"ntp,omitempty"`
+}
+
+// ntpConfig is cloud-init's cc_ntp: with servers and no pools, the client
+// it configures uses these servers only.
+type ntpConfig struct {
+	Enabled bool     `yaml:"enabled"`
+	Servers []string `yaml:"servers"`
 }
 
 type user struct {
@@ -124,6 +142,9 @@ func UserData(c Config) ([]byte, error) {
 		PreserveHostname: false,
 		SSHPwauth:        false,
 		RunCmd:           c.RunCmd,
+	}
+	if len(c.NTPServers) > 0 {
+		cc.NTP = &ntpConfig{Enabled: true, Servers: c.NTPServers}
 	}
 	if c.User == "root" {
 		f := false

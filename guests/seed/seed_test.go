@@ -55,6 +55,11 @@ type parsedUserData struct {
 	SSHGenKeyTypes []string          `yaml:"ssh_genkeytypes"`
 	SSHKeys        map[string]string `yaml:"ssh_keys"`
 	RunCmd         [][]string        `yaml:"runcmd"`
+	NTP            *struct {
+		Enabled bool     `yaml:"enabled"`
+		Servers []string `yaml:"servers"`
+		Pools   []string `yaml:"pools"`
+	} `yaml:"ntp"`
 }
 
 func parseUserData(t *testing.T, b []byte) parsedUserData {
@@ -140,6 +145,29 @@ func TestUserDataUser(t *testing.T) {
 	checkHostKey(t, u, hk)
 }
 
+// TestUserDataNTP: NTP servers become cloud-init's ntp module with those
+// servers and no pools (so the guest uses the lab's server only); none
+// leaves the image's own time configuration alone.
+func TestUserDataNTP(t *testing.T) {
+	c, _, _ := testConfig(t, "debian")
+	u := parseUserData(t, must(UserData(c)))
+	if u.NTP != nil {
+		t.Errorf("no NTP servers given, but user-data has ntp: %+v", u.NTP)
+	}
+	c.NTPServers = []string{"192.168.150.1", "time.example.org"}
+	u = parseUserData(t, must(UserData(c)))
+	if u.NTP == nil || !u.NTP.Enabled || strings.Join(u.NTP.Servers, ",") != "192.168.150.1,time.example.org" || len(u.NTP.Pools) != 0 {
+		t.Errorf("ntp = %+v", u.NTP)
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 func TestNoHostKey(t *testing.T) {
 	c, _, _ := testConfig(t, "debian")
 	c.HostKey = nil
@@ -166,6 +194,8 @@ func TestValidate(t *testing.T) {
 		"bad network-config":   func(c *Config) { c.NetworkConfig = []byte("a: [") },
 		"empty runcmd argv":    func(c *Config) { c.RunCmd = [][]string{{}} },
 		"host key without key": func(c *Config) { c.HostKey = &guests.HostKey{} },
+		"NTP server injection": func(c *Config) { c.NTPServers = []string{"10.0.0.1\npools: [pool.ntp.org]"} },
+		"NTP server empty":     func(c *Config) { c.NTPServers = []string{""} },
 	} {
 		c := good
 		mut(&c)

@@ -442,7 +442,7 @@ func parseHostKey(b []byte) (xssh.PublicKey, error) {
 }
 
 // buildSeed makes a guest's NoCloud seed.
-func buildSeed(name, user string, client *guests.ClientKey, hk *guests.HostKey) ([]byte, error) {
+func buildSeed(name, user string, client *guests.ClientKey, hk *guests.HostKey, ntp []string) ([]byte, error) {
 	return seed.Build(seed.Config{InstanceID: name, Hostname: name, User: user,
-		AuthorizedKeys: []string{client.AuthorizedKey()}, HostKey: hk})
+		AuthorizedKeys: []string{client.AuthorizedKey()}, HostKey: hk, NTPServers: ntp})
 }

@@ -391,7 +391,7 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 			return nil, classify("host key", err)
 		}
 		gc.hostKey = hk.PublicKey()
-		sd, err = buildSeed(name, img.User, r.client, hk)
+		sd, err = buildSeed(name, img.User, r.client, hk, hp.NTPServers)
 		if err != nil {
 			return nil, &setupErr{err: drivers.Wrap(drivers.ClassInput, "seed", err), status: reports.Error}
 		}

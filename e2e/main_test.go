@@ -150,8 +150,11 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
 		for sc.Scan() {
 			p.mu.Lock()
 			p.stdout.WriteString(sc.Text() + "\n")
@@ -161,10 +164,16 @@ func start(t *testing.T, env []string, args ...string) *proc {
 			default:
 			}
 		}
+		io.Copy(io.Discard, pr) // a line too long ends Scan: never block the child
 	}()
 	go func() {
 		err := p.cmd.Wait()
 		pw.Close()
+		// Wait hands the last bytes to the pipe, not to p.stdout: done
+		// must wait for the scanner too, or a reader of p.out() right
+		// after exit can miss the output's tail (seen: a truncated
+		// `checks --json`).
+		<-scanned
 		p.code = 0
 		if ee, ok := err.(*exec.ExitError); ok {
 			p.code = ee.ExitCode()

@@ -213,6 +213,10 @@ func Agreement(bs []Bench, maxDisagree float64) []suites.Item {
 //     missing file itself; here it finds it complete);
 //   - the same block size, O_DIRECT, one I/O at a time (vcprobe's
 //     pread/pwrite loop = fio --ioengine=psync --iodepth=1), the same size;
+//   - the same buffer memory: 4 KiB pages (vcprobe maps its buffer with
+//     MADV_NOHUGEPAGE; fio's malloc'd buffer cannot be a huge page), not
+//     a huge page whose single scatter-gather segment made vcprobe's
+//     1 MiB sequential figures 40% higher (see probe.ioBuf);
 //   - the same clock reads: vcprobe reads the clock once per 16 I/Os and
 //     fio runs with --gtod_reduce=1 (no per-I/O latency timestamps; its
 //     bandwidth and IOPS figures are unchanged). Under emulation every

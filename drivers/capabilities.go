@@ -60,6 +60,18 @@ type GuestClock interface {
 	GuestTime(ctx context.Context) (time.Time, error)
 }
 
+// GuestTimeSync sets the guest's clock from the host through a host-side
+// channel: on libvirt, virDomainSetTime through the QEMU guest agent (what
+// `virsh domtime --time` does, and what management layers run after a
+// resume or restore, when a stopped guest's clock is behind). Hyper-V's
+// time synchronization service does this by itself.
+//
+// Contract: a guest whose agent does not answer is a ClassGuest error;
+// a host without the channel returns ErrUnsupported.
+type GuestTimeSync interface {
+	SetGuestTime(ctx context.Context, t time.Time) error
+}
+
 // MACs is implemented by drivers that can list the guest's NIC addresses.
 type MACs interface {
 	// MACs lists the MAC addresses of the guest's NICs in order.

@@ -506,6 +506,24 @@ func testCaps(t *testing.T, ctx context.Context, g drivers.Guest, cfg Config) {
 			}
 		})
 	}
+	if c, ok := g.(drivers.GuestTimeSync); ok {
+		t.Run("GuestTimeSync", func(t *testing.T) {
+			cc, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			err := c.SetGuestTime(cc, time.Now())
+			if !cfg.Agent {
+				// Contract: no agent answering is the guest's doing.
+				if err == nil || drivers.ClassOf(err) != drivers.ClassGuest {
+					t.Fatalf("SetGuestTime without an agent: %v (class %v), want a ClassGuest error", err, drivers.ClassOf(err))
+				}
+				t.Logf("no agent, as expected: %v", err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }
 
 func testPower(t *testing.T, ctx context.Context, g drivers.Guest, cfg Config) {

@@ -260,6 +260,22 @@ func (g *Guest) Resume(ctx context.Context) error {
 	return do0(ctx, g.h.c, g.op("resume"), func(l *golibvirt.Libvirt) error { return l.DomainResume(g.dom) })
 }
 
+// SetGuestTime sets the guest's clock to t through virDomainSetTime (the
+// agent's guest-set-time), the typed call virsh domtime uses.
+func (g *Guest) SetGuestTime(ctx context.Context, t time.Time) error {
+	err := do0(ctx, g.h.c, g.op("set guest time"), func(l *golibvirt.Libvirt) error {
+		return l.DomainSetTime(g.dom, t.Unix(), uint32(t.Nanosecond()), 0)
+	})
+	if err != nil {
+		if c := libvirtCode(err); c == golibvirt.ErrAgentUnresponsive || c == golibvirt.ErrOperationUnsupported || c == golibvirt.ErrArgumentUnsupported {
+			// No agent answering is the guest's doing, not the host's.
+			return &drivers.Error{Class: drivers.ClassGuest, Err: err}
+		}
+		return err
+	}
+	return nil
+}
+
 // GuestTime asks the QEMU guest agent for the guest's clock through
 // virDomainGetTime (the agent's guest-get-time). It goes through libvirt's
 // own agent path rather than a raw QEMUDomainAgentCommand: bookworm's

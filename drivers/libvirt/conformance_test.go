@@ -403,6 +403,23 @@ func TestLabDebianSeesSeed(t *testing.T) {
 		time.Sleep(2 * time.Second)
 	}
 
+	// GuestTimeSync: an hour ahead through the agent, read back through
+	// the agent, then back to our time.
+	ts := g.(drivers.GuestTimeSync)
+	ahead := time.Now().Add(time.Hour)
+	if err := ts.SetGuestTime(ctx, ahead); err != nil {
+		t.Fatalf("SetGuestTime: %v", err)
+	}
+	if gt, err := gc.GuestTime(ctx); err != nil || gt.Sub(time.Now()) < 59*time.Minute || gt.Sub(time.Now()) > 61*time.Minute {
+		t.Errorf("after setting the guest an hour ahead, the agent reads %s (%v)", gt, err)
+	}
+	if err := ts.SetGuestTime(ctx, time.Now()); err != nil {
+		t.Fatalf("SetGuestTime back: %v", err)
+	}
+	if gt, err := gc.GuestTime(ctx); err != nil || time.Since(gt).Abs() > 5*time.Second {
+		t.Errorf("after setting the guest back, the agent reads %s (%v)", gt, err)
+	}
+
 	// systemd honours the ACPI power button once logind runs. Destroy right
 	// after a restart may find the guest still booting (presses are lost
 	// until then), so it may fall back to a forced stop after the grace.

@@ -28,14 +28,15 @@ type Guest struct {
 }
 
 var (
-	_ drivers.Guest       = (*Guest)(nil)
-	_ drivers.DiskHotplug = (*Guest)(nil)
-	_ drivers.LinkControl = (*Guest)(nil)
-	_ drivers.NICHotplug  = (*Guest)(nil)
-	_ drivers.SaveRestore = (*Guest)(nil)
-	_ drivers.PauseResume = (*Guest)(nil)
-	_ drivers.GuestClock  = (*Guest)(nil)
-	_ drivers.MACs        = (*Guest)(nil)
+	_ drivers.Guest         = (*Guest)(nil)
+	_ drivers.DiskHotplug   = (*Guest)(nil)
+	_ drivers.LinkControl   = (*Guest)(nil)
+	_ drivers.NICHotplug    = (*Guest)(nil)
+	_ drivers.SaveRestore   = (*Guest)(nil)
+	_ drivers.PauseResume   = (*Guest)(nil)
+	_ drivers.GuestClock    = (*Guest)(nil)
+	_ drivers.GuestTimeSync = (*Guest)(nil)
+	_ drivers.MACs          = (*Guest)(nil)
 )
 
 // Name is the domain name.

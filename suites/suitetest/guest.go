@@ -84,6 +84,15 @@ type CapGuest struct {
 	// ClockSkew is added to the controller's time by GuestTime.
 	ClockSkew time.Duration
 	ClockErr  error
+	// SetTimeErr is what SetGuestTime returns (nil: the agent set it).
+	SetTimeErr error
+}
+
+// SetGuestTime implements drivers.GuestTimeSync. It only records the
+// call: the guest's clock in a transcript is what the transcript says.
+func (g *CapGuest) SetGuestTime(ctx context.Context, t time.Time) error {
+	g.record("set-time")
+	return g.SetTimeErr
 }
 
 // GuestTime implements drivers.GuestClock.
@@ -129,8 +138,9 @@ func (g *CapGuest) record(op string) {
 }
 
 var (
-	_ drivers.Guest       = (*Guest)(nil)
-	_ drivers.GuestClock  = (*CapGuest)(nil)
-	_ drivers.PauseResume = (*CapGuest)(nil)
-	_ drivers.SaveRestore = (*CapGuest)(nil)
+	_ drivers.Guest         = (*Guest)(nil)
+	_ drivers.GuestClock    = (*CapGuest)(nil)
+	_ drivers.GuestTimeSync = (*CapGuest)(nil)
+	_ drivers.PauseResume   = (*CapGuest)(nil)
+	_ drivers.SaveRestore   = (*CapGuest)(nil)
 )

@@ -1,0 +1,67 @@
+package network_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/reports"
+	_ "github.com/virtcert/virtcert/suites/clock"
+)
+
+// TestE2EClockAfterPauseDebian runs clock.after-pause on the real Debian
+// guest with a real fault: qemu-guest-agent stopped, so the host cannot
+// set the clock back after the pause and chronyd (no reachable server in
+// this guest's seed) does not; the clock stays behind by the pause and
+// the check FAILs. With the agent running again it PASSes. Lives here
+// because the lab guest helpers do (setupE2E, bootImage).
+func TestE2EClockAfterPauseDebian(t *testing.T) {
+	e := setupE2E(t)
+	img := filepath.Join(filepath.Dir(e.img.Dir), "debian", "disk.qcow2")
+	if _, err := os.Stat(img); err != nil {
+		t.Skipf("Debian guest not built (make debian): %v", err)
+	}
+	tg := e.bootImage("nd-clock", "debian", drivers.Image{Path: img, Format: "qcow2", OS: "linux", Firmware: "bios"}, 1024, 2,
+		"test -e /run/cloud-init/result.json")
+	ctx := context.Background()
+	sh := func(cmd string) {
+		t.Helper()
+		r, err := tg.OS.Run(ctx, transport.Command{Cmd: cmd, Timeout: time.Minute})
+		if err != nil || r.Exit != 0 {
+			t.Fatalf("%s: %v exit %d %s", cmd, err, r.Exit, r.Stderr)
+		}
+	}
+
+	sh("sudo -n systemctl stop qemu-guest-agent")
+	r := run(t, tg, "clock.after-pause")
+	want(t, r, reports.Fail)
+	if !strings.Contains(evidenceOf(r), "guest agent") {
+		t.Errorf("the FAIL's evidence does not show the failed guest-set-time:\n%s", evidenceOf(r))
+	}
+
+	sh("sudo -n systemctl start qemu-guest-agent")
+	gc := tg.Guest.(drivers.GuestClock)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := gc.GuestTime(ctx); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the agent did not answer again within a minute: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	want(t, run(t, tg, "clock.after-pause"), reports.Pass)
+}
+
+func evidenceOf(r *reports.Result) string {
+	var b strings.Builder
+	for _, ev := range r.Evidence {
+		b.WriteString(ev.Step + ": " + ev.Output + " " + ev.Actual + "\n")
+	}
+	return b.String()
+}

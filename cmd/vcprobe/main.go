@@ -10,7 +10,7 @@
 //	vcprobe clock                               one reply line per stdin line
 //	vcprobe mono -duration 2s
 //	vcprobe tcp-server -listen :5201 -duration 30s
-//	vcprobe tcp-client -connect ADDR -duration 5s -streams 4
+//	vcprobe tcp-client -connect ADDR -duration 5s -streams 4 [-threads 1]
 //	vcprobe disk -path F -size 64M -mode seqwrite -bs 1M -direct -duration 5s [-ramp 1s]
 //	vcprobe integrity -path F -size 64M [-phase both|write|verify] [-seed N]
 //
@@ -25,6 +25,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -74,9 +75,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "tcp-server":
 		listen := fs.String("listen", ":5201", "address to listen on")
 		d := fs.Duration("duration", 60*time.Second, "give up after this long")
+		threads := fs.Int("threads", 1, "OS threads the streams share (GOMAXPROCS); 1 like iperf3 -s")
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}
+		if *threads < 1 {
+			fmt.Fprintln(stderr, "tcp-server: -threads must be >= 1")
+			return 2
+		}
+		runtime.GOMAXPROCS(*threads)
 		ln, err := net.Listen("tcp", *listen)
 		if err != nil {
 			return emit(probe.TCPResult{Role: "server", Error: err.Error()}, err)
@@ -92,9 +99,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		addr := fs.String("connect", "", "receiver address host:port")
 		d := fs.Duration("duration", 5*time.Second, "send for this long")
 		streams := fs.Int("streams", 1, "parallel TCP streams (1..255)")
+		threads := fs.Int("threads", 1, "OS threads the streams share (GOMAXPROCS); 1 like iperf3 before 3.16, whose streams all run in one thread")
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}
+		if *threads < 1 {
+			fmt.Fprintln(stderr, "tcp-client: -threads must be >= 1")
+			return 2
+		}
+		runtime.GOMAXPROCS(*threads)
 		if *addr == "" {
 			fmt.Fprintln(stderr, "tcp-client: -connect is required")
 			return 2

@@ -56,7 +56,7 @@ func TestE2EToolAgreement(t *testing.T) {
 	cmds := map[string]string{
 		"vcprobe-raw":       "sudo -n /tmp/vcprobe disk -path " + f + " -size 64M -mode randwrite -bs 4K -direct -ramp 1s -duration 3s",
 		"vcprobe-gosyscall": "sudo -n /tmp/vcprobe disk -path " + f + " -size 64M -mode randwrite -bs 4K -direct -ramp 1s -duration 3s -gosyscall",
-		"fio": "sudo -n fio --name=vc --filename=" + f + " --size=64M --rw=randwrite --bs=4k --direct=1 --ioengine=psync --iodepth=1 --gtod_reduce=1 " +
+		"fio": "sudo -n fio --name=vc --filename=" + f + " --size=64M --rw=randwrite --bs=4k --direct=1 --ioengine=psync --iodepth=1 --gtod_reduce=1 --norandommap " +
 			"--ramp_time=1 --runtime=3 --time_based --output-format=json; sync",
 	}
 	if _, err := tg.OS.Run(ctx, transport.Command{Cmd: cmds["vcprobe-raw"]}); err != nil { // lays the file out

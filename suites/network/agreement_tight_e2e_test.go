@@ -37,7 +37,7 @@ func TestE2EToolAgreementTight(t *testing.T) {
 	var table strings.Builder
 	for _, m := range []struct{ mode, rw, bs string }{{"seqwrite", "write", "1M"}, {"seqread", "read", "1M"}, {"randwrite", "randwrite", "4K"}, {"randread", "randread", "4K"}} {
 		vc := fmt.Sprintf("sudo -n /tmp/vcprobe disk -path %s -size 64M -mode %s -bs %s -direct -ramp 1s -duration 2s", f, m.mode, m.bs)
-		fio := fmt.Sprintf("sudo -n fio --name=vc --filename=%s --size=64M --rw=%s --bs=%s --direct=1 --ioengine=psync --iodepth=1 --gtod_reduce=1 "+
+		fio := fmt.Sprintf("sudo -n fio --name=vc --filename=%s --size=64M --rw=%s --bs=%s --direct=1 --ioengine=psync --iodepth=1 --gtod_reduce=1 --norandommap "+
 			"--ramp_time=1 --runtime=2 --time_based --output-format=json", f, m.rw, strings.ToLower(m.bs))
 		s := ""
 		if strings.HasSuffix(m.mode, "write") {

@@ -156,6 +156,10 @@ const guestPort = 5301
 //   - the same figure: bytes the receiver got over the time they took
 //     (iperf3's end.sum_received; vcprobe's receiver-acknowledged bytes
 //     over the sender's time until the acknowledgement);
+//   - the same sending thread: vcprobe runs its streams in one OS thread
+//     (-threads 1, GOMAXPROCS 1), as iperf3 up to 3.15 (bookworm: 3.12)
+//     runs all of its streams in one; on a 2-vCPU emulated guest a Go
+//     sender on both vCPUs sent 8.6 Gbit/s to iperf3's 5.4;
 //   - the same warm-up treatment: neither omits the first seconds (no
 //     iperf3 --omit): TCP slow start on a local bridge lasts
 //     milliseconds, far below the run's length;

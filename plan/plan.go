@@ -37,8 +37,9 @@ type Plan struct {
 	Parallel int      `yaml:"parallel"`
 	Timeouts Timeouts `yaml:"timeouts"`
 	// Peer asks for a second guest per target for two-guest checks:
-	// "provision" (default when a selected check needs one), "none", or
-	// the name of a target in the matrix to use as peer.
+	// "provision" (default: a guest of the target's own image), "none",
+	// or a matrix target HOST/IMAGE: each target's peer is a guest of that
+	// image on that host.
 	Peer string `yaml:"peer"`
 	// ProfileOverrides is a YAML file whose values are laid over the
 	// built-in expectation profile.

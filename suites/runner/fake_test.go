@@ -62,7 +62,7 @@ func (h *fakeHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drive
 		}
 	}
 	h.live[spec.Name] = g
-	h.events = append(h.events, "provision "+spec.Name)
+	h.events = append(h.events, fmt.Sprintf("provision %s mem=%d", spec.Name, spec.MemoryMB))
 	return g, nil
 }
 

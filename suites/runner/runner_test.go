@@ -79,6 +79,34 @@ func result(t *testing.T, tg *reports.Target, id string) *reports.Result {
 	return nil
 }
 
+// TestPeerFromPlan: peer: HOST/IMAGE gives each target a peer guest of
+// that image (here the 384 MiB "other"), named after the target, and the
+// two-guest check runs against it.
+func TestPeerFromPlan(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, okCheck, peerCheck)
+	p := testPlan(t, "matrix:\n  - {host: h1, image: tiny}\n  - {host: h1, image: other}\npeer: h1/other\n")
+	p.Images["other"].MemoryMB = 384
+	run, _, err := Run(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range run.Targets {
+		if r := result(t, tg, "network.peer"); r.Status != reports.Pass {
+			t.Errorf("%s peer: %s %s", tg.ID, r.Status, r.Reason)
+		}
+	}
+	ev := strings.Join(h.events, "\n")
+	for _, want := range []string{"-h1-tiny-peer mem=384", "-h1-other-peer mem=384", "-h1-tiny mem=128"} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("no provision %q in:\n%s", want, ev)
+		}
+	}
+	if left := h.names(); len(left) != 0 {
+		t.Errorf("guests left: %v", left)
+	}
+}
+
 func TestRunHappyAndFail(t *testing.T) {
 	h, d := newFakeHost(), &fakeDial{}
 	o := opts(t, h, d, okCheck, failCheck, peerCheck, hypervOnly)

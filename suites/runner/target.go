@@ -178,13 +178,27 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	case !needPeer:
 	case r.p.Peer == plan.PeerNone:
 		peerWhy = "plan sets peer: none"
-	case r.p.Peer != plan.PeerProvision:
-		peerWhy = "a peer taken from another matrix target (peer: " + r.p.Peer + ") is not supported yet; use peer: provision"
 	default:
-		r.progress(id, "provisioning a peer guest for two-guest checks")
-		pc, perr := r.provision(ctx, h, hp, img, pr, "-peer", &cleanups)
-		if perr != nil {
-			peerWhy = "peer guest: " + perr.err.Error()
+		// "provision": a second guest of this target's own image on its
+		// host. HOST/IMAGE (a matrix target): a guest of that image on
+		// that host, e.g. a Linux peer for a Windows image, or an
+		// existing machine. It is this target's own peer, named after
+		// this target, so targets that share a peer image never share a
+		// guest.
+		ph, pi, php, pimg, peerHost := pr.Host, pr.Image, hp, img, h
+		if r.p.Peer != plan.PeerProvision {
+			ph, pi, _ = strings.Cut(r.p.Peer, "/")
+			php, pimg = r.p.Hosts[ph], r.p.Images[pi]
+		}
+		r.progress(id, "provisioning a peer guest (%s/%s) for two-guest checks", ph, pi)
+		var herr error
+		if ph != pr.Host {
+			peerHost, _, herr = r.host(ctx, ph)
+		}
+		if herr != nil {
+			peerWhy = "peer host " + ph + ": " + herr.Error()
+		} else if pc, perr := r.provision(ctx, peerHost, php, pimg, pr, "-peer", &cleanups); perr != nil {
+			peerWhy = "peer guest (" + ph + "/" + pi + "): " + perr.err.Error()
 		} else {
 			tg.Peer = &suites.Peer{Guest: pc.g, Address: pc.addr, OS: pc.os, Helper: pc.helper}
 		}

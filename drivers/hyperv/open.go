@@ -130,7 +130,8 @@ func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Execu
 			return nil, drivers.Errorf(drivers.ClassInput, op, "auth %s needs a user name and a password (username_env / password_env or password_file)", auth)
 		}
 		if auth == "ntlm" {
-			params.TransportDecorator = func() winrm.Transporter { return &winrm.ClientNTLM{} }
+			user, pass := opts.Username, opts.Password.Reveal()
+			params.TransportDecorator = func() winrm.Transporter { return &NTLMTransport{User: user, Password: pass} }
 		}
 	}
 	// The response-header timeout must outlast the WinRS OperationTimeout

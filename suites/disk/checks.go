@@ -251,8 +251,8 @@ const (
 	benchRamp   = time.Second
 )
 
-// median of xs (0 for none).
-func median(xs []float64) float64 {
+// Median of xs (0 for none).
+func Median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
@@ -282,7 +282,7 @@ func MedianBench(rounds []Bench) Bench {
 	}
 	if len(mb) > 0 {
 		out.Err = ""
-		out.MBps, out.IOPS = median(mb), median(io)
+		out.MBps, out.IOPS = Median(mb), Median(io)
 	}
 	return out
 }

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/probe"
 	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/reports"
@@ -111,13 +109,7 @@ func measureOnly(t *testing.T) {
 func bootMeasureGuest(t *testing.T, name string) *suites.Target {
 	t.Helper()
 	measureOnly(t)
-	e := setupE2E(t)
-	img := filepath.Join(filepath.Dir(e.img.Dir), "debian", "disk.qcow2")
-	if _, err := os.Stat(img); err != nil {
-		t.Skipf("Debian guest not built (make debian): %v", err)
-	}
-	return e.bootImage(name, "debian", drivers.Image{Path: img, Format: "qcow2", OS: "linux", Firmware: "bios"}, 1024, 2,
-		"test -e /run/cloud-init/result.json")
+	return setupE2E(t).bootDebian(name)
 }
 
 // loadAvg is the host's /proc/loadavg, logged beside every figure.

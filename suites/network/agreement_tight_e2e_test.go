@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/virtcert/virtcert/guests/probe"
 	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/suites/disk"
 	"github.com/virtcert/virtcert/suites/parse"
 )
 
@@ -77,7 +77,7 @@ func TestE2EToolAgreementTight(t *testing.T) {
 			}
 			fios = append(fios, v)
 		}
-		mv, mf := med(vcs), med(fios)
+		mv, mf := disk.Median(vcs), disk.Median(fios)
 		unit := "MB/s"
 		if strings.HasPrefix(m.mode, "rand") {
 			unit = "IOPS"
@@ -89,17 +89,6 @@ func TestE2EToolAgreementTight(t *testing.T) {
 	t.Logf("vcprobe beside fio, %d tightly interleaved rounds per mode:\n%s", rounds, table.String())
 }
 
-func med(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
 
 func abs(x float64) float64 {
 	if x < 0 {

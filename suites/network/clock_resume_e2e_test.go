@@ -2,8 +2,6 @@ package network_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,13 +19,7 @@ import (
 // the check FAILs. With the agent running again it PASSes. Lives here
 // because the lab guest helpers do (setupE2E, bootImage).
 func TestE2EClockAfterPauseDebian(t *testing.T) {
-	e := setupE2E(t)
-	img := filepath.Join(filepath.Dir(e.img.Dir), "debian", "disk.qcow2")
-	if _, err := os.Stat(img); err != nil {
-		t.Skipf("Debian guest not built (make debian): %v", err)
-	}
-	tg := e.bootImage("nd-clock", "debian", drivers.Image{Path: img, Format: "qcow2", OS: "linux", Firmware: "bios"}, 1024, 2,
-		"test -e /run/cloud-init/result.json")
+	tg := setupE2E(t).bootDebian("nd-clock")
 	ctx := context.Background()
 	sh := func(cmd string) {
 		t.Helper()

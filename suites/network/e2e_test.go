@@ -172,6 +172,18 @@ func (e *e2e) bootSpec(name, user string, spec drivers.GuestSpec, ready string) 
 	return tg
 }
 
+// bootDebian boots the Debian fixture guest (1 GiB, 2 vCPUs) and waits
+// for cloud-init to finish; it SKIPs when the image is not built.
+func (e *e2e) bootDebian(name string) *suites.Target {
+	e.t.Helper()
+	img := filepath.Join(filepath.Dir(e.img.Dir), "debian", "disk.qcow2")
+	if _, err := os.Stat(img); err != nil {
+		e.t.Skipf("Debian guest not built (make debian): %v", err)
+	}
+	return e.bootImage(name, "debian", drivers.Image{Path: img, Format: "qcow2", OS: "linux", Firmware: "bios"}, 1024, 2,
+		"test -e /run/cloud-init/result.json")
+}
+
 // run executes one check and returns its result, logging the evidence.
 func run(t *testing.T, tg *suites.Target, id string) *reports.Result {
 	t.Helper()
@@ -262,12 +274,7 @@ func TestE2EHealthy(t *testing.T) {
 // (and read ethtool and the root device) on the Debian fixture guest.
 func TestE2EDebian(t *testing.T) {
 	e := setupE2E(t)
-	img := filepath.Join(filepath.Dir(e.img.Dir), "debian", "disk.qcow2")
-	if _, err := os.Stat(img); err != nil {
-		t.Skipf("Debian guest not built (make debian): %v", err)
-	}
-	tg := e.bootImage("nd-deb", "debian", drivers.Image{Path: img, Format: "qcow2", OS: "linux", Firmware: "bios"}, 1024, 2,
-		"test -e /run/cloud-init/result.json")
+	tg := e.bootDebian("nd-deb")
 	for _, id := range []string{"network.nic-driver", "network.link", "network.reachability", "network.offloads", "network.mtu",
 		"network.throughput.controller", "disk.driver", "disk.integrity", "disk.throughput", "disk.iops",
 		"disk.block-sizes", "disk.discard", "disk.root-identity"} {

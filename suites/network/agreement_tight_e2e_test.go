@@ -89,7 +89,6 @@ func TestE2EToolAgreementTight(t *testing.T) {
 	t.Logf("vcprobe beside fio, %d tightly interleaved rounds per mode:\n%s", rounds, table.String())
 }
 
-
 func abs(x float64) float64 {
 	if x < 0 {
 		return -x

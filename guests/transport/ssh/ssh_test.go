@@ -217,6 +217,10 @@ func TestCancelKillsRemoteCommand(t *testing.T) {
 	if time.Since(start) > 3*time.Second {
 		t.Fatalf("cancel took %v", time.Since(start))
 	}
+	// The server counts the signal on its own goroutine: give it a moment.
+	for deadline := time.Now().Add(2 * time.Second); s.signals.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if s.signals.Load() == 0 {
 		t.Error("no signal request reached the server")
 	}

@@ -3,23 +3,33 @@ package plan
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
-
-	"github.com/virtcert/virtcert/suites"
 )
 
-// Drivers are the driver names a plan may use.
-var Drivers = []string{"libvirt", "hyperv", "existing"}
-
-// Areas are the check areas a plan may select (besides single check IDs).
-var Areas = []string{"platform", "drivers", "clock", "network", "disk", "lifecycle", "console", "hyperv", "windows"}
+// Knowledge is what plan validation learns from the packages that own it:
+// the registered drivers and their URI grammars, the built-in expectation
+// profiles and the check catalog. The run resolver (package run) supplies
+// it, so plan imports neither suites nor drivers.
+type Knowledge interface {
+	// Drivers lists the driver names a plan may use.
+	Drivers() []string
+	// CheckURI validates an expanded uri for driver and reports whether
+	// it names this machine.
+	CheckURI(driver, uri string) (local bool, err error)
+	// Profiles lists the built-in expectation profiles.
+	Profiles() []string
+	// Selectable reports whether s is a check ID or an area.
+	Selectable(s string) bool
+	// CheckProfileFile validates a profile_overrides file.
+	CheckProfileFile(path string) error
+}
 
 // LabDirDefault is where the lab keeps its state (see fixtures/lab/lab).
 const LabDirDefault = "/var/tmp/virtcert-lab"
@@ -85,64 +95,13 @@ var (
 	hostRE    = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
 )
 
-// CheckURI validates uri for driver and reports whether it names the local
-// machine (so image paths can be checked on this file system).
-func CheckURI(driver, uri string) (local bool, err error) {
-	switch driver {
-	case "libvirt":
-		u, err := url.Parse(uri)
-		if err != nil || u.Scheme == "" {
-			return false, fmt.Errorf("bad libvirt URI %q: want e.g. qemu:///system or qemu+ssh://user@host/system", uri)
-		}
-		switch u.Scheme {
-		case "qemu", "qemu+unix":
-			if u.Host != "" && u.Scheme == "qemu" {
-				return false, fmt.Errorf("bad libvirt URI %q: qemu:// with a host name needs a transport (qemu+ssh://, qemu+tcp://, qemu+tls://)", uri)
-			}
-			if u.Path != "/system" && u.Path != "/session" {
-				return false, fmt.Errorf("bad libvirt URI %q: path must be /system or /session", uri)
-			}
-			return true, nil
-		case "qemu+ssh", "qemu+tcp", "qemu+tls", "qemu+libssh", "qemu+libssh2":
-			if u.Host == "" {
-				return false, fmt.Errorf("bad libvirt URI %q: %s needs a host", uri, u.Scheme)
-			}
-			if u.Path != "/system" && u.Path != "/session" {
-				return false, fmt.Errorf("bad libvirt URI %q: path must be /system or /session", uri)
-			}
-			h := u.Hostname()
-			return h == "localhost" || h == "127.0.0.1" || h == "::1", nil
-		case "test":
-			return true, nil
-		}
-		return false, fmt.Errorf("bad libvirt URI %q: unsupported scheme %q (qemu, qemu+ssh, qemu+tcp, qemu+tls)", uri, u.Scheme)
-	case "hyperv":
-		u, err := url.Parse(uri)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return false, fmt.Errorf("bad Hyper-V URI %q: want https://host:5986/wsman", uri)
-		}
-		return false, nil
-	case "existing":
-		// ssh://user@host:port, host:port or host (drivers/existing).
-		if strings.Contains(uri, "://") {
-			u, err := url.Parse(uri)
-			if err != nil || u.Scheme != "ssh" || u.Hostname() == "" {
-				return false, fmt.Errorf("bad URI %q for the existing driver: want ssh://user@host:port, host:port or host", uri)
-			}
-		} else if strings.ContainsAny(uri, " /?#") {
-			return false, fmt.Errorf("bad address %q for the existing driver: want ssh://user@host:port, host:port or host", uri)
-		}
-		return false, nil
-	}
-	return false, fmt.Errorf("unknown driver %q (want one of %s)", driver, strings.Join(Drivers, ", "))
-}
-
 type validator struct {
 	file    string
 	lines   map[string]int
 	present map[string]int // fields written in the plan (for explicit zeros)
 	base    string
 	flags   map[string]string // field path -> flag name (FromFlags)
+	know    Knowledge
 	errs    Errors
 }
 
@@ -236,10 +195,11 @@ func (v *validator) validate(p *Plan) {
 			v.errf(f, "empty host")
 			continue
 		}
+		drivers := v.know.Drivers()
 		if h.Driver == "" {
-			v.errf(f+".driver", "required (one of %s)", strings.Join(Drivers, ", "))
-		} else if !contains(Drivers, h.Driver) {
-			v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(Drivers, ", "))
+			v.errf(f+".driver", "required (one of %s)", strings.Join(drivers, ", "))
+		} else if !slices.Contains(drivers, h.Driver) {
+			v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(drivers, ", "))
 		} else {
 			h.Options = LabOptions(h.Driver, h.URI, h.Options)
 			if h.Driver == "libvirt" && h.URI == "lab" && h.NTPServers == nil {
@@ -254,19 +214,15 @@ func (v *validator) validate(p *Plan) {
 				v.errf(f+".uri", "required for driver %s", h.Driver)
 			} else if uri, err := ResolveURI(h.URI); err != nil {
 				v.errf(f+".uri", "%v", err)
-			} else if l, err := CheckURI(h.Driver, uri); err != nil {
+			} else if l, err := v.know.CheckURI(h.Driver, uri); err != nil {
 				v.errf(f+".uri", "%v", err)
 			} else {
 				h.URI = uri
 				local[name] = l
 			}
 		}
-		if h.Profile != "" {
-			if bp, err := suites.BuiltinProfiles(); err == nil {
-				if _, ok := bp[h.Profile]; !ok {
-					v.errf(f+".profile", "unknown profile %q (want one of %s; see `virtcert profiles`)", h.Profile, strings.Join(sortedKeys(bp), ", "))
-				}
-			}
+		if ps := v.know.Profiles(); h.Profile != "" && !slices.Contains(ps, h.Profile) {
+			v.errf(f+".profile", "unknown profile %q (want one of %s; see `virtcert profiles`)", h.Profile, strings.Join(ps, ", "))
 		}
 		if h.UsernameEnv != "" && !envNameRE.MatchString(h.UsernameEnv) {
 			v.errf(f+".username_env", "not an environment variable name")
@@ -346,7 +302,7 @@ func (v *validator) validate(p *Plan) {
 		}
 		if im.Format == "" {
 			im.Format = formatFromExt(im.Path)
-		} else if !contains([]string{"qcow2", "raw", "vhdx", "vhd"}, im.Format) {
+		} else if !slices.Contains([]string{"qcow2", "raw", "vhdx", "vhd"}, im.Format) {
 			v.errf(f+".format", "unknown format %q (qcow2, raw, vhdx, vhd)", im.Format)
 		}
 		if im.OS == "" {
@@ -434,7 +390,7 @@ func (v *validator) validate(p *Plan) {
 	v.readable("console_allow", &p.ConsoleAllow)
 	v.readable("profile_overrides", &p.ProfileOverrides)
 	if p.ProfileOverrides != "" && v.errs == nil {
-		if _, err := suites.LoadProfileFile(p.ProfileOverrides); err != nil {
+		if err := v.know.CheckProfileFile(p.ProfileOverrides); err != nil {
 			v.errf("profile_overrides", "%v", err)
 		}
 	}
@@ -445,17 +401,7 @@ func (v *validator) validate(p *Plan) {
 func (v *validator) selection(field string, sel []string) {
 	for i, s := range sel {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		if contains(Areas, s) {
-			continue
-		}
-		if _, ok := suites.Lookup(s); ok {
-			continue
-		}
-		known := false
-		for _, c := range suites.All() {
-			known = known || c.Area == s
-		}
-		if !known {
+		if !v.know.Selectable(s) {
 			v.errf(f, "unknown check or area %q (see `virtcert checks`)", s)
 		}
 	}
@@ -471,15 +417,6 @@ func formatFromExt(p string) string {
 		return "vhd"
 	}
 	return DefaultFormat
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Targets returns the host×image pairs to run: the matrix, or every host

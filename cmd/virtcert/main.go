@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/virtcert/virtcert/drivers"
+	_ "github.com/virtcert/virtcert/drivers/all" // every host driver
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	_ "github.com/virtcert/virtcert/suites/all" // the check catalog
@@ -183,7 +184,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitf(ExitInput, "%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newRun(), newChecks(), newSweep(), newVersion(), newReport(), newProfiles())
+	root.AddCommand(newRun(), newChecks(), newSweep(), newVersion(), newReport(), newProfiles(), newPlan())
 	// Unknown commands and bad arguments are usage errors.
 	for _, c := range root.Commands() {
 		wrapArgs(c)

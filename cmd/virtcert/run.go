@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +17,7 @@ import (
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
-	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/resolve"
 	"github.com/virtcert/virtcert/suites/runner"
 )
 
@@ -28,7 +26,7 @@ type runFlags struct {
 	one                                 plan.Flags
 	checks, exclude                     []string
 	parallel                            int
-	keep, verbose                       bool
+	keep, verbose, dry, json            bool
 }
 
 func newRun() *cobra.Command {
@@ -64,60 +62,20 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	fl.StringVar(&f.signKey, "sign-key", "", "sign the result bundle with this ed25519 private key file")
 	fl.StringVar(&f.waivers, "waivers", "", "waiver file (overrides the plan's)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
+	fl.BoolVar(&f.dry, "dry-run", false, "print the resolved run (targets, drivers, profiles, checks) and exit: 0, or 2 for a bad plan")
+	fl.BoolVar(&f.json, "json", false, "with --dry-run: print the resolved run as JSON")
 	return c
 }
 
 func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
-	stdout := cmd.OutOrStdout()
-	oneOff := f.one.URI != "" || f.one.Image != ""
-	modes := 0
-	for _, b := range []bool{f.plan != "", oneOff, f.resume != ""} {
-		if b {
-			modes++
-		}
-	}
-	if modes != 1 {
-		return exitf(ExitInput, "give exactly one of --plan FILE, --uri URI --image PATH, or --resume DIR")
-	}
-	if f.parallel < 0 {
-		return exitf(ExitInput, "--parallel: must be > 0")
-	}
-	if err := checkSelection("--checks", f.checks); err != nil {
-		return err
-	}
-	if err := checkSelection("--exclude", f.exclude); err != nil {
-		return err
-	}
-	var (
-		p   *plan.Plan
-		err error
-		out = f.out
-	)
-	switch {
-	case f.plan != "":
-		p, err = plan.Load(f.plan)
-	case oneOff:
-		if f.one.URI == "" || (f.one.Image == "" && f.one.Driver != "existing") {
-			return exitf(ExitInput, "a one-off run needs --uri and --image")
-		}
-		p, err = plan.FromFlags(f.one)
-	default:
-		if out != "" && out != f.resume {
-			return exitf(ExitInput, "--resume writes into its own directory; leave out --out")
-		}
-		out = f.resume
-		p, err = resumePlan(f.resume)
-	}
+	rr, err := resolveRun(f)
 	if err != nil {
 		return err
 	}
-	if f.parallel > 0 {
-		p.Parallel = f.parallel
+	if f.dry {
+		return printRun(cmd.OutOrStdout(), rr, f.json)
 	}
-	if f.waivers != "" {
-		p.Waivers = f.waivers
-	}
-	ws, err := loadWaivers(p.Waivers)
+	ws, err := loadWaivers(rr.Waivers)
 	if err != nil {
 		return exitf(ExitInput, "waivers: %v", err)
 	}
@@ -126,69 +84,15 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 			return err
 		}
 	}
-
-	sel := runner.Select(suites.All(), p.Suites, p.Exclude)
-	if len(f.checks) > 0 || len(f.exclude) > 0 {
-		sel = runner.Select(sel, f.checks, f.exclude)
-	}
-	if len(sel) == 0 {
-		return exitf(ExitInput, "no checks selected (the catalog has %d; see `virtcert checks`)", len(suites.All()))
-	}
-
-	label := ""
-	if f.resume == "" {
-		label = runner.NewLabel(time.Now())
-		if out == "" {
-			out = filepath.Join("out", label)
-		}
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return exitf(ExitHarness, "run directory: %v", err)
-		}
-		if f.out == "" {
-			latest := filepath.Join("out", "latest")
-			os.Remove(latest)
-			_ = os.Symlink(label, latest)
-		}
-	} else {
-		recs, _, err := journal.Read(out)
-		if err != nil {
-			return exitf(ExitInput, "--resume %s: %v", out, err)
-		}
-		st, ok := journal.Start(recs)
-		if !ok {
-			return exitf(ExitInput, "--resume %s: the journal has no run_started record", out)
-		}
-		label = st.RunID
-		for _, r := range recs {
-			if r.Type == journal.RunFinished {
-				return exitf(ExitInput, "--resume %s: run %s already finished (render it with `virtcert report %s`)", out, label, out)
-			}
-		}
+	out, label, err := runDir(f)
+	if err != nil {
+		return err
 	}
 	currentLabel.Store(label)
-
-	logger := slog.New(slog.DiscardHandler)
-	if f.verbose {
-		logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, p.Name, short(p.SHA256), out)
-	opt := runner.Options{
-		Out: out, RunLabel: label, Version: getVersion(), Openers: openers,
-		Only: f.checks, Exclude: f.exclude, ProbePath: probePath(),
-		KeepOnFailure: f.keep, Resume: f.resume != "", Log: logger,
-	}
-	// On a terminal: one live line per guest; otherwise (CI, files)
-	// timestamped lines, with the runner's detail messages too.
-	tty := false
-	if fo, ok := stdout.(*os.File); ok {
-		tty = progress.IsTerminal(fo)
-	}
-	sink := progress.New(stdout, tty)
-	opt.Sink = sink
-	if !tty {
-		opt.Progress = &printer{w: stdout, start: time.Now()}
-	}
-	run, outcome, runErr := runner.Run(ctx, p, opt)
+	stdout := cmd.OutOrStdout()
+	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, rr.Name, short(rr.PlanSHA256), out)
+	opt, sink := runOptions(cmd, f, out, label)
+	run, outcome, runErr := runner.Run(ctx, rr, opt)
 	sink.Close()
 	if run == nil {
 		return exitf(ExitHarness, "%v", runErr)
@@ -208,6 +112,132 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 		return exitf(ExitHarness, "writing reports: %v", werr)
 	}
 	return verdictError(run, outcome)
+}
+
+// resolveRun checks the flags, loads the plan (a file, the one-off flags
+// or a run directory's copy) and resolves it.
+func resolveRun(f runFlags) (*resolve.Run, error) {
+	oneOff := f.one.URI != "" || f.one.Image != ""
+	modes := 0
+	for _, b := range []bool{f.plan != "", oneOff, f.resume != ""} {
+		if b {
+			modes++
+		}
+	}
+	switch {
+	case modes != 1:
+		return nil, exitf(ExitInput, "give exactly one of --plan FILE, --uri URI --image PATH, or --resume DIR")
+	case f.parallel < 0:
+		return nil, exitf(ExitInput, "--parallel: must be > 0")
+	case f.json && !f.dry:
+		return nil, exitf(ExitInput, "--json goes with --dry-run")
+	case f.resume != "" && f.out != "" && f.out != f.resume:
+		return nil, exitf(ExitInput, "--resume writes into its own directory; leave out --out")
+	case oneOff && (f.one.URI == "" || (f.one.Image == "" && f.one.Driver != "existing")):
+		return nil, exitf(ExitInput, "a one-off run needs --uri and --image")
+	}
+	if err := resolve.CheckSelection("--checks", f.checks); err != nil {
+		return nil, exitf(ExitInput, "%v", err)
+	}
+	if err := resolve.CheckSelection("--exclude", f.exclude); err != nil {
+		return nil, exitf(ExitInput, "%v", err)
+	}
+	p, err := loadPlan(f, oneOff)
+	if err != nil {
+		return nil, err
+	}
+	if f.parallel > 0 {
+		p.Parallel = f.parallel
+	}
+	if f.waivers != "" {
+		p.Waivers = f.waivers
+	}
+	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude})
+	if err != nil {
+		return nil, exitf(ExitInput, "%v", err)
+	}
+	return rr, nil
+}
+
+func loadPlan(f runFlags, oneOff bool) (*plan.Plan, error) {
+	switch {
+	case f.plan != "":
+		return resolve.Load(f.plan)
+	case oneOff:
+		return resolve.FromFlags(f.one)
+	}
+	return resumePlan(f.resume)
+}
+
+// runDir makes (or, for --resume, checks) the run directory and returns
+// it with the run's label.
+func runDir(f runFlags) (out, label string, err error) {
+	if f.resume != "" {
+		label, err := resumeLabel(f.resume)
+		return f.resume, label, err
+	}
+	out, label = f.out, runner.NewLabel(time.Now())
+	if out == "" {
+		out = filepath.Join("out", label)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", "", exitf(ExitHarness, "run directory: %v", err)
+	}
+	if f.out == "" {
+		latest := filepath.Join("out", "latest")
+		os.Remove(latest)
+		_ = os.Symlink(label, latest)
+	}
+	return out, label, nil
+}
+
+// resumeLabel reads the label of the unfinished run recorded in out.
+func resumeLabel(out string) (string, error) {
+	recs, _, err := journal.Read(out)
+	if err != nil {
+		return "", exitf(ExitInput, "--resume %s: %v", out, err)
+	}
+	st, ok := journal.Start(recs)
+	if !ok {
+		return "", exitf(ExitInput, "--resume %s: the journal has no run_started record", out)
+	}
+	for _, r := range recs {
+		if r.Type == journal.RunFinished {
+			return "", exitf(ExitInput, "--resume %s: run %s already finished (render it with `virtcert report %s`)", out, st.RunID, out)
+		}
+	}
+	return st.RunID, nil
+}
+
+// runOptions are the runner's options: progress on a terminal as one
+// live line per guest, otherwise (CI, files) timestamped lines with the
+// runner's detail messages too.
+func runOptions(cmd *cobra.Command, f runFlags, out, label string) (runner.Options, progress.Sink) {
+	stdout := cmd.OutOrStdout()
+	logger := slog.New(slog.DiscardHandler)
+	if f.verbose {
+		logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	opt := runner.Options{Out: out, RunLabel: label, Version: getVersion(), ProbePath: probePath(),
+		KeepOnFailure: f.keep, Resume: f.resume != "", Log: logger}
+	tty := false
+	if fo, ok := stdout.(*os.File); ok {
+		tty = progress.IsTerminal(fo)
+	}
+	sink := progress.New(stdout, tty)
+	opt.Sink = sink
+	if !tty {
+		opt.Progress = &printer{w: stdout, start: time.Now()}
+	}
+	return opt, sink
+}
+
+// printRun prints a resolved run (--dry-run, `plan check`).
+func printRun(w io.Writer, rr *resolve.Run, asJSON bool) error {
+	if asJSON {
+		return rr.WriteJSON(w)
+	}
+	return rr.WriteText(w)
 }
 
 // verdictError decides the exit code: bad input or a security error first
@@ -255,7 +285,7 @@ func resumePlan(dir string) (*plan.Plan, error) {
 	if _, err := os.Stat(file); err != nil {
 		return nil, exitf(ExitInput, "--resume %s: not a run directory (no plan.yaml)", dir)
 	}
-	return plan.Load(file)
+	return resolve.Load(file)
 }
 
 // probePath finds vcprobe: $VIRTCERT_PROBE, else beside the binary.
@@ -268,20 +298,6 @@ func probePath() string {
 		return ""
 	}
 	return filepath.Join(filepath.Dir(exe), "vcprobe")
-}
-
-func checkSelection(flag string, sel []string) error {
-	if len(sel) == 0 {
-		return nil
-	}
-	if _, err := plan.FromFlags(plan.Flags{Driver: "existing", URI: "localhost", Suites: sel}); err != nil {
-		var pe plan.Errors
-		if errors.As(err, &pe) {
-			return exitf(ExitInput, "%s: %s", flag, strings.TrimPrefix(pe[0].Message, ""))
-		}
-		return err
-	}
-	return nil
 }
 
 // printer writes user-facing progress lines (debug logs go to slog).

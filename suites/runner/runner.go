@@ -34,11 +34,10 @@ import (
 	"github.com/virtcert/virtcert/guests/seed"
 	"github.com/virtcert/virtcert/guests/transport"
 	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
-	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
-	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/resolve"
 )
 
 // HelperPath is where vcprobe is uploaded in Linux guests.
@@ -67,12 +66,9 @@ type Options struct {
 	// RunLabel is the run's label; empty makes a new one (NewLabel).
 	RunLabel string
 	Version  string
-	// Openers maps driver names to their Open functions.
+	// Openers maps driver names to their Open functions (default: every
+	// registered driver's, drivers.Openers).
 	Openers map[string]drivers.Opener
-	// Checks is the catalog (default suites.All()).
-	Checks []suites.Check
-	// Only and Exclude further narrow the plan's selection (CLI flags).
-	Only, Exclude []string
 	// ProbePath is the vcprobe binary to upload ("" or missing: checks
 	// that need it SKIP).
 	ProbePath string
@@ -141,7 +137,7 @@ func NewLabel(now time.Time) string {
 func ValidLabel(s string) bool { return labelRE.MatchString(s) }
 
 type runner struct {
-	p     *plan.Plan
+	rr    *resolve.Run
 	opt   Options
 	label string
 	log   *slog.Logger
@@ -166,18 +162,18 @@ type hostConn struct {
 	err  error
 }
 
-// Run certifies every target of p. It returns the result model (also when
+// Run certifies every target of the resolved run rr. It returns the result model (also when
 // interrupted: then Complete is false), what it left behind, and an error
 // only when the run itself could not be recorded (run directory, journal).
-func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome, error) {
+func Run(ctx context.Context, rr *resolve.Run, opt Options) (*reports.Run, *Outcome, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	if opt.Checks == nil {
-		opt.Checks = suites.All()
+	if opt.Openers == nil {
+		opt.Openers = drivers.Openers()
 	}
 	if opt.Dial == nil {
 		opt.Dial = SSHDial
@@ -185,11 +181,11 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 	if opt.Sink == nil {
 		opt.Sink = progress.Nop()
 	}
-	r := &runner{p: p, opt: opt, log: opt.Log, hosts: map[string]*hostConn{}}
+	r := &runner{rr: rr, opt: opt, log: opt.Log, hosts: map[string]*hostConn{}}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("run directory: %w", err)
 	}
-	run := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: p.SHA256, PlanName: p.Name, Started: opt.Now().UTC()}
+	res := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: rr.PlanSHA256, PlanName: rr.Name, Started: opt.Now().UTC()}
 	if opt.Resume {
 		recs, _, err := journal.Read(opt.Out)
 		if err != nil {
@@ -200,7 +196,7 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 			return nil, nil, fmt.Errorf("resume: %w", err)
 		}
 		r.label = prev.ID
-		run.ID, run.Started, run.PlanHash, run.PlanName = prev.ID, prev.Started, prev.PlanHash, prev.PlanName
+		res.ID, res.Started, res.PlanHash, res.PlanName = prev.ID, prev.Started, prev.PlanHash, prev.PlanName
 		r.done = journal.Done(recs)
 		r.prev = map[string]*reports.Target{}
 		for _, t := range prev.Targets {
@@ -211,7 +207,7 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 		if r.label == "" {
 			r.label = NewLabel(opt.Now())
 		}
-		run.ID = r.label
+		res.ID = r.label
 	}
 	jr, err := journal.Create(opt.Out)
 	if err != nil {
@@ -223,10 +219,10 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 	if opt.Resume {
 		typ = journal.RunResumed
 	}
-	if err := jr.Append(journal.Record{Type: typ, RunID: r.label, Version: opt.Version, PlanHash: run.PlanHash, PlanName: p.Name}); err != nil {
+	if err := jr.Append(journal.Record{Type: typ, RunID: r.label, Version: opt.Version, PlanHash: res.PlanHash, PlanName: rr.Name}); err != nil {
 		return nil, nil, err
 	}
-	if b, err := p.Resolved(); err == nil && !opt.Resume {
+	if b, err := rr.PlanYAML(); err == nil && !opt.Resume {
 		_ = os.WriteFile(filepath.Join(opt.Out, "plan.yaml"), b, 0o644)
 	}
 
@@ -252,14 +248,13 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 		}
 	}()
 
-	rctx, cancel := context.WithTimeout(ctx, p.Timeouts.Run.D())
+	rctx, cancel := context.WithTimeout(ctx, rr.Timeouts.Run.D())
 	defer cancel()
 
-	pairs := p.Targets()
-	targets := make([]*reports.Target, len(pairs))
-	sem := make(chan struct{}, max(1, p.Parallel))
+	targets := make([]*reports.Target, len(rr.Targets))
+	sem := make(chan struct{}, max(1, rr.Parallel))
 	var wg sync.WaitGroup
-	for i, pr := range pairs {
+	for i, rt := range rr.Targets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -268,30 +263,30 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 				defer func() { <-sem }()
 			case <-rctx.Done():
 			}
-			targets[i] = r.target(rctx, pr)
+			targets[i] = r.target(rctx, rt)
 		}()
 	}
 	wg.Wait()
 	r.closeHosts()
-	run.Targets = targets
-	run.Finished = opt.Now().UTC()
+	res.Targets = targets
+	res.Finished = opt.Now().UTC()
 	// The run is complete only when it was not interrupted and every
 	// target ran to its end.
-	run.Complete = ctx.Err() == nil
+	res.Complete = ctx.Err() == nil
 	for _, t := range targets {
 		if t.Finished.IsZero() {
-			run.Complete = false
+			res.Complete = false
 		}
 	}
-	if run.Complete {
+	if res.Complete {
 		if err := jr.Append(journal.Record{Type: journal.RunFinished}); err != nil {
-			return run, &r.out, err
+			return res, &r.out, err
 		}
 	}
 	if err := jr.Err(); err != nil {
-		return run, &r.out, err
+		return res, &r.out, err
 	}
-	return run, &r.out, nil
+	return res, &r.out, nil
 }
 
 func (r *runner) progress(target, format string, args ...any) {
@@ -318,13 +313,13 @@ func (r *runner) host(ctx context.Context, name string) (drivers.Host, drivers.H
 	}
 	r.hostsMu.Unlock()
 	hc.once.Do(func() {
-		hp := r.p.Hosts[name]
+		hp := r.rr.Hosts[name]
 		open := r.opt.Openers[hp.Driver]
 		if open == nil {
 			hc.err = drivers.Errorf(drivers.ClassInput, "open", "driver %q is not built into this virtcert", hp.Driver)
 			return
 		}
-		user, pass, err := hp.Credentials()
+		user, pass, err := resolve.Credentials(hp)
 		if err != nil {
 			hc.err = err
 			return
@@ -333,7 +328,7 @@ func (r *runner) host(ctx context.Context, name string) (drivers.Host, drivers.H
 			CACertFile: hp.CACert, ClientCertFile: hp.ClientCert, ClientKeyFile: hp.ClientKey, Extra: hp.Options}
 		var h drivers.Host
 		retries, err := retry(ctx, 3, func(ctx context.Context) error {
-			octx, cancel := context.WithTimeout(ctx, r.p.Timeouts.Provision.D())
+			octx, cancel := context.WithTimeout(ctx, r.rr.Timeouts.Provision.D())
 			defer cancel()
 			var err error
 			h, err = open(octx, hp.URI, opts)
@@ -403,8 +398,8 @@ var nameClean = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // guestName is the domain name: the run label, then host and image, so
 // `virsh list` shows which run and target a guest belongs to.
-func (r *runner) guestName(pr plan.Pair, suffix string) string {
-	n := nameClean.ReplaceAllString(strings.ToLower(pr.Host+"-"+pr.Image), "-")
+func (r *runner) guestName(host, image, suffix string) string {
+	n := nameClean.ReplaceAllString(strings.ToLower(host+"-"+image), "-")
 	if len(n) > 30 {
 		n = n[:30]
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
+	"github.com/virtcert/virtcert/resolve"
 	"github.com/virtcert/virtcert/suites"
 )
 
@@ -60,12 +61,9 @@ func classify(op string, err error) *setupErr {
 }
 
 // target runs one host × image pair from start to destroy.
-func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
-	id := pr.ID()
-	t := &reports.Target{ID: id, Host: pr.Host, Image: pr.Image, Results: []*reports.Result{}, Started: r.opt.Now().UTC()}
-	if img := r.p.Images[pr.Image]; img != nil {
-		t.Compare = img.CompareAs
-	}
+func (r *runner) target(ctx context.Context, rt *resolve.Target) *reports.Target {
+	id := rt.ID
+	t := &reports.Target{ID: id, Host: rt.Host, Image: rt.Image, Compare: rt.Compare, Results: []*reports.Result{}, Started: r.opt.Now().UTC()}
 	if prev := r.prev[id]; prev != nil {
 		// Resumed: keep what finished.
 		t.Started, t.Results, t.Artifacts = prev.Started, append(t.Results, prev.Results...), prev.Artifacts
@@ -74,35 +72,34 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	if ctx.Err() != nil {
 		return t // interrupted before this target started: nothing recorded
 	}
-	img := r.p.Images[pr.Image]
-	hp := r.p.Hosts[pr.Host]
+	img, hp := rt.ImageSpec, rt.HostSpec
 	dir := filepath.Join(r.opt.Out, filepath.FromSlash(path.Dir(bundle.ArtifactPath(id, "x"))))
 	_ = os.MkdirAll(dir, 0o755)
 	sink := r.opt.Sink.Target(id)
 
-	h, info, err := r.host(ctx, pr.Host)
+	h, info, err := r.host(ctx, rt.Host)
 	if err != nil && ctx.Err() != nil {
 		return t
 	}
 	t.HostInfo = info
 	if err == nil {
-		t.Profile, err = r.profileName(hp, info)
+		t.Profile = r.profileName(rt, info)
 	}
-	r.journal(journal.Record{Type: journal.TargetStarted, Target: id, Host: pr.Host, Image: pr.Image, Compare: t.Compare, Profile: t.Profile, HostInfo: &t.HostInfo})
+	r.journal(journal.Record{Type: journal.TargetStarted, Target: id, Host: rt.Host, Image: rt.Image, Compare: t.Compare, Profile: t.Profile, HostInfo: &t.HostInfo})
 	if err != nil {
-		r.setupFailed(t, nil, classify("host "+pr.Host, err))
+		r.setupFailed(t, rt.Selected, classify("host "+rt.Host, err))
 		return r.finish(t)
 	}
 	prof, err := r.profile(t.Profile)
 	if err != nil {
-		r.setupFailed(t, nil, &setupErr{err: drivers.Wrap(drivers.ClassInput, "profile", err), status: reports.Error})
+		r.setupFailed(t, rt.Selected, &setupErr{err: drivers.Wrap(drivers.ClassInput, "profile", err), status: reports.Error})
 		return r.finish(t)
 	}
 
 	// Select: what applies runs; what does not is SKIPped with the reason.
 	var todo []suites.Check
 	needPeer := false
-	for _, c := range r.selected() {
+	for _, c := range rt.Selected {
 		if r.done[id][c.ID] {
 			continue
 		}
@@ -111,7 +108,7 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 			continue
 		}
 		todo = append(todo, c)
-		needPeer = needPeer || contains(c.Needs, suites.NeedPeer)
+		needPeer = needPeer || suites.Needs(c, suites.NeedPeer)
 	}
 	if len(todo) == 0 {
 		r.progress(id, "nothing to run")
@@ -140,7 +137,7 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 
 	start := time.Now()
 	sink.Phase(progress.Provisioning)
-	gc, serr := r.provision(ctx, h, hp, img, pr, "", &cleanups)
+	gc, serr := r.provision(ctx, h, hp, img, rt, "", &cleanups)
 	if serr != nil && ctx.Err() != nil {
 		// Interrupted while setting up: nothing ran, nothing to record;
 		// the target stays unfinished (INCOMPLETE) for --resume.
@@ -176,7 +173,7 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	peerWhy := ""
 	switch {
 	case !needPeer:
-	case r.p.Peer == plan.PeerNone:
+	case rt.Peer == nil || rt.Peer.Why != "":
 		peerWhy = "plan sets peer: none"
 	default:
 		// "provision": a second guest of this target's own image on its
@@ -185,19 +182,19 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 		// existing machine. It is this target's own peer, named after
 		// this target, so targets that share a peer image never share a
 		// guest.
-		ph, pi, php, pimg, peerHost := pr.Host, pr.Image, hp, img, h
-		if r.p.Peer != plan.PeerProvision {
-			ph, pi, _ = strings.Cut(r.p.Peer, "/")
-			php, pimg = r.p.Hosts[ph], r.p.Images[pi]
+		ph, pi, php, pimg, peerHost := rt.Host, rt.Image, hp, img, h
+		if ph != rt.Peer.Host || pi != rt.Peer.Image {
+			ph, pi = rt.Peer.Host, rt.Peer.Image
+			php, pimg = rt.Peer.HostSpec, rt.Peer.ImageSpec
 		}
 		r.progress(id, "provisioning a peer guest (%s/%s) for two-guest checks", ph, pi)
 		var herr error
-		if ph != pr.Host {
+		if ph != rt.Host {
 			peerHost, _, herr = r.host(ctx, ph)
 		}
 		if herr != nil {
 			peerWhy = "peer host " + ph + ": " + herr.Error()
-		} else if pc, perr := r.provision(ctx, peerHost, php, pimg, pr, "-peer", &cleanups); perr != nil {
+		} else if pc, perr := r.provision(ctx, peerHost, php, pimg, rt, "-peer", &cleanups); perr != nil {
 			peerWhy = "peer guest (" + ph + "/" + pi + "): " + perr.err.Error()
 		} else {
 			tg.Peer = &suites.Peer{Guest: pc.g, Address: pc.addr, OS: pc.os, Helper: pc.helper}
@@ -216,7 +213,7 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 			r.record(ctx, t, &reports.Result{Check: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Status: deadSt, Reason: "not run: " + dead, Started: time.Now()})
 			continue
 		}
-		if contains(c.Needs, suites.NeedPeer) && tg.Peer == nil {
+		if suites.Needs(c, suites.NeedPeer) && tg.Peer == nil {
 			st := reports.Skip
 			if strings.HasPrefix(peerWhy, "peer guest:") {
 				st = reports.Error
@@ -224,8 +221,8 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 			r.record(ctx, t, &reports.Result{Check: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Status: st, Reason: peerWhy, Started: time.Now()})
 			continue
 		}
-		if r.p.Timeouts.Check > 0 && r.p.Timeouts.Check.D() < c.Timeout {
-			c.Timeout = r.p.Timeouts.Check.D()
+		if cap := r.rr.Timeouts.Check.D(); cap > 0 && cap < c.Timeout {
+			c.Timeout = cap
 		}
 		r.progress(id, "%s ...", c.ID)
 		res := suites.Execute(ctx, c, tg)
@@ -352,9 +349,6 @@ func (r *runner) setupFailed(t *reports.Target, todo []suites.Check, se *setupEr
 	}
 	r.out.Setup.Errs = append(r.out.Setup.Errs, fmt.Errorf("%s: %w", t.ID, se.err))
 	r.outMu.Unlock()
-	if todo == nil {
-		todo = r.selected()
-	}
 	for _, c := range todo {
 		if r.done[t.ID][c.ID] {
 			continue
@@ -367,8 +361,8 @@ func (r *runner) setupFailed(t *reports.Target, todo []suites.Check, se *setupEr
 
 // provision creates one guest, waits for its address and SSH, and uploads
 // the helper. Each created resource pushes its cleanup.
-func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, img *plan.Image, pr plan.Pair, suffix string, cleanups *[]func()) (*guestConn, *setupErr) {
-	name := r.guestName(pr, suffix)
+func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, img *plan.Image, rt *resolve.Target, suffix string, cleanups *[]func()) (*guestConn, *setupErr) {
+	name := r.guestName(rt.Host, rt.Image, suffix)
 	gc := &guestConn{}
 	signer := r.client.Signer
 	var sd []byte
@@ -392,11 +386,11 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 			}
 			hk = b
 		} else {
-			return nil, &setupErr{err: drivers.Errorf(drivers.ClassInput, "image "+pr.Image, "the existing driver needs host_key or host_key_file (host keys are always pinned)"), status: reports.Error}
+			return nil, &setupErr{err: drivers.Errorf(drivers.ClassInput, "image "+rt.Image, "the existing driver needs host_key or host_key_file (host keys are always pinned)"), status: reports.Error}
 		}
 		k, err := parseHostKey(hk)
 		if err != nil {
-			return nil, &setupErr{err: drivers.Wrap(drivers.ClassInput, "image "+pr.Image+" host key", err), status: reports.Error}
+			return nil, &setupErr{err: drivers.Wrap(drivers.ClassInput, "image "+rt.Image+" host key", err), status: reports.Error}
 		}
 		gc.hostKey = k
 	} else {
@@ -419,11 +413,11 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 			gc.spec.Extra["port"] = strconv.Itoa(img.Port)
 		}
 	}
-	id := pr.ID()
+	id := rt.ID
 	r.progress(id, "provisioning %s", name)
 	var g drivers.Guest
 	retries, err := retry(ctx, 2, func(ctx context.Context) error {
-		pctx, cancel := context.WithTimeout(ctx, r.p.Timeouts.Provision.D())
+		pctx, cancel := context.WithTimeout(ctx, r.rr.Timeouts.Provision.D())
 		defer cancel()
 		var err error
 		g, err = h.Provision(pctx, gc.spec)
@@ -437,7 +431,7 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 		gc.retries = retries
 	}
 	gc.g = g
-	grace := r.p.Timeouts.Destroy.D()
+	grace := r.rr.Timeouts.Destroy.D()
 	*cleanups = append(*cleanups, func() {
 		// Bounded even when the run was cancelled: Ctrl-C must still
 		// remove the guest.
@@ -457,7 +451,7 @@ func (r *runner) provision(ctx context.Context, h drivers.Host, hp *plan.Host, i
 		}
 	})
 
-	rctx, cancel := context.WithTimeout(ctx, r.p.Timeouts.Ready.D())
+	rctx, cancel := context.WithTimeout(ctx, r.rr.Timeouts.Ready.D())
 	defer cancel()
 	r.opt.Sink.Target(id).Phase(progress.Readiness)
 	var addr string
@@ -542,9 +536,9 @@ func (r *runner) uploadHelper(ctx context.Context, id string, x transport.Transp
 // with another DHCP lease, so between dial attempts the driver is asked
 // for the address again.
 func (r *runner) reconnect(ctx context.Context, gc *guestConn) (transport.Transport, error) {
-	rctx, cancel := context.WithTimeout(ctx, r.p.Timeouts.Ready.D())
+	rctx, cancel := context.WithTimeout(ctx, r.rr.Timeouts.Ready.D())
 	defer cancel()
-	attempt := min(20*time.Second, max(r.p.Timeouts.Ready.D()/4, 250*time.Millisecond))
+	attempt := min(20*time.Second, max(r.rr.Timeouts.Ready.D()/4, 250*time.Millisecond))
 	for {
 		dctx, dcancel := context.WithTimeout(rctx, attempt)
 		x, _, err := r.opt.Dial(dctx, gc.cfg)
@@ -743,15 +737,6 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // retryHost retries f while it fails with a host error (the host did not

@@ -1,0 +1,32 @@
+package existing
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/virtcert/virtcert/drivers"
+)
+
+func init() {
+	drivers.Register(drivers.Driver{Name: "existing", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile})
+}
+
+// DefaultProfile: the driver cannot see the machine's hypervisor from
+// outside; its checks detect it from inside the guest. The profile is the
+// emulated-KVM one, whose expectations are the loosest (and it is named in
+// the resolved run and every report, so it is never a silent choice).
+func DefaultProfile(drivers.HostInfo, map[string]string) string { return "kvm-tcg" }
+
+// CheckURI validates ssh://user@host:port, host:port or host.
+func CheckURI(uri string) (bool, error) {
+	if strings.Contains(uri, "://") {
+		u, err := url.Parse(uri)
+		if err != nil || u.Scheme != "ssh" || u.Hostname() == "" {
+			return false, fmt.Errorf("bad URI %q for the existing driver: want ssh://user@host:port, host:port or host", uri)
+		}
+	} else if strings.ContainsAny(uri, " /?#") {
+		return false, fmt.Errorf("bad address %q for the existing driver: want ssh://user@host:port, host:port or host", uri)
+	}
+	return false, nil
+}

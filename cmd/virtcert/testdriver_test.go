@@ -24,7 +24,9 @@ func (testHost) Close() error { return nil }
 
 func init() {
 	drivers.Register(drivers.Driver{Name: "testdrv",
-		Open: func(ctx context.Context, uri string, o drivers.OpenOptions) (drivers.Host, error) { return testHost{}, nil },
+		Open: func(ctx context.Context, uri string, o drivers.OpenOptions) (drivers.Host, error) {
+			return testHost{}, nil
+		},
 		CheckURI: func(uri string) (bool, error) {
 			if !strings.HasPrefix(uri, "test://") {
 				return false, errors.New("want test://NAME")

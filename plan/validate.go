@@ -186,67 +186,103 @@ func (v *validator) validate(p *Plan) {
 	}
 	local := map[string]bool{}
 	for _, name := range sortedKeys(p.Hosts) {
-		h := p.Hosts[name]
-		f := "hosts." + name
-		if !nameRE.MatchString(name) {
-			v.errf(f, "host names are letters, digits, '.', '_', '-' (at most 40)")
+		if l, ok := v.host(name, p.Hosts[name]); ok {
+			local[name] = l
 		}
-		if h == nil {
-			v.errf(f, "empty host")
-			continue
-		}
-		drivers := v.know.Drivers()
-		if h.Driver == "" {
-			v.errf(f+".driver", "required (one of %s)", strings.Join(drivers, ", "))
-		} else if !slices.Contains(drivers, h.Driver) {
-			v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(drivers, ", "))
-		} else {
-			h.Options = LabOptions(h.Driver, h.URI, h.Options)
-			if h.Driver == "libvirt" && h.URI == "lab" && h.NTPServers == nil {
-				h.NTPServers = []string{LabNTP}
-			}
-			for i, n := range h.NTPServers {
-				if net.ParseIP(n) == nil && !hostRE.MatchString(n) {
-					v.errf(fmt.Sprintf("%s.ntp_servers[%d]", f, i), "%q is neither an IP address nor a host name", n)
-				}
-			}
-			if h.URI == "" {
-				v.errf(f+".uri", "required for driver %s", h.Driver)
-			} else if uri, err := ResolveURI(h.URI); err != nil {
-				v.errf(f+".uri", "%v", err)
-			} else if l, err := v.know.CheckURI(h.Driver, uri); err != nil {
-				v.errf(f+".uri", "%v", err)
-			} else {
-				h.URI = uri
-				local[name] = l
-			}
-		}
-		if ps := v.know.Profiles(); h.Profile != "" && !slices.Contains(ps, h.Profile) {
-			v.errf(f+".profile", "unknown profile %q (want one of %s; see `virtcert profiles`)", h.Profile, strings.Join(ps, ", "))
-		}
-		if h.UsernameEnv != "" && !envNameRE.MatchString(h.UsernameEnv) {
-			v.errf(f+".username_env", "not an environment variable name")
-		}
-		if h.PasswordEnv != "" && !envNameRE.MatchString(h.PasswordEnv) {
-			v.errf(f+".password_env", "not an environment variable name")
-		}
-		if h.PasswordEnv != "" && h.PasswordFile != "" {
-			v.errf(f+".password_file", "set password_env or password_file, not both")
-		}
-		v.readable(f+".password_file", &h.PasswordFile)
-		v.readable(f+".ca_cert", &h.CACert)
-		v.readable(f+".client_cert", &h.ClientCert)
-		v.readable(f+".client_key", &h.ClientKey)
 	}
+	pairs := v.matrix(p)
+	// An image's files can be checked here only when a host using it is
+	// this machine; a remote host's paths are checked by its driver.
+	imgLocal := map[string]bool{}
+	imgDrivers := map[string][]string{}
+	for _, pr := range pairs {
+		if h := p.Hosts[pr.Host]; h != nil {
+			imgLocal[pr.Image] = imgLocal[pr.Image] || local[pr.Host]
+			imgDrivers[pr.Image] = append(imgDrivers[pr.Image], h.Driver)
+		}
+	}
+	for _, name := range sortedKeys(p.Images) {
+		v.image(name, p.Images[name], imgLocal[name], imgDrivers[name])
+	}
+	v.runSettings(p, pairs)
+}
 
-	pairs := p.Matrix
-	if len(pairs) == 0 {
-		for _, h := range sortedKeys(p.Hosts) {
-			for _, i := range sortedKeys(p.Images) {
-				pairs = append(pairs, Pair{Host: h, Image: i})
-			}
+// host validates one host entry; ok with whether its uri names this
+// machine when the uri is valid.
+func (v *validator) host(name string, h *Host) (local, ok bool) {
+	f := "hosts." + name
+	if !nameRE.MatchString(name) {
+		v.errf(f, "host names are letters, digits, '.', '_', '-' (at most 40)")
+	}
+	if h == nil {
+		v.errf(f, "empty host")
+		return false, false
+	}
+	drivers := v.know.Drivers()
+	switch {
+	case h.Driver == "":
+		v.errf(f+".driver", "required (one of %s)", strings.Join(drivers, ", "))
+	case !slices.Contains(drivers, h.Driver):
+		v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(drivers, ", "))
+	default:
+		local, ok = v.hostURI(f, h)
+	}
+	if ps := v.know.Profiles(); h.Profile != "" && !slices.Contains(ps, h.Profile) {
+		v.errf(f+".profile", "unknown profile %q (want one of %s; see `virtcert profiles`)", h.Profile, strings.Join(ps, ", "))
+	}
+	v.credentials(f, h)
+	return local, ok
+}
+
+// hostURI applies the lab's defaults, checks the NTP servers and
+// expands and checks the uri with the driver's grammar.
+func (v *validator) hostURI(f string, h *Host) (local, ok bool) {
+	h.Options = LabOptions(h.Driver, h.URI, h.Options)
+	if h.Driver == "libvirt" && h.URI == "lab" && h.NTPServers == nil {
+		h.NTPServers = []string{LabNTP}
+	}
+	for i, n := range h.NTPServers {
+		if net.ParseIP(n) == nil && !hostRE.MatchString(n) {
+			v.errf(fmt.Sprintf("%s.ntp_servers[%d]", f, i), "%q is neither an IP address nor a host name", n)
 		}
 	}
+	if h.URI == "" {
+		v.errf(f+".uri", "required for driver %s", h.Driver)
+		return false, false
+	}
+	uri, err := ResolveURI(h.URI)
+	if err != nil {
+		v.errf(f+".uri", "%v", err)
+		return false, false
+	}
+	l, err := v.know.CheckURI(h.Driver, uri)
+	if err != nil {
+		v.errf(f+".uri", "%v", err)
+		return false, false
+	}
+	h.URI = uri
+	return l, true
+}
+
+// credentials checks the references to a host's credentials and files.
+func (v *validator) credentials(f string, h *Host) {
+	if h.UsernameEnv != "" && !envNameRE.MatchString(h.UsernameEnv) {
+		v.errf(f+".username_env", "not an environment variable name")
+	}
+	if h.PasswordEnv != "" && !envNameRE.MatchString(h.PasswordEnv) {
+		v.errf(f+".password_env", "not an environment variable name")
+	}
+	if h.PasswordEnv != "" && h.PasswordFile != "" {
+		v.errf(f+".password_file", "set password_env or password_file, not both")
+	}
+	v.readable(f+".password_file", &h.PasswordFile)
+	v.readable(f+".ca_cert", &h.CACert)
+	v.readable(f+".client_cert", &h.ClientCert)
+	v.readable(f+".client_key", &h.ClientKey)
+}
+
+// matrix checks the plan's matrix and returns the pairs to run.
+func (v *validator) matrix(p *Plan) []Pair {
 	seen := map[Pair]bool{}
 	for i, pr := range p.Matrix {
 		f := fmt.Sprintf("matrix[%d]", i)
@@ -261,128 +297,106 @@ func (v *validator) validate(p *Plan) {
 		}
 		seen[pr] = true
 	}
-	// An image's files can be checked here only when a host using it is
-	// this machine; a remote host's paths are checked by its driver.
-	imgLocal := map[string]bool{}
-	imgDrivers := map[string][]string{}
-	for _, pr := range pairs {
-		if h := p.Hosts[pr.Host]; h != nil {
-			imgLocal[pr.Image] = imgLocal[pr.Image] || local[pr.Host]
-			imgDrivers[pr.Image] = append(imgDrivers[pr.Image], h.Driver)
+	return p.Targets()
+}
+
+// image validates one image and fills in its defaults. local: a host
+// using it is this machine (its files are checked); drivers: the drivers
+// of the hosts using it.
+func (v *validator) image(name string, im *Image, local bool, drivers []string) {
+	f := "images." + name
+	if !nameRE.MatchString(name) {
+		v.errf(f, "image names are letters, digits, '.', '_', '-' (at most 40)")
+	}
+	if im == nil {
+		v.errf(f, "empty image")
+		return
+	}
+	onlyExisting := len(drivers) > 0 && !slices.ContainsFunc(drivers, func(d string) bool { return d != "existing" })
+	if im.Path == "" && !onlyExisting {
+		v.errf(f+".path", "required")
+	}
+	if local {
+		v.readable(f+".path", &im.Path)
+		v.readable(f+".kernel", &im.Kernel)
+		v.readable(f+".initrd", &im.Initrd)
+	}
+	if im.Initrd != "" && im.Kernel == "" {
+		v.errf(f+".initrd", "initrd needs kernel")
+	}
+	if im.Cmdline != "" && im.Kernel == "" {
+		v.errf(f+".cmdline", "cmdline needs kernel (direct kernel boot)")
+	}
+	v.imageKinds(f, im)
+	v.imageSize(f, im)
+	if im.Port < 0 || im.Port > 65535 {
+		v.errf(f+".port", "must be a TCP port (1-65535)")
+	}
+	v.readable(f+".key_file", &im.KeyFile)
+	v.readable(f+".host_key_file", &im.HostKeyFile)
+	if im.HostKey != "" {
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(im.HostKey)); err != nil {
+			v.errf(f+".host_key", "not an SSH public key in authorized_keys format (ssh-ed25519 AAAA...)")
 		}
 	}
+}
 
-	for _, name := range sortedKeys(p.Images) {
-		im := p.Images[name]
-		f := "images." + name
-		if !nameRE.MatchString(name) {
-			v.errf(f, "image names are letters, digits, '.', '_', '-' (at most 40)")
-		}
-		if im == nil {
-			v.errf(f, "empty image")
-			continue
-		}
-		onlyExisting := len(imgDrivers[name]) > 0
-		for _, d := range imgDrivers[name] {
-			onlyExisting = onlyExisting && d == "existing"
-		}
-		if im.Path == "" && !onlyExisting {
-			v.errf(f+".path", "required")
-		}
-		if imgLocal[name] {
-			v.readable(f+".path", &im.Path)
-			v.readable(f+".kernel", &im.Kernel)
-			v.readable(f+".initrd", &im.Initrd)
-		}
-		if im.Initrd != "" && im.Kernel == "" {
-			v.errf(f+".initrd", "initrd needs kernel")
-		}
-		if im.Cmdline != "" && im.Kernel == "" {
-			v.errf(f+".cmdline", "cmdline needs kernel (direct kernel boot)")
-		}
-		if im.Format == "" {
-			im.Format = formatFromExt(im.Path)
-		} else if !slices.Contains([]string{"qcow2", "raw", "vhdx", "vhd"}, im.Format) {
-			v.errf(f+".format", "unknown format %q (qcow2, raw, vhdx, vhd)", im.Format)
-		}
-		if im.OS == "" {
-			im.OS = DefaultOS
-		} else if im.OS != "linux" && im.OS != "windows" {
-			v.errf(f+".os", "unknown OS family %q (linux, windows)", im.OS)
-		}
-		if im.Firmware == "" {
-			im.Firmware = DefaultFirmware
-		} else if im.Firmware != "bios" && im.Firmware != "uefi" {
-			v.errf(f+".firmware", "unknown firmware %q (bios, uefi)", im.Firmware)
-		}
-		if im.User == "" {
-			im.User = DefaultUser
-			if im.OS == "windows" {
-				im.User = "Administrator"
-			}
-		}
-		if v.has(f+".memory_mb") && im.MemoryMB <= 0 {
-			v.errf(f+".memory_mb", "must be > 0")
-		} else if im.MemoryMB == 0 {
-			im.MemoryMB = DefaultMemoryMB
-		}
-		if v.has(f+".cpus") && im.CPUs <= 0 {
-			v.errf(f+".cpus", "must be > 0")
-		} else if im.CPUs == 0 {
-			im.CPUs = DefaultCPUs
-		}
-		if im.Port < 0 || im.Port > 65535 {
-			v.errf(f+".port", "must be a TCP port (1-65535)")
-		}
-		v.readable(f+".key_file", &im.KeyFile)
-		v.readable(f+".host_key_file", &im.HostKeyFile)
-		if im.HostKey != "" {
-			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(im.HostKey)); err != nil {
-				v.errf(f+".host_key", "not an SSH public key in authorized_keys format (ssh-ed25519 AAAA...)")
-			}
+// imageKinds checks format, OS, firmware and user, with their defaults.
+func (v *validator) imageKinds(f string, im *Image) {
+	if im.Format == "" {
+		im.Format = formatFromExt(im.Path)
+	} else if !slices.Contains([]string{"qcow2", "raw", "vhdx", "vhd"}, im.Format) {
+		v.errf(f+".format", "unknown format %q (qcow2, raw, vhdx, vhd)", im.Format)
+	}
+	if im.OS == "" {
+		im.OS = DefaultOS
+	} else if im.OS != "linux" && im.OS != "windows" {
+		v.errf(f+".os", "unknown OS family %q (linux, windows)", im.OS)
+	}
+	if im.Firmware == "" {
+		im.Firmware = DefaultFirmware
+	} else if im.Firmware != "bios" && im.Firmware != "uefi" {
+		v.errf(f+".firmware", "unknown firmware %q (bios, uefi)", im.Firmware)
+	}
+	if im.User == "" {
+		im.User = DefaultUser
+		if im.OS == "windows" {
+			im.User = "Administrator"
 		}
 	}
+}
 
+// imageSize checks memory and vCPUs (an explicit zero is an error).
+func (v *validator) imageSize(f string, im *Image) {
+	if v.has(f+".memory_mb") && im.MemoryMB <= 0 {
+		v.errf(f+".memory_mb", "must be > 0")
+	} else if im.MemoryMB == 0 {
+		im.MemoryMB = DefaultMemoryMB
+	}
+	if v.has(f+".cpus") && im.CPUs <= 0 {
+		v.errf(f+".cpus", "must be > 0")
+	} else if im.CPUs == 0 {
+		im.CPUs = DefaultCPUs
+	}
+}
+
+// runSettings checks parallelism, timeouts, the selection, the peer and
+// the plan's files.
+func (v *validator) runSettings(p *Plan, pairs []Pair) {
 	if v.has("parallel") && p.Parallel <= 0 {
 		v.errf("parallel", "must be > 0")
 	} else if p.Parallel == 0 {
 		p.Parallel = DefaultParallel
 	}
-	for _, t := range []struct {
-		name string
-		d    *Duration
-		def  Duration
-	}{
-		{"provision", &p.Timeouts.Provision, Duration(DefaultProvision)},
-		{"ready", &p.Timeouts.Ready, Duration(DefaultReady)},
-		{"check", &p.Timeouts.Check, 0},
-		{"destroy", &p.Timeouts.Destroy, Duration(DefaultDestroy)},
-		{"run", &p.Timeouts.Run, Duration(DefaultRun)},
-	} {
-		f := "timeouts." + t.name
-		switch {
-		case *t.d < 0:
-			v.errf(f, "must not be negative")
-		case *t.d == 0 && v.has(f):
-			v.errf(f, "must be > 0 (leave it out for the default)")
-		case *t.d == 0:
-			*t.d = t.def
-		}
-	}
-
+	v.timeouts(&p.Timeouts)
 	v.selection("suites", p.Suites)
 	v.selection("exclude", p.Exclude)
-
 	switch p.Peer {
 	case "":
 		p.Peer = DefaultPeer
 	case PeerProvision, PeerNone:
 	default:
-		ok := false
-		for _, pr := range pairs {
-			ok = ok || pr.Host+"/"+pr.Image == p.Peer
-		}
-		if !ok {
+		if !slices.ContainsFunc(pairs, func(pr Pair) bool { return pr.ID() == p.Peer }) {
 			v.errf("peer", "want %q, %q or a matrix target HOST/IMAGE, got %q", PeerProvision, PeerNone, p.Peer)
 		}
 	}
@@ -392,6 +406,31 @@ func (v *validator) validate(p *Plan) {
 	if p.ProfileOverrides != "" && v.errs == nil {
 		if err := v.know.CheckProfileFile(p.ProfileOverrides); err != nil {
 			v.errf("profile_overrides", "%v", err)
+		}
+	}
+}
+
+// timeouts checks the timeouts and fills in their defaults.
+func (v *validator) timeouts(to *Timeouts) {
+	for _, t := range []struct {
+		name string
+		d    *Duration
+		def  Duration
+	}{
+		{"provision", &to.Provision, Duration(DefaultProvision)},
+		{"ready", &to.Ready, Duration(DefaultReady)},
+		{"check", &to.Check, 0},
+		{"destroy", &to.Destroy, Duration(DefaultDestroy)},
+		{"run", &to.Run, Duration(DefaultRun)},
+	} {
+		f := "timeouts." + t.name
+		switch {
+		case *t.d < 0:
+			v.errf(f, "must not be negative")
+		case *t.d == 0 && v.has(f):
+			v.errf(f, "must be > 0 (leave it out for the default)")
+		case *t.d == 0:
+			*t.d = t.def
 		}
 	}
 }

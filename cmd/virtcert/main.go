@@ -19,7 +19,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/virtcert/virtcert/drivers"
-	_ "github.com/virtcert/virtcert/drivers/all" // every host driver
+	_ "github.com/virtcert/virtcert/drivers/all"          // every host driver
+	_ "github.com/virtcert/virtcert/guests/transport/all" // every guest transport
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	_ "github.com/virtcert/virtcert/suites/all" // the check catalog

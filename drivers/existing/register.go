@@ -30,3 +30,8 @@ func CheckURI(uri string) (bool, error) {
 	}
 	return false, nil
 }
+
+// AttachesExisting: the existing driver provisions nothing.
+func (*Host) AttachesExisting() {}
+
+var _ drivers.Attached = (*Host)(nil)

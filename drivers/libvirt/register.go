@@ -2,6 +2,7 @@ package libvirt
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -51,3 +52,19 @@ func CheckURI(uri string) (local bool, err error) {
 	}
 	return false, fmt.Errorf("bad libvirt URI %q: unsupported scheme %q (qemu, qemu+ssh, qemu+tcp, qemu+tls)", uri, u.Scheme)
 }
+
+// Controller is the controller's address as a guest at guestAddr sees it:
+// on a NAT network, its gateway (x.y.z.1).
+func (h *Host) Controller(guestAddr string) string {
+	host, _, err := net.SplitHostPort(guestAddr)
+	if err != nil {
+		host = guestAddr
+	}
+	ip := net.ParseIP(host).To4()
+	if ip == nil {
+		return ""
+	}
+	return net.IPv4(ip[0], ip[1], ip[2], 1).String()
+}
+
+var _ drivers.ControllerAddress = (*Host)(nil)

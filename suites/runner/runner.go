@@ -14,26 +14,24 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	xssh "golang.org/x/crypto/ssh"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests"
 	"github.com/virtcert/virtcert/guests/seed"
 	"github.com/virtcert/virtcert/guests/transport"
-	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
@@ -42,17 +40,6 @@ import (
 
 // HelperPath is where vcprobe is uploaded in Linux guests.
 const HelperPath = "/tmp/vcprobe"
-
-// DialFunc connects to a guest and returns a ready transport: it waits
-// for the guest to answer (readiness) within ctx, verifying the pinned host
-// key. Tests inject fakes; the default is guests/transport/ssh.WaitReady.
-type DialFunc func(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error)
-
-// Stats are what readiness cost (for the report).
-type Stats struct {
-	Attempts int
-	Detail   string
-}
 
 // Progress receives user-facing progress lines (separate from debug logs).
 type Progress interface {
@@ -75,8 +62,9 @@ type Options struct {
 	// KeepOnFailure keeps the guests of failed targets and writes how to
 	// reach them.
 	KeepOnFailure bool
-	// Dial connects to guests (default: SSH WaitReady).
-	Dial DialFunc
+	// Dial connects to guests (default: the dialer registered for each
+	// target's transport kind, transport.DialerFor).
+	Dial transport.Dialer
 	// Resume continues the run recorded in Out/journal.jsonl: finished
 	// results are kept, only unfinished checks run, and leftovers of the
 	// earlier attempt are swept first.
@@ -162,10 +150,40 @@ type hostConn struct {
 	err  error
 }
 
-// Run certifies every target of the resolved run rr. It returns the result model (also when
-// interrupted: then Complete is false), what it left behind, and an error
-// only when the run itself could not be recorded (run directory, journal).
+// Run certifies every target of the resolved run rr. It returns the
+// result model (also when interrupted: then Complete is false), what it
+// left behind, and an error only when the run itself could not be
+// recorded (run directory, journal).
 func Run(ctx context.Context, rr *resolve.Run, opt Options) (*reports.Run, *Outcome, error) {
+	r := newRunner(rr, opt)
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("run directory: %w", err)
+	}
+	res, err := r.start()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.jr.Close()
+	cleanup, err := r.clientKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer cleanup()
+	res.Targets = r.runTargets(ctx)
+	res.Finished = r.opt.Now().UTC()
+	// The run is complete only when it was not interrupted and every
+	// target ran to its end.
+	res.Complete = ctx.Err() == nil && !slices.ContainsFunc(res.Targets, func(t *reports.Target) bool { return t.Finished.IsZero() })
+	if res.Complete {
+		if err := r.jr.Append(journal.Record{Type: journal.RunFinished}); err != nil {
+			return res, &r.out, err
+		}
+	}
+	return res, &r.out, r.jr.Err()
+}
+
+// newRunner fills in the options' defaults.
+func newRunner(rr *resolve.Run, opt Options) *runner {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -175,118 +193,110 @@ func Run(ctx context.Context, rr *resolve.Run, opt Options) (*reports.Run, *Outc
 	if opt.Openers == nil {
 		opt.Openers = drivers.Openers()
 	}
-	if opt.Dial == nil {
-		opt.Dial = SSHDial
-	}
 	if opt.Sink == nil {
 		opt.Sink = progress.Nop()
 	}
-	r := &runner{rr: rr, opt: opt, log: opt.Log, hosts: map[string]*hostConn{}}
-	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("run directory: %w", err)
-	}
-	res := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: rr.PlanSHA256, PlanName: rr.Name, Started: opt.Now().UTC()}
+	return &runner{rr: rr, opt: opt, log: opt.Log, hosts: map[string]*hostConn{}}
+}
+
+// start names the run (a new label, or the resumed run's with what it
+// finished), opens the journal and saves the plan beside it.
+func (r *runner) start() (*reports.Run, error) {
+	opt := r.opt
+	res := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: r.rr.PlanSHA256, PlanName: r.rr.Name, Started: opt.Now().UTC()}
 	if opt.Resume {
-		recs, _, err := journal.Read(opt.Out)
-		if err != nil {
-			return nil, nil, fmt.Errorf("resume: %w", err)
-		}
-		prev, err := journal.Build(recs)
-		if err != nil {
-			return nil, nil, fmt.Errorf("resume: %w", err)
-		}
-		r.label = prev.ID
-		res.ID, res.Started, res.PlanHash, res.PlanName = prev.ID, prev.Started, prev.PlanHash, prev.PlanName
-		r.done = journal.Done(recs)
-		r.prev = map[string]*reports.Target{}
-		for _, t := range prev.Targets {
-			r.prev[t.ID] = t
+		if err := r.resume(res); err != nil {
+			return nil, err
 		}
 	} else {
-		r.label = opt.RunLabel
-		if r.label == "" {
-			r.label = NewLabel(opt.Now())
-		}
+		r.label = cmp.Or(opt.RunLabel, NewLabel(opt.Now()))
 		res.ID = r.label
 	}
 	jr, err := journal.Create(opt.Out)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer jr.Close()
 	r.jr = jr
 	typ := journal.RunStarted
 	if opt.Resume {
 		typ = journal.RunResumed
 	}
-	if err := jr.Append(journal.Record{Type: typ, RunID: r.label, Version: opt.Version, PlanHash: res.PlanHash, PlanName: rr.Name}); err != nil {
-		return nil, nil, err
+	if err := jr.Append(journal.Record{Type: typ, RunID: r.label, Version: opt.Version, PlanHash: res.PlanHash, PlanName: r.rr.Name}); err != nil {
+		jr.Close()
+		return nil, err
 	}
-	if b, err := rr.PlanYAML(); err == nil && !opt.Resume {
+	if b, err := r.rr.PlanYAML(); err == nil && !opt.Resume {
 		_ = os.WriteFile(filepath.Join(opt.Out, "plan.yaml"), b, 0o644)
 	}
+	return res, nil
+}
 
-	// The per-run client key: its private half is written 0600 under the
-	// run directory (for --keep-on-failure's ssh command) and removed at
-	// the end unless a guest is kept.
+// resume reads the interrupted run's journal: its label, start and the
+// results it finished.
+func (r *runner) resume(res *reports.Run) error {
+	recs, _, err := journal.Read(r.opt.Out)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	prev, err := journal.Build(recs)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	r.label = prev.ID
+	res.ID, res.Started, res.PlanHash, res.PlanName = prev.ID, prev.Started, prev.PlanHash, prev.PlanName
+	r.done = journal.Done(recs)
+	r.prev = map[string]*reports.Target{}
+	for _, t := range prev.Targets {
+		r.prev[t.ID] = t
+	}
+	return nil
+}
+
+// clientKey makes the per-run client key. Its private half is written
+// 0600 under the run directory (for --keep-on-failure's ssh command);
+// the returned cleanup removes it unless a guest is kept.
+func (r *runner) clientKey() (cleanup func(), err error) {
 	r.client, err = guests.NewClientKey("virtcert " + r.label)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client key: %w", err)
+		return nil, fmt.Errorf("client key: %w", err)
 	}
-	r.keyDir = filepath.Join(opt.Out, "ssh")
+	r.keyDir = filepath.Join(r.opt.Out, "ssh")
 	if err := os.MkdirAll(r.keyDir, 0o700); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	keyFile := filepath.Join(r.keyDir, "id_ed25519")
 	if err := r.client.WritePrivateKey(keyFile); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer func() {
+	return func() {
 		if len(r.out.Kept) == 0 {
 			os.Remove(keyFile)
 			os.Remove(r.keyDir)
 		}
-	}()
+	}, nil
+}
 
-	rctx, cancel := context.WithTimeout(ctx, rr.Timeouts.Run.D())
+// runTargets runs every target, at most Parallel at once, within the
+// run's timeout, then closes the hosts.
+func (r *runner) runTargets(ctx context.Context) []*reports.Target {
+	rctx, cancel := context.WithTimeout(ctx, r.rr.Timeouts.Run.D())
 	defer cancel()
-
-	targets := make([]*reports.Target, len(rr.Targets))
-	sem := make(chan struct{}, max(1, rr.Parallel))
+	targets := make([]*reports.Target, len(r.rr.Targets))
+	sem := make(chan struct{}, max(1, r.rr.Parallel))
 	var wg sync.WaitGroup
-	for i, rt := range rr.Targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for i, rt := range r.rr.Targets {
+		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-rctx.Done():
 			}
 			targets[i] = r.target(rctx, rt)
-		}()
+		})
 	}
 	wg.Wait()
 	r.closeHosts()
-	res.Targets = targets
-	res.Finished = opt.Now().UTC()
-	// The run is complete only when it was not interrupted and every
-	// target ran to its end.
-	res.Complete = ctx.Err() == nil
-	for _, t := range targets {
-		if t.Finished.IsZero() {
-			res.Complete = false
-		}
-	}
-	if res.Complete {
-		if err := jr.Append(journal.Record{Type: journal.RunFinished}); err != nil {
-			return res, &r.out, err
-		}
-	}
-	if err := jr.Err(); err != nil {
-		return res, &r.out, err
-	}
-	return res, &r.out, nil
+	return targets
 }
 
 func (r *runner) progress(target, format string, args ...any) {
@@ -406,34 +416,16 @@ func (r *runner) guestName(host, image, suffix string) string {
 	return strings.Trim(r.label+"-"+n+suffix, "-")
 }
 
-// ReadyProbe is the readiness probe on Linux guests: a real command that
-// also waits for cloud-init to finish where cloud-init is installed (so
-// checks do not race the guest's first-boot configuration).
-const ReadyProbe = "test -f /run/cloud-init/result.json || ! command -v cloud-init >/dev/null 2>&1"
-
-// SSHDial is the default DialFunc: two-phase readiness (TCP, then
-// handshake with the pinned host key and a real probe).
-func SSHDial(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error) {
-	c, st, err := vssh.WaitReady(ctx, cfg, ReadyProbe, vssh.ReadyOptions{})
-	s := Stats{Attempts: st.TCPAttempts + st.HandshakeAttempts, Detail: fmt.Sprintf("tcp %d attempt(s) in %s, ssh %d handshake(s) in %s",
-		st.TCPAttempts, st.TCPTime.Round(time.Millisecond), st.HandshakeAttempts, st.SSHTime.Round(time.Millisecond))}
-	if err != nil {
-		return nil, s, err
+// dialer is the transport.Dialer for a transport kind: Options.Dial
+// when set (tests), else the registered one.
+func (r *runner) dialer(kind string) (transport.Dialer, error) {
+	if r.opt.Dial != nil {
+		return r.opt.Dial, nil
 	}
-	return c, s, nil
-}
-
-// parseHostKey reads a pinned host key from authorized_keys or
-// known_hosts text.
-func parseHostKey(b []byte) (xssh.PublicKey, error) {
-	if k, _, _, _, err := xssh.ParseAuthorizedKey(b); err == nil {
-		return k, nil
+	if d, ok := transport.DialerFor(kind); ok {
+		return d, nil
 	}
-	_, _, k, _, _, err := xssh.ParseKnownHosts(b)
-	if err != nil {
-		return nil, errors.New("no SSH public key found (authorized_keys or known_hosts format)")
-	}
-	return k, nil
+	return nil, drivers.Errorf(drivers.ClassInput, "transport", "transport %q is not built into this virtcert (have %v)", kind, transport.Kinds())
 }
 
 // buildSeed makes a guest's NoCloud seed.

@@ -16,7 +16,6 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	_ "github.com/virtcert/virtcert/drivers/all"
 	"github.com/virtcert/virtcert/guests/transport"
-	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
@@ -483,12 +482,12 @@ func TestReconnectFollowsAddress(t *testing.T) {
 	}}
 	dial := d.dial
 	o := opts(t, h, d, reboot, okCheck)
-	o.Dial = func(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error) {
-		if moved.Load() && cfg.Addr != "192.168.150.11" {
+	o.Dial = func(ctx context.Context, addr string, a transport.Access) (transport.Transport, string, error) {
+		if moved.Load() && addr != "192.168.150.11" {
 			<-ctx.Done()
-			return nil, Stats{}, ctx.Err()
+			return nil, "", ctx.Err()
 		}
-		return dial(ctx, cfg)
+		return dial(ctx, addr, a)
 	}
 	h.addrOverride = func() string {
 		if moved.Load() {

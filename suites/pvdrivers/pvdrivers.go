@@ -347,7 +347,7 @@ func runGuestAgent(t *suites.T) {
 	if err == nil {
 		f.PingSkew = gt.Sub(start.Add(rtt / 2))
 	}
-	t.Evidence(evidenceHost("host: GuestClock.GuestTime (guest-get-time through the agent)", err, rtt))
+	t.HostStep("host: GuestClock.GuestTime (guest-get-time through the agent)", "GuestClock.GuestTime (guest-get-time through the agent)", "", err, rtt)
 	if err != nil && drivers.ClassOf(err) == drivers.ClassHost {
 		// The driver classes an agent that does not answer as the
 		// guest's fault; anything else is the host or the connection.

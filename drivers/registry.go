@@ -28,6 +28,11 @@ type Driver struct {
 	DefaultProfile func(info HostInfo, options map[string]string) string
 	// Transport is how checks reach this driver's guests ("ssh").
 	Transport string
+	// Capabilities are the optional capabilities (capability names, see
+	// CapabilitiesOf) every guest of this driver has. The conformance
+	// suite (drivertest) fails when a guest lacks a declared one or has
+	// one that is not declared, and exercises each.
+	Capabilities []string
 }
 
 var (

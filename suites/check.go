@@ -24,8 +24,10 @@ type Check struct {
 	// Empty slices mean "all".
 	Hypervisors []string // "kvm", "qemu", "hyperv"
 	OS          []string // "linux", "windows"
-	// Needs lists requirements: NeedPeer, NeedSecondNIC, or a capability
-	// name ("DiskHotplug"). A missing need makes the check SKIP.
+	// Needs lists requirements: NeedPeer, or a capability name of the
+	// guest's driver (drivers.CapDiskHotplug, "KVP"...). The runner
+	// enforces each: a missing one makes the check SKIP with the reason
+	// (a peer that could not be provisioned makes it ERROR).
 	Needs []string
 	// Disruptive checks change guest state (reboot, link down, save); the
 	// runner orders them after the non-disruptive ones.
@@ -38,11 +40,8 @@ type Check struct {
 	Run     func(t *T)
 }
 
-// Needs.
-const (
-	NeedPeer      = "peer"       // a second guest on the same network
-	NeedSecondNIC = "second-nic" // the guest has a second NIC
-)
+// NeedPeer: a second guest on the same network.
+const NeedPeer = "peer"
 
 var (
 	mu       sync.Mutex

@@ -7,8 +7,27 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 )
 
+// Hyper-V's own capability names (Check.Needs).
+const (
+	CapCheckpoints         = "Checkpoints"
+	CapIntegrationServices = "IntegrationServices"
+	CapHeartbeat           = "Heartbeat"
+	CapKVP                 = "KVP"
+	CapCopyFile            = "CopyFile"
+)
+
+// Capabilities are what every Hyper-V guest can do (the conformance
+// suite holds the driver to them).
+var Capabilities = []string{drivers.CapDiskHotplug, drivers.CapLinkControl, drivers.CapSaveRestore, drivers.CapPauseResume, drivers.CapMACs,
+	CapCheckpoints, CapIntegrationServices, CapHeartbeat, CapKVP, CapCopyFile}
+
 func init() {
-	drivers.Register(drivers.Driver{Name: "hyperv", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile})
+	drivers.RegisterCapability[Checkpoints](CapCheckpoints)
+	drivers.RegisterCapability[IntegrationServices](CapIntegrationServices)
+	drivers.RegisterCapability[Heartbeat](CapHeartbeat)
+	drivers.RegisterCapability[KVP](CapKVP)
+	drivers.RegisterCapability[CopyFile](CapCopyFile)
+	drivers.Register(drivers.Driver{Name: "hyperv", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Capabilities: Capabilities})
 }
 
 // DefaultProfile is "hyperv-gen1" for generation: "1", else

@@ -8,8 +8,13 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 )
 
+// Capabilities are what every libvirt guest can do (the conformance
+// suite holds the driver to them).
+var Capabilities = []string{drivers.CapDiskHotplug, drivers.CapLinkControl, drivers.CapNICHotplug, drivers.CapSaveRestore,
+	drivers.CapPauseResume, drivers.CapGuestClock, drivers.CapGuestTimeSync, drivers.CapMACs}
+
 func init() {
-	drivers.Register(drivers.Driver{Name: "libvirt", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile})
+	drivers.Register(drivers.Driver{Name: "libvirt", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Capabilities: Capabilities})
 }
 
 // DefaultProfile is "kvm" with hardware acceleration, else "kvm-tcg"

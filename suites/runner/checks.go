@@ -33,11 +33,7 @@ func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 	if x.dead != nil {
 		return notRun(c, statusOf(x.dead), "not run: "+x.dead.Error())
 	}
-	if suites.Needs(c, suites.NeedPeer) && x.tg.Peer == nil {
-		err := x.peerErr
-		if err == nil {
-			err = &needError{need: suites.NeedPeer, reason: "no peer guest"}
-		}
+	if err := x.needs(c); err != nil {
 		return notRun(c, statusOf(err), err.Error())
 	}
 	if cap := x.r.rr.Timeouts.Check.D(); cap > 0 && cap < c.Timeout {
@@ -108,4 +104,26 @@ func (x *targetRun) afterDisruptive(ctx context.Context, c suites.Check) {
 		return
 	}
 	x.dead = guestFault(op, err)
+}
+
+// needs checks what c declares it needs: a peer guest, and each
+// capability of the guest's driver. A need that cannot be met is a
+// needError (SKIP with the reason); a peer that could not be provisioned
+// is the error that said so (ERROR).
+func (x *targetRun) needs(c suites.Check) error {
+	for _, n := range c.Needs {
+		if n == suites.NeedPeer {
+			if x.tg.Peer != nil {
+				continue
+			}
+			if x.peerErr != nil {
+				return x.peerErr
+			}
+			return &needError{need: n, reason: "no peer guest"}
+		}
+		if ok, err := drivers.HasCapability(x.gs.g, n); err != nil || !ok {
+			return &needError{need: n, reason: "host driver lacks capability: " + n}
+		}
+	}
+	return nil
 }

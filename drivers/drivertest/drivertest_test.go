@@ -36,7 +36,9 @@ type fakeGuest struct {
 // the suite finds its declared capabilities through the registry.
 func init() {
 	drivers.Register(drivers.Driver{Name: "fake",
-		Open:           func(context.Context, string, drivers.OpenOptions) (drivers.Host, error) { return nil, errors.New("use the harness") },
+		Open: func(context.Context, string, drivers.OpenOptions) (drivers.Host, error) {
+			return nil, errors.New("use the harness")
+		},
 		CheckURI:       func(string) (bool, error) { return false, nil },
 		DefaultProfile: func(drivers.HostInfo, map[string]string) string { return "kvm-tcg" },
 		Capabilities:   []string{drivers.CapPauseResume}})

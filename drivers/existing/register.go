@@ -13,10 +13,10 @@ func init() {
 }
 
 // DefaultProfile: the driver cannot see the machine's hypervisor from
-// outside; its checks detect it from inside the guest. The profile is the
-// emulated-KVM one, whose expectations are the loosest (and it is named in
-// the resolved run and every report, so it is never a silent choice).
-func DefaultProfile(drivers.HostInfo, map[string]string) string { return "kvm-tcg" }
+// outside, so a host without a profile in the plan gets "generic", whose
+// hypervisor-specific checks SKIP with that reason (never another
+// hypervisor's expectations in silence).
+func DefaultProfile(drivers.HostInfo, map[string]string) string { return "generic" }
 
 // CheckURI validates ssh://user@host:port, host:port or host.
 func CheckURI(uri string) (bool, error) {

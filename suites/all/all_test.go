@@ -20,3 +20,25 @@ func TestNeedsAreKnown(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinProfilesValidate: every built-in profile, generic included,
+// gives every check of the catalog that applies to its host and that it
+// does not skip each key the check declares.
+func TestBuiltinProfilesValidate(t *testing.T) {
+	ps, err := suites.BuiltinProfiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"generic", "kvm", "kvm-tcg", "hyperv-gen1", "hyperv-gen2"} {
+		p := ps[name]
+		if p == nil {
+			t.Fatalf("no built-in profile %s", name)
+		}
+		if err := p.Validate(suites.All()); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if ps["generic"].SkipReason("platform.hypervisor") == "" || ps["generic"].SkipReason("clock.offset") != "" {
+		t.Errorf("generic must skip hypervisor-specific checks only")
+	}
+}

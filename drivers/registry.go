@@ -28,6 +28,9 @@ type Driver struct {
 	DefaultProfile func(info HostInfo, options map[string]string) string
 	// Transport is how checks reach this driver's guests ("ssh").
 	Transport string
+	// Attaches: the driver reaches machines that already run (no image
+	// is provisioned, so a plan's image needs no path).
+	Attaches bool
 	// Capabilities are the optional capabilities (capability names, see
 	// CapabilitiesOf) every guest of this driver has. The conformance
 	// suite (drivertest) fails when a guest lacks a declared one or has

@@ -27,7 +27,7 @@ const (
 // the flag ("--image: /x.qcow2: no such file or directory").
 func FromFlags(f Flags, k Knowledge) (*Plan, error) {
 	if f.Driver == "" {
-		f.Driver = "libvirt"
+		f.Driver = DefaultDriver
 	}
 	p := &Plan{
 		Name:   "one-off",

@@ -37,6 +37,11 @@ func (testKnow) Selectable(s string) bool {
 	return ok || strings.HasPrefix(s, "area-only")
 }
 
+func (testKnow) Attaches(driver string) bool {
+	d, ok := drivers.Lookup(driver)
+	return ok && d.Attaches
+}
+
 func (testKnow) CheckProfileFile(path string) error {
 	_, err := suites.LoadProfileFile(path)
 	return err

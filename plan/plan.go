@@ -126,6 +126,7 @@ type Duration time.Duration
 // An explicit zero or negative value is an error, never replaced by a
 // default (memory_mb: 0 is a mistake, not "use the default").
 const (
+	DefaultDriver    = "libvirt" // of a one-off run and of sweep --uri
 	DefaultParallel  = 2
 	DefaultMemoryMB  = 1024
 	DefaultCPUs      = 1

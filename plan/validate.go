@@ -29,6 +29,9 @@ type Knowledge interface {
 	Selectable(s string) bool
 	// CheckProfileFile validates a profile_overrides file.
 	CheckProfileFile(path string) error
+	// Attaches reports whether driver reaches machines that already run
+	// (their images need no path).
+	Attaches(driver string) bool
 }
 
 // LabDirDefault is where the lab keeps its state (see fixtures/lab/lab).
@@ -312,8 +315,8 @@ func (v *validator) image(name string, im *Image, local bool, drivers []string) 
 		v.errf(f, "empty image")
 		return
 	}
-	onlyExisting := len(drivers) > 0 && !slices.ContainsFunc(drivers, func(d string) bool { return d != "existing" })
-	if im.Path == "" && !onlyExisting {
+	onlyAttached := len(drivers) > 0 && !slices.ContainsFunc(drivers, func(d string) bool { return !v.know.Attaches(d) })
+	if im.Path == "" && !onlyAttached {
 		v.errf(f+".path", "required")
 	}
 	if local {

@@ -57,6 +57,11 @@ func (k knowledge) Selectable(s string) bool {
 	return slices.ContainsFunc(k.catalog, func(c suites.Check) bool { return c.ID == s || c.Area == s })
 }
 
+func (knowledge) Attaches(driver string) bool {
+	d, ok := drivers.Lookup(driver)
+	return ok && d.Attaches
+}
+
 func (knowledge) CheckProfileFile(path string) error {
 	_, err := suites.LoadProfileFile(path)
 	return err

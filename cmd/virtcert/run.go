@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,7 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.plan, "plan", "", "plan file (YAML)")
-	fl.StringVar(&f.one.Driver, "driver", "libvirt", "driver for a one-off run (libvirt, existing, hyperv)")
+	fl.StringVar(&f.one.Driver, "driver", plan.DefaultDriver, "driver for a one-off run ("+strings.Join(drivers.Names(), ", ")+")")
 	fl.StringVar(&f.one.URI, "uri", "", "host URI for a one-off run (\"lab\" = the local lab)")
 	fl.StringVar(&f.one.Image, "image", "", "guest image path for a one-off run")
 	fl.StringVar(&f.one.Kernel, "kernel", "", "kernel for direct kernel boot (one-off run)")
@@ -133,7 +134,7 @@ func resolveRun(f runFlags) (*resolve.Run, error) {
 		return nil, exitf(ExitInput, "--json goes with --dry-run")
 	case f.resume != "" && f.out != "" && f.out != f.resume:
 		return nil, exitf(ExitInput, "--resume writes into its own directory; leave out --out")
-	case oneOff && (f.one.URI == "" || (f.one.Image == "" && f.one.Driver != "existing")):
+	case oneOff && (f.one.URI == "" || (f.one.Image == "" && !attaches(f.one.Driver))):
 		return nil, exitf(ExitInput, "a one-off run needs --uri and --image")
 	}
 	if err := resolve.CheckSelection("--checks", f.checks); err != nil {
@@ -230,6 +231,13 @@ func runOptions(cmd *cobra.Command, f runFlags, out, label string) (runner.Optio
 		opt.Progress = &printer{w: stdout, start: time.Now()}
 	}
 	return opt, sink
+}
+
+// attaches reports whether driver reaches machines that already run (a
+// one-off run then needs no --image).
+func attaches(driver string) bool {
+	d, ok := drivers.Lookup(driver)
+	return ok && d.Attaches
 }
 
 // printRun prints a resolved run (--dry-run, `plan check`).

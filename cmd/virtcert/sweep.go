@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,7 +46,7 @@ would be removed.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.planFile, "plan", "", "sweep every host of this plan")
-	fl.StringVar(&f.driver, "driver", "libvirt", "driver of --uri")
+	fl.StringVar(&f.driver, "driver", plan.DefaultDriver, "driver of --uri ("+strings.Join(drivers.Names(), ", ")+")")
 	fl.StringVar(&f.uri, "uri", "", "host URI (\"lab\" = the local lab)")
 	fl.StringVar(&f.label, "run", "", "run label to sweep")
 	fl.BoolVar(&f.all, "all", false, "sweep every virtcert run")

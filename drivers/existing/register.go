@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	drivers.Register(drivers.Driver{Name: "existing", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile})
+	drivers.Register(drivers.Driver{Name: "existing", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Attaches: true})
 }
 
 // DefaultProfile: the driver cannot see the machine's hypervisor from

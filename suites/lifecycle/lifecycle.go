@@ -5,6 +5,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,18 +64,11 @@ func JudgeReboot(before, after string, back time.Duration, maxSeconds float64) s
 	return v
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "never answered"
-	}
-	return s
-}
-
 func rebootActual(before, after string) string {
 	if after == before {
 		return after + " (unchanged: no reboot happened)"
 	}
-	return orNone(after)
+	return cmp.Or(after, "never answered")
 }
 
 // waitBack re-dials until the guest answers with a boot_id other than
@@ -168,7 +162,7 @@ func JudgeResponsive(op, before, out string, took time.Duration, limit float64) 
 	var v suites.Verdict
 	s := parse.Sections(out)
 	after := parse.FirstLine(s["boot_id"])
-	v.Add("boot_id unchanged across "+op, after == before && before != "", before, orNone(after), "", "")
+	v.Add("boot_id unchanged across "+op, after == before && before != "", before, cmp.Or(after, "never answered"), "", "")
 	v.Add("synced disk write after "+op, parse.FirstLine(s["write"]) == "write-ok", "write-ok", parse.FirstLine(s["write"]), "", "")
 	v.Add("guest answered over the network after "+op, took.Seconds() <= limit, fmt.Sprintf("<= %gs", limit), fmt.Sprintf("%.2fs", took.Seconds()), "", "responsive_seconds")
 	return v

@@ -5,6 +5,7 @@
 package pvdrivers
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -385,7 +386,7 @@ func JudgeBalloon(f BalloonFacts, driver string, minRatio float64, configMB int)
 		if d.Kind != "balloon" {
 			continue
 		}
-		devs = append(devs, d.Name+"->"+orNone(d.Driver))
+		devs = append(devs, d.Name+"->"+cmp.Or(d.Driver, "unbound"))
 		if d.Driver == driver {
 			ok = true
 		}
@@ -404,13 +405,6 @@ func JudgeBalloon(f BalloonFacts, driver string, minRatio float64, configMB int)
 			fmt.Sprintf("%d kB (%.1f%%)", f.MemTotalKB, ratio*100), fmt.Sprintf(">= %.2f", minRatio), "min_memtotal_ratio")
 	}
 	return v
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "unbound"
-	}
-	return s
 }
 
 func runBalloon(t *suites.T) {

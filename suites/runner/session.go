@@ -35,17 +35,16 @@ type session struct {
 	log     *slog.Logger
 }
 
-// connect dials the guest for the first time within ctx and waits until
-// it answers.
+// connect dials the guest for the first time and waits until it answers
+// within ctx (the ready timeout).
 func (s *session) connect(ctx context.Context) error {
 	x, detail, err := s.dial(ctx, s.addr, s.access)
 	if err != nil {
 		if _, ok := errors.AsType[*transport.HostKeyError](err); ok {
 			return drivers.Wrap(drivers.ClassSecurity, "guest "+s.g.Name(), err)
 		}
-		if ctx.Err() != nil {
-			return drivers.Wrap(drivers.ClassHost, "connect", ctx.Err())
-		}
+		// Not answering within the ready timeout is the guest's fault (the
+		// caller tells an interrupted run apart).
 		return guestFault(fmt.Sprintf("guest %s at %s never answered %s (%s)", s.g.Name(), s.addr, strings.ToUpper(s.kind), detail), err)
 	}
 	s.os = x

@@ -90,3 +90,22 @@ func TestPeerDeclined(t *testing.T) {
 		t.Errorf("verdict %s", run.Verdict())
 	}
 }
+
+// TestNeverAnswers: a guest that does not answer within the ready
+// timeout is the guest's fault (FAIL), though the dial ends with the
+// timeout's context error.
+func TestNeverAnswers(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, okCheck)
+	o.Dial = func(ctx context.Context, addr string, a transport.Access) (transport.Transport, string, error) {
+		<-ctx.Done()
+		return nil, "tcp 9 attempt(s)", ctx.Err()
+	}
+	run, _, _ := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+	if r := result(t, run.Targets[0], "platform.ok"); r.Status != reports.Fail || !strings.Contains(r.Reason, "never answered SSH (tcp 9 attempt(s))") {
+		t.Errorf("got %s %q", r.Status, r.Reason)
+	}
+	if len(h.names()) != 0 {
+		t.Errorf("guest left: %v", h.names())
+	}
+}

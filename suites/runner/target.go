@@ -183,7 +183,7 @@ func (x *targetRun) providePeer(ctx context.Context) {
 	if p.Host != x.rt.Host {
 		h, _, err := r.host(ctx, p.Host)
 		if err != nil {
-			x.peerErr = hostFault("peer host "+p.Host, err)
+			x.peerErr = &drivers.Error{Class: drivers.ClassHost, Op: "peer host " + p.Host, Err: err}
 			return
 		}
 		peerHost = h

@@ -188,6 +188,9 @@ func run(t *testing.T, c tc) *reports.Result {
 	if c.mutate != nil {
 		c.mutate(tg, g)
 	}
+	if g.Running == nil {
+		g.Running = suitetest.HostReport(tg.Spec) // the host reports what it provisioned
+	}
 	r, err := suitetest.Execute(c.check, tg)
 	if err != nil {
 		t.Fatal(err)

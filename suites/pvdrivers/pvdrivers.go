@@ -55,7 +55,7 @@ func init() {
 	})
 	suites.Register(suites.Check{
 		ID: "drivers.balloon", Keys: []string{"driver", "min_memtotal_ratio"}, Area: "drivers", Priority: 2,
-		Title: "Memory balloon driver bound; memory as configured",
+		Title: "Memory balloon driver bound; MemTotal matches the memory the host gives",
 		Doc: "The balloon device (virtio balloon, or Hyper-V Dynamic Memory) is bound to the profile's " +
 			"driver (SKIP when the domain defines no balloon device), and MemTotal is at least min_memtotal_ratio of the memory the " +
 			"host reports it runs the guest with (RunningConfig; not judged, with the reason, when the host cannot say, as for an " +

@@ -239,6 +239,11 @@ func verdictError(run *reports.Run, o *runner.Outcome) error {
 	case run.Verdict() == reports.Incomplete:
 		return exitf(ExitHarness, "INCOMPLETE: not every target finished")
 	}
+	for _, t := range run.Targets {
+		if t.NothingTested(run.Complete) {
+			return exitf(ExitHarness, "NOT CERTIFIED: %s: %s", t.ID, t.Why(run.Complete))
+		}
+	}
 	return nil
 }
 
@@ -302,6 +307,9 @@ func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Ou
 		c := t.Count()
 		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  waived %d\n", t.ID, t.Verdict(run.Complete),
 			c[reports.Pass], c[reports.Fail], c[reports.Error], c[reports.Skip], c[reports.Waived])
+		if t.NothingTested(run.Complete) {
+			fmt.Fprintf(w, "%-28s %s\n", "", t.Why(run.Complete))
+		}
 	}
 	if o != nil {
 		for _, k := range o.Kept {

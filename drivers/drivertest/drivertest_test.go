@@ -17,7 +17,7 @@ import (
 // fakeHost is an in-memory driver used to test the suite itself: with
 // broken set, it violates one contract, and the suite must notice.
 type fakeHost struct {
-	broken     string // "", "destroy", "leak", "sweepall"
+	broken     string // "", "destroy", "leak", "sweepall", "config"
 	mu         sync.Mutex
 	guests     map[string]*fakeGuest
 	unlabelled map[string]bool
@@ -30,6 +30,8 @@ type fakeGuest struct {
 	created time.Time
 	state   drivers.PowerState
 	gone    bool
+	mem     int
+	cpus    int
 }
 
 func (h *fakeHost) Info(ctx context.Context) (drivers.HostInfo, error) {
@@ -42,7 +44,7 @@ func (h *fakeHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drive
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	g := &fakeGuest{h: h, name: spec.Name, label: spec.RunLabel, created: time.Now(), state: drivers.StateRunning}
+	g := &fakeGuest{h: h, name: spec.Name, label: spec.RunLabel, created: time.Now(), state: drivers.StateRunning, mem: spec.MemoryMB, cpus: spec.CPUs}
 	if strings.HasPrefix(spec.Image.Path, "/nonexistent") {
 		if h.broken == "leak" {
 			h.guests[g.name] = g // no rollback
@@ -117,11 +119,23 @@ func (g *fakeGuest) Destroy(ctx context.Context, grace time.Duration) error {
 	return nil
 }
 
+// RunningConfig reports what the guest was provisioned with; broken
+// "config" reports a plan default instead.
+func (g *fakeGuest) RunningConfig(ctx context.Context) (drivers.GuestConfig, error) {
+	if err := ctx.Err(); err != nil {
+		return drivers.GuestConfig{}, drivers.Errorf(drivers.ClassHost, "running config", "%w", err)
+	}
+	if g.h.broken == "config" {
+		return drivers.GuestConfig{MemoryMB: 1024, CPUs: 1}, nil
+	}
+	return drivers.GuestConfig{MemoryMB: g.mem, CPUs: g.cpus}, nil
+}
+
 type fakeHarness struct{ h *fakeHost }
 
 func (f fakeHarness) Open(ctx context.Context) (drivers.Host, error) { return f.h, nil }
 func (f fakeHarness) Spec(name, label string) drivers.GuestSpec {
-	return drivers.GuestSpec{Name: name, RunLabel: label, MemoryMB: 64, Image: drivers.Image{Path: "/images/fake.qcow2", Format: "qcow2"}}
+	return drivers.GuestSpec{Name: name, RunLabel: label, MemoryMB: 64, CPUs: 2, Image: drivers.Image{Path: "/images/fake.qcow2", Format: "qcow2"}}
 }
 func (f fakeHarness) Config() drivertest.Config {
 	return drivertest.Config{
@@ -160,6 +174,7 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		"destroy":  "must be idempotent",
 		"leak":     "a failed Provision left",
 		"sweepall": "sweep would remove the unlabelled",
+		"config":   "RunningConfig memory 1024 MiB, 1 vCPUs; the spec asked 64 MiB, 2 vCPUs",
 	} {
 		t.Run(broken, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestFakeConforms$", "-test.v")

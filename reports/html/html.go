@@ -90,6 +90,7 @@ type simHost struct{ Host, Notes string }
 
 type card struct {
 	Target, Host, Image, Verdict, VerdictClass, Nature, Hypervisor, Error string
+	Note                                                                  string // why a target with no FAIL is NOT CERTIFIED
 	Counts                                                                []countView
 }
 
@@ -242,6 +243,9 @@ func build(run *reports.Run, opt Options) *view {
 		tv := t.Verdict(run.Complete)
 		cd := card{Target: c(t.ID), Host: c(t.Host), Image: c(t.Image), Verdict: string(tv), VerdictClass: verdictClass(tv),
 			Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), Error: c(t.Error)}
+		if t.NothingTested(run.Complete) {
+			cd.Note = c(t.Why(run.Complete))
+		}
 		cnt := t.Count()
 		for _, s := range reports.Statuses {
 			cd.Counts = append(cd.Counts, countView{Status: string(s), Class: statusClass(s), N: cnt[s]})

@@ -172,8 +172,11 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 		return r.reconnect(ctx, gc)
 	}
 
-	// The peer, when a selected check needs one.
-	peerWhy := ""
+	// The peer, when a selected check needs one. peerSt is what the peer
+	// checks become without one: SKIP when the plan asks for no peer,
+	// ERROR when the peer or its host could not be provisioned (the
+	// host broke; nothing was learnt about the guest).
+	peerWhy, peerSt := "", reports.Skip
 	switch {
 	case !needPeer:
 	case r.p.Peer == plan.PeerNone:
@@ -196,9 +199,9 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 			peerHost, _, herr = r.host(ctx, ph)
 		}
 		if herr != nil {
-			peerWhy = "peer host " + ph + ": " + herr.Error()
+			peerWhy, peerSt = "peer host "+ph+": "+herr.Error(), reports.Error
 		} else if pc, perr := r.provision(ctx, peerHost, php, pimg, pr, "-peer", &cleanups); perr != nil {
-			peerWhy = "peer guest (" + ph + "/" + pi + "): " + perr.err.Error()
+			peerWhy, peerSt = "peer guest ("+ph+"/"+pi+"): "+perr.err.Error(), reports.Error
 		} else {
 			tg.Peer = &suites.Peer{Guest: pc.g, Address: pc.addr, OS: pc.os, Helper: pc.helper}
 		}
@@ -217,11 +220,7 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 			continue
 		}
 		if contains(c.Needs, suites.NeedPeer) && tg.Peer == nil {
-			st := reports.Skip
-			if strings.HasPrefix(peerWhy, "peer guest:") {
-				st = reports.Error
-			}
-			r.record(ctx, t, &reports.Result{Check: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Status: st, Reason: peerWhy, Started: time.Now()})
+			r.record(ctx, t, &reports.Result{Check: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Status: peerSt, Reason: peerWhy, Started: time.Now()})
 			continue
 		}
 		if r.p.Timeouts.Check > 0 && r.p.Timeouts.Check.D() < c.Timeout {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -40,6 +41,31 @@ func (e *Error) Error() string {
 		b.WriteString(e.Field + ": ")
 	}
 	b.WriteString(e.Message)
+	return escapeControls(b.String())
+}
+
+// escapeControls keeps an error on one printable line: a key or value
+// quoted from the plan may carry newlines, carriage returns or escape
+// sequences, and a message cut at its first line or an ESC reaching the
+// terminal would hide what is wrong. Each control character is written as
+// a Go escape (\n, \r, \x1b).
+func escapeControls(s string) string {
+	clean := true
+	for _, r := range s {
+		clean = clean && !unicode.IsControl(r)
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
 	return b.String()
 }
 
@@ -103,9 +129,9 @@ func Parse(b []byte, file, baseDir string) (*Plan, error) {
 }
 
 var (
-	lineRE    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	cannotRE  = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	lineRE    = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
+	unknownRE = regexp.MustCompile(`(?s)^field (.+) not found in type \S+$`)
+	cannotRE  = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
 )
 
 // decode parses b into a node tree (for line numbers and the secrets

@@ -61,7 +61,7 @@ would be removed.`,
 				}
 				sort.Slice(hosts, func(i, j int) bool { return hosts[i].name < hosts[j].name })
 			case uri != "":
-				u, err := plan.ResolveURI(uri)
+				u, err := plan.ExpandURI(uri)
 				if err != nil {
 					return exitf(ExitInput, "--uri: %v", err)
 				}

@@ -61,10 +61,10 @@ type winrmExecutor struct {
 
 // DialWinRM connects to a WinRM endpoint and opens a shell.
 func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Executor, error) {
-	op := "hyperv open " + uri
+	op := "hyperv open " + drivers.RedactURI(uri)
 	u, err := url.Parse(uri)
 	if err != nil || u.Host == "" || u.User != nil {
-		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "bad URI %q: want https://host:5986/wsman (credentials go in username_env/password_env, never in the URI)", redactURI(uri))
+		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "bad URI %q: want https://host:5986/wsman (credentials go in username_env/password_env, never in the URI)", drivers.RedactURI(uri))
 	}
 	if u.Path != "/wsman" && u.Path != "" {
 		return nil, drivers.Errorf(drivers.ClassInput, op, "path %q: the WinRM endpoint is /wsman", u.Path)
@@ -152,10 +152,6 @@ func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Execu
 	}
 	return ex, nil
 }
-
-var userinfoRE = regexp.MustCompile(`//[^/@]*@`)
-
-func redactURI(s string) string { return userinfoRE.ReplaceAllString(s, "//[redacted]@") }
 
 // within runs f under ctx (drivers.Within): the library ignores contexts.
 func within[T any](ctx context.Context, f func() (T, error)) (T, error) {

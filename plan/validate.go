@@ -521,3 +521,6 @@ func (p *Plan) Targets() []Pair {
 
 // ID is the target ID "host/image".
 func (pr Pair) ID() string { return pr.Host + "/" + pr.Image }
+
+// HostNames lists the plan's host names in order.
+func (p *Plan) HostNames() []string { return sortedKeys(p.Hosts) }

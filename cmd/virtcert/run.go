@@ -171,6 +171,7 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	if f.verbose {
 		logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	warnInsecure(cmd.ErrOrStderr(), p)
 	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, p.Name, short(p.SHA256), out)
 	opt := runner.Options{
 		Out: out, RunLabel: label, Version: getVersion(), Openers: openers,
@@ -298,6 +299,13 @@ func (p *printer) Event(target, format string, args ...any) {
 }
 
 func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Outcome) {
+	warned := map[string]bool{}
+	for _, t := range run.Targets {
+		if t.HostInfo.TLSUnverified && !warned[t.Host] {
+			warned[t.Host] = true
+			fmt.Fprintf(w, "WARNING: %s\n", reports.Clean(drivers.TLSBanner(t.Host)))
+		}
+	}
 	for _, t := range run.Targets {
 		c := t.Count()
 		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  waived %d\n", t.ID, t.Verdict(run.Complete),
@@ -322,4 +330,14 @@ func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Ou
 		fmt.Fprintf(w, "junit:   %s\n", paths.junit)
 	}
 	fmt.Fprintf(w, "bundle:  %s\n", paths.dir)
+}
+
+// warnInsecure says loudly, before anything connects, which hosts the plan
+// reaches without verifying TLS (insecure: true).
+func warnInsecure(w io.Writer, p *plan.Plan) {
+	for _, name := range p.HostNames() {
+		if p.Hosts[name].Insecure {
+			fmt.Fprintf(w, "virtcert: WARNING: %s; every report will say so\n", drivers.TLSBanner(name))
+		}
+	}
 }

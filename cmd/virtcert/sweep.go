@@ -52,6 +52,7 @@ would be removed.`,
 					return err
 				}
 				hp = p.Hosts
+				warnInsecure(cmd.ErrOrStderr(), p)
 				seen := map[string]bool{}
 				for name, h := range p.Hosts {
 					if !seen[h.Driver+" "+h.URI] {

@@ -264,6 +264,8 @@ func classifyWinRM(op string, err error) error {
 	var ci x509.CertificateInvalidError
 	var cv *tls.CertificateVerificationError
 	switch {
+	case errors.Is(err, ErrBasicRefused):
+		return drivers.Wrap(drivers.ClassSecurity, op, ErrBasicRefused)
 	case errors.As(err, &ua), errors.As(err, &cv) && errors.As(cv.Err, &ua):
 		return drivers.Errorf(drivers.ClassSecurity, op, "the host's TLS certificate is not signed by a trusted CA (name the CA with ca_cert; insecure: true only for throw-away tests)")
 	case errors.As(err, &he):

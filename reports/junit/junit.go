@@ -35,6 +35,7 @@ import (
 
 	gojunit "github.com/jstemmer/go-junit-report/v2/junit"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/reports"
 )
 
@@ -111,6 +112,9 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 		}
 	}
 	var out strings.Builder
+	if t.HostInfo.TLSUnverified {
+		fmt.Fprintf(&out, "WARNING: %s\n\n", c(drivers.TLSBanner(t.Host)))
+	}
 	if t.Error != "" {
 		fmt.Fprintf(&out, "TARGET ERROR: %s\n\n", c(t.Error))
 		s.SystemErr.Data = c(t.Error) + "\n"
@@ -194,6 +198,9 @@ func fingerprint(run *reports.Run, t *reports.Target) []prop {
 		{"host.os", h.OS},
 		{"host.accel", h.Accel},
 		{"host.nature", h.Nature},
+	}
+	if h.TLSUnverified {
+		ps = append(ps, prop{"host.tls", drivers.TLSBanner(t.Host)})
 	}
 	for _, k := range sortedKeys(h.Versions) {
 		ps = append(ps, prop{"host.version." + k, h.Versions[k]})

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/reports/reportstest"
+)
+
+// Regression (issue 11, finding 2): insecure: true was silent. It is
+// warned about before the run and in the terminal summary.
+func TestInsecureWarnings(t *testing.T) {
+	run := reportstest.Sample()
+	run.Targets[0].HostInfo.TLSUnverified = true
+	var b bytes.Buffer
+	printSummary(&b, run, reportPaths{dir: "out/x"}, nil)
+	want := "WARNING: TLS NOT VERIFIED on host " + run.Targets[0].Host
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, b.String())
+	}
+	b.Reset()
+	warnInsecure(&b, &plan.Plan{Hosts: map[string]*plan.Host{"hv1": {Insecure: true}, "hv2": {}}})
+	if got := b.String(); !strings.Contains(got, "TLS NOT VERIFIED on host hv1") || strings.Contains(got, "hv2") {
+		t.Errorf("start warning: %q", got)
+	}
+}

@@ -63,6 +63,12 @@ func FromFlags(f Flags) (*Plan, error) {
 	for i := range f.Exclude {
 		v.flags[fmt.Sprintf("exclude[%d]", i)] = "--exclude"
 	}
+	for flag, val := range map[string]string{"--driver": f.Driver, "--uri": f.URI, "--image": f.Image, "--kernel": f.Kernel,
+		"--initrd": f.Initrd, "--cmdline": f.Cmdline, "--user": f.User, "--format": f.Format, "--os": f.OS} {
+		if msg := checkScalar(flag, val); msg != "" {
+			return nil, Errors{{Field: flag, Message: msg}}
+		}
+	}
 	v.validate(p)
 	if len(v.errs) > 0 {
 		return nil, v.errs

@@ -98,9 +98,9 @@ func (es Errors) Unwrap() []error {
 // fields get the expansion described in ResolveURI. Every error is an
 // Errors value (bad input: exit 2).
 func Load(path string) (*Plan, error) {
-	b, err := os.ReadFile(path)
+	b, err := readPlanFile(path)
 	if err != nil {
-		return nil, Errors{{File: path, Message: "cannot read plan: " + unwrapPathError(err)}}
+		return nil, Errors{{File: path, Message: err.Error()}}
 	}
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
@@ -234,6 +234,10 @@ func walk(n *yaml.Node, path string, lines map[string]int, byLine map[int]string
 			if v.Line != k.Line {
 				byLine[v.Line] = p
 			}
+			if msg := checkScalar("key", k.Value); msg != "" {
+				*errs = append(*errs, &Error{File: file, Line: k.Line, Field: path, Message: "a key: " + msg})
+				continue
+			}
 			if alt, bad := secretKeys[strings.ToLower(k.Value)]; bad {
 				*errs = append(*errs, &Error{File: file, Line: k.Line, Field: p,
 					Message: "secrets are not allowed in the plan text; use " + alt})
@@ -254,6 +258,8 @@ func walk(n *yaml.Node, path string, lines map[string]int, byLine map[int]string
 		if strings.Contains(n.Value, "PRIVATE KEY-----") {
 			*errs = append(*errs, &Error{File: file, Line: n.Line, Field: path,
 				Message: "a private key is pasted into the plan; put it in a file and name it with key_file"})
+		} else if msg := checkScalar(path, n.Value); msg != "" {
+			*errs = append(*errs, &Error{File: file, Line: n.Line, Field: path, Message: msg})
 		}
 	case yaml.DocumentNode, yaml.AliasNode:
 		for _, c := range n.Content {

@@ -91,12 +91,13 @@ func loadRun(path string) (*reports.Run, error) {
 }
 
 func readResults(path string) (*reports.Run, error) {
-	b, err := os.ReadFile(path)
+	f, err := reports.OpenLimited(path, reports.MaxResultsBytes)
 	if err != nil {
 		return nil, unwrap(err)
 	}
+	defer f.Close()
 	var run reports.Run
-	if err := json.Unmarshal(b, &run); err != nil {
+	if err := json.NewDecoder(f).Decode(&run); err != nil {
 		return nil, fmt.Errorf("not a results.json: %v", err)
 	}
 	if run.Schema != reports.SchemaVersion {

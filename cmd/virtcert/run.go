@@ -68,6 +68,8 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 }
 
 func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
+	nothingToClean.Store(true)
+	defer nothingToClean.Store(false)
 	stdout := cmd.OutOrStdout()
 	oneOff := f.one.URI != "" || f.one.Image != ""
 	modes := 0
@@ -135,6 +137,10 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 		return exitf(ExitInput, "no checks selected (the catalog has %d; see `virtcert checks`)", len(suites.All()))
 	}
 
+	if ctx.Err() != nil {
+		return exitf(int(sig.Load()), "interrupted before the run started")
+	}
+	nothingToClean.Store(false)
 	label := ""
 	if f.resume == "" {
 		label = runner.NewLabel(time.Now())

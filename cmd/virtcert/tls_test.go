@@ -26,3 +26,12 @@ func TestInsecureWarnings(t *testing.T) {
 		t.Errorf("start warning: %q", got)
 	}
 }
+
+// Regression (issue 11, finding 6): `run --plan /dev/zero` read until
+// memory ran out; it is refused at once with exit 2.
+func TestPlanDevZero(t *testing.T) {
+	code, _, err := exec(t, "run", "--plan", "/dev/zero")
+	if code != ExitInput || err == nil || !strings.Contains(err.Error(), "a plan must be a regular file") {
+		t.Errorf("--plan /dev/zero: %d %v", code, err)
+	}
+}

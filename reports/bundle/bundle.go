@@ -231,11 +231,12 @@ func Load(dir string) (*reports.Run, error) {
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
 		p = filepath.Join(dir, ResultsFile)
 	}
-	b, err := os.ReadFile(p)
+	f, err := reports.OpenLimited(p, reports.MaxResultsBytes)
 	if err != nil {
 		return nil, fmt.Errorf("load results: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
+	defer f.Close()
+	dec := json.NewDecoder(f)
 	dec.DisallowUnknownFields()
 	var run reports.Run
 	if err := dec.Decode(&run); err != nil {

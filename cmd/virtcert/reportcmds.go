@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/diff"
 	"github.com/virtcert/virtcert/reports/merge"
@@ -26,6 +27,7 @@ func newMerge() *cobra.Command {
 			if err != nil {
 				return exitf(ExitInput, "merge: %v", err)
 			}
+			run = reports.CleanCopy(run)
 			paths, err := writeReports(out, run, "")
 			printSummary(cmd.OutOrStdout(), run, paths, nil)
 			if err != nil {
@@ -103,7 +105,7 @@ func newVerify() *cobra.Command {
 			if err != nil {
 				return exitf(ExitInput, "%v", err)
 			}
-			fmt.Fprint(cmd.OutOrStdout(), rep.String())
+			fmt.Fprint(cmd.OutOrStdout(), reports.Clean(rep.String()))
 			if !rep.OK() {
 				return exitf(ExitFailed, "bundle %s failed verification", args[0])
 			}

@@ -309,33 +309,34 @@ func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Ou
 	for _, t := range run.Targets {
 		if t.HostInfo.TLSUnverified && !warned[t.Host] {
 			warned[t.Host] = true
-			fmt.Fprintf(w, "WARNING: %s\n", reports.Clean(drivers.TLSBanner(t.Host)))
+			fmt.Fprintf(w, "WARNING: %s\n", reports.Line(drivers.TLSBanner(t.Host)))
 		}
 	}
+	l := reports.Line // IDs and names may come from a hostile results.json
 	for _, t := range run.Targets {
 		c := t.Count()
-		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  waived %d\n", t.ID, t.Verdict(run.Complete),
+		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  waived %d\n", l(t.ID), l(string(t.Verdict(run.Complete))),
 			c[reports.Pass], c[reports.Fail], c[reports.Error], c[reports.Skip], c[reports.Waived])
 	}
 	if o != nil {
 		for _, k := range o.Kept {
-			fmt.Fprintf(w, "kept %s (%s): %s\n", k.Guest, k.Target, k.Command)
+			fmt.Fprintf(w, "kept %s (%s): %s\n", l(k.Guest), l(k.Target), l(k.Command))
 		}
 		if len(o.Kept) > 0 {
-			fmt.Fprintf(w, "remove kept guests with: virtcert sweep --run %s --plan %s\n", run.ID, filepath.Join(paths.dir, "plan.yaml"))
+			fmt.Fprintf(w, "remove kept guests with: virtcert sweep --run %s --plan %s\n", l(run.ID), l(filepath.Join(paths.dir, "plan.yaml")))
 		}
-		for _, l := range o.Leftovers {
-			fmt.Fprintf(w, "could not destroy %s: remove it with virtcert sweep --run %s\n", l, run.ID)
+		for _, lo := range o.Leftovers {
+			fmt.Fprintf(w, "could not destroy %s: remove it with virtcert sweep --run %s\n", l(lo), l(run.ID))
 		}
 	}
-	fmt.Fprintf(w, "VERDICT: %s (run %s)\n", run.Verdict(), run.ID)
+	fmt.Fprintf(w, "VERDICT: %s (run %s)\n", run.Verdict(), l(run.ID))
 	if paths.html != "" {
-		fmt.Fprintf(w, "report:  %s\n", paths.html)
+		fmt.Fprintf(w, "report:  %s\n", l(paths.html))
 	}
 	if paths.junit != "" {
-		fmt.Fprintf(w, "junit:   %s\n", paths.junit)
+		fmt.Fprintf(w, "junit:   %s\n", l(paths.junit))
 	}
-	fmt.Fprintf(w, "bundle:  %s\n", paths.dir)
+	fmt.Fprintf(w, "bundle:  %s\n", l(paths.dir))
 }
 
 // warnInsecure says loudly, before anything connects, which hosts the plan

@@ -215,6 +215,7 @@ func WriteResults(dir string, run *reports.Run) error {
 	if err != nil {
 		return fmt.Errorf("bundle: encode results: %w", err)
 	}
+	b = reports.EscapeJSONControls(b)
 	b = append(b, '\n')
 	if err := writeFile(filepath.Join(dir, ResultsFile), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return fmt.Errorf("bundle: %s: %w", ResultsFile, err)

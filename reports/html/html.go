@@ -51,7 +51,7 @@ type Options struct {
 
 // Write renders run to w.
 func Write(w io.Writer, run *reports.Run, opt Options) error {
-	v := build(run, opt)
+	v := build(reports.CleanCopy(run), opt)
 	// Render to a buffer first: a template error must not leave half a
 	// certificate on disk.
 	var b bytes.Buffer

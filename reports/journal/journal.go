@@ -119,7 +119,7 @@ func (w *Writer) Append(r Record) error {
 	if err != nil {
 		return fmt.Errorf("journal: encode %s: %w", r.Type, err)
 	}
-	b = append(b, '\n')
+	b = append(reports.EscapeJSONControls(b), '\n')
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {

@@ -60,6 +60,7 @@ func WriteOptions(w io.Writer, run *reports.Run, opt Options) error {
 
 // Build converts run to the junit package's model.
 func Build(run *reports.Run, opt Options) gojunit.Testsuites {
+	run = reports.CleanCopy(run) // every field, IDs and statuses included
 	// The Ant schema allows no attributes on <testsuites>, so the totals
 	// (which AddSuite would fill in) are left out on purpose.
 	var ts gojunit.Testsuites

@@ -82,3 +82,17 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// MaxInputFileBytes bounds the small YAML inputs a user names (waivers,
+// profile overrides).
+const MaxInputFileBytes = 1 << 20
+
+// ReadFileLimited reads a whole regular file of at most max bytes.
+func ReadFileLimited(path string, max int64) ([]byte, error) {
+	f, err := OpenLimited(path, max)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}

@@ -35,3 +35,10 @@ func TestPlanDevZero(t *testing.T) {
 		t.Errorf("--plan /dev/zero: %d %v", code, err)
 	}
 }
+
+// Regression (issue 11, finding 6): --waivers /dev/zero read forever.
+func TestWaiversDevZero(t *testing.T) {
+	if _, err := loadWaivers("/dev/zero"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("--waivers /dev/zero: %v", err)
+	}
+}

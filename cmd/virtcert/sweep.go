@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"time"
 
@@ -79,6 +80,10 @@ would be removed.`,
 				verb = "would remove"
 			}
 			total := 0
+			swept := map[string]bool{}
+			if label != "" {
+				swept[label] = true
+			}
 			var firstErr error
 			for _, h := range hosts {
 				open := openers[h.driver]
@@ -106,10 +111,19 @@ would be removed.`,
 				cancel()
 				for _, r := range res {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s (run %s) on %s\n", verb, r.Kind, r.Name, r.RunLabel, h.name)
+					swept[r.RunLabel] = true
 				}
 				total += len(res)
 				if err != nil && firstErr == nil {
 					firstErr = drivers.Wrap(drivers.ClassHost, "sweep "+h.name, err)
+				}
+			}
+			if !dry && firstErr == nil {
+				// The kept guests are gone: their private key goes too.
+				for l := range swept {
+					if runner.ValidLabel(l) {
+						_ = os.RemoveAll(runner.RunKeyDir("", l))
+					}
 				}
 			}
 			if total == 0 {

@@ -63,14 +63,10 @@ func writeReports(dir string, run *reports.Run, signKey string) (reportPaths, er
 
 // loadRun reads a run: the journal of a run directory (the source of
 // truth, also for killed runs: INCOMPLETE), or a results.json file.
-// loadRun reads a run back (journal or results.json), cleaned of control
-// characters (reports.CleanCopy): what it prints and renders is safe.
+// loadRun reads a run back (journal or results.json) as it was written:
+// the writers clean what they render (reports.CleanCopy), terminal lines
+// go through reports.Line, so re-rendering keeps the evidence intact.
 func loadRun(path string) (*reports.Run, error) {
-	run, err := readRun(path)
-	return reports.CleanCopy(run), err
-}
-
-func readRun(path string) (*reports.Run, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, exitf(ExitInput, "%s: %v", path, unwrap(err))

@@ -27,7 +27,6 @@ func newMerge() *cobra.Command {
 			if err != nil {
 				return exitf(ExitInput, "merge: %v", err)
 			}
-			run = reports.CleanCopy(run)
 			paths, err := writeReports(out, run, "")
 			printSummary(cmd.OutOrStdout(), run, paths, nil)
 			if err != nil {
@@ -58,7 +57,8 @@ func newDiff() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d := diff.Compare(a, b, diff.Options{Threshold: threshold})
+			// The text diff prints IDs and reasons to the terminal.
+			d := diff.Compare(reports.CleanCopy(a), reports.CleanCopy(b), diff.Options{Threshold: threshold})
 			if err := diff.WriteText(cmd.OutOrStdout(), d); err != nil {
 				return err
 			}

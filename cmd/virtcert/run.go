@@ -138,7 +138,11 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	}
 
 	if ctx.Err() != nil {
-		return exitf(int(sig.Load()), "interrupted before the run started")
+		code := int(sig.Load())
+		if code == 0 {
+			code = ExitSIGINT
+		}
+		return exitf(code, "interrupted before the run started")
 	}
 	nothingToClean.Store(false)
 	label := ""

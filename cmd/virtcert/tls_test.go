@@ -42,3 +42,18 @@ func TestWaiversDevZero(t *testing.T) {
 		t.Errorf("--waivers /dev/zero: %v", err)
 	}
 }
+
+// Regression (issue 11, finding 1): sweep --uri and run --uri with a
+// password are refused without echoing it.
+func TestURIPasswordFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"sweep", "--uri", "qemu+ssh://root:hunter2@h/system", "--all", "--dry-run"},
+		{"run", "--uri", "qemu+ssh://root:hunter2@h/system", "--image", "/nonexistent.qcow2"},
+		{"sweep", "--driver", "existing", "--uri", "root:hunter2@10.0.0.1:22", "--all"},
+	} {
+		code, out, err := exec(t, args...)
+		if code != ExitInput || err == nil || !strings.Contains(err.Error(), "password_env") || strings.Contains(err.Error()+out, "hunter2") {
+			t.Errorf("%v: %d %v %q", args, code, err, out)
+		}
+	}
+}

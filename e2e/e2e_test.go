@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -304,6 +305,20 @@ func TestKeepOnFailure(t *testing.T) {
 	if err != nil {
 		t.Errorf("printed ssh command does not reach the kept guest: %v\n%s", err, sshOut)
 	}
+	// Issue 11, finding 8: the private key the ssh command uses is not in
+	// the bundle (it lives under VIRTCERT_KEY_DIR), and the manifest
+	// names no key.
+	filepath.Walk(out, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("PRIVATE KEY-----")) {
+				t.Errorf("a private key in the bundle: %s", p)
+			}
+		}
+		return nil
+	})
+	if m, _ := os.ReadFile(filepath.Join(out, "manifest")); bytes.Contains(m, []byte("id_ed25519")) {
+		t.Errorf("the manifest lists a private key:\n%s", m)
+	}
 	// The kept guest is "a machine that already runs": certify it with the
 	// existing driver, reusing the kept key and pinned host key. Nothing
 	// may be created or destroyed.
@@ -331,6 +346,9 @@ func TestKeepOnFailure(t *testing.T) {
 	code, so, se = virtcert(t, nil, 2*time.Minute, "sweep", "--uri", "lab", "--run", label)
 	if code != 0 || !strings.Contains(so, "removed") {
 		t.Errorf("sweep: %d %s %s", code, so, se)
+	}
+	if _, err := os.Stat(keyFile); keyFile == "" || !os.IsNotExist(err) {
+		t.Errorf("sweep left the kept guest's private key %q: %v", keyFile, err)
 	}
 	assertClean(t, label)
 }

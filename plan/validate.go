@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/suites"
 )
 
@@ -59,6 +61,23 @@ func ResolveURI(s string) (string, error) {
 		return "", fmt.Errorf("environment variable %s (named in the uri) is not set", missing)
 	}
 	return out, nil
+}
+
+// ExpandURI is ResolveURI that refuses a password in the URI, as written
+// or as expanded from ${VAR} (drivers.URIHasPassword). Its errors never
+// repeat the URI's password.
+func ExpandURI(s string) (string, error) {
+	if drivers.URIHasPassword(s) {
+		return "", errors.New(drivers.URIPasswordMessage)
+	}
+	uri, err := ResolveURI(s)
+	if err != nil {
+		return "", err
+	}
+	if drivers.URIHasPassword(uri) {
+		return "", errors.New(drivers.URIPasswordMessage + " (it came from an environment variable the uri names)")
+	}
+	return uri, nil
 }
 
 // LabNTP is the lab's NTP server (cmd/labntp on the bridge address, see
@@ -252,11 +271,14 @@ func (v *validator) validate(p *Plan) {
 			}
 			if h.URI == "" {
 				v.errf(f+".uri", "required for driver %s", h.Driver)
-			} else if uri, err := ResolveURI(h.URI); err != nil {
+			} else if uri, err := ExpandURI(h.URI); err != nil {
 				v.errf(f+".uri", "%v", err)
 			} else if l, err := CheckURI(h.Driver, uri); err != nil {
 				v.errf(f+".uri", "%v", err)
 			} else {
+				if h.URI != uri && strings.Contains(h.URI, "${") {
+					h.written = h.URI
+				}
 				h.URI = uri
 				local[name] = l
 			}
@@ -499,3 +521,6 @@ func (p *Plan) Targets() []Pair {
 
 // ID is the target ID "host/image".
 func (pr Pair) ID() string { return pr.Host + "/" + pr.Image }
+
+// HostNames lists the plan's host names in order.
+func (p *Plan) HostNames() []string { return sortedKeys(p.Hosts) }

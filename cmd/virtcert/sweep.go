@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"time"
 
@@ -52,6 +53,7 @@ would be removed.`,
 					return err
 				}
 				hp = p.Hosts
+				warnInsecure(cmd.ErrOrStderr(), p)
 				seen := map[string]bool{}
 				for name, h := range p.Hosts {
 					if !seen[h.Driver+" "+h.URI] {
@@ -61,7 +63,7 @@ would be removed.`,
 				}
 				sort.Slice(hosts, func(i, j int) bool { return hosts[i].name < hosts[j].name })
 			case uri != "":
-				u, err := plan.ResolveURI(uri)
+				u, err := plan.ExpandURI(uri)
 				if err != nil {
 					return exitf(ExitInput, "--uri: %v", err)
 				}
@@ -78,6 +80,10 @@ would be removed.`,
 				verb = "would remove"
 			}
 			total := 0
+			swept := map[string]bool{}
+			if label != "" {
+				swept[label] = true
+			}
 			var firstErr error
 			for _, h := range hosts {
 				open := openers[h.driver]
@@ -105,10 +111,19 @@ would be removed.`,
 				cancel()
 				for _, r := range res {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s (run %s) on %s\n", verb, r.Kind, r.Name, r.RunLabel, h.name)
+					swept[r.RunLabel] = true
 				}
 				total += len(res)
 				if err != nil && firstErr == nil {
 					firstErr = drivers.Wrap(drivers.ClassHost, "sweep "+h.name, err)
+				}
+			}
+			if !dry && firstErr == nil {
+				// The kept guests are gone: their private key goes too.
+				for l := range swept {
+					if runner.ValidLabel(l) {
+						_ = os.RemoveAll(runner.RunKeyDir("", l))
+					}
 				}
 			}
 			if total == 0 {

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -50,7 +51,7 @@ type Options struct {
 
 // Write renders run to w.
 func Write(w io.Writer, run *reports.Run, opt Options) error {
-	v := build(run, opt)
+	v := build(reports.CleanCopy(run), opt)
 	// Render to a buffer first: a template error must not leave half a
 	// certificate on disk.
 	var b bytes.Buffer
@@ -70,6 +71,7 @@ type view struct {
 	Verdict, VerdictClass                                               string
 	Shards                                                              []string
 	Simulated                                                           []simHost
+	Unverified                                                          []string // banners, drivers.TLSBanner
 	Cards                                                               []card
 	Cols                                                                []col
 	Images                                                              []imgGroup
@@ -238,6 +240,12 @@ func build(run *reports.Run, opt Options) *view {
 			}
 			if !dup {
 				v.Simulated = append(v.Simulated, simHost{Host: c(t.Host), Notes: c(strings.Join(t.HostInfo.Notes, "; "))})
+			}
+		}
+		if t.HostInfo.TLSUnverified {
+			b := c(drivers.TLSBanner(t.Host))
+			if !slices.Contains(v.Unverified, b) {
+				v.Unverified = append(v.Unverified, b)
 			}
 		}
 		tv := t.Verdict(run.Complete)

@@ -94,6 +94,31 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
+	// KeyDir holds the run's private SSH key, in KeyDir/<label>/: outside
+	// the run directory, so no bundle ever carries it. Default
+	// DefaultKeyDir().
+	KeyDir string
+}
+
+// DefaultKeyDir is where run keys live: $VIRTCERT_KEY_DIR, else the
+// user's cache directory (~/.cache/virtcert/keys).
+func DefaultKeyDir() string {
+	if d := os.Getenv("VIRTCERT_KEY_DIR"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "virtcert", "keys")
+	}
+	return filepath.Join(os.TempDir(), "virtcert-keys")
+}
+
+// RunKeyDir is the directory of one run's private key under keyDir
+// ("" = DefaultKeyDir()). sweep --run removes it with the run's guests.
+func RunKeyDir(keyDir, label string) string {
+	if keyDir == "" {
+		keyDir = DefaultKeyDir()
+	}
+	return filepath.Join(keyDir, label)
 }
 
 // SetupError lists the classified setup failures of a run's targets
@@ -230,16 +255,17 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 		_ = os.WriteFile(filepath.Join(opt.Out, "plan.yaml"), b, 0o644)
 	}
 
-	// The per-run client key: its private half is written 0600 under the
-	// run directory (for --keep-on-failure's ssh command) and removed at
-	// the end unless a guest is kept.
+	// The per-run client key: its private half is written 0600 outside
+	// the run directory (RunKeyDir: no bundle carries it), for
+	// --keep-on-failure's ssh command, and removed at the end unless a
+	// guest is kept.
 	r.client, err = guests.NewClientKey("virtcert " + r.label)
 	if err != nil {
 		return nil, nil, fmt.Errorf("client key: %w", err)
 	}
-	r.keyDir = filepath.Join(opt.Out, "ssh")
+	r.keyDir = RunKeyDir(opt.KeyDir, r.label)
 	if err := os.MkdirAll(r.keyDir, 0o700); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("client key: %w", err)
 	}
 	keyFile := filepath.Join(r.keyDir, "id_ed25519")
 	if err := r.client.WritePrivateKey(keyFile); err != nil {

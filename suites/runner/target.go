@@ -85,6 +85,9 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 		return t
 	}
 	t.HostInfo = info
+	// insecure: true is the plan's word, known even when the open failed:
+	// every report shows it (drivers.HostInfo.TLSUnverified).
+	t.HostInfo.TLSUnverified = hp != nil && hp.Insecure
 	if err == nil {
 		t.Profile, err = r.profileName(hp, info)
 	}

@@ -112,3 +112,32 @@ type ControllerAddress interface {
 	// guestAddr, or "" when unknown.
 	Controller(guestAddr string) string
 }
+
+// RunningConfig reports the guest's configuration as the host runs it:
+// the values a check compares the guest's own view with (MemTotal against
+// the memory the guest was given, the NIC models it has). Checks take
+// these from the host, never from the plan: the plan's defaults describe
+// what the harness provisions, not a machine it did not provision.
+//
+// Contract (checked by drivertest for drivers that implement it):
+//   - Values are read from the host for the running guest (libvirt: the
+//     live domain XML; Hyper-V: Get-VM), never echoed from the GuestSpec;
+//     for a guest the driver provisioned they equal what the spec asked.
+//   - A field the host cannot report is zero (nil for NICModels); a host
+//     that can report nothing returns ErrUnsupported.
+//   - It honours ctx; a host that cannot be asked is a ClassHost error.
+type RunningConfig interface {
+	RunningConfig(ctx context.Context) (GuestConfig, error)
+}
+
+// GuestConfig is the host's report of a running guest.
+type GuestConfig struct {
+	// MemoryMB is the memory the guest was started with (libvirt
+	// <memory>, the balloon's ceiling; Hyper-V MemoryStartup), in MiB.
+	MemoryMB int `json:"memory_mb,omitempty"`
+	// CPUs is the number of vCPUs.
+	CPUs int `json:"cpus,omitempty"`
+	// NICModels lists the model of each NIC in order ("virtio",
+	// "e1000"); nil when the host does not say.
+	NICModels []string `json:"nic_models,omitempty"`
+}

@@ -16,6 +16,7 @@ const (
 	CapGuestClock    = "GuestClock"
 	CapGuestTimeSync = "GuestTimeSync"
 	CapMACs          = "MACs"
+	CapRunningConfig = "RunningConfig"
 )
 
 // capabilities maps a capability name to its test on a guest.
@@ -28,6 +29,7 @@ var capabilities = map[string]func(any) bool{
 	CapGuestClock:    is[GuestClock],
 	CapGuestTimeSync: is[GuestTimeSync],
 	CapMACs:          is[MACs],
+	CapRunningConfig: is[RunningConfig],
 }
 
 func is[C any](x any) bool {

@@ -140,6 +140,17 @@ type HostInfo struct {
 	// Notes explains anything a reader of the report must know (why
 	// emulation, what is simulated).
 	Notes []string `json:"notes,omitempty"`
+	// TLSUnverified is set when the plan says insecure: true for this
+	// host: its TLS certificate (or SSH host key) was not verified, or
+	// the connection was plain HTTP. Every report shows a banner
+	// "TLS NOT VERIFIED on host X" for it.
+	TLSUnverified bool `json:"tls_unverified,omitempty"`
+}
+
+// TLSBanner is the report banner for a host whose connection was not
+// verified (HostInfo.TLSUnverified).
+func TLSBanner(host string) string {
+	return "TLS NOT VERIFIED on host " + host + " (insecure: true: certificate or host key not checked, or plain HTTP)"
 }
 
 // Host natures.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -304,6 +305,20 @@ func TestKeepOnFailure(t *testing.T) {
 	if err != nil {
 		t.Errorf("printed ssh command does not reach the kept guest: %v\n%s", err, sshOut)
 	}
+	// Issue 11, finding 8: the private key the ssh command uses is not in
+	// the bundle (it lives under VIRTCERT_KEY_DIR), and the manifest
+	// names no key.
+	filepath.Walk(out, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("PRIVATE KEY-----")) {
+				t.Errorf("a private key in the bundle: %s", p)
+			}
+		}
+		return nil
+	})
+	if m, _ := os.ReadFile(filepath.Join(out, "manifest")); bytes.Contains(m, []byte("id_ed25519")) {
+		t.Errorf("the manifest lists a private key:\n%s", m)
+	}
 	// The kept guest is "a machine that already runs": certify it with the
 	// existing driver, reusing the kept key and pinned host key. Nothing
 	// may be created or destroyed.
@@ -324,6 +339,7 @@ func TestKeepOnFailure(t *testing.T) {
 	if code != 0 || !strings.Contains(so, "VERDICT: CERTIFIED") {
 		t.Errorf("existing driver against the kept guest: exit %d\n%s%s", code, so, se)
 	}
+	existingKernelLog(t, args, keyFile, khFile, run.Targets[0].Guest.Address)
 	if len(leftovers(t, label)) == 0 {
 		t.Errorf("the existing driver destroyed a machine it does not own")
 	}
@@ -331,5 +347,39 @@ func TestKeepOnFailure(t *testing.T) {
 	if code != 0 || !strings.Contains(so, "removed") {
 		t.Errorf("sweep: %d %s %s", code, so, se)
 	}
+	if _, err := os.Stat(keyFile); keyFile == "" || !os.IsNotExist(err) {
+		t.Errorf("sweep left the kept guest's private key %q: %v", keyFile, err)
+	}
 	assertClean(t, label)
+}
+
+// existingKernelLog (issue 15): through the existing driver (no serial
+// console, no report of the guest's memory), console.clean reads the
+// guest's kernel log over SSH and drivers.balloon does not hold the plan's
+// default memory against the guest: CERTIFIED. Then a call trace only the
+// kernel log shows (sysrq l: a backtrace of the active CPUs, the guest
+// keeps running) makes console.clean FAIL.
+func existingKernelLog(t *testing.T, ssh []string, keyFile, khFile, addr string) {
+	t.Helper()
+	ex := filepath.Join(t.TempDir(), "existing-klog.yaml")
+	os.WriteFile(ex, []byte("name: existing\nhosts:\n  vm: {driver: existing, uri: 'ssh://root@"+addr+"'}\n"+
+		"images:\n  it: {key_file: "+keyFile+", host_key_file: "+khFile+"}\nsuites: [console.clean, drivers.balloon]\n"), 0o644)
+	before := filepath.Join(t.TempDir(), "before")
+	if code, so, se := virtcert(t, nil, 5*time.Minute, "run", "--plan", ex, "--out", before); code != 0 || !strings.Contains(so, "VERDICT: CERTIFIED") {
+		t.Errorf("existing driver, console.clean and drivers.balloon on a healthy guest: exit %d\n%s%s", code, so, se)
+	}
+	out, err := exec.Command(ssh[0], append([]string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=20"}, append(ssh[1:], "echo l > /proc/sysrq-trigger")...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sysrq l: %v\n%s", err, out)
+	}
+	after := filepath.Join(t.TempDir(), "after")
+	code, so, se := virtcert(t, nil, 5*time.Minute, "run", "--plan", ex, "--out", after)
+	if code != 1 {
+		t.Errorf("existing driver after a call trace in the kernel log: exit %d, want 1\n%s%s", code, so, se)
+	}
+	for _, r := range readRun(t, after).Targets[0].Results {
+		if r.Check == "console.clean" && (r.Status != reports.Fail || !strings.Contains(r.Reason, "kernel log (dmesg) line")) {
+			t.Errorf("console.clean after sysrq l: %s %s", r.Status, r.Reason)
+		}
+	}
 }

@@ -70,13 +70,18 @@ suites: [e2e]
 `), 0o644)
 	out := filepath.Join(t.TempDir(), "run")
 	t0 := time.Now()
-	p := start(t, []string{"VC_E2E_WINRM_PASSWORD=" + password}, "run", "--plan", plan, "--out", out, "-v")
+	kd := t.TempDir()
+	p := start(t, []string{"VC_E2E_WINRM_PASSWORD=" + password, "VIRTCERT_KEY_DIR=" + kd}, "run", "--plan", plan, "--out", out, "-v")
 
-	// The per-run private key: 0600 while the run needs it.
-	keyFile := filepath.Join(out, "ssh", "id_ed25519")
+	// The per-run private key: 0600 while the run needs it, outside the
+	// run directory (VIRTCERT_KEY_DIR/<label>/id_ed25519).
+	var keyFile string
 	var key []byte
 	for key == nil {
-		if st, err := os.Stat(keyFile); err == nil {
+		if ks, _ := filepath.Glob(filepath.Join(kd, "*", "id_ed25519")); len(ks) == 1 {
+			keyFile = ks[0]
+		}
+		if st, err := os.Stat(keyFile); keyFile != "" && err == nil {
 			if st.Mode().Perm() != 0o600 {
 				t.Errorf("per-run private key %s has mode %o, want 0600", keyFile, st.Mode().Perm())
 			}
@@ -181,7 +186,8 @@ func TestSecretsHostKeyChanged(t *testing.T) {
 	t.Parallel()
 	guestSlot(t)
 	out := filepath.Join(t.TempDir(), "run")
-	code, stdout, stderr := virtcert(t, []string{"VIRTCERT_E2E_FAIL=1"}, 8*time.Minute,
+	kd := t.TempDir()
+	code, stdout, stderr := virtcert(t, []string{"VIRTCERT_E2E_FAIL=1", "VIRTCERT_KEY_DIR=" + kd}, 8*time.Minute,
 		"run", "--plan", tinyPlan(t, "suites: [e2e.fail]\n"), "--out", out, "--keep-on-failure")
 	label := labelOf(t, stdout)
 	defer assertClean(t, label)
@@ -196,7 +202,7 @@ func TestSecretsHostKeyChanged(t *testing.T) {
 	wrong := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(spk)))
 	ex := filepath.Join(t.TempDir(), "existing.yaml")
 	os.WriteFile(ex, []byte("name: existing\nhosts:\n  vm: {driver: existing, uri: 'ssh://root@"+addr+"'}\n"+
-		"images:\n  it: {key_file: "+filepath.Join(out, "ssh", "id_ed25519")+", host_key: '"+wrong+"'}\n"+
+		"images:\n  it: {key_file: "+filepath.Join(kd, label, "id_ed25519")+", host_key: '"+wrong+"'}\n"+
 		"timeouts: {ready: 90s}\nsuites: [e2e.uname]\n"), 0o644)
 	t0 := time.Now()
 	code, so, se := virtcert(t, nil, 5*time.Minute, "run", "--plan", ex, "--out", filepath.Join(t.TempDir(), "ex"))

@@ -59,6 +59,12 @@ func FromFlags(f Flags, k Knowledge) (*Plan, error) {
 	for i := range f.Exclude {
 		v.flags[fmt.Sprintf("exclude[%d]", i)] = "--exclude"
 	}
+	for flag, val := range map[string]string{"--driver": f.Driver, "--uri": f.URI, "--image": f.Image, "--kernel": f.Kernel,
+		"--initrd": f.Initrd, "--cmdline": f.Cmdline, "--user": f.User, "--format": f.Format, "--os": f.OS} {
+		if msg := checkScalar(flag, val); msg != "" {
+			return nil, Errors{{Field: flag, Message: msg}}
+		}
+	}
 	v.validate(p)
 	if len(v.errs) > 0 {
 		return nil, v.errs
@@ -74,11 +80,22 @@ func FromFlags(f Flags, k Knowledge) (*Plan, error) {
 }
 
 // Resolved renders the plan as validated (defaults applied, paths
-// absolute, uri fields expanded) so a run directory holds exactly what
-// ran, for --resume. It holds no secrets (the plan never does).
+// absolute, "lab" resolved) so a run directory holds what ran, for
+// --resume. A uri naming ${VAR}s is saved as written, unexpanded: the
+// environment's values stay out of the run directory (--resume expands
+// them again). It holds no secrets: the plan refuses them.
 func (p *Plan) Resolved() ([]byte, error) {
+	out := *p
+	out.Hosts = make(map[string]*Host, len(p.Hosts))
+	for name, h := range p.Hosts {
+		c := *h
+		if c.written != "" {
+			c.URI = c.written
+		}
+		out.Hosts[name] = &c
+	}
 	var n yaml.Node
-	if err := n.Encode(p); err != nil {
+	if err := n.Encode(&out); err != nil {
 		return nil, err
 	}
 	prune(&n)

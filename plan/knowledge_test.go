@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,6 +41,17 @@ func (testKnow) Selectable(s string) bool {
 func (testKnow) Attaches(driver string) bool {
 	d, ok := drivers.Lookup(driver)
 	return ok && d.Attaches
+}
+
+func (testKnow) ExpandURI(s string) (string, error) {
+	if drivers.URIHasPassword(s) {
+		return "", errors.New(drivers.URIPasswordMessage)
+	}
+	uri, err := ResolveURI(s)
+	if err == nil && drivers.URIHasPassword(uri) {
+		return "", errors.New(drivers.URIPasswordMessage + " (it came from an environment variable the uri names)")
+	}
+	return uri, err
 }
 
 func (testKnow) CheckProfileFile(path string) error {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -40,6 +41,31 @@ func (e *Error) Error() string {
 		b.WriteString(e.Field + ": ")
 	}
 	b.WriteString(e.Message)
+	return escapeControls(b.String())
+}
+
+// escapeControls keeps an error on one printable line: a key or value
+// quoted from the plan may carry newlines, carriage returns or escape
+// sequences, and a message cut at its first line or an ESC reaching the
+// terminal would hide what is wrong. Each control character is written as
+// a Go escape (\n, \r, \x1b).
+func escapeControls(s string) string {
+	clean := true
+	for _, r := range s {
+		clean = clean && !unicode.IsControl(r)
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
 	return b.String()
 }
 
@@ -72,9 +98,9 @@ func (es Errors) Unwrap() []error {
 // fields get the expansion described in ResolveURI. Every error is an
 // Errors value (bad input: exit 2).
 func Load(path string, k Knowledge) (*Plan, error) {
-	b, err := os.ReadFile(path)
+	b, err := readPlanFile(path)
 	if err != nil {
-		return nil, Errors{{File: path, Message: "cannot read plan: " + unwrapPathError(err)}}
+		return nil, Errors{{File: path, Message: err.Error()}}
 	}
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
@@ -103,9 +129,9 @@ func Parse(b []byte, file, baseDir string, k Knowledge) (*Plan, error) {
 }
 
 var (
-	lineRE    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	cannotRE  = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	lineRE    = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
+	unknownRE = regexp.MustCompile(`(?s)^field (.+) not found in type \S+$`)
+	cannotRE  = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
 )
 
 // decode parses b into a node tree (for line numbers and the secrets
@@ -208,6 +234,10 @@ func walk(n *yaml.Node, path string, lines map[string]int, byLine map[int]string
 			if v.Line != k.Line {
 				byLine[v.Line] = p
 			}
+			if msg := checkScalar("key", k.Value); msg != "" {
+				*errs = append(*errs, &Error{File: file, Line: k.Line, Field: path, Message: "a key: " + msg})
+				continue
+			}
 			if alt, bad := secretKeys[strings.ToLower(k.Value)]; bad {
 				*errs = append(*errs, &Error{File: file, Line: k.Line, Field: p,
 					Message: "secrets are not allowed in the plan text; use " + alt})
@@ -228,6 +258,8 @@ func walk(n *yaml.Node, path string, lines map[string]int, byLine map[int]string
 		if strings.Contains(n.Value, "PRIVATE KEY-----") {
 			*errs = append(*errs, &Error{File: file, Line: n.Line, Field: path,
 				Message: "a private key is pasted into the plan; put it in a file and name it with key_file"})
+		} else if msg := checkScalar(path, n.Value); msg != "" {
+			*errs = append(*errs, &Error{File: file, Line: n.Line, Field: path, Message: msg})
 		}
 	case yaml.DocumentNode, yaml.AliasNode:
 		for _, c := range n.Content {

@@ -75,6 +75,11 @@ type Host struct {
 	// given (through their seed, cloud-init's ntp module). Default: none,
 	// the image's own configuration; for uri "lab", the lab's server.
 	NTPServers []string `yaml:"ntp_servers"`
+
+	// written is the uri as the plan wrote it, when it names ${VAR}s:
+	// Resolved saves it unexpanded, so a value from the environment never
+	// lands in the run directory.
+	written string
 }
 
 // Image is a guest image.

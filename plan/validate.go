@@ -15,7 +15,7 @@ import (
 
 // Knowledge is what plan validation learns from the packages that own it:
 // the registered drivers and their URI grammars, the built-in expectation
-// profiles and the check catalog. The run resolver (package run) supplies
+// profiles and the check catalog. The run resolver (package resolve) supplies
 // it, so plan imports neither suites nor drivers.
 type Knowledge interface {
 	// Drivers lists the driver names a plan may use.
@@ -32,6 +32,10 @@ type Knowledge interface {
 	// Attaches reports whether driver reaches machines that already run
 	// (their images need no path).
 	Attaches(driver string) bool
+	// ExpandURI expands a uri field (ResolveURI) and refuses a password
+	// in it, as written or as expanded; its errors never repeat the
+	// password.
+	ExpandURI(s string) (string, error)
 }
 
 // LabDirDefault is where the lab keeps its state (see fixtures/lab/lab).
@@ -253,7 +257,7 @@ func (v *validator) hostURI(f string, h *Host) (local, ok bool) {
 		v.errf(f+".uri", "required for driver %s", h.Driver)
 		return false, false
 	}
-	uri, err := ResolveURI(h.URI)
+	uri, err := v.know.ExpandURI(h.URI)
 	if err != nil {
 		v.errf(f+".uri", "%v", err)
 		return false, false
@@ -262,6 +266,9 @@ func (v *validator) hostURI(f string, h *Host) (local, ok bool) {
 	if err != nil {
 		v.errf(f+".uri", "%v", err)
 		return false, false
+	}
+	if h.URI != uri && strings.Contains(h.URI, "${") {
+		h.written = h.URI // saved unexpanded (Resolved)
 	}
 	h.URI = uri
 	return l, true
@@ -478,3 +485,6 @@ func (p *Plan) Targets() []Pair {
 
 // ID is the target ID "host/image".
 func (pr Pair) ID() string { return pr.Host + "/" + pr.Image }
+
+// HostNames lists the plan's host names in order.
+func (p *Plan) HostNames() []string { return sortedKeys(p.Hosts) }

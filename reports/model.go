@@ -24,6 +24,7 @@
 package reports
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -214,7 +215,9 @@ func (t *Target) Count() Counts {
 }
 
 // Verdict is NOT CERTIFIED when any check failed or errored (waived ones
-// excepted), INCOMPLETE when the target never finished, else CERTIFIED.
+// excepted), INCOMPLETE when the target never finished, NOT CERTIFIED when
+// no selected check PASSed (nothing was tested: every check SKIPped or was
+// waived), else CERTIFIED. Why gives the reason.
 func (t *Target) Verdict(runComplete bool) Verdict {
 	c := t.Count()
 	if c[Fail] > 0 || c[Error] > 0 || t.Error != "" {
@@ -223,7 +226,34 @@ func (t *Target) Verdict(runComplete bool) Verdict {
 	if !runComplete || t.Finished.IsZero() {
 		return Incomplete
 	}
+	if c[Pass] == 0 {
+		return NotCertified
+	}
 	return Certified
+}
+
+// NothingTested reports whether the target finished without a FAIL or an
+// ERROR but with no PASS either: nothing about the guest was established,
+// so it is NOT CERTIFIED.
+func (t *Target) NothingTested(runComplete bool) bool {
+	c := t.Count()
+	return t.Verdict(runComplete) == NotCertified && c[Fail] == 0 && c[Error] == 0 && t.Error == "" && c[Pass] == 0
+}
+
+// Why is the one-line reason for the target's verdict.
+func (t *Target) Why(runComplete bool) string {
+	c := t.Count()
+	switch {
+	case t.Error != "":
+		return "target error: " + t.Error
+	case c[Fail] > 0 || c[Error] > 0:
+		return fmt.Sprintf("%d check(s) failed, %d could not be run (ERROR)", c[Fail], c[Error])
+	case !runComplete || t.Finished.IsZero():
+		return "the target did not finish"
+	case c[Pass] == 0:
+		return fmt.Sprintf("nothing tested: no selected check passed (%d skipped, %d waived)", c[Skip], c[Waived])
+	}
+	return fmt.Sprintf("%d check(s) passed, none failed", c[Pass])
 }
 
 // Verdict of the whole run: the worst of its targets.

@@ -67,11 +67,19 @@ func TestVerdicts(t *testing.T) {
 		{tgt("boom", done), true, NotCertified},
 		{tgt("", time.Time{}, pass), true, Incomplete},
 		{tgt("", done, pass), false, Incomplete},
+		// Nothing tested is not certified (issue 15): every check SKIPped
+		// or waived, or none selected at all.
+		{tgt("", done, &Result{Status: Skip}), true, NotCertified},
+		{tgt("", done, &Result{Status: Skip}, &Result{Status: Waived}), true, NotCertified},
+		{tgt("", done), true, NotCertified},
 	}
 	for i, c := range cases {
 		if got := c.t.Verdict(c.complete); got != c.want {
 			t.Errorf("case %d: %s, want %s", i, got, c.want)
 		}
+	}
+	if nt := tgt("", done, &Result{Status: Skip}); !nt.NothingTested(true) || !strings.HasPrefix(nt.Why(true), "nothing tested") {
+		t.Errorf("all-SKIP target: NothingTested %v, Why %q", nt.NothingTested(true), nt.Why(true))
 	}
 	if (&Run{}).Verdict() != Incomplete {
 		t.Error("empty run")

@@ -62,6 +62,25 @@ func (knowledge) Attaches(driver string) bool {
 	return ok && d.Attaches
 }
 
+func (knowledge) ExpandURI(s string) (string, error) { return ExpandURI(s) }
+
+// ExpandURI is plan.ResolveURI that refuses a password in the URI, as
+// written or as expanded from ${VAR} (drivers.URIHasPassword). Its errors
+// never repeat the URI's password.
+func ExpandURI(s string) (string, error) {
+	if drivers.URIHasPassword(s) {
+		return "", errors.New(drivers.URIPasswordMessage)
+	}
+	uri, err := plan.ResolveURI(s)
+	if err != nil {
+		return "", err
+	}
+	if drivers.URIHasPassword(uri) {
+		return "", errors.New(drivers.URIPasswordMessage + " (it came from an environment variable the uri names)")
+	}
+	return uri, nil
+}
+
 func (knowledge) CheckProfileFile(path string) error {
 	_, err := suites.LoadProfileFile(path)
 	return err

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
-	"os"
 	"path"
 	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/virtcert/virtcert/reports"
 )
 
 // Profile is an expectation profile: the expected values and tolerances
@@ -128,7 +129,7 @@ func parseProfile(b []byte, source string, checkKnown bool) (*Profile, error) {
 
 // LoadProfileFile reads a profile (or override) file from disk.
 func LoadProfileFile(file string) (*Profile, error) {
-	b, err := os.ReadFile(file)
+	b, err := reports.ReadFileLimited(file, reports.MaxInputFileBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,10 @@ type Item struct {
 	// empty when the expectation is built into the check.
 	Key string
 	OK  bool
+	// NotJudged, when set, says why this step was not judged (the host
+	// cannot report the value it compares with): the item is evidence,
+	// neither a PASS nor a FAIL.
+	NotJudged string
 }
 
 // Verdict is what a judge returns: the items, and optionally a reason to
@@ -33,10 +37,15 @@ func (v *Verdict) Add(step string, ok bool, expected, actual, tolerance, key str
 	v.Items = append(v.Items, Item{Step: step, OK: ok, Expected: expected, Actual: actual, Tolerance: tolerance, Key: key})
 }
 
+// NotJudged appends a step that could not be judged, with the reason.
+func (v *Verdict) NotJudged(step, expected, why, key string) {
+	v.Items = append(v.Items, Item{Step: step, Expected: expected, Key: key, NotJudged: why})
+}
+
 // Failed reports whether any item failed.
 func (v Verdict) Failed() bool {
 	for _, it := range v.Items {
-		if !it.OK {
+		if !it.OK && it.NotJudged == "" {
 			return true
 		}
 	}
@@ -47,7 +56,7 @@ func (v Verdict) Failed() bool {
 func (v Verdict) Failures() []string {
 	var out []string
 	for _, it := range v.Items {
-		if !it.OK {
+		if !it.OK && it.NotJudged == "" {
 			out = append(out, it.Step+": "+it.Actual)
 		}
 	}
@@ -61,6 +70,10 @@ func (v Verdict) String() string {
 		fmt.Fprintf(&b, "SKIP: %s\n", v.Skip)
 	}
 	for _, it := range v.Items {
+		if it.NotJudged != "" {
+			fmt.Fprintf(&b, "[not judged] %s: %s\n", it.Step, it.NotJudged)
+			continue
+		}
 		fmt.Fprintf(&b, "[ok=%v] %s: expected %s, got %s (tol %s, key %s)\n", it.OK, it.Step, it.Expected, it.Actual, it.Tolerance, it.Key)
 	}
 	return b.String()
@@ -68,8 +81,10 @@ func (v Verdict) String() string {
 
 // Judge records every item of v as evidence (expected vs actual, with the
 // profile key) and FAILs the check on any failed item; a Skip stops the
-// check with that reason. A verdict with no items at all is a harness bug
-// (a check must never PASS without evidence), reported as ERROR.
+// check with that reason. Items not judged are recorded with their reason
+// (no OK mark); when every item is not judged the check SKIPs with those
+// reasons. A verdict with no items at all is a harness bug (a check must
+// never PASS without evidence), reported as ERROR.
 func (t *T) Judge(v Verdict) {
 	if v.Skip != "" {
 		t.Skipf("%s", v.Skip)
@@ -77,19 +92,30 @@ func (t *T) Judge(v Verdict) {
 	if len(v.Items) == 0 {
 		t.Errorf("check %s judged nothing: no evidence for a verdict", t.Check.ID)
 	}
+	var notJudged []string
 	for _, it := range v.Items {
-		ok := it.OK
-		e := reports.Evidence{Step: it.Step, Expected: it.Expected, Actual: it.Actual, Tolerance: it.Tolerance, OK: &ok}
+		e := reports.Evidence{Step: it.Step, Expected: it.Expected, Actual: it.Actual, Tolerance: it.Tolerance}
 		if t.Target != nil && t.Target.Profile != nil {
 			e.Profile = t.Target.Profile.Name + ":" + t.Check.ID
 			if it.Key != "" {
 				e.Profile += "." + it.Key
 			}
 		}
+		if it.NotJudged != "" {
+			e.Actual = "not judged: " + it.NotJudged
+			t.Evidence(e)
+			notJudged = append(notJudged, it.Step+": "+it.NotJudged)
+			continue
+		}
+		ok := it.OK
+		e.OK = &ok
 		t.Evidence(e)
 		if !ok {
 			t.fail(fmt.Sprintf("%s: expected %s, got %s", it.Step, it.Expected, it.Actual))
 		}
+	}
+	if len(notJudged) == len(v.Items) {
+		t.Skipf("nothing judged: %s", strings.Join(notJudged, "; "))
 	}
 }
 

@@ -108,6 +108,10 @@ func codeFor(err error) int {
 // sig is the signal that interrupted the run (0: none).
 var sig atomic.Int32
 
+// nothingToClean is true while virtcert only reads and checks its input
+// (plan, flags, waivers, keys): a signal then exits at once.
+var nothingToClean atomic.Bool
+
 // currentLabel is the running run's label, for the forced-exit message.
 var currentLabel atomic.Value
 
@@ -127,6 +131,13 @@ func main() {
 			code = ExitSIGTERM
 		}
 		sig.Store(int32(code))
+		if nothingToClean.Load() {
+			// Loading and checking input: nothing exists yet to clean up,
+			// and that phase need not watch ctx (a stalled read of the
+			// plan or a file it names); leave at once.
+			fmt.Fprintf(os.Stderr, "virtcert: %s: interrupted before the run started; nothing to clean up\n", sigName(first))
+			os.Exit(code)
+		}
 		fmt.Fprintf(os.Stderr, "virtcert: %s: cancelling checks and destroying guests (send it again to exit at once)\n", sigName(first))
 		cancel()
 		select {

@@ -93,6 +93,9 @@ func TestVerdictExitCodes(t *testing.T) {
 		{mk(reports.Pass, reports.Fail), nil, 1},
 		{mk(reports.Fail, reports.Error), nil, 1},
 		{mk(reports.Pass, reports.Error), nil, 3},
+		// Nothing tested: NOT CERTIFIED, exit 3 (issue 15; was 0).
+		{mk(reports.Skip, reports.Skip), nil, 3},
+		{mk(reports.Skip, reports.Waived), nil, 3},
 		{mk(reports.Fail), sec, 2},
 		{mk(reports.Error), host, 3},
 		{&reports.Run{Complete: false, Targets: []*reports.Target{{ID: "h/i"}}}, nil, 3},

@@ -63,6 +63,9 @@ func writeReports(dir string, run *reports.Run, signKey string) (reportPaths, er
 
 // loadRun reads a run: the journal of a run directory (the source of
 // truth, also for killed runs: INCOMPLETE), or a results.json file.
+// loadRun reads a run back (journal or results.json) as it was written:
+// the writers clean what they render (reports.CleanCopy), terminal lines
+// go through reports.Line, so re-rendering keeps the evidence intact.
 func loadRun(path string) (*reports.Run, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -91,12 +94,13 @@ func loadRun(path string) (*reports.Run, error) {
 }
 
 func readResults(path string) (*reports.Run, error) {
-	b, err := os.ReadFile(path)
+	f, err := reports.OpenLimited(path, reports.MaxResultsBytes)
 	if err != nil {
 		return nil, unwrap(err)
 	}
+	defer f.Close()
 	var run reports.Run
-	if err := json.Unmarshal(b, &run); err != nil {
+	if err := json.NewDecoder(f).Decode(&run); err != nil {
 		return nil, fmt.Errorf("not a results.json: %v", err)
 	}
 	if run.Schema != reports.SchemaVersion {

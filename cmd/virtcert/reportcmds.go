@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/diff"
 	"github.com/virtcert/virtcert/reports/merge"
@@ -56,7 +57,8 @@ func newDiff() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d := diff.Compare(a, b, diff.Options{Threshold: threshold})
+			// The text diff prints IDs and reasons to the terminal.
+			d := diff.Compare(reports.CleanCopy(a), reports.CleanCopy(b), diff.Options{Threshold: threshold})
 			if err := diff.WriteText(cmd.OutOrStdout(), d); err != nil {
 				return err
 			}
@@ -103,7 +105,7 @@ func newVerify() *cobra.Command {
 			if err != nil {
 				return exitf(ExitInput, "%v", err)
 			}
-			fmt.Fprint(cmd.OutOrStdout(), rep.String())
+			fmt.Fprint(cmd.OutOrStdout(), reports.Clean(rep.String()))
 			if !rep.OK() {
 				return exitf(ExitFailed, "bundle %s failed verification", args[0])
 			}

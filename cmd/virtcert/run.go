@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +71,8 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 }
 
 func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
+	nothingToClean.Store(true)
+	defer nothingToClean.Store(false)
 	rr, err := resolveRun(f)
 	if err != nil {
 		return err
@@ -85,12 +89,21 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 			return err
 		}
 	}
+	if ctx.Err() != nil {
+		code := int(sig.Load())
+		if code == 0 {
+			code = ExitSIGINT
+		}
+		return exitf(code, "interrupted before the run started")
+	}
+	nothingToClean.Store(false)
 	out, label, err := runDir(f)
 	if err != nil {
 		return err
 	}
 	currentLabel.Store(label)
 	stdout := cmd.OutOrStdout()
+	warnInsecure(cmd.ErrOrStderr(), rr.Hosts)
 	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, rr.Name, short(rr.PlanSHA256), out)
 	opt, sink := runOptions(cmd, f, out, label)
 	run, outcome, runErr := runner.Run(ctx, rr, opt)
@@ -277,6 +290,11 @@ func verdictError(run *reports.Run, o *runner.Outcome) error {
 	case run.Verdict() == reports.Incomplete:
 		return exitf(ExitHarness, "INCOMPLETE: not every target finished")
 	}
+	for _, t := range run.Targets {
+		if t.NothingTested(run.Complete) {
+			return exitf(ExitHarness, "NOT CERTIFIED: %s: %s", t.ID, t.Why(run.Complete))
+		}
+	}
 	return nil
 }
 
@@ -322,28 +340,49 @@ func (p *printer) Event(target, format string, args ...any) {
 }
 
 func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Outcome) {
+	warned := map[string]bool{}
+	for _, t := range run.Targets {
+		if t.HostInfo.TLSUnverified && !warned[t.Host] {
+			warned[t.Host] = true
+			fmt.Fprintf(w, "WARNING: %s\n", reports.Line(drivers.TLSBanner(t.Host)))
+		}
+	}
+	l := reports.Line // IDs and names may come from a hostile results.json
 	for _, t := range run.Targets {
 		c := t.Count()
-		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  waived %d\n", t.ID, t.Verdict(run.Complete),
+		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  waived %d\n", l(t.ID), l(string(t.Verdict(run.Complete))),
 			c[reports.Pass], c[reports.Fail], c[reports.Error], c[reports.Skip], c[reports.Waived])
+		if t.NothingTested(run.Complete) {
+			fmt.Fprintf(w, "%-28s %s\n", "", t.Why(run.Complete))
+		}
 	}
 	if o != nil {
 		for _, k := range o.Kept {
-			fmt.Fprintf(w, "kept %s (%s): %s\n", k.Guest, k.Target, k.Command)
+			fmt.Fprintf(w, "kept %s (%s): %s\n", l(k.Guest), l(k.Target), l(k.Command))
 		}
 		if len(o.Kept) > 0 {
-			fmt.Fprintf(w, "remove kept guests with: virtcert sweep --run %s --plan %s\n", run.ID, filepath.Join(paths.dir, "plan.yaml"))
+			fmt.Fprintf(w, "remove kept guests with: virtcert sweep --run %s --plan %s\n", l(run.ID), l(filepath.Join(paths.dir, "plan.yaml")))
 		}
-		for _, l := range o.Leftovers {
-			fmt.Fprintf(w, "could not destroy %s: remove it with virtcert sweep --run %s\n", l, run.ID)
+		for _, lo := range o.Leftovers {
+			fmt.Fprintf(w, "could not destroy %s: remove it with virtcert sweep --run %s\n", l(lo), l(run.ID))
 		}
 	}
-	fmt.Fprintf(w, "VERDICT: %s (run %s)\n", run.Verdict(), run.ID)
+	fmt.Fprintf(w, "VERDICT: %s (run %s)\n", run.Verdict(), l(run.ID))
 	if paths.html != "" {
-		fmt.Fprintf(w, "report:  %s\n", paths.html)
+		fmt.Fprintf(w, "report:  %s\n", l(paths.html))
 	}
 	if paths.junit != "" {
-		fmt.Fprintf(w, "junit:   %s\n", paths.junit)
+		fmt.Fprintf(w, "junit:   %s\n", l(paths.junit))
 	}
-	fmt.Fprintf(w, "bundle:  %s\n", paths.dir)
+	fmt.Fprintf(w, "bundle:  %s\n", l(paths.dir))
+}
+
+// warnInsecure says loudly, before anything connects, which hosts the plan
+// reaches without verifying TLS (insecure: true).
+func warnInsecure(w io.Writer, hosts map[string]*plan.Host) {
+	for _, name := range slices.Sorted(maps.Keys(hosts)) {
+		if hosts[name].Insecure {
+			fmt.Fprintf(w, "virtcert: WARNING: %s; every report will say so\n", drivers.TLSBanner(name))
+		}
+	}
 }

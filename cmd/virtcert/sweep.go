@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ func doSweep(cmd *cobra.Command, f sweepFlags) error {
 	case f.older < 0:
 		return exitf(ExitInput, "--older-than: must not be negative")
 	}
-	hosts, err := sweepHosts(f)
+	hosts, err := sweepHosts(cmd.ErrOrStderr(), f)
 	if err != nil {
 		return err
 	}
@@ -77,15 +78,30 @@ func doSweep(cmd *cobra.Command, f sweepFlags) error {
 		verb = "would remove"
 	}
 	total := 0
+	swept := map[string]bool{}
+	if f.label != "" {
+		swept[f.label] = true
+	}
 	var firstErr error
 	for _, h := range hosts {
-		n, err := sweepOne(cmd.Context(), cmd.OutOrStdout(), h, sel, verb)
-		if err != nil && n < 0 {
+		res, err := sweepOne(cmd.Context(), cmd.OutOrStdout(), h, sel, verb)
+		if res == nil && err != nil {
 			return err
 		}
-		total += max(n, 0)
+		total += len(res)
+		for _, r := range res {
+			swept[r.RunLabel] = true
+		}
 		if err != nil && firstErr == nil {
 			firstErr = err
+		}
+	}
+	if !f.dry && firstErr == nil {
+		// The kept guests are gone: their private key goes too.
+		for l := range swept {
+			if runner.ValidLabel(l) {
+				_ = os.RemoveAll(runner.RunKeyDir("", l))
+			}
 		}
 	}
 	if total == 0 {
@@ -98,7 +114,7 @@ func doSweep(cmd *cobra.Command, f sweepFlags) error {
 
 // sweepHosts lists the hosts to sweep: each distinct driver and uri of a
 // plan, or the one --uri names.
-func sweepHosts(f sweepFlags) ([]sweepHost, error) {
+func sweepHosts(stderr io.Writer, f sweepFlags) ([]sweepHost, error) {
 	switch {
 	case f.planFile != "" && f.uri != "":
 		return nil, exitf(ExitInput, "give --plan or --uri, not both")
@@ -107,13 +123,14 @@ func sweepHosts(f sweepFlags) ([]sweepHost, error) {
 		if err != nil {
 			return nil, err
 		}
+		warnInsecure(stderr, p.Hosts)
 		return planHosts(p)
 	case f.uri != "":
 		d, ok := drivers.Lookup(f.driver)
 		if !ok {
 			return nil, exitf(ExitInput, "--driver: unknown driver %q (want one of %v)", f.driver, drivers.Names())
 		}
-		u, err := plan.ResolveURI(f.uri)
+		u, err := resolve.ExpandURI(f.uri)
 		if err != nil {
 			return nil, exitf(ExitInput, "--uri: %v", err)
 		}
@@ -148,14 +165,14 @@ func planHosts(p *plan.Plan) ([]sweepHost, error) {
 	return hosts, nil
 }
 
-// sweepOne sweeps one host and prints what it removed. n < 0: the host
-// could not be opened (the sweep stops).
-func sweepOne(ctx context.Context, w io.Writer, h sweepHost, sel drivers.SweepSelector, verb string) (int, error) {
+// sweepOne sweeps one host and prints what it removed. A nil list with
+// an error: the host could not be opened (the sweep stops).
+func sweepOne(ctx context.Context, w io.Writer, h sweepHost, sel drivers.SweepSelector, verb string) ([]drivers.Resource, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	host, err := h.drv.Open(ctx, h.uri, h.opts)
 	if err != nil {
-		return -1, drivers.Wrap(drivers.ClassHost, "sweep: open "+h.name, err)
+		return nil, drivers.Wrap(drivers.ClassHost, "sweep: open "+h.name, err)
 	}
 	res, err := host.Sweep(ctx, sel)
 	host.Close()
@@ -165,5 +182,8 @@ func sweepOne(ctx context.Context, w io.Writer, h sweepHost, sel drivers.SweepSe
 	if err != nil {
 		err = drivers.Wrap(drivers.ClassHost, "sweep "+h.name, err)
 	}
-	return len(res), err
+	if res == nil {
+		res = []drivers.Resource{}
+	}
+	return res, err
 }

@@ -304,7 +304,8 @@ func testLifecycle(t *testing.T, ctx context.Context, host drivers.Host, h Harne
 	c, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
 	start := time.Now()
-	g, err := host.Provision(c, h.Spec("dt-life", label))
+	spec := h.Spec("dt-life", label)
+	g, err := host.Provision(c, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,6 +352,9 @@ func testLifecycle(t *testing.T, ctx context.Context, host drivers.Host, h Harne
 		}
 	}
 	t.Run("DeclaredCapabilities", func(t *testing.T) { testDeclared(t, c, host, g) })
+	if rc, ok := g.(drivers.RunningConfig); ok {
+		t.Run("RunningConfig", func(t *testing.T) { testRunningConfig(t, c, rc, spec) })
+	}
 	testCaps(t, c, g, cfg)
 	testPower(t, c, g, cfg)
 
@@ -612,6 +616,13 @@ func testExisting(t *testing.T, ctx context.Context, host drivers.Host, h Harnes
 	if _, err := g.Console(c); !errors.Is(err, drivers.ErrUnsupported) {
 		t.Errorf("Console: %v, want ErrUnsupported", err)
 	}
+	// Nothing was configured: a report of memory or vCPUs could only be
+	// the plan's defaults echoed back.
+	if rc, ok := g.(drivers.RunningConfig); ok {
+		if got, err := rc.RunningConfig(c); !errors.Is(err, drivers.ErrUnsupported) && err == nil && (got.MemoryMB != 0 || got.CPUs != 0) {
+			t.Errorf("RunningConfig on an existing machine: %+v; want ErrUnsupported or zero values", got)
+		}
+	}
 	if err := g.Power(c, drivers.PowerReset); !errors.Is(err, drivers.ErrUnsupported) {
 		t.Errorf("Power: %v, want ErrUnsupported (nothing is done to an existing machine)", err)
 	}
@@ -631,5 +642,37 @@ func testExisting(t *testing.T, ctx context.Context, host drivers.Host, h Harnes
 	cancel2()
 	if _, err := host.Provision(cc, h.Spec("dt-existing2", label)); err == nil {
 		t.Error("Provision with a cancelled context succeeded")
+	}
+}
+
+// testRunningConfig: the host reports what the guest runs with, which for
+// a guest the driver provisioned is what the spec asked; the call honours
+// its context.
+func testRunningConfig(t *testing.T, ctx context.Context, rc drivers.RunningConfig, spec drivers.GuestSpec) {
+	got, err := rc.RunningConfig(ctx)
+	if err != nil {
+		t.Fatalf("RunningConfig: %v", err)
+	}
+	t.Logf("running config: %+v", got)
+	if got.MemoryMB != spec.MemoryMB || got.CPUs != spec.CPUs {
+		t.Errorf("RunningConfig memory %d MiB, %d vCPUs; the spec asked %d MiB, %d vCPUs", got.MemoryMB, got.CPUs, spec.MemoryMB, spec.CPUs)
+	}
+	if got.NICModels != nil {
+		want := spec.NICModel
+		if want == "" {
+			want = "virtio"
+		}
+		if len(got.NICModels) == 0 || got.NICModels[0] != want {
+			t.Errorf("NICModels %v; the spec asked %q", got.NICModels, want)
+		}
+	}
+	cc, cancel := context.WithCancel(ctx)
+	cancel()
+	t0 := time.Now()
+	if _, err := rc.RunningConfig(cc); err == nil {
+		t.Error("RunningConfig with a cancelled context succeeded")
+	}
+	if d := time.Since(t0); d > 3*time.Second {
+		t.Errorf("RunningConfig with a cancelled context returned after %s", d)
 	}
 }

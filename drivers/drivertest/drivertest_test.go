@@ -17,7 +17,7 @@ import (
 // fakeHost is an in-memory driver used to test the suite itself: with
 // broken set, it violates one contract, and the suite must notice.
 type fakeHost struct {
-	broken     string // "", "destroy", "leak", "sweepall"
+	broken     string // "", "destroy", "leak", "sweepall", "config"
 	mu         sync.Mutex
 	guests     map[string]*fakeGuest
 	unlabelled map[string]bool
@@ -30,6 +30,8 @@ type fakeGuest struct {
 	created time.Time
 	state   drivers.PowerState
 	gone    bool
+	mem     int
+	cpus    int
 }
 
 // The fake registers itself like any driver, from this test file alone:
@@ -41,7 +43,7 @@ func init() {
 		},
 		CheckURI:       func(string) (bool, error) { return false, nil },
 		DefaultProfile: func(drivers.HostInfo, map[string]string) string { return "kvm-tcg" },
-		Capabilities:   []string{drivers.CapPauseResume}})
+		Capabilities:   []string{drivers.CapPauseResume, drivers.CapRunningConfig}})
 }
 
 func (h *fakeHost) Info(ctx context.Context) (drivers.HostInfo, error) {
@@ -72,7 +74,7 @@ func (h *fakeHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drive
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	g := &fakeGuest{h: h, name: spec.Name, label: spec.RunLabel, created: time.Now(), state: drivers.StateRunning}
+	g := &fakeGuest{h: h, name: spec.Name, label: spec.RunLabel, created: time.Now(), state: drivers.StateRunning, mem: spec.MemoryMB, cpus: spec.CPUs}
 	if strings.HasPrefix(spec.Image.Path, "/nonexistent") {
 		if h.broken == "leak" {
 			h.guests[g.name] = g // no rollback
@@ -150,11 +152,23 @@ func (g *fakeGuest) Destroy(ctx context.Context, grace time.Duration) error {
 	return nil
 }
 
+// RunningConfig reports what the guest was provisioned with; broken
+// "config" reports a plan default instead.
+func (g *fakeGuest) RunningConfig(ctx context.Context) (drivers.GuestConfig, error) {
+	if err := ctx.Err(); err != nil {
+		return drivers.GuestConfig{}, drivers.Errorf(drivers.ClassHost, "running config", "%w", err)
+	}
+	if g.h.broken == "config" {
+		return drivers.GuestConfig{MemoryMB: 1024, CPUs: 1}, nil
+	}
+	return drivers.GuestConfig{MemoryMB: g.mem, CPUs: g.cpus}, nil
+}
+
 type fakeHarness struct{ h *fakeHost }
 
 func (f fakeHarness) Open(ctx context.Context) (drivers.Host, error) { return f.h, nil }
 func (f fakeHarness) Spec(name, label string) drivers.GuestSpec {
-	return drivers.GuestSpec{Name: name, RunLabel: label, MemoryMB: 64, Image: drivers.Image{Path: "/images/fake.qcow2", Format: "qcow2"}}
+	return drivers.GuestSpec{Name: name, RunLabel: label, MemoryMB: 64, CPUs: 2, Image: drivers.Image{Path: "/images/fake.qcow2", Format: "qcow2"}}
 }
 func (f fakeHarness) Config() drivertest.Config {
 	return drivertest.Config{
@@ -195,6 +209,7 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		"sweepall": "sweep would remove the unlabelled",
 		"dropcap":  "declares capability PauseResume but its guest lacks it",
 		"resume":   "domain stuck paused",
+		"config":   "RunningConfig memory 1024 MiB, 1 vCPUs; the spec asked 64 MiB, 2 vCPUs",
 	} {
 		t.Run(broken, func(t *testing.T) {
 			t.Parallel()

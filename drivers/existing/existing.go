@@ -60,17 +60,17 @@ func parse(uri string) (*Host, error) {
 	if s == "" {
 		return nil, fmt.Errorf("empty address")
 	}
+	if drivers.URIHasPassword(s) {
+		return nil, fmt.Errorf("%s", drivers.URIPasswordMessage)
+	}
 	h := &Host{port: 22}
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil {
-			return nil, fmt.Errorf("cannot parse %q: %v", s, err)
+			return nil, fmt.Errorf("cannot parse %q: %v", s, drivers.URLParseCause(err))
 		}
 		if u.Scheme != "ssh" {
 			return nil, fmt.Errorf("%q: scheme %q; want ssh://user@host:port, host:port or host", s, u.Scheme)
-		}
-		if _, ok := u.User.Password(); ok {
-			return nil, fmt.Errorf("a password does not belong in the URI; pass it through the environment or a file")
 		}
 		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 			return nil, fmt.Errorf("%q: only ssh://user@host:port is understood (no path or query)", s)

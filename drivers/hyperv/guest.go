@@ -12,17 +12,18 @@ import (
 )
 
 var (
-	_ drivers.Guest       = (*Guest)(nil)
-	_ drivers.DiskHotplug = (*Guest)(nil)
-	_ drivers.LinkControl = (*Guest)(nil)
-	_ drivers.SaveRestore = (*Guest)(nil)
-	_ drivers.PauseResume = (*Guest)(nil)
-	_ drivers.MACs        = (*Guest)(nil)
-	_ Checkpoints         = (*Guest)(nil)
-	_ IntegrationServices = (*Guest)(nil)
-	_ Heartbeat           = (*Guest)(nil)
-	_ KVP                 = (*Guest)(nil)
-	_ CopyFile            = (*Guest)(nil)
+	_ drivers.Guest         = (*Guest)(nil)
+	_ drivers.DiskHotplug   = (*Guest)(nil)
+	_ drivers.LinkControl   = (*Guest)(nil)
+	_ drivers.SaveRestore   = (*Guest)(nil)
+	_ drivers.PauseResume   = (*Guest)(nil)
+	_ drivers.MACs          = (*Guest)(nil)
+	_ drivers.RunningConfig = (*Guest)(nil)
+	_ Checkpoints           = (*Guest)(nil)
+	_ IntegrationServices   = (*Guest)(nil)
+	_ Heartbeat             = (*Guest)(nil)
+	_ KVP                   = (*Guest)(nil)
+	_ CopyFile              = (*Guest)(nil)
 )
 
 // Guest is a VM the driver created.
@@ -366,6 +367,19 @@ func (g *Guest) SetLink(ctx context.Context, nic int, up bool) error {
 	return g.h.run(ctx, "hyperv link "+g.name, "link.ps1", []Arg{
 		{Name: "Name", Value: g.name}, {Name: "Index", Value: strconv.Itoa(nic)}, {Name: "State", Value: st}, {Name: "SwitchName", Value: g.h.opts.Switch},
 	}, nil)
+}
+
+// RunningConfig reports the VM's startup memory and vCPUs from Get-VM.
+// Hyper-V does not name a NIC model (NICModels is nil).
+func (g *Guest) RunningConfig(ctx context.Context) (drivers.GuestConfig, error) {
+	q, err := g.query(ctx, false)
+	if err != nil {
+		return drivers.GuestConfig{}, err
+	}
+	if !q.Exists {
+		return drivers.GuestConfig{}, drivers.Errorf(drivers.ClassGuest, "hyperv running config "+g.name, "%v", errGone)
+	}
+	return drivers.GuestConfig{MemoryMB: q.MemoryStartupMB, CPUs: q.ProcessorCount}, nil
 }
 
 func (g *Guest) String() string { return "hyperv guest " + g.name + " (run " + g.label + ")" }

@@ -160,7 +160,7 @@ func OpenExecutor(ctx context.Context, ex Executor, uri string, extra map[string
 		_ = h.cleanupDir()
 		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "virtual switch %q not found on the host (it has %q)", h.opts.Switch, []string(h.info.Switches))
 	}
-	slog.Debug("hyperv: connected", "uri", uri, "host", h.info.ComputerName, "nature", h.info.Nature, "scripts", h.dir)
+	slog.Debug("hyperv: connected", "uri", drivers.RedactURI(uri), "host", h.info.ComputerName, "nature", h.info.Nature, "scripts", h.dir)
 	return h, nil
 }
 

@@ -61,10 +61,10 @@ type winrmExecutor struct {
 
 // DialWinRM connects to a WinRM endpoint and opens a shell.
 func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Executor, error) {
-	op := "hyperv open " + uri
+	op := "hyperv open " + drivers.RedactURI(uri)
 	u, err := url.Parse(uri)
 	if err != nil || u.Host == "" || u.User != nil {
-		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "bad URI %q: want https://host:5986/wsman (credentials go in username_env/password_env, never in the URI)", redactURI(uri))
+		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "bad URI %q: want https://host:5986/wsman (credentials go in username_env/password_env, never in the URI)", drivers.RedactURI(uri))
 	}
 	if u.Path != "/wsman" && u.Path != "" {
 		return nil, drivers.Errorf(drivers.ClassInput, op, "path %q: the WinRM endpoint is /wsman", u.Path)
@@ -152,10 +152,6 @@ func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Execu
 	}
 	return ex, nil
 }
-
-var userinfoRE = regexp.MustCompile(`//[^/@]*@`)
-
-func redactURI(s string) string { return userinfoRE.ReplaceAllString(s, "//[redacted]@") }
 
 // within runs f under ctx (drivers.Within): the library ignores contexts.
 func within[T any](ctx context.Context, f func() (T, error)) (T, error) {
@@ -268,6 +264,8 @@ func classifyWinRM(op string, err error) error {
 	var ci x509.CertificateInvalidError
 	var cv *tls.CertificateVerificationError
 	switch {
+	case errors.Is(err, ErrBasicRefused):
+		return drivers.Wrap(drivers.ClassSecurity, op, ErrBasicRefused)
 	case errors.As(err, &ua), errors.As(err, &cv) && errors.As(cv.Err, &ua):
 		return drivers.Errorf(drivers.ClassSecurity, op, "the host's TLS certificate is not signed by a trusted CA (name the CA with ca_cert; insecure: true only for throw-away tests)")
 	case errors.As(err, &he):

@@ -18,7 +18,7 @@ const (
 
 // Capabilities are what every Hyper-V guest can do (the conformance
 // suite holds the driver to them).
-var Capabilities = []string{drivers.CapDiskHotplug, drivers.CapLinkControl, drivers.CapSaveRestore, drivers.CapPauseResume, drivers.CapMACs,
+var Capabilities = []string{drivers.CapDiskHotplug, drivers.CapLinkControl, drivers.CapSaveRestore, drivers.CapPauseResume, drivers.CapMACs, drivers.CapRunningConfig,
 	CapCheckpoints, CapIntegrationServices, CapHeartbeat, CapKVP, CapCopyFile}
 
 func init() {

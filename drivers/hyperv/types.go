@@ -53,6 +53,8 @@ type queryOut struct {
 	Generation          int
 	Notes               string
 	Uptime              int
+	MemoryStartupMB     int
+	ProcessorCount      int
 	NetworkAdapters     List[NetworkAdapter]
 	IntegrationServices List[IntegrationService]
 	Kvp                 map[string]string

@@ -37,6 +37,7 @@ var (
 	_ drivers.GuestClock    = (*Guest)(nil)
 	_ drivers.GuestTimeSync = (*Guest)(nil)
 	_ drivers.MACs          = (*Guest)(nil)
+	_ drivers.RunningConfig = (*Guest)(nil)
 )
 
 // Name is the domain name.
@@ -315,6 +316,15 @@ func (g *Guest) MACs(ctx context.Context) ([]string, error) {
 		}
 	}
 	return macs, nil
+}
+
+// RunningConfig reports the live domain's memory, vCPUs and NIC models.
+func (g *Guest) RunningConfig(ctx context.Context) (drivers.GuestConfig, error) {
+	d, err := g.liveDomain(ctx, "running config")
+	if err != nil {
+		return drivers.GuestConfig{}, err
+	}
+	return runningConfig(d), nil
 }
 
 func (g *Guest) String() string { return fmt.Sprintf("libvirt guest %s (run %s)", g.name, g.label) }

@@ -111,7 +111,7 @@ func Open(ctx context.Context, uri string, opts drivers.OpenOptions) (drivers.Ho
 }
 
 func open(ctx context.Context, uri string, opts drivers.OpenOptions) (*Host, error) {
-	h := &Host{uri: redactURI(uri), network: "default", pool: "default", log: slog.Default(), now: time.Now,
+	h := &Host{uri: drivers.RedactURI(uri), network: "default", pool: "default", log: slog.Default(), now: time.Now,
 		infoSem: make(chan struct{}, 1)}
 	for k, v := range opts.Extra {
 		switch k {
@@ -159,29 +159,20 @@ func open(ctx context.Context, uri string, opts drivers.OpenOptions) (*Host, err
 	return h, nil
 }
 
-// redactURI drops any password from a URI so it can go into messages.
-func redactURI(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
-
 // dialerFor parses a libvirt URI. It mirrors go-libvirt's ConnectToURI but
 // keeps our own timeouts, takes secrets and TLS files from opts, and
 // rejects what we do not understand with one clear message.
 func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.ConnectURI, bool, error) {
+	if drivers.URIHasPassword(raw) {
+		return nil, "", false, fmt.Errorf("%q: %s", drivers.RedactURI(raw), drivers.URIPasswordMessage)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, "", false, fmt.Errorf("cannot parse %q: %v", redactURI(raw), err)
+		return nil, "", false, fmt.Errorf("cannot parse %q: %v", drivers.RedactURI(raw), drivers.URLParseCause(err))
 	}
 	scheme, transport, _ := strings.Cut(u.Scheme, "+")
 	if scheme != "qemu" {
-		return nil, "", false, fmt.Errorf("%q: unsupported scheme %q; want qemu:///system, qemu+ssh://, qemu+tcp:// or qemu+tls://", redactURI(raw), u.Scheme)
+		return nil, "", false, fmt.Errorf("%q: unsupported scheme %q; want qemu:///system, qemu+ssh://, qemu+tcp:// or qemu+tls://", drivers.RedactURI(raw), u.Scheme)
 	}
 	if transport == "" {
 		transport = "unix"
@@ -190,10 +181,7 @@ func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.C
 		}
 	}
 	if u.Path != "/system" && u.Path != "/session" {
-		return nil, "", false, fmt.Errorf("%q: path must be /system or /session", redactURI(raw))
-	}
-	if _, ok := u.User.Password(); ok {
-		return nil, "", false, fmt.Errorf("%q: a password does not belong in the URI; pass it through the environment or a file", redactURI(raw))
+		return nil, "", false, fmt.Errorf("%q: path must be /system or /session", drivers.RedactURI(raw))
 	}
 	allowed := map[string][]string{
 		"unix": {"socket"},
@@ -203,19 +191,19 @@ func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.C
 	}
 	keys, ok := allowed[transport]
 	if !ok {
-		return nil, "", false, fmt.Errorf("%q: unsupported transport %q; want unix, ssh, tcp or tls", redactURI(raw), transport)
+		return nil, "", false, fmt.Errorf("%q: unsupported transport %q; want unix, ssh, tcp or tls", drivers.RedactURI(raw), transport)
 	}
 	q := u.Query()
 	for k := range q {
 		if !slices.Contains(keys, k) {
-			return nil, "", false, fmt.Errorf("%q: parameter %q is not supported with transport %s (supported: %s)", redactURI(raw), k, transport, strings.Join(keys, ", "))
+			return nil, "", false, fmt.Errorf("%q: parameter %q is not supported with transport %s (supported: %s)", drivers.RedactURI(raw), k, transport, strings.Join(keys, ", "))
 		}
 	}
 	remote := golibvirt.ConnectURI("qemu://" + u.Path)
 	switch transport {
 	case "unix":
 		if u.Host != "" {
-			return nil, "", false, fmt.Errorf("%q: a unix socket URI has no host", redactURI(raw))
+			return nil, "", false, fmt.Errorf("%q: a unix socket URI has no host", drivers.RedactURI(raw))
 		}
 		o := []dialers.LocalOption{dialers.WithLocalTimeout(dialTimeout)}
 		if s := q.Get("socket"); s != "" {
@@ -224,7 +212,7 @@ func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.C
 		return dialers.NewLocal(o...), remote, true, nil
 	case "tcp":
 		if u.Hostname() == "" {
-			return nil, "", false, fmt.Errorf("%q: qemu+tcp needs a host", redactURI(raw))
+			return nil, "", false, fmt.Errorf("%q: qemu+tcp needs a host", drivers.RedactURI(raw))
 		}
 		o := []dialers.RemoteOption{dialers.WithRemoteTimeout(dialTimeout)}
 		if p := u.Port(); p != "" {
@@ -233,7 +221,7 @@ func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.C
 		return dialers.NewRemote(u.Hostname(), o...), remote, false, nil
 	case "tls":
 		if u.Hostname() == "" {
-			return nil, "", false, fmt.Errorf("%q: qemu+tls needs a host", redactURI(raw))
+			return nil, "", false, fmt.Errorf("%q: qemu+tls needs a host", drivers.RedactURI(raw))
 		}
 		port := u.Port()
 		if port == "" {
@@ -252,7 +240,7 @@ func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.C
 		return dialers.NewTLS(u.Hostname(), o...), remote, false, nil
 	case "ssh":
 		if u.Hostname() == "" {
-			return nil, "", false, fmt.Errorf("%q: qemu+ssh needs a host", redactURI(raw))
+			return nil, "", false, fmt.Errorf("%q: qemu+ssh needs a host", drivers.RedactURI(raw))
 		}
 		var o []dialers.SSHOption
 		if cu, err := user.Current(); err == nil {

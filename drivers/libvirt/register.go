@@ -11,7 +11,7 @@ import (
 // Capabilities are what every libvirt guest can do (the conformance
 // suite holds the driver to them).
 var Capabilities = []string{drivers.CapDiskHotplug, drivers.CapLinkControl, drivers.CapNICHotplug, drivers.CapSaveRestore,
-	drivers.CapPauseResume, drivers.CapGuestClock, drivers.CapGuestTimeSync, drivers.CapMACs}
+	drivers.CapPauseResume, drivers.CapGuestClock, drivers.CapGuestTimeSync, drivers.CapMACs, drivers.CapRunningConfig}
 
 func init() {
 	drivers.Register(drivers.Driver{Name: "libvirt", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Capabilities: Capabilities})

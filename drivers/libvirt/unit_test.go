@@ -50,7 +50,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestRedactURI(t *testing.T) {
-	got := redactURI("qemu+ssh://root:hunter2@h/system")
+	got := drivers.RedactURI("qemu+ssh://root:hunter2@h/system")
 	if strings.Contains(got, "hunter2") {
 		t.Fatal(got)
 	}

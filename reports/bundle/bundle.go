@@ -215,6 +215,7 @@ func WriteResults(dir string, run *reports.Run) error {
 	if err != nil {
 		return fmt.Errorf("bundle: encode results: %w", err)
 	}
+	b = reports.EscapeJSONControls(b)
 	b = append(b, '\n')
 	if err := writeFile(filepath.Join(dir, ResultsFile), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return fmt.Errorf("bundle: %s: %w", ResultsFile, err)
@@ -231,11 +232,12 @@ func Load(dir string) (*reports.Run, error) {
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
 		p = filepath.Join(dir, ResultsFile)
 	}
-	b, err := os.ReadFile(p)
+	f, err := reports.OpenLimited(p, reports.MaxResultsBytes)
 	if err != nil {
 		return nil, fmt.Errorf("load results: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
+	defer f.Close()
+	dec := json.NewDecoder(f)
 	dec.DisallowUnknownFields()
 	var run reports.Run
 	if err := dec.Decode(&run); err != nil {

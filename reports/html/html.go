@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -50,7 +51,7 @@ type Options struct {
 
 // Write renders run to w.
 func Write(w io.Writer, run *reports.Run, opt Options) error {
-	v := build(run, opt)
+	v := build(reports.CleanCopy(run), opt)
 	// Render to a buffer first: a template error must not leave half a
 	// certificate on disk.
 	var b bytes.Buffer
@@ -70,6 +71,7 @@ type view struct {
 	Verdict, VerdictClass                                               string
 	Shards                                                              []string
 	Simulated                                                           []simHost
+	Unverified                                                          []string // banners, drivers.TLSBanner
 	Cards                                                               []card
 	Cols                                                                []col
 	Images                                                              []imgGroup
@@ -90,6 +92,7 @@ type simHost struct{ Host, Notes string }
 
 type card struct {
 	Target, Host, Image, Verdict, VerdictClass, Nature, Hypervisor, Error string
+	Note                                                                  string // why a target with no FAIL is NOT CERTIFIED
 	Counts                                                                []countView
 }
 
@@ -239,9 +242,18 @@ func build(run *reports.Run, opt Options) *view {
 				v.Simulated = append(v.Simulated, simHost{Host: c(t.Host), Notes: c(strings.Join(t.HostInfo.Notes, "; "))})
 			}
 		}
+		if t.HostInfo.TLSUnverified {
+			b := c(drivers.TLSBanner(t.Host))
+			if !slices.Contains(v.Unverified, b) {
+				v.Unverified = append(v.Unverified, b)
+			}
+		}
 		tv := t.Verdict(run.Complete)
 		cd := card{Target: c(t.ID), Host: c(t.Host), Image: c(t.Image), Verdict: string(tv), VerdictClass: verdictClass(tv),
 			Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), Error: c(t.Error)}
+		if t.NothingTested(run.Complete) {
+			cd.Note = c(t.Why(run.Complete))
+		}
 		cnt := t.Count()
 		for _, s := range reports.Statuses {
 			cd.Counts = append(cd.Counts, countView{Status: string(s), Class: statusClass(s), N: cnt[s]})

@@ -119,7 +119,7 @@ func (w *Writer) Append(r Record) error {
 	if err != nil {
 		return fmt.Errorf("journal: encode %s: %w", r.Type, err)
 	}
-	b = append(b, '\n')
+	b = append(reports.EscapeJSONControls(b), '\n')
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
@@ -166,7 +166,7 @@ const MaxRecord = 16 << 20
 // its newline (the process died while writing it) is ignored; a corrupt
 // line elsewhere is skipped and counted in bad.
 func Read(dir string) (recs []Record, bad int, err error) {
-	f, err := os.Open(filepath.Join(dir, File))
+	f, err := reports.OpenLimited(filepath.Join(dir, File), reports.MaxJournalBytes)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -168,3 +168,28 @@ func FuzzReplay(f *testing.F) {
 		}
 	})
 }
+
+// Regression (issue 11, finding 7): DEL and C1 controls reached
+// journal.jsonl raw; they are escaped and read back unchanged.
+func TestJournalEscapesControls(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "h/i\u009b2J\x7f\x1b"
+	if err := w.Append(Record{Type: TargetStarted, Target: id}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	b, _ := os.ReadFile(filepath.Join(dir, File))
+	for _, r := range string(b) {
+		if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) {
+			t.Fatalf("raw control %U in the journal", r)
+		}
+	}
+	recs, _, err := Read(dir)
+	if err != nil || len(recs) != 1 || recs[0].Target != id {
+		t.Fatalf("read back: %v %+v", err, recs)
+	}
+}

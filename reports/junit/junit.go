@@ -35,6 +35,7 @@ import (
 
 	gojunit "github.com/jstemmer/go-junit-report/v2/junit"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/reports"
 )
 
@@ -59,6 +60,7 @@ func WriteOptions(w io.Writer, run *reports.Run, opt Options) error {
 
 // Build converts run to the junit package's model.
 func Build(run *reports.Run, opt Options) gojunit.Testsuites {
+	run = reports.CleanCopy(run) // every field, IDs and statuses included
 	// The Ant schema allows no attributes on <testsuites>, so the totals
 	// (which AddSuite would fill in) are left out on purpose.
 	var ts gojunit.Testsuites
@@ -111,6 +113,9 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 		}
 	}
 	var out strings.Builder
+	if t.HostInfo.TLSUnverified {
+		fmt.Fprintf(&out, "WARNING: %s\n\n", c(drivers.TLSBanner(t.Host)))
+	}
 	if t.Error != "" {
 		fmt.Fprintf(&out, "TARGET ERROR: %s\n\n", c(t.Error))
 		s.SystemErr.Data = c(t.Error) + "\n"
@@ -194,6 +199,9 @@ func fingerprint(run *reports.Run, t *reports.Target) []prop {
 		{"host.os", h.OS},
 		{"host.accel", h.Accel},
 		{"host.nature", h.Nature},
+	}
+	if h.TLSUnverified {
+		ps = append(ps, prop{"host.tls", drivers.TLSBanner(t.Host)})
 	}
 	for _, k := range sortedKeys(h.Versions) {
 		ps = append(ps, prop{"host.version." + k, h.Versions[k]})

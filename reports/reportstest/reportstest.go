@@ -7,6 +7,7 @@ package reportstest
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -165,4 +166,59 @@ func Synthetic(n int) *reports.Run {
 		run.Targets = append(run.Targets, t)
 	}
 	return run
+}
+
+// Control is a value with every kind of control character a hostile
+// results.json or host could carry: ESC sequences, C0 and C1 controls, a
+// bare carriage return and a newline.
+const Control = "x\x1b[2J\x1b]0;title\x07\x01\x08\r\x9b31m\u0085\ny"
+
+// HostileRun is Sample with Control appended to every string field (IDs,
+// statuses, names, evidence, map keys and values), the input of the
+// control-character tests of every writer.
+func HostileRun() *reports.Run {
+	run := Sample()
+	poison(reflect.ValueOf(run).Elem())
+	return run
+}
+
+func poison(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(v.String() + Control)
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			poison(v.Elem())
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				poison(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			poison(v.Index(i))
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			return
+		}
+		out := reflect.MakeMapWithSize(v.Type(), v.Len())
+		it := v.MapRange()
+		for it.Next() {
+			k := reflect.New(v.Type().Key()).Elem()
+			k.Set(it.Key())
+			poison(k)
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(it.Value())
+			poison(e)
+			out.SetMapIndex(k, e)
+		}
+		if v.CanSet() {
+			v.Set(out)
+		}
+	}
 }

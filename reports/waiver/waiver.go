@@ -26,7 +26,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -77,7 +76,7 @@ var ErrInvalid = errors.New("invalid waiver file")
 
 // Load reads and validates a waiver file.
 func Load(name string) ([]Waiver, error) {
-	b, err := os.ReadFile(name)
+	b, err := reports.ReadFileLimited(name, reports.MaxInputFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("waivers: %w", err)
 	}

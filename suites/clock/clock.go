@@ -31,11 +31,13 @@ func init() {
 	}
 	reg(suites.Check{ID: "clock.source", Keys: []string{"expect"}, Priority: 1, Title: "Clocksource is the platform's paravirtual clock",
 		Doc: "current_clocksource must be one of the profile's expect list (KVM: kvm-clock or tsc; Hyper-V: " +
-			"hyperv_clocksource_tsc_page or tsc). Under software emulation no paravirtual clock exists and " +
-			"the profile skips the check with that reason.", Run: runSource})
+			"hyperv_clocksource_tsc_page or tsc; software emulation, with no paravirtual clock: tsc, hpet or " +
+			"acpi_pm), and never jiffies or refined-jiffies (tick counting, the kernel's last resort) on any profile.",
+		Run: runSource})
 	reg(suites.Check{ID: "clock.available", Keys: []string{"min_count", "must_include"}, Priority: 2, Title: "Alternative clocksources available",
 		Doc: "available_clocksource lists at least min_count sources including every must_include entry, so " +
-			"the kernel can switch when one is found unstable.", Run: runAvailable})
+			"the kernel can switch when one is found unstable. jiffies and refined-jiffies are never counted " +
+			"as alternatives.", Run: runAvailable})
 	reg(suites.Check{ID: "clock.tsc-flags", Keys: []string{"require"}, Priority: 2, Title: "TSC CPU flags",
 		Doc: "The first CPU's /proc/cpuinfo flags include every profile entry (tsc; constant_tsc and " +
 			"nonstop_tsc where the platform exposes an invariant TSC).", Run: runTSCFlags})
@@ -132,26 +134,48 @@ func gatherFacts(t *suites.T) Facts {
 	return ParseFacts(string(r.Stdout))
 }
 
-// JudgeSource checks the current clocksource.
+// Jiffies reports whether a clocksource counts timer ticks (jiffies,
+// refined-jiffies): the kernel's last resort when no hardware clock is
+// usable, with a resolution of one tick and no better than the timer
+// interrupt. It is never an acceptable current clocksource and never an
+// alternative, on any profile (issue 15).
+func Jiffies(name string) bool { return name == "jiffies" || name == "refined-jiffies" }
+
+// JudgeSource checks the current clocksource: one of expect, and never a
+// jiffies-based one (whatever the profile lists).
 func JudgeSource(f Facts, expect []string) suites.Verdict {
 	var v suites.Verdict
 	act := f.Current
 	if act == "" {
 		act = "unreadable"
 	}
-	v.Add("current_clocksource", in(expect, f.Current), strings.Join(expect, " or "), act, "", "expect")
+	v.Add("current_clocksource is a hardware clock", f.Current != "" && !Jiffies(f.Current),
+		"not jiffies or refined-jiffies (tick counting: the kernel found no usable clock)", act, "", "")
+	v.Add("current_clocksource", in(expect, f.Current) && !Jiffies(f.Current), strings.Join(expect, " or "), act, "", "expect")
 	return v
 }
 
 func runSource(t *suites.T) { t.Judge(JudgeSource(gatherFacts(t), t.Strings("expect"))) }
 
-// JudgeAvailable checks available_clocksource.
+// JudgeAvailable checks available_clocksource. jiffies-based sources are
+// listed in the evidence but never counted, and never satisfy must_include.
 func JudgeAvailable(f Facts, minCount int, mustInclude []string) suites.Verdict {
 	var v suites.Verdict
-	v.Add("available_clocksource count", len(f.Available) >= minCount, fmt.Sprintf(">= %d", minCount),
-		fmt.Sprintf("%d (%s)", len(f.Available), strings.Join(f.Available, " ")), "", "min_count")
+	var real, ticks []string
+	for _, a := range f.Available {
+		if Jiffies(a) {
+			ticks = append(ticks, a)
+		} else {
+			real = append(real, a)
+		}
+	}
+	act := fmt.Sprintf("%d (%s)", len(real), strings.Join(real, " "))
+	if len(ticks) > 0 {
+		act += "; not counted: " + strings.Join(ticks, " ")
+	}
+	v.Add("available_clocksource count (jiffies-based not counted)", len(real) >= minCount, fmt.Sprintf(">= %d", minCount), act, "", "min_count")
 	for _, m := range mustInclude {
-		v.Add("available_clocksource includes "+m, in(f.Available, m), "listed", strings.Join(f.Available, " "), "", "must_include")
+		v.Add("available_clocksource includes "+m, in(real, m), "listed", strings.Join(f.Available, " "), "", "must_include")
 	}
 	return v
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites/suitetest"
 )
@@ -83,7 +84,9 @@ func TestChecksOnTranscripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tg, err := suitetest.Target(c.platform, x, &suitetest.Guest{GuestName: "transcript"})
+			// A host that reports the guest it runs (RunningConfig).
+			g := &suitetest.CapGuest{Guest: &suitetest.Guest{GuestName: "transcript"}, Running: &drivers.GuestConfig{MemoryMB: 2048, CPUs: 2}}
+			tg, err := suitetest.Target(c.platform, x, g)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -184,14 +184,24 @@ func JudgeOffloads(feats map[string]map[string]parse.Feature, require []string) 
 
 // JudgeMTU: every NIC runs at the expected MTU, and where `ip -d` shows
 // the maximum, it is at least minMax.
-func JudgeMTU(f NetFacts, mtu, minMax int) suites.Verdict {
+func JudgeMTU(f NetFacts, mtu, minMax int) suites.Verdict { return JudgeMTUFrom(f, mtu, minMax, "") }
+
+// JudgeMTUFrom is JudgeMTU where the expected MTU may be unknown (mtu 0:
+// the host cannot report the guest, so the platform's MTU is no
+// expectation for it); those steps are not judged, with unknown as the
+// reason, and the maximum MTU is still judged.
+func JudgeMTUFrom(f NetFacts, mtu, minMax int, unknown string) suites.Verdict {
 	var v suites.Verdict
 	nics := f.NICs()
 	if len(nics) == 0 {
 		v.Add("NICs present", false, "at least one NIC", "none", "", "")
 	}
 	for _, n := range nics {
-		v.Add("MTU of "+n.Name, n.MTU == mtu, strconv.Itoa(mtu), strconv.Itoa(n.MTU), "", "mtu")
+		if mtu > 0 {
+			v.Add("MTU of "+n.Name, n.MTU == mtu, strconv.Itoa(mtu), strconv.Itoa(n.MTU), "", "mtu")
+		} else {
+			v.NotJudged("MTU of "+n.Name, "the MTU of the host's network", fmt.Sprintf("%s (guest MTU %d)", unknown, n.MTU), "mtu")
+		}
 		if mx, ok := f.MaxMTU[n.Name]; ok {
 			v.Add("max MTU of "+n.Name, mx >= minMax, ">= "+strconv.Itoa(minMax), strconv.Itoa(mx), "", "min_max_mtu")
 		}

@@ -56,9 +56,11 @@ func init() {
 	})
 	suites.Register(suites.Check{
 		ID: "drivers.balloon", Keys: []string{"driver", "min_memtotal_ratio"}, Area: "drivers", Priority: 2,
-		Title: "Memory balloon driver bound; memory as configured",
+		Title: "Memory balloon driver bound; MemTotal matches the memory the host gives",
 		Doc: "The balloon device (virtio balloon, or Hyper-V Dynamic Memory) is bound to the profile's " +
-			"driver (SKIP when the domain defines no balloon device), and MemTotal is at least min_memtotal_ratio of the configured memory. Live " +
+			"driver (SKIP when the domain defines no balloon device), and MemTotal is at least min_memtotal_ratio of the memory the " +
+			"host reports it runs the guest with (RunningConfig; not judged, with the reason, when the host cannot say, as for an " +
+			"existing machine: the plan's memory_mb is never an expectation). Live " +
 			"resizing is not exercised: the host driver SPI has no balloon capability yet.",
 		OS: linux, Timeout: 2 * time.Minute, Run: runBalloon,
 	})
@@ -92,8 +94,8 @@ func JudgeParavirtual(devs []parse.Device, bus string, required []string, nicMod
 	if onBus == 0 {
 		v.Add("devices on /sys/bus/"+bus, false, "paravirtual devices present", "no "+bus+" devices at all", "", "bus")
 	}
-	if nicModel != "" && !strings.Contains(nicModel, "virtio") && !strings.Contains(nicModel, "netvsc") && !strings.Contains(nicModel, "synthetic") {
-		v.Add("NIC model the domain defines", false, "a paravirtual NIC", "emulated NIC model "+nicModel, "", "")
+	if nicModel != "" && !paravirtualNIC(nicModel) {
+		v.Add("NIC model the host defines", false, "a paravirtual NIC", "emulated NIC model "+nicModel, "", "")
 	}
 	for _, req := range required {
 		var hits []string
@@ -134,7 +136,30 @@ func in(xs []string, x string) bool {
 func runParavirtual(t *suites.T) {
 	r := t.Run("list paravirtual devices and their drivers", suites.ProbePVDevices)
 	devs := parse.BusDevices(string(r.Stdout))
-	t.Judge(JudgeParavirtual(devs, t.String("bus"), t.Strings("required"), t.Target.Spec.NICModel))
+	hc, unknown := t.RunningConfig()
+	v := JudgeParavirtual(devs, t.String("bus"), t.Strings("required"), emulatedNIC(hc.NICModels))
+	if hc.NICModels == nil {
+		if unknown == "" {
+			unknown = "the host does not name its NIC models"
+		}
+		v.NotJudged("NIC models the host defines", "paravirtual NICs", unknown, "")
+	}
+	t.Judge(v)
+}
+
+// emulatedNIC returns the first NIC model the host reports that is not
+// paravirtual, else "" (every NIC paravirtual, or none named).
+func emulatedNIC(models []string) string {
+	for _, m := range models {
+		if m != "" && !paravirtualNIC(m) {
+			return m
+		}
+	}
+	return ""
+}
+
+func paravirtualNIC(m string) bool {
+	return strings.Contains(m, "virtio") || strings.Contains(m, "netvsc") || strings.Contains(m, "synthetic")
 }
 
 // ModuleFacts is the parsed modules probe.
@@ -377,8 +402,11 @@ func ParseBalloon(out string) BalloonFacts {
 }
 
 // JudgeBalloon checks the balloon device binding and MemTotal against the
-// configured memory (configMB 0: unknown, not judged).
-func JudgeBalloon(f BalloonFacts, driver string, minRatio float64, configMB int) suites.Verdict {
+// memory the host reports it runs the guest with (hostMB; 0: unknown, that
+// step is not judged, with unknown as the reason). Never the plan's
+// default: that describes what the harness provisions, not a machine it
+// did not provision.
+func JudgeBalloon(f BalloonFacts, driver string, minRatio float64, hostMB int, unknown string) suites.Verdict {
 	var v suites.Verdict
 	var devs []string
 	ok := false
@@ -398,16 +426,23 @@ func JudgeBalloon(f BalloonFacts, driver string, minRatio float64, configMB int)
 	}
 	act := strings.Join(devs, ", ")
 	v.Add("balloon device bound", ok, "bound to "+driver, act, "", "driver")
-	if configMB > 0 {
-		ratio := float64(f.MemTotalKB) / 1024 / float64(configMB)
-		v.Add("MemTotal against the configured memory", ratio >= minRatio && ratio <= 1.0001,
-			fmt.Sprintf("%.0f%%..100%% of %d MiB", minRatio*100, configMB),
-			fmt.Sprintf("%d kB (%.1f%%)", f.MemTotalKB, ratio*100), fmt.Sprintf(">= %.2f", minRatio), "min_memtotal_ratio")
+	step := "MemTotal against the memory the host runs the guest with"
+	if hostMB <= 0 {
+		if unknown == "" {
+			unknown = "the host reported no memory size"
+		}
+		v.NotJudged(step, fmt.Sprintf("%.0f%%..100%% of the guest's memory", minRatio*100), fmt.Sprintf("%s (guest MemTotal %d kB)", unknown, f.MemTotalKB), "min_memtotal_ratio")
+		return v
 	}
+	ratio := float64(f.MemTotalKB) / 1024 / float64(hostMB)
+	v.Add(step, ratio >= minRatio && ratio <= 1.0001,
+		fmt.Sprintf("%.0f%%..100%% of %d MiB (host report)", minRatio*100, hostMB),
+		fmt.Sprintf("%d kB (%.1f%%)", f.MemTotalKB, ratio*100), fmt.Sprintf(">= %.2f", minRatio), "min_memtotal_ratio")
 	return v
 }
 
 func runBalloon(t *suites.T) {
 	r := t.Run("list balloon device and memory", ProbeBalloon)
-	t.Judge(JudgeBalloon(ParseBalloon(string(r.Stdout)), t.String("driver"), t.Float("min_memtotal_ratio"), t.Target.Spec.MemoryMB))
+	hc, unknown := t.RunningConfig()
+	t.Judge(JudgeBalloon(ParseBalloon(string(r.Stdout)), t.String("driver"), t.Float("min_memtotal_ratio"), hc.MemoryMB, unknown))
 }

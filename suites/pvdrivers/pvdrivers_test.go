@@ -52,11 +52,11 @@ func TestJudgeInitramfsSkips(t *testing.T) {
 
 func TestJudgeBalloonMemory(t *testing.T) {
 	f := BalloonFacts{Devices: []parse.Device{{Bus: "virtio", Kind: "balloon", Name: "virtio3", Driver: "virtio_balloon"}}, MemTotalKB: 1_000_000}
-	if v := JudgeBalloon(f, "virtio_balloon", 0.8, 2048); !v.Failed() {
+	if v := JudgeBalloon(f, "virtio_balloon", 0.8, 2048, ""); !v.Failed() {
 		t.Errorf("MemTotal of half the configured memory accepted: %s", v)
 	}
 	f.MemTotalKB = 2_014_488
-	if v := JudgeBalloon(f, "virtio_balloon", 0.8, 2048); v.Failed() {
+	if v := JudgeBalloon(f, "virtio_balloon", 0.8, 2048, ""); v.Failed() {
 		t.Error(v)
 	}
 }

@@ -78,6 +78,31 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
+	// KeyDir holds the run's private SSH key, in KeyDir/<label>/: outside
+	// the run directory, so no bundle ever carries it. Default
+	// DefaultKeyDir().
+	KeyDir string
+}
+
+// DefaultKeyDir is where run keys live: $VIRTCERT_KEY_DIR, else the
+// user's cache directory (~/.cache/virtcert/keys).
+func DefaultKeyDir() string {
+	if d := os.Getenv("VIRTCERT_KEY_DIR"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "virtcert", "keys")
+	}
+	return filepath.Join(os.TempDir(), "virtcert-keys")
+}
+
+// RunKeyDir is the directory of one run's private key under keyDir
+// ("" = DefaultKeyDir()). sweep --run removes it with the run's guests.
+func RunKeyDir(keyDir, label string) string {
+	if keyDir == "" {
+		keyDir = DefaultKeyDir()
+	}
+	return filepath.Join(keyDir, label)
 }
 
 // SetupError lists the classified setup failures of a run's targets
@@ -253,16 +278,17 @@ func (r *runner) resume(res *reports.Run) error {
 }
 
 // clientKey makes the per-run client key. Its private half is written
-// 0600 under the run directory (for --keep-on-failure's ssh command);
-// the returned cleanup removes it unless a guest is kept.
+// 0600 outside the run directory (RunKeyDir: no bundle carries it), for
+// --keep-on-failure's ssh command; the returned cleanup removes it unless
+// a guest is kept.
 func (r *runner) clientKey() (cleanup func(), err error) {
 	r.client, err = guests.NewClientKey("virtcert " + r.label)
 	if err != nil {
 		return nil, fmt.Errorf("client key: %w", err)
 	}
-	r.keyDir = filepath.Join(r.opt.Out, "ssh")
+	r.keyDir = RunKeyDir(r.opt.KeyDir, r.label)
 	if err := os.MkdirAll(r.keyDir, 0o700); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("client key: %w", err)
 	}
 	keyFile := filepath.Join(r.keyDir, "id_ed25519")
 	if err := r.client.WritePrivateKey(keyFile); err != nil {

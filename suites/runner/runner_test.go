@@ -1,10 +1,12 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +73,7 @@ type testOptions struct {
 func opts(t *testing.T, h *fakeHost, d *fakeDial, checks ...suites.Check) testOptions {
 	probe := filepath.Join(t.TempDir(), "vcprobe")
 	os.WriteFile(probe, []byte("#!probe"), 0o755)
-	return testOptions{Options: Options{Out: t.TempDir(), Version: "test", Dial: d.dial, ProbePath: probe,
+	return testOptions{Options: Options{Out: t.TempDir(), KeyDir: t.TempDir(), Version: "test", Dial: d.dial, ProbePath: probe,
 		Openers: map[string]drivers.Opener{"libvirt": func(ctx context.Context, uri string, o drivers.OpenOptions) (drivers.Host, error) { return h, nil }}},
 		Checks: checks}
 }
@@ -180,8 +182,8 @@ func TestRunHappyAndFail(t *testing.T) {
 			t.Errorf("connection not closed")
 		}
 	}
-	if _, err := os.Stat(filepath.Join(o.Out, "ssh", "id_ed25519")); !os.IsNotExist(err) {
-		t.Errorf("per-run private key not removed: %v", err)
+	if ks, _ := filepath.Glob(filepath.Join(o.KeyDir, "*", "*")); len(ks) > 0 {
+		t.Errorf("per-run private key not removed: %v", ks)
 	}
 	// The journal replays to the same verdicts.
 	re, err := journal.Replay(o.Out)
@@ -389,10 +391,29 @@ func TestKeepOnFailure(t *testing.T) {
 	if !strings.HasPrefix(string(kh), "192.168.150.10 ssh-ed25519 ") {
 		t.Errorf("known_hosts: %q", kh)
 	}
-	st, err := os.Stat(filepath.Join(o.Out, "ssh", "id_ed25519"))
+	// Regression (issue 11, finding 8): the kept guest's private key
+	// stayed in the run directory and was sealed into the manifest. It
+	// lives outside it, and the ssh_config names it.
+	keys, _ := filepath.Glob(filepath.Join(o.KeyDir, "*", "id_ed25519"))
+	if len(keys) != 1 {
+		t.Fatalf("kept keys: %v", keys)
+	}
+	key, _ := filepath.Abs(keys[0])
+	st, err := os.Stat(key)
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("kept key: %v %v", st, err)
 	}
+	if !strings.Contains(string(cfg), "IdentityFile "+key+"\n") {
+		t.Errorf("ssh_config does not name the key %s:\n%s", key, cfg)
+	}
+	filepath.WalkDir(o.Out, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("PRIVATE KEY")) {
+				t.Errorf("a private key in the run directory: %s", p)
+			}
+		}
+		return nil
+	})
 }
 
 // A run that used a password never writes it anywhere: journal, plan copy,

@@ -86,6 +86,27 @@ type CapGuest struct {
 	ClockErr  error
 	// SetTimeErr is what SetGuestTime returns (nil: the agent set it).
 	SetTimeErr error
+	// Running is what RunningConfig reports (nil: ErrUnsupported, a host
+	// that cannot say).
+	Running *drivers.GuestConfig
+}
+
+// RunningConfig implements drivers.RunningConfig.
+func (g *CapGuest) RunningConfig(ctx context.Context) (drivers.GuestConfig, error) {
+	if g.Running == nil {
+		return drivers.GuestConfig{}, drivers.Errorf(drivers.ClassHost, "running config", "%w", drivers.ErrUnsupported)
+	}
+	return *g.Running, nil
+}
+
+// HostReport is what a driver reports for a guest it provisioned with
+// spec (NIC models only when the spec names one, as Hyper-V names none).
+func HostReport(spec drivers.GuestSpec) *drivers.GuestConfig {
+	c := &drivers.GuestConfig{MemoryMB: spec.MemoryMB, CPUs: spec.CPUs}
+	if spec.NICModel != "" {
+		c.NICModels = []string{spec.NICModel}
+	}
+	return c
 }
 
 // SetGuestTime implements drivers.GuestTimeSync. It only records the

@@ -7,7 +7,8 @@ param(
 
 # One round trip for everything the driver polls: power state, heartbeat,
 # NICs with the addresses Hyper-V learned from the guest, integration
-# services, and (with -Kvp) the guest's intrinsic KVP items.
+# services, the memory and vCPUs the VM runs with (RunningConfig), and
+# (with -Kvp) the guest's intrinsic KVP items.
 $vm = Get-VM -Name $Name -ErrorAction SilentlyContinue
 if ($null -eq $vm) {
     Out-VcJson ([ordered]@{ Exists = $false; Name = $Name })
@@ -30,6 +31,8 @@ Out-VcJson ([ordered]@{
     Generation          = [int]$vm.Generation
     Notes               = [string]$vm.Notes
     Uptime              = [int]$vm.Uptime.TotalSeconds
+    MemoryStartupMB     = [int64]($vm.MemoryStartup / 1MB)
+    ProcessorCount      = [int]$vm.ProcessorCount
     NetworkAdapters     = $nics
     IntegrationServices = $services
     Kvp                 = $items

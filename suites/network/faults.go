@@ -18,8 +18,8 @@ func init() {
 		},
 		"network.mtu": {
 			What:   "the NIC's MTU is not what the network is configured for",
-			Made:   "a KVM guest whose NIC MTU was lowered to 1400",
-			Proofs: []suites.Proof{tr(whole, "kvm/network/faulty-mtu.txt")},
+			Made:   "tiny guest whose NIC MTU was lowered to 1400 in the guest (ip link set eth0 mtu 1400)",
+			Proofs: []suites.Proof{lab("TestE2EFaults", "mtu-lowered"), tr(whole, "kvm/network/faulty-mtu.txt")},
 		},
 		"network.nic-driver": {
 			What: "the NIC is emulated (e1000, Hyper-V legacy tulip) instead of paravirtual",

@@ -35,6 +35,10 @@ type faultCase struct {
 	// fixtures/guests/tiny/README.md); nicModel overrides the NIC model.
 	faults   string
 	nicModel string
+	// diskBus overrides the disk bus; override is a profile_overrides
+	// checks: block (YAML, indented two spaces).
+	diskBus  string
+	override string
 	// fail maps each check that must FAIL to patterns its reason and
 	// evidence must all match: the evidence names the fault.
 	fail map[string][]string
@@ -52,22 +56,33 @@ var faultCases = []faultCase{
 		// the only NIC unbound the guest cannot be reached at all;
 		// the tiny guest runs from its initramfs, so its disk driver
 		// can go missing while the guest stays up.)
+		// The balloon driver goes missing too (drivers.balloon), and a
+		// virtio disk hot-added later finds no driver, so it never
+		// appears in the guest (disk.hotplug).
 		name:   "pv-driver-missing",
-		faults: "noload=virtio_blk",
+		faults: "noload=virtio_blk+virtio_balloon",
 		fail: map[string][]string{
 			"drivers.paravirtual": {`unbound \(no driver link\)`, `virtio_blk`},
+			"drivers.balloon":     {`virtio_balloon`},
+			"disk.hotplug":        {`never appeared`},
 		},
 		pass: []string{"drivers.modules", "network.nic-driver", "network.link"},
 	},
 	{
-		// An emulated NIC (e1000) instead of virtio-net.
+		// An emulated NIC (e1000) instead of virtio-net, and the
+		// virtio-net driver missing from the guest (drivers.modules): a
+		// virtio NIC hot-added later finds no driver and never appears
+		// (network.nic-hotplug). The e1000 NIC keeps the guest reachable.
 		name:     "emulated-nic",
 		nicModel: "e1000",
+		faults:   "noload=virtio_net",
 		fail: map[string][]string{
 			"network.nic-driver":  {`driver of eth0: expected virtio_net, got e1000`},
 			"drivers.paravirtual": {`emulated NIC model e1000`, `no device bound to virtio_net`},
+			"drivers.modules":     {`virtio_net`},
+			"network.nic-hotplug": {`never appeared`},
 		},
-		pass: []string{"disk.driver", "network.link", "drivers.modules"},
+		pass: []string{"disk.driver", "network.link"},
 	},
 	{
 		// The guest clock stepped an hour ahead of the host after boot.
@@ -84,9 +99,27 @@ var faultCases = []faultCase{
 		name:   "disk-refuses-writes",
 		faults: "rodisk",
 		fail: map[string][]string{
-			"disk.integrity": {`write refused`},
+			"disk.integrity":  {`write refused`},
+			"disk.throughput": {`seqwrite`},
+			"disk.iops":       {`randwrite`},
 		},
 		pass: []string{"disk.driver", "network.link"},
+	},
+	{
+		// The root disk on the emulated IDE controller (ata_piix), and a
+		// guest that ignores the ACPI power button (acpid not started):
+		// the host's reboot and graceful shutdown go unanswered. Short
+		// lifecycle limits keep the waits for what never comes brief.
+		name:     "emulated-disk-no-power-button",
+		diskBus:  "ide",
+		faults:   "nopowerbutton",
+		override: "lifecycle.host-reboot: {max_seconds: 20}\n  lifecycle.shutdown: {max_seconds: 20, restart_seconds: 60}\n",
+		fail: map[string][]string{
+			"disk.driver":           {`ata_piix`},
+			"lifecycle.host-reboot": {`boot_id`},
+			"lifecycle.shutdown":    {`off within 20s`},
+		},
+		pass: []string{"network.nic-driver", "network.link"},
 	},
 	{
 		// A downed link: a second virtio NIC whose virtual cable is
@@ -141,6 +174,16 @@ func faultPlan(t *testing.T, fc faultCase) string {
 	}
 	if fc.nicModel != "" {
 		text = strings.Replace(text, "    memory_mb: 256\n", "    memory_mb: 256\n    nic_model: "+fc.nicModel+"\n", 1)
+	}
+	if fc.diskBus != "" {
+		text = strings.Replace(text, "    memory_mb: 256\n", "    memory_mb: 256\n    disk_bus: "+fc.diskBus+"\n", 1)
+	}
+	if fc.override != "" {
+		o := filepath.Join(filepath.Dir(p), "overrides.yaml")
+		if err := os.WriteFile(o, []byte("name: e2e-fault-"+fc.name+"\nchecks:\n  "+fc.override), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		text += "profile_overrides: " + o + "\n"
 	}
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

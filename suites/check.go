@@ -35,7 +35,10 @@ type Check struct {
 	// Keys lists the profile keys the check reads (T.Float/String/Strings).
 	// When set, reading any other key is a harness ERROR, and profile
 	// validation proves every applicable profile sets them all.
-	Keys    []string
+	Keys []string
+	// Fault is the guest fault the check exists to catch and the tests
+	// that prove it FAILs on it (required for priority 1 and 2).
+	Fault   Fault
 	Timeout time.Duration
 	Run     func(t *T)
 }
@@ -59,6 +62,9 @@ func Register(c Check) {
 	if _, dup := registry[c.ID]; dup {
 		panic("suites: duplicate check " + c.ID)
 	}
+	if _, described := faults[c.ID]; described && c.Fault.What != "" {
+		panic("suites: check " + c.ID + " carries its own Fault and is described again")
+	}
 	registry[c.ID] = c
 }
 
@@ -68,7 +74,7 @@ func All() []Check {
 	defer mu.Unlock()
 	out := make([]Check, 0, len(registry))
 	for _, c := range registry {
-		out = append(out, c)
+		out = append(out, withFault(c))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -88,7 +94,7 @@ func Lookup(id string) (Check, bool) {
 	mu.Lock()
 	defer mu.Unlock()
 	c, ok := registry[id]
-	return c, ok
+	return withFault(c), ok
 }
 
 var areas = []string{"platform", "drivers", "clock", "network", "disk", "lifecycle", "console", "hyperv", "windows"}

@@ -13,29 +13,69 @@ import (
 )
 
 type checkInfo struct {
-	ID          string   `json:"id"`
-	Area        string   `json:"area"`
-	Priority    int      `json:"priority"`
-	Title       string   `json:"title"`
-	Doc         string   `json:"doc,omitempty"`
-	Hypervisors []string `json:"hypervisors,omitempty"`
-	OS          []string `json:"os,omitempty"`
-	Needs       []string `json:"needs,omitempty"`
-	Disruptive  bool     `json:"disruptive,omitempty"`
-	Timeout     string   `json:"timeout"`
+	ID          string     `json:"id"`
+	Area        string     `json:"area"`
+	Priority    int        `json:"priority"`
+	Title       string     `json:"title"`
+	Doc         string     `json:"doc,omitempty"`
+	Hypervisors []string   `json:"hypervisors,omitempty"`
+	OS          []string   `json:"os,omitempty"`
+	Needs       []string   `json:"needs,omitempty"`
+	Disruptive  bool       `json:"disruptive,omitempty"`
+	Timeout     string     `json:"timeout"`
+	Fault       *faultInfo `json:"fault,omitempty"`
+}
+
+// faultInfo is the guest fault a check catches and the proof that it
+// FAILs on it.
+type faultInfo struct {
+	What   string      `json:"what"`
+	Made   string      `json:"made"`
+	Proven string      `json:"proven"` // lab, transcript
+	Proofs []proofInfo `json:"proofs"`
+}
+
+type proofInfo struct {
+	Kind   string `json:"kind"`
+	Test   string `json:"test"`
+	Case   string `json:"case,omitempty"`
+	Source string `json:"source,omitempty"` // transcripts: captured or constructed
+}
+
+func faultOf(f suites.Fault) *faultInfo {
+	if f.What == "" {
+		return nil
+	}
+	fi := &faultInfo{What: f.What, Made: f.Made, Proven: f.Proven()}
+	for _, p := range f.Proofs {
+		pi := proofInfo{Kind: string(p.Kind), Test: p.Test, Case: p.Case}
+		if plat, _, ok := strings.Cut(p.Case, "/"); ok && p.Kind == suites.ProofTranscript {
+			pi.Source = suites.TranscriptSources[plat]
+		}
+		fi.Proofs = append(fi.Proofs, pi)
+	}
+	return fi
 }
 
 func newChecks() *cobra.Command {
-	var asJSON bool
+	var asJSON, faults bool
 	c := &cobra.Command{
 		Use:   "checks",
-		Short: "List the check catalog",
+		Short: "List the check catalog (--faults: the fault each check catches and its proof)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if faults {
+				if asJSON {
+					return exitf(ExitInput, "--faults and --json: choose one (--json carries each check's fault)")
+				}
+				fmt.Fprint(cmd.OutOrStdout(), suites.FaultTable(suites.All()))
+				return nil
+			}
 			var list []checkInfo
 			for _, c := range suites.All() {
 				list = append(list, checkInfo{ID: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Doc: c.Doc,
-					Hypervisors: c.Hypervisors, OS: c.OS, Needs: c.Needs, Disruptive: c.Disruptive, Timeout: c.Timeout.String()})
+					Hypervisors: c.Hypervisors, OS: c.OS, Needs: c.Needs, Disruptive: c.Disruptive, Timeout: c.Timeout.String(),
+					Fault: faultOf(c.Fault)})
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -50,7 +90,7 @@ func newChecks() *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tAREA\tPRIO\tAPPLIES TO\tNEEDS\tTIMEOUT\tTITLE")
+			fmt.Fprintln(tw, "ID\tAREA\tPRIO\tAPPLIES TO\tNEEDS\tTIMEOUT\tPROVEN\tTITLE / CATCHES")
 			for _, c := range list {
 				applies := "all"
 				var parts []string
@@ -70,12 +110,21 @@ func newChecks() *cobra.Command {
 				if needs == "" {
 					needs = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.ID, c.Area, c.Priority, applies, needs, c.Timeout, c.Title)
+				proven, catches := "-", ""
+				if c.Fault != nil {
+					proven, catches = c.Fault.Proven, "\n\t\t\t\t\t\t\t  catches: "+c.Fault.What
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s%s\n", c.ID, c.Area, c.Priority, applies, needs, c.Timeout, proven, c.Title, catches)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "\nvirtcert checks --faults: how each fault is made and the tests that prove the check FAILs on it (suites/CATALOG.md)")
+			return err
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "JSON output")
+	c.Flags().BoolVar(&faults, "faults", false, "print the fault table (Markdown): check, fault it catches, how the fault is made, proof")
 	return c
 }
 

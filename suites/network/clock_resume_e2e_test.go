@@ -10,14 +10,17 @@ import (
 	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/reports"
 	_ "github.com/virtcert/virtcert/suites/clock"
+	_ "github.com/virtcert/virtcert/suites/pvdrivers" // drivers.guest-agent, on the same stopped agent
 )
 
 // TestE2EClockAfterPauseDebian runs clock.after-pause on the real Debian
 // guest with a real fault: qemu-guest-agent stopped, so the host cannot
 // set the clock back after the pause and chronyd (no reachable server in
 // this guest's seed) does not; the clock stays behind by the pause and
-// the check FAILs. With the agent running again it PASSes. Lives here
-// because the lab guest helpers do (setupE2E, bootImage).
+// the check FAILs. With the agent running again it PASSes. The same
+// stopped agent is drivers.guest-agent's fault: installed, not running,
+// not answering the host; it FAILs, and PASSes with the agent back. Lives
+// here because the lab guest helpers do (setupE2E, bootImage).
 func TestE2EClockAfterPauseDebian(t *testing.T) {
 	tg := setupE2E(t).bootDebian("nd-clock")
 	ctx := context.Background()
@@ -30,6 +33,11 @@ func TestE2EClockAfterPauseDebian(t *testing.T) {
 	}
 
 	sh("sudo -n systemctl stop qemu-guest-agent")
+	ga := run(t, tg, "drivers.guest-agent")
+	want(t, ga, reports.Fail)
+	if !strings.Contains(evidenceOf(ga), "qemu-ga") {
+		t.Errorf("drivers.guest-agent's FAIL does not name the stopped qemu-ga:\n%s", evidenceOf(ga))
+	}
 	r := run(t, tg, "clock.after-pause")
 	want(t, r, reports.Fail)
 	if !strings.Contains(evidenceOf(r), "guest agent") {
@@ -48,6 +56,7 @@ func TestE2EClockAfterPauseDebian(t *testing.T) {
 		time.Sleep(2 * time.Second)
 	}
 	want(t, run(t, tg, "clock.after-pause"), reports.Pass)
+	want(t, run(t, tg, "drivers.guest-agent"), reports.Pass)
 }
 
 func evidenceOf(r *reports.Result) string {

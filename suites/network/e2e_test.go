@@ -323,6 +323,19 @@ func TestE2EFaults(t *testing.T) {
 		if !strings.Contains(r.Reason, "operstate") {
 			t.Errorf("reason %q does not name operstate", r.Reason)
 		}
+		// The same guest, a second fault: its first NIC's MTU lowered
+		// to 1400 in the guest (SSH still fits), which network.mtu must
+		// FAIL. Shares the boot.
+		t.Run("mtu-lowered", func(t *testing.T) {
+			if r, err := tg.OS.Run(ctx, transport.Command{Cmd: "ip link set eth0 mtu 1400"}); err != nil || r.Exit != 0 {
+				t.Fatalf("set the MTU: %v %d %s", err, r.Exit, r.Stderr)
+			}
+			r := run(t, tg, "network.mtu")
+			want(t, r, reports.Fail)
+			if !strings.Contains(r.Reason, "1400") {
+				t.Errorf("reason %q does not name the MTU 1400", r.Reason)
+			}
+		})
 	})
 	t.Run("corrupt-data", func(t *testing.T) {
 		// Data that reads back different: write the pattern on the real
@@ -355,6 +368,21 @@ func TestE2EFaults(t *testing.T) {
 		if !v.Failed() || res.Mismatches != 1 || len(res.BadOffsets) != 1 || res.BadOffsets[0] != 100*4096 {
 			t.Errorf("corrupted block 100 not caught: %+v", res)
 		}
+		// The same guest, a second fault: its clock made to run 5% fast
+		// (the kernel's tick lengthened to 10500 us per 10 ms with
+		// busybox adjtimex), which clock.drift must FAIL. Shares the boot.
+		t.Run("clock-rate", func(t *testing.T) {
+			if r, err := x.Run(ctx, transport.Command{Cmd: "adjtimex -t 10500 >/dev/null && adjtimex | grep -w tick"}); err != nil || r.Exit != 0 {
+				t.Fatalf("adjtimex: %v %d %s %s", err, r.Exit, r.Stdout, r.Stderr)
+			} else {
+				t.Logf("guest: %s", strings.TrimSpace(string(r.Stdout)))
+			}
+			r := run(t, tg, "clock.drift")
+			want(t, r, reports.Fail)
+			if !strings.Contains(r.Reason, "ppm") {
+				t.Errorf("reason %q does not give the rate in ppm", r.Reason)
+			}
+		})
 	})
 }
 

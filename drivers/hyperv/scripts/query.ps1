@@ -31,7 +31,7 @@ Out-VcJson ([ordered]@{
     Generation          = [int]$vm.Generation
     Notes               = [string]$vm.Notes
     Uptime              = [int]$vm.Uptime.TotalSeconds
-    MemoryStartupMB     = [int64]($vm.MemoryStartup / 1MB)
+    MemoryStartupMB     = [int64]($vm.MemoryStartup / 1048576)
     ProcessorCount      = [int]$vm.ProcessorCount
     NetworkAdapters     = $nics
     IntegrationServices = $services

@@ -73,19 +73,30 @@ type Writer struct {
 	err error
 }
 
-// Create opens dir/journal.jsonl for appending, creating it if needed. A
-// record cut mid-line by a crash is trimmed first, so the next record
-// starts on a line of its own.
+// Create opens dir/journal.jsonl for appending, creating it if needed.
+// A symlink there is refused (O_NOFOLLOW): the journal never writes
+// outside its run directory. Writers of a run directory use
+// rundir.Dir.Journal.
 func Create(dir string) (*Writer, error) {
-	p := filepath.Join(dir, File)
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, File), os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
+	return NewWriter(f)
+}
+
+// NewWriter appends to f, an open journal (read-write). A record cut
+// mid-line by a crash is trimmed first, so the next record starts on a
+// line of its own. The Writer owns f.
+func NewWriter(f *os.File) (*Writer, error) {
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("journal: %s is not a regular file", File)
 	}
 	if n := st.Size(); n > 0 {
 		b, err := io.ReadAll(f)

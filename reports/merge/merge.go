@@ -28,7 +28,7 @@ import (
 	"strings"
 
 	"github.com/virtcert/virtcert/reports"
-	"github.com/virtcert/virtcert/reports/bundle"
+	"github.com/virtcert/virtcert/reports/rundir"
 )
 
 // Options tune Runs.
@@ -125,11 +125,12 @@ func Runs(shards []*reports.Run, opt Options) (*reports.Run, error) {
 	return out, nil
 }
 
-// Dirs loads results.json from each run directory and merges them.
+// Dirs loads each run (a run directory or a results.json, read by
+// rundir.Load like every other report command) and merges them.
 func Dirs(dirs []string, opt Options) (*reports.Run, error) {
 	var runs []*reports.Run
 	for _, d := range dirs {
-		r, err := bundle.Load(d)
+		r, err := rundir.Load(d)
 		if err != nil {
 			return nil, err
 		}

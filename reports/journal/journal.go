@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -322,7 +323,7 @@ func Build(recs []Record) (*reports.Run, error) {
 				t.Guest = *r.Guest
 			}
 			for _, a := range r.Artifacts {
-				if !containsStr(t.Artifacts, a) {
+				if !slices.Contains(t.Artifacts, a) {
 					t.Artifacts = append(t.Artifacts, a)
 				}
 			}
@@ -360,13 +361,4 @@ func Done(recs []Record) map[string]map[string]bool {
 		}
 	}
 	return out
-}
-
-func containsStr(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -73,7 +74,7 @@ func Runs(shards []*reports.Run, opt Options) (*reports.Run, error) {
 		for _, x := range s.Shards {
 			ids[x] = true
 		}
-		if !containsStr(versions, s.Version) {
+		if !slices.Contains(versions, s.Version) {
 			versions = append(versions, s.Version)
 		}
 		if !s.Started.IsZero() && (out.Started.IsZero() || s.Started.Before(out.Started)) {
@@ -147,13 +148,4 @@ func short(h string) string {
 		return h[:12]
 	}
 	return h
-}
-
-func containsStr(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -100,7 +101,8 @@ func newVerify() *cobra.Command {
 		Use:   "verify DIR",
 		Short: "Verify a result bundle against its manifest and a trusted key; exit 1 unless VERIFIED",
 		Long: `Verify a result bundle: every file against the manifest, and the manifest's
-signature against a key you trust (--pub, repeatable). VERIFIED needs both.
+signature against a key you trust (--pub, repeatable; without --pub, the
+*.pub keys in $VIRTCERT_TRUSTED_KEYS). VERIFIED needs both.
 A bundle's own manifest.pub is never trusted: without --pub a bundle is at
 best UNVERIFIED, which exits 1 unless --allow-unsigned (integrity only).
 Exit codes: 0 VERIFIED (or UNVERIFIED with --allow-unsigned), 1 FAILED or
@@ -117,6 +119,13 @@ unreadable key).`,
 					return exitf(ExitInput, "--pub: %v", err)
 				}
 				keys = append(keys, k)
+			}
+			if len(pubFiles) == 0 {
+				ring, err := keyring()
+				if err != nil {
+					return err
+				}
+				keys = ring
 			}
 			if st, err := os.Stat(args[0]); err != nil || !st.IsDir() {
 				return exitf(ExitInput, "%s: not a run directory", args[0])
@@ -144,6 +153,30 @@ unreadable key).`,
 	c.Flags().StringArrayVar(&pubFiles, "pub", nil, "a signer's public key you trust (PEM); repeat for several")
 	c.Flags().BoolVar(&allowUnsigned, "allow-unsigned", false, "accept an intact bundle without a trusted signature (exit 0, UNVERIFIED)")
 	return c
+}
+
+// KeyringEnv names a directory of trusted public keys (PEM, one per
+// *.pub file) that report verify uses when no --pub is given.
+const KeyringEnv = "VIRTCERT_TRUSTED_KEYS"
+
+func keyring() ([]ed25519.PublicKey, error) {
+	dir := os.Getenv(KeyringEnv)
+	if dir == "" {
+		return nil, nil
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.pub"))
+	if err != nil || len(files) == 0 {
+		return nil, exitf(ExitInput, "$%s=%s: no *.pub key there", KeyringEnv, dir)
+	}
+	var keys []ed25519.PublicKey
+	for _, f := range files {
+		k, err := bundle.LoadPublicKey(f)
+		if err != nil {
+			return nil, exitf(ExitInput, "$%s: %v", KeyringEnv, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // checkSignKey loads the signing key before the run, so a bad key is a

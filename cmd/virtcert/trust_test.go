@@ -80,6 +80,12 @@ func TestSignatureNotLost(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "UNVERIFIED") {
 		t.Errorf("verify without --pub: %d\n%s", code, out)
 	}
+	// A configured keyring stands in for --pub.
+	t.Setenv("VIRTCERT_TRUSTED_KEYS", kd)
+	if code, out, err := exec(t, "report", "verify", dir); code != 0 || !strings.Contains(out, "bundle VERIFIED") {
+		t.Errorf("verify with the keyring: %d %v\n%s", code, err, out)
+	}
+	t.Setenv("VIRTCERT_TRUSTED_KEYS", "")
 	if code, _, err := exec(t, "report", "verify", "--allow-unsigned", dir); code != 0 {
 		t.Errorf("--allow-unsigned: %d %v", code, err)
 	}

@@ -76,7 +76,7 @@ certify: lab-up debian build vcprobe
 FUZZTIME ?= 60s
 FUZZRUN  ?= .
 fuzz:
-	FUZZTIME=$(FUZZTIME) FUZZRUN=$(FUZZRUN) GO=$(GO) fixtures/fuzz/run.sh
+	FUZZTIME='$(FUZZTIME)' FUZZRUN='$(FUZZRUN)' GO='$(GO)' fixtures/fuzz/run.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./reports/... ./guests/transport/ssh/...

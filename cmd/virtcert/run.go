@@ -17,8 +17,8 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
-	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
+	"github.com/virtcert/virtcert/reports/rundir"
 	"github.com/virtcert/virtcert/suites"
 	"github.com/virtcert/virtcert/suites/runner"
 )
@@ -92,6 +92,7 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	}
 	var (
 		p   *plan.Plan
+		res *rundir.Resumed
 		err error
 		out = f.out
 	)
@@ -108,7 +109,11 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 			return exitf(ExitInput, "--resume writes into its own directory; leave out --out")
 		}
 		out = f.resume
-		p, err = resumePlan(f.resume)
+		if res, err = rundir.Resume(out); err != nil {
+			return exitf(ExitInput, "--resume: %v", unwrap(err))
+		}
+		defer res.Dir.Close()
+		p, err = resumePlan(res.Dir)
 	}
 	if err != nil {
 		return err
@@ -151,29 +156,22 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 		if out == "" {
 			out = filepath.Join("out", label)
 		}
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return exitf(ExitHarness, "run directory: %v", err)
+		d, err := rundir.Create(out)
+		if errors.Is(err, rundir.ErrNotEmpty) {
+			return exitf(ExitInput, "--out %s: %v", out, unwrap(err))
 		}
+		if err != nil {
+			return exitf(ExitHarness, "%v", err)
+		}
+		defer d.Close()
+		res = &rundir.Resumed{Dir: d}
 		if f.out == "" {
 			latest := filepath.Join("out", "latest")
 			os.Remove(latest)
 			_ = os.Symlink(label, latest)
 		}
 	} else {
-		recs, _, err := journal.Read(out)
-		if err != nil {
-			return exitf(ExitInput, "--resume %s: %v", out, err)
-		}
-		st, ok := journal.Start(recs)
-		if !ok {
-			return exitf(ExitInput, "--resume %s: the journal has no run_started record", out)
-		}
-		label = st.RunID
-		for _, r := range recs {
-			if r.Type == journal.RunFinished {
-				return exitf(ExitInput, "--resume %s: run %s already finished (render it with `virtcert report %s`)", out, label, out)
-			}
-		}
+		label = res.Label
 	}
 	currentLabel.Store(label)
 
@@ -184,7 +182,7 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	warnInsecure(cmd.ErrOrStderr(), p)
 	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, p.Name, short(p.SHA256), out)
 	opt := runner.Options{
-		Out: out, RunLabel: label, Version: getVersion(), Openers: openers,
+		Out: out, Dir: res.Dir, Journal: res.Records, RunLabel: label, Version: getVersion(), Openers: openers,
 		Only: f.checks, Exclude: f.exclude, ProbePath: probePath(),
 		KeepOnFailure: f.keep, Resume: f.resume != "", Log: logger,
 	}
@@ -207,7 +205,7 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	if len(ws) > 0 {
 		applyWaivers(run, ws)
 	}
-	paths, werr := writeReports(out, run, f.signKey)
+	paths, werr := writeReports(res.Dir, run, f.signKey)
 	printSummary(stdout, run, paths, outcome)
 	if sig.Load() != 0 {
 		return exitf(int(sig.Load()), "interrupted: run %s is INCOMPLETE; finish it with `virtcert run --resume %s`", label, out)
@@ -265,13 +263,13 @@ func short(s string) string {
 	return s
 }
 
-// resumePlan reads the resolved plan a run saved in its directory.
-func resumePlan(dir string) (*plan.Plan, error) {
-	file := filepath.Join(dir, "plan.yaml")
-	if _, err := os.Stat(file); err != nil {
-		return nil, exitf(ExitInput, "--resume %s: not a run directory (no plan.yaml)", dir)
+// resumePlan reads the resolved plan a run saved in its directory (a
+// regular file: a symlink there is refused).
+func resumePlan(d *rundir.Dir) (*plan.Plan, error) {
+	if !d.Exists(rundir.PlanFile) {
+		return nil, exitf(ExitInput, "--resume %s: not a run directory (no plan.yaml)", d.Path())
 	}
-	return plan.Load(file)
+	return plan.Load(filepath.Join(d.Path(), rundir.PlanFile))
 }
 
 // probePath finds vcprobe: $VIRTCERT_PROBE, else beside the binary.

@@ -38,6 +38,7 @@ import (
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
+	"github.com/virtcert/virtcert/reports/rundir"
 	"github.com/virtcert/virtcert/suites"
 )
 
@@ -62,8 +63,14 @@ type Progress interface {
 
 // Options configure a run. Zero values are sensible except Openers.
 type Options struct {
-	// Out is the run directory (created if missing).
+	// Out is the run directory's path. Dir, when set, is that directory
+	// already opened (the CLI opens it to check it first); otherwise Run
+	// opens Out: rundir.Create (new or empty), or rundir.Resume.
 	Out string
+	Dir *rundir.Dir
+	// Journal holds the records of a resumed run, read once by the caller
+	// (rundir.Resume); when nil, Run reads them.
+	Journal []journal.Record
 	// RunLabel is the run's label; empty makes a new one (NewLabel).
 	RunLabel string
 	Version  string
@@ -172,6 +179,7 @@ type runner struct {
 	log   *slog.Logger
 	jr    *journal.Writer
 
+	dir    *rundir.Dir
 	client *guests.ClientKey
 	keyDir string
 
@@ -211,15 +219,15 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 		opt.Sink = progress.Nop()
 	}
 	r := &runner{p: p, opt: opt, log: opt.Log, hosts: map[string]*hostConn{}}
-	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("run directory: %w", err)
+	if err := r.openDir(); err != nil {
+		return nil, nil, err
+	}
+	if opt.Dir == nil {
+		defer r.dir.Close()
 	}
 	run := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: p.SHA256, PlanName: p.Name, Started: opt.Now().UTC()}
 	if opt.Resume {
-		recs, _, err := journal.Read(opt.Out)
-		if err != nil {
-			return nil, nil, fmt.Errorf("resume: %w", err)
-		}
+		recs := r.opt.Journal
 		prev, err := journal.Build(recs)
 		if err != nil {
 			return nil, nil, fmt.Errorf("resume: %w", err)
@@ -238,7 +246,7 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 		}
 		run.ID = r.label
 	}
-	jr, err := journal.Create(opt.Out)
+	jr, err := r.dir.Journal()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -252,7 +260,7 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 		return nil, nil, err
 	}
 	if b, err := p.Resolved(); err == nil && !opt.Resume {
-		_ = os.WriteFile(filepath.Join(opt.Out, "plan.yaml"), b, 0o644)
+		_ = r.dir.WriteFile(rundir.PlanFile, b, 0o644)
 	}
 
 	// The per-run client key: its private half is written 0600 outside
@@ -318,6 +326,38 @@ func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome
 		return run, &r.out, err
 	}
 	return run, &r.out, nil
+}
+
+// openDir opens the run directory through the one run-directory writer
+// (reports/rundir): every file the run writes goes through r.dir.
+func (r *runner) openDir() error {
+	r.dir = r.opt.Dir
+	if r.dir != nil {
+		if r.opt.Resume && r.opt.Journal == nil {
+			return errors.New("resume: the journal was not read")
+		}
+		return nil
+	}
+	if !r.opt.Resume {
+		d, err := rundir.Create(r.opt.Out)
+		r.dir = d
+		return err
+	}
+	res, err := rundir.Resume(r.opt.Out)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	r.dir, r.opt.Journal = res.Dir, res.Records
+	return nil
+}
+
+// writeArtifact writes a file at p, a path under the run directory.
+func (r *runner) writeArtifact(p string, b []byte) error {
+	rel, err := filepath.Rel(r.opt.Out, p)
+	if err != nil {
+		return err
+	}
+	return r.dir.WriteFile(filepath.ToSlash(rel), b, 0o644)
 }
 
 func (r *runner) progress(target, format string, args ...any) {

@@ -76,8 +76,9 @@ func (r *runner) target(ctx context.Context, pr plan.Pair) *reports.Target {
 	}
 	img := r.p.Images[pr.Image]
 	hp := r.p.Hosts[pr.Host]
-	dir := filepath.Join(r.opt.Out, filepath.FromSlash(path.Dir(bundle.ArtifactPath(id, "x"))))
-	_ = os.MkdirAll(dir, 0o755)
+	rel := path.Dir(bundle.ArtifactPath(id, "x"))
+	dir := filepath.Join(r.opt.Out, filepath.FromSlash(rel))
+	_ = r.dir.MkdirAll(rel, 0o755)
 	sink := r.opt.Sink.Target(id)
 
 	h, info, err := r.host(ctx, pr.Host)
@@ -662,7 +663,7 @@ func (r *runner) saveConsole(g drivers.Guest, dir string, t *reports.Target) {
 		name = "console-peer.log"
 	}
 	p := filepath.Join(dir, name)
-	if os.WriteFile(p, b, 0o644) == nil {
+	if r.writeArtifact(p, b) == nil {
 		rel, _ := filepath.Rel(r.opt.Out, p)
 		for _, a := range t.Artifacts {
 			if a == rel {
@@ -682,13 +683,13 @@ func (r *runner) keep(t *reports.Target, gc *guestConn, dir string) {
 	}
 	kh := filepath.Join(dir, "known_hosts")
 	line := fmt.Sprintf("%s %s", knownHostsName(host, port), strings.TrimSpace(string(xssh.MarshalAuthorizedKey(gc.hostKey))))
-	_ = os.WriteFile(kh, []byte(line+"\n"), 0o644)
+	_ = r.writeArtifact(kh, []byte(line+"\n"))
 	key, _ := filepath.Abs(filepath.Join(r.keyDir, "id_ed25519"))
 	khAbs, _ := filepath.Abs(kh)
 	cfg := fmt.Sprintf("Host %s\n  HostName %s\n  Port %s\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n",
 		gc.g.Name(), host, port, gc.cfg.User, key, khAbs)
 	sc := filepath.Join(dir, "ssh_config")
-	_ = os.WriteFile(sc, []byte(cfg), 0o644)
+	_ = r.writeArtifact(sc, []byte(cfg))
 	scAbs, _ := filepath.Abs(sc)
 	k := Kept{Target: t.ID, Guest: gc.g.Name(), SSHConfig: scAbs, Command: fmt.Sprintf("ssh -F %s %s", scAbs, gc.g.Name())}
 	r.outMu.Lock()

@@ -14,6 +14,7 @@ import (
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/journal"
+	"github.com/virtcert/virtcert/reports/rundir"
 )
 
 func TestLimitReader(t *testing.T) {
@@ -40,11 +41,18 @@ func TestReportInputsBounded(t *testing.T) {
 		f.Truncate(size) // sparse: no disk used
 		f.Close()
 	}
-	if _, err := bundle.Load(dir); !errors.Is(err, reports.ErrTooLarge) {
+	if _, err := rundir.Load(filepath.Join(dir, bundle.ResultsFile)); !errors.Is(err, reports.ErrTooLarge) {
 		t.Errorf("results.json over the bound: %v", err)
+	}
+	if _, err := rundir.Load(dir); !errors.Is(err, reports.ErrTooLarge) {
+		t.Errorf("run directory over the bound: %v", err)
 	}
 	if _, _, err := journal.Read(dir); !errors.Is(err, reports.ErrTooLarge) {
 		t.Errorf("journal over the bound: %v", err)
+	}
+	os.Remove(filepath.Join(dir, journal.File))
+	if _, err := rundir.Load(dir); !errors.Is(err, reports.ErrTooLarge) {
+		t.Errorf("results.json over the bound: %v", err)
 	}
 	fifoDir := t.TempDir()
 	if err := syscall.Mkfifo(filepath.Join(fifoDir, journal.File), 0o600); err != nil {
@@ -53,7 +61,10 @@ func TestReportInputsBounded(t *testing.T) {
 	if _, _, err := journal.Read(fifoDir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("journal FIFO: %v", err)
 	}
-	if _, err := bundle.Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := rundir.Load(fifoDir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("journal FIFO through rundir: %v", err)
+	}
+	if _, err := rundir.Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("results /dev/zero: %v", err)
 	}
 }

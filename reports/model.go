@@ -5,10 +5,11 @@
 //
 // The subpackages, as the runner and the CLI call them:
 //
-//	bundle.Write(dir, run, artifacts, bundle.Options{SignKey: k})  results.json, junit.xml, report.html, artifacts, manifest(.sig)
-//	bundle.Load(dir) (*Run, error)                                 read results.json back
-//	bundle.Seal(dir, key)                                          re-hash after adding files
-//	bundle.Verify(dir, pub) (*bundle.Report, error)                tampered / missing / extra / signature
+//	rundir.Create(path) / Reopen / Resume                          the one run-directory writer (os.Root, no symlink followed)
+//	rundir.Load(path) (*Run, error)                                the one reader: run directory (journal) or results.json
+//	bundle.Write(d, run, artifacts, bundle.Options{SignKey: k})    results.json, junit.xml, report.html, artifacts, manifest(.sig)
+//	bundle.Seal(d, key)                                            re-hash after adding files (refuses to drop a signature)
+//	bundle.Verify(dir, trusted...) (*bundle.Report, error)         tampered / missing / extra / signature
 //	bundle.GenerateKey, LoadPrivateKey, LoadPublicKey              ed25519 PEM keys (openssl-compatible)
 //	junit.Write(w, run)                                            Ant-schema-valid JUnit
 //	html.Write(w, run, html.Options{})                             the self-contained certificate

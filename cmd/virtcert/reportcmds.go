@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +30,12 @@ func newMerge() *cobra.Command {
 			if err != nil {
 				return exitf(ExitInput, "merge: %v", err)
 			}
-			paths, err := writeReports(out, run, "")
+			d, err := reportDir("", out, "")
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			paths, err := writeReports(d, run, "")
 			printSummary(cmd.OutOrStdout(), run, paths, nil)
 			if err != nil {
 				return exitf(ExitHarness, "writing reports: %v", err)
@@ -87,33 +95,88 @@ func newDiff() *cobra.Command {
 }
 
 func newVerify() *cobra.Command {
-	var pubFile string
+	var pubFiles []string
+	var allowUnsigned bool
 	c := &cobra.Command{
 		Use:   "verify DIR",
-		Short: "Verify a result bundle against its manifest and signature; exit 1 when it fails",
-		Args:  cobra.ExactArgs(1),
+		Short: "Verify a result bundle against its manifest and a trusted key; exit 1 unless VERIFIED",
+		Long: `Verify a result bundle: every file against the manifest, and the manifest's
+signature against a key you trust (--pub, repeatable; without --pub, the
+*.pub keys in $VIRTCERT_TRUSTED_KEYS). VERIFIED needs both.
+A bundle's own manifest.pub is never trusted: without --pub a bundle is at
+best UNVERIFIED, which exits 1 unless --allow-unsigned (integrity only).
+Exit codes: 0 VERIFIED (or UNVERIFIED with --allow-unsigned), 1 FAILED or
+UNVERIFIED (tampered, missing or extra files, a malformed manifest or one
+with paths leading outside the bundle, a symlink inside it, a bad or
+missing signature), 2 bad usage (DIR is not a directory or has no manifest at all,
+unreadable key).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var pub []byte
-			if pubFile != "" {
-				k, err := bundle.LoadPublicKey(pubFile)
+			var keys []ed25519.PublicKey
+			for _, f := range pubFiles {
+				k, err := bundle.LoadPublicKey(f)
 				if err != nil {
 					return exitf(ExitInput, "--pub: %v", err)
 				}
-				pub = k
+				keys = append(keys, k)
 			}
-			rep, err := bundle.Verify(args[0], pub)
-			if err != nil {
+			if len(pubFiles) == 0 {
+				ring, err := keyring()
+				if err != nil {
+					return err
+				}
+				keys = ring
+			}
+			if st, err := os.Stat(args[0]); err != nil || !st.IsDir() {
+				return exitf(ExitInput, "%s: not a run directory", args[0])
+			}
+			rep, err := bundle.Verify(args[0], keys...)
+			if errors.Is(err, bundle.ErrNoManifest) {
 				return exitf(ExitInput, "%v", err)
 			}
-			fmt.Fprint(cmd.OutOrStdout(), reports.Clean(rep.String()))
-			if !rep.OK() {
-				return exitf(ExitFailed, "bundle %s failed verification", args[0])
+			if err != nil {
+				return exitf(ExitFailed, "bundle %s FAILED verification: %v", args[0], err)
 			}
-			return nil
+			fmt.Fprint(cmd.OutOrStdout(), reports.Clean(rep.String()))
+			switch {
+			case rep.OK():
+				return nil
+			case rep.Failed():
+				return exitf(ExitFailed, "bundle %s FAILED verification", args[0])
+			case allowUnsigned:
+				fmt.Fprintln(cmd.OutOrStdout(), "integrity only: the origin of this bundle is not verified (--allow-unsigned)")
+				return nil
+			}
+			return exitf(ExitFailed, "bundle %s is UNVERIFIED: give the signer's public key you trust with --pub (or --allow-unsigned to check integrity only)", args[0])
 		},
 	}
-	c.Flags().StringVar(&pubFile, "pub", "", "the signer's public key you trust (PEM); without it only integrity is checked")
+	c.Flags().StringArrayVar(&pubFiles, "pub", nil, "a signer's public key you trust (PEM); repeat for several")
+	c.Flags().BoolVar(&allowUnsigned, "allow-unsigned", false, "accept an intact bundle without a trusted signature (exit 0, UNVERIFIED)")
 	return c
+}
+
+// KeyringEnv names a directory of trusted public keys (PEM, one per
+// *.pub file) that report verify uses when no --pub is given.
+const KeyringEnv = "VIRTCERT_TRUSTED_KEYS"
+
+func keyring() ([]ed25519.PublicKey, error) {
+	dir := os.Getenv(KeyringEnv)
+	if dir == "" {
+		return nil, nil
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.pub"))
+	if err != nil || len(files) == 0 {
+		return nil, exitf(ExitInput, "$%s=%s: no *.pub key there", KeyringEnv, dir)
+	}
+	var keys []ed25519.PublicKey
+	for _, f := range files {
+		k, err := bundle.LoadPublicKey(f)
+		if err != nil {
+			return nil, exitf(ExitInput, "$%s: %v", KeyringEnv, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // checkSignKey loads the signing key before the run, so a bad key is a

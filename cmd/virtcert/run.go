@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,8 +19,8 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
-	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
+	"github.com/virtcert/virtcert/reports/rundir"
 	"github.com/virtcert/virtcert/resolve"
 	"github.com/virtcert/virtcert/suites/runner"
 )
@@ -73,39 +74,47 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	nothingToClean.Store(true)
 	defer nothingToClean.Store(false)
-	rr, err := resolveRun(f)
-	if err != nil {
-		return err
-	}
-	if f.dry {
+	rr, res, err := resolveRun(f)
+	if err != nil || f.dry {
+		if res != nil {
+			res.Dir.Close()
+		}
+		if err != nil {
+			return err
+		}
 		return printRun(cmd.OutOrStdout(), rr, f.json)
 	}
 	ws, err := loadWaivers(rr.Waivers)
-	if err != nil {
-		return exitf(ExitInput, "waivers: %v", err)
+	if err == nil && f.signKey != "" {
+		err = checkSignKey(f.signKey)
+	} else if err != nil {
+		err = exitf(ExitInput, "waivers: %v", err)
 	}
-	if f.signKey != "" {
-		if err := checkSignKey(f.signKey); err != nil {
-			return err
-		}
-	}
-	if ctx.Err() != nil {
+	if err == nil && ctx.Err() != nil {
 		code := int(sig.Load())
 		if code == 0 {
 			code = ExitSIGINT
 		}
-		return exitf(code, "interrupted before the run started")
+		err = exitf(code, "interrupted before the run started")
+	}
+	if err != nil {
+		if res != nil {
+			res.Dir.Close()
+		}
+		return err
 	}
 	nothingToClean.Store(false)
-	out, label, err := runDir(f)
+	out, label, res, err := runDir(f, res)
 	if err != nil {
 		return err
 	}
+	defer res.Dir.Close()
 	currentLabel.Store(label)
 	stdout := cmd.OutOrStdout()
 	warnInsecure(cmd.ErrOrStderr(), rr.Hosts)
 	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, rr.Name, short(rr.PlanSHA256), out)
 	opt, sink := runOptions(cmd, f, out, label)
+	opt.Dir, opt.Journal = res.Dir, res.Records
 	run, outcome, runErr := runner.Run(ctx, rr, opt)
 	sink.Close()
 	if run == nil {
@@ -114,7 +123,7 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	if len(ws) > 0 {
 		applyWaivers(run, ws)
 	}
-	paths, werr := writeReports(out, run, f.signKey)
+	paths, werr := writeReports(res.Dir, run, f.signKey)
 	printSummary(stdout, run, paths, outcome)
 	if sig.Load() != 0 {
 		return exitf(int(sig.Load()), "interrupted: run %s is INCOMPLETE; finish it with `virtcert run --resume %s`", label, out)
@@ -130,7 +139,7 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 
 // resolveRun checks the flags, loads the plan (a file, the one-off flags
 // or a run directory's copy) and resolves it.
-func resolveRun(f runFlags) (*resolve.Run, error) {
+func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 	oneOff := f.one.URI != "" || f.one.Image != ""
 	modes := 0
 	for _, b := range []bool{f.plan != "", oneOff, f.resume != ""} {
@@ -140,25 +149,25 @@ func resolveRun(f runFlags) (*resolve.Run, error) {
 	}
 	switch {
 	case modes != 1:
-		return nil, exitf(ExitInput, "give exactly one of --plan FILE, --uri URI --image PATH, or --resume DIR")
+		return nil, nil, exitf(ExitInput, "give exactly one of --plan FILE, --uri URI --image PATH, or --resume DIR")
 	case f.parallel < 0:
-		return nil, exitf(ExitInput, "--parallel: must be > 0")
+		return nil, nil, exitf(ExitInput, "--parallel: must be > 0")
 	case f.json && !f.dry:
-		return nil, exitf(ExitInput, "--json goes with --dry-run")
+		return nil, nil, exitf(ExitInput, "--json goes with --dry-run")
 	case f.resume != "" && f.out != "" && f.out != f.resume:
-		return nil, exitf(ExitInput, "--resume writes into its own directory; leave out --out")
+		return nil, nil, exitf(ExitInput, "--resume writes into its own directory; leave out --out")
 	case oneOff && (f.one.URI == "" || (f.one.Image == "" && !attaches(f.one.Driver))):
-		return nil, exitf(ExitInput, "a one-off run needs --uri and --image")
+		return nil, nil, exitf(ExitInput, "a one-off run needs --uri and --image")
 	}
 	if err := resolve.CheckSelection("--checks", f.checks); err != nil {
-		return nil, exitf(ExitInput, "%v", err)
+		return nil, nil, exitf(ExitInput, "%v", err)
 	}
 	if err := resolve.CheckSelection("--exclude", f.exclude); err != nil {
-		return nil, exitf(ExitInput, "%v", err)
+		return nil, nil, exitf(ExitInput, "%v", err)
 	}
-	p, err := loadPlan(f, oneOff)
+	p, res, err := loadPlan(f, oneOff)
 	if err != nil {
-		return nil, err
+		return nil, res, err
 	}
 	if f.parallel > 0 {
 		p.Parallel = f.parallel
@@ -168,59 +177,51 @@ func resolveRun(f runFlags) (*resolve.Run, error) {
 	}
 	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude})
 	if err != nil {
-		return nil, exitf(ExitInput, "%v", err)
+		return nil, res, exitf(ExitInput, "%v", err)
 	}
-	return rr, nil
+	return rr, res, nil
 }
 
-func loadPlan(f runFlags, oneOff bool) (*plan.Plan, error) {
+func loadPlan(f runFlags, oneOff bool) (*plan.Plan, *rundir.Resumed, error) {
 	switch {
 	case f.plan != "":
-		return resolve.Load(f.plan)
+		p, err := resolve.Load(f.plan)
+		return p, nil, err
 	case oneOff:
-		return resolve.FromFlags(f.one)
+		p, err := resolve.FromFlags(f.one)
+		return p, nil, err
 	}
-	return resumePlan(f.resume)
+	res, err := rundir.Resume(f.resume)
+	if err != nil {
+		return nil, nil, exitf(ExitInput, "--resume: %v", unwrap(err))
+	}
+	p, err := resumePlan(res.Dir)
+	return p, res, err
 }
 
-// runDir makes (or, for --resume, checks) the run directory and returns
-// it with the run's label.
-func runDir(f runFlags) (out, label string, err error) {
-	if f.resume != "" {
-		label, err := resumeLabel(f.resume)
-		return f.resume, label, err
+// runDir opens the run directory through the one run-directory writer
+// (reports/rundir): a new one (absent or empty), or the resumed run's.
+func runDir(f runFlags, resumed *rundir.Resumed) (out, label string, res *rundir.Resumed, err error) {
+	if resumed != nil {
+		return f.resume, resumed.Label, resumed, nil
 	}
 	out, label = f.out, runner.NewLabel(time.Now())
 	if out == "" {
 		out = filepath.Join("out", label)
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", "", exitf(ExitHarness, "run directory: %v", err)
+	d, err := rundir.Create(out)
+	if errors.Is(err, rundir.ErrNotEmpty) {
+		return "", "", nil, exitf(ExitInput, "--out %s: %v", out, unwrap(err))
+	}
+	if err != nil {
+		return "", "", nil, exitf(ExitHarness, "%v", err)
 	}
 	if f.out == "" {
 		latest := filepath.Join("out", "latest")
 		os.Remove(latest)
 		_ = os.Symlink(label, latest)
 	}
-	return out, label, nil
-}
-
-// resumeLabel reads the label of the unfinished run recorded in out.
-func resumeLabel(out string) (string, error) {
-	recs, _, err := journal.Read(out)
-	if err != nil {
-		return "", exitf(ExitInput, "--resume %s: %v", out, err)
-	}
-	st, ok := journal.Start(recs)
-	if !ok {
-		return "", exitf(ExitInput, "--resume %s: the journal has no run_started record", out)
-	}
-	for _, r := range recs {
-		if r.Type == journal.RunFinished {
-			return "", exitf(ExitInput, "--resume %s: run %s already finished (render it with `virtcert report %s`)", out, st.RunID, out)
-		}
-	}
-	return st.RunID, nil
+	return out, label, &rundir.Resumed{Dir: d}, nil
 }
 
 // runOptions are the runner's options: progress on a terminal as one
@@ -305,13 +306,13 @@ func short(s string) string {
 	return s
 }
 
-// resumePlan reads the resolved plan a run saved in its directory.
-func resumePlan(dir string) (*plan.Plan, error) {
-	file := filepath.Join(dir, "plan.yaml")
-	if _, err := os.Stat(file); err != nil {
-		return nil, exitf(ExitInput, "--resume %s: not a run directory (no plan.yaml)", dir)
+// resumePlan reads the resolved plan a run saved in its directory (a
+// regular file: a symlink there is refused).
+func resumePlan(d *rundir.Dir) (*plan.Plan, error) {
+	if !d.Exists(rundir.PlanFile) {
+		return nil, exitf(ExitInput, "--resume %s: not a run directory (no plan.yaml)", d.Path())
 	}
-	return resolve.Load(file)
+	return resolve.Load(filepath.Join(d.Path(), rundir.PlanFile))
 }
 
 // probePath finds vcprobe: $VIRTCERT_PROBE, else beside the binary.

@@ -83,7 +83,8 @@ func (h *Host) Provision(ctx context.Context, spec drivers.GuestSpec) (drivers.G
 		{Name: "CPUs", Value: strconv.Itoa(spec.CPUs)},
 		{Name: "SwitchName", Value: h.opts.Switch},
 		{Name: "SecureBoot", Value: secure},
-		{Name: "Notes", Value: fmt.Sprintf("%s=%s;created=%s", drivers.LabelKey, spec.RunLabel, time.Now().UTC().Format(time.RFC3339))},
+		{Name: "RunLabel", Value: spec.RunLabel},
+		{Name: "Created", Value: time.Now().UTC().Format(time.RFC3339)},
 	}
 	if spec.Seed != nil {
 		g.seed = hostJoin(h.opts.VhdDir, spec.Name+"-seed.iso")

@@ -134,6 +134,7 @@ func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Execu
 			params.TransportDecorator = func() winrm.Transporter { return &NTLMTransport{User: user, Password: pass} }
 		}
 	}
+	params.TransportDecorator = checked(params.TransportDecorator)
 	// The response-header timeout must outlast the WinRS OperationTimeout
 	// (PT60S above), after which a Receive returns w:TimedOut and the
 	// library polls again.
@@ -209,12 +210,18 @@ func (w *winrmExecutor) Exec(ctx context.Context, cmdline string) (Output, error
 		}
 		var so, se bytes.Buffer
 		var wg sync.WaitGroup
+		var soErr, seErr error
 		wg.Add(2)
 		// Both pipes must be drained: the library's reader blocks on them.
-		go func() { defer wg.Done(); _, _ = io.Copy(&so, cmd.Stdout) }()
-		go func() { defer wg.Done(); _, _ = io.Copy(&se, cmd.Stderr) }()
+		// A failed Receive closes them with its error; without it the
+		// command would look like a success with exit 0.
+		go func() { defer wg.Done(); _, soErr = io.Copy(&so, cmd.Stdout) }()
+		go func() { defer wg.Done(); _, seErr = io.Copy(&se, cmd.Stderr) }()
 		cmd.Wait()
 		wg.Wait()
+		if err := errors.Join(soErr, seErr); err != nil {
+			return Output{}, fmt.Errorf("receiving the command's output: %w", err)
+		}
 		out := Output{Stdout: so.Bytes(), Stderr: se.Bytes(), Exit: cmd.ExitCode()}
 		// Release the finished command (Signal terminate): the host keeps
 		// it, and counts it against the shell's command quota, until then.

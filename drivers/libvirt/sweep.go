@@ -33,6 +33,9 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 		dom  golibvirt.Domain
 		meta runMeta
 	}
+	// Disks of domains that are not ours: a volume one of them uses is
+	// never removed, whatever its name.
+	foreign := map[string]bool{}
 	doms, err := do(ctx, h.c, "sweep: list domains", func(l *golibvirt.Libvirt) ([]labelled, error) {
 		all, _, err := l.ConnectListAllDomains(1, 0)
 		if err != nil {
@@ -43,7 +46,10 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 			m, err := l.DomainGetMetadata(d, int32(golibvirt.DomainMetadataElement), golibvirt.OptString{MetadataNS}, golibvirt.DomainAffectCurrent)
 			if err != nil {
 				// No virtcert element (ErrNoDomainMetadata), or the domain
-				// vanished meanwhile: not ours to touch.
+				// vanished meanwhile: not ours to touch, nor its disks.
+				if x, err := l.DomainGetXMLDesc(d, 0); err == nil {
+					diskSources(x, foreign)
+				}
 				continue
 			}
 			meta, err := parseRunMeta(m)
@@ -98,7 +104,7 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 		}
 		var out []vol
 		for _, v := range all {
-			if _, _, _, ok := parseVolName(v.Name); !ok {
+			if _, _, _, ok := parseVolName(v.Name); !ok || foreign[v.Key] || foreign[p.Name+"/"+v.Name] {
 				continue
 			}
 			var mt time.Time
@@ -161,4 +167,24 @@ func parseStamp(s string) time.Time {
 		ns, _ = strconv.ParseInt(frac, 10, 64)
 	}
 	return time.Unix(n, ns)
+}
+
+// diskSources adds the disks of a domain's XML to set: file paths, and
+// "pool/volume" for pool-backed disks.
+func diskSources(x string, set map[string]bool) {
+	var d libvirtxml.Domain
+	if d.Unmarshal(x) != nil || d.Devices == nil {
+		return
+	}
+	for _, disk := range d.Devices.Disks {
+		if disk.Source == nil {
+			continue
+		}
+		if f := disk.Source.File; f != nil && f.File != "" {
+			set[f.File] = true
+		}
+		if v := disk.Source.Volume; v != nil && v.Volume != "" {
+			set[v.Pool+"/"+v.Volume] = true
+		}
+	}
 }

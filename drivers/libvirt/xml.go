@@ -98,11 +98,17 @@ func parseVolName(name string) (label, guest, kind string, ok bool) {
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
 		return "", "", "", false
 	}
-	if checkName("label", parts[0]) != nil || checkName("guest", parts[1]) != nil {
+	if checkName("label", parts[0]) != nil || checkName("guest", parts[1]) != nil || !kindRE.MatchString(parts[2]) {
 		return "", "", "", false
 	}
 	return parts[0], parts[1], parts[2], true
 }
+
+// kindRE lists the kinds of volume the driver creates: the overlay, the
+// seed, the console log (and virtlogd's rotations of it), extra disks and
+// hot-added disks. A volume named like ours with any other last part
+// ("virtcert--backup--db01--data.qcow2") is someone else's.
+var kindRE = regexp.MustCompile(`^(overlay\.qcow2|seed\.iso|console\.log(\.[0-9]{1,3})?|disk[0-9]{1,3}\.qcow2|hot[0-9]{1,20}\.qcow2)$`)
 
 // volumeXML describes a new volume. backingPath/backingFormat make a
 // copy-on-write overlay (the base image is never copied); capacity 0 with

@@ -157,6 +157,8 @@ func TestVolNames(t *testing.T) {
 	for _, foreign := range []string{
 		"disk.qcow2", "my--backup--disk.qcow2", "virtcert--onlylabel", "virtcert----g--k",
 		"virtcert--l--g--", "xvirtcert--l--g--k", "virtcert--l/x--g--k",
+		// A user's volume named like ours (issue 11 finding 4; matched on 301818a).
+		"virtcert--backup--db01--data.qcow2", "virtcert--l--g--overlay.qcow2.bak", "virtcert--l--g--disk1.qcow2.old",
 	} {
 		if _, _, _, ok := parseVolName(foreign); ok {
 			t.Errorf("%q parsed as ours", foreign)
@@ -230,6 +232,20 @@ func TestURIs(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: the password leaked into the error: %v", tc.uri, err)
+		}
+	}
+}
+
+func TestDiskSources(t *testing.T) {
+	set := map[string]bool{}
+	diskSources(`<domain type="kvm"><name>db01</name><devices>
+<disk type="file" device="disk"><source file="/var/lib/libvirt/images/virtcert--backup--db01--overlay.qcow2"/><target dev="vda"/></disk>
+<disk type="volume" device="disk"><source pool="default" volume="virtcert--l--g--seed.iso"/><target dev="vdb"/></disk>
+<disk type="file" device="cdrom"><target dev="hdc"/></disk>
+</devices></domain>`, set)
+	for _, k := range []string{"/var/lib/libvirt/images/virtcert--backup--db01--overlay.qcow2", "default/virtcert--l--g--seed.iso"} {
+		if !set[k] {
+			t.Errorf("%s not found: %v", k, set)
 		}
 	}
 }

@@ -13,11 +13,13 @@
 //	manifest.sig              optional: raw 64-byte ed25519 signature of
 //	                          the manifest bytes
 //	manifest.pub              optional: the signer's public key (PEM, PKIX),
-//	                          for convenience only; pass the key you trust
-//	                          to Verify to prove origin
+//	                          for convenience only: Verify never trusts it;
+//	                          VERIFIED needs a key the caller trusts
 //
-// Any other file the runner leaves in the directory (journal.jsonl, logs)
-// is covered by the manifest as well: Seal hashes every regular file.
+// The manifest lists the files the run wrote (rundir.Owned: results.json,
+// junit.xml, report.html, journal.jsonl, plan.yaml, artifacts/); anything
+// else in the directory is never sealed, and Verify reports it as EXTRA.
+// Every write goes through reports/rundir, which never follows a symlink.
 //
 // Keys are PEM PKCS#8 (private) and PKIX (public), the same formats as
 // `openssl genpkey -algorithm ed25519`, so a bundle can be checked without
@@ -38,26 +40,29 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/html"
 	"github.com/virtcert/virtcert/reports/junit"
+	"github.com/virtcert/virtcert/reports/rundir"
 )
 
-// File names in a run directory.
+// File names in a run directory (reports/rundir owns them).
 const (
-	ResultsFile   = "results.json"
-	JUnitFile     = "junit.xml"
-	HTMLFile      = "report.html"
-	ArtifactsDir  = "artifacts"
-	ManifestFile  = "manifest"
-	SignatureFile = "manifest.sig"
-	PublicKeyFile = "manifest.pub"
+	ResultsFile   = rundir.ResultsFile
+	JUnitFile     = rundir.JUnitFile
+	HTMLFile      = rundir.HTMLFile
+	ArtifactsDir  = rundir.ArtifactsDir
+	ManifestFile  = rundir.ManifestFile
+	SignatureFile = rundir.SignatureFile
+	PublicKeyFile = rundir.PublicKeyFile
 )
 
 // Artifact is a file the runner hands to the bundle.
@@ -85,51 +90,35 @@ type Options struct {
 	HTML html.Options
 }
 
-// Write writes the whole bundle in dir: artifacts (recorded in each
+// Write writes the whole bundle into d: artifacts (recorded in each
 // target's Artifacts), results.json, junit.xml, report.html, then the
-// manifest and, with a key, its signature. dir is created if needed.
-func Write(dir string, run *reports.Run, arts []Artifact, opt Options) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("bundle: %w", err)
-	}
+// manifest and, with a key, its signature (see Seal).
+func Write(d *rundir.Dir, run *reports.Run, arts []Artifact, opt Options) error {
 	byID := map[string]*reports.Target{}
 	for _, t := range run.Targets {
 		byID[t.ID] = t
 	}
 	for _, a := range arts {
 		rel := ArtifactPath(a.Target, a.Name)
-		dst := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return fmt.Errorf("bundle: %w", err)
-		}
-		if err := writeArtifact(dst, a); err != nil {
+		if err := writeArtifact(d, rel, a); err != nil {
 			return fmt.Errorf("bundle: artifact %s: %w", rel, err)
 		}
-		if t := byID[a.Target]; t != nil && !contains(t.Artifacts, rel) {
+		if t := byID[a.Target]; t != nil && !slices.Contains(t.Artifacts, rel) {
 			t.Artifacts = append(t.Artifacts, rel)
 		}
 	}
-	if err := WriteResults(dir, run); err != nil {
+	if err := WriteResults(d, run); err != nil {
 		return err
 	}
 	if !opt.NoRenderings {
-		if err := writeFile(filepath.Join(dir, JUnitFile), func(w io.Writer) error { return junit.Write(w, run) }); err != nil {
+		if err := d.Write(JUnitFile, 0o644, func(w io.Writer) error { return junit.Write(w, run) }); err != nil {
 			return fmt.Errorf("bundle: %s: %w", JUnitFile, err)
 		}
-		if err := writeFile(filepath.Join(dir, HTMLFile), func(w io.Writer) error { return html.Write(w, run, opt.HTML) }); err != nil {
+		if err := d.Write(HTMLFile, 0o644, func(w io.Writer) error { return html.Write(w, run, opt.HTML) }); err != nil {
 			return fmt.Errorf("bundle: %s: %w", HTMLFile, err)
 		}
 	}
-	return Seal(dir, opt.SignKey)
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return Seal(d, opt.SignKey)
 }
 
 // ArtifactPath is where an artifact of target lands, relative to the run
@@ -168,46 +157,20 @@ func safe(s string) string {
 	return out
 }
 
-func writeArtifact(dst string, a Artifact) error {
+func writeArtifact(d *rundir.Dir, rel string, a Artifact) error {
 	if a.Path == "" {
-		return writeFile(dst, func(w io.Writer) error { _, err := w.Write(a.Data); return err })
+		return d.WriteFile(rel, a.Data, 0o644)
 	}
 	src, err := os.Open(a.Path)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	return writeFile(dst, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
-}
-
-// writeFile writes through a temporary file and renames it, so a reader
-// never sees half a file.
-func writeFile(name string, fill func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := fill(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return d.Write(rel, 0o644, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
 }
 
 // WriteResults writes results.json (the whole model, schema-versioned).
-func WriteResults(dir string, run *reports.Run) error {
+func WriteResults(d *rundir.Dir, run *reports.Run) error {
 	if run.Schema == "" {
 		run.Schema = reports.SchemaVersion
 	}
@@ -217,69 +180,42 @@ func WriteResults(dir string, run *reports.Run) error {
 	}
 	b = reports.EscapeJSONControls(b)
 	b = append(b, '\n')
-	if err := writeFile(filepath.Join(dir, ResultsFile), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+	if err := d.WriteFile(ResultsFile, b, 0o644); err != nil {
 		return fmt.Errorf("bundle: %s: %w", ResultsFile, err)
 	}
 	return nil
 }
 
-// ErrSchema is returned by Load for a results.json of another schema.
-var ErrSchema = errors.New("unsupported results schema")
-
-// Load reads results.json from a run directory (or the file itself).
-func Load(dir string) (*reports.Run, error) {
-	p := dir
-	if st, err := os.Stat(dir); err == nil && st.IsDir() {
-		p = filepath.Join(dir, ResultsFile)
-	}
-	f, err := reports.OpenLimited(p, reports.MaxResultsBytes)
-	if err != nil {
-		return nil, fmt.Errorf("load results: %w", err)
-	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
-	var run reports.Run
-	if err := dec.Decode(&run); err != nil {
-		return nil, fmt.Errorf("load %s: %w", p, err)
-	}
-	if run.Schema != reports.SchemaVersion {
-		return nil, fmt.Errorf("load %s: %w %q (this virtcert reads %q)", p, ErrSchema, run.Schema, reports.SchemaVersion)
-	}
-	return &run, nil
-}
+// ErrSchema is returned by rundir.Load for a results.json of another schema.
+var ErrSchema = rundir.ErrSchema
 
 // special files are not listed in the manifest.
 func special(rel string) bool {
 	return rel == ManifestFile || rel == SignatureFile || rel == PublicKeyFile
 }
 
-// hashTree hashes every regular file under dir except the manifest
-// files. Symlinks are refused: they could point outside the bundle.
-func hashTree(dir string) (map[string]string, error) {
+// hashTree hashes every regular file under root, except the manifest
+// files, for which keep is true. Symlinks and other non-regular files are
+// refused: they could point outside the bundle.
+func hashTree(root *os.Root, keep func(rel string) bool) (map[string]string, error) {
 	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
 			return nil
 		}
 		if !d.Type().IsRegular() {
 			return fmt.Errorf("%s is not a regular file", rel)
 		}
-		if special(rel) {
+		if special(rel) || !keep(rel) {
 			return nil
 		}
-		if strings.ContainsAny(rel, "\n\\") {
+		if strings.ContainsAny(rel, "\n\\") || !utf8.ValidString(rel) {
 			return fmt.Errorf("file name %q cannot be listed in a manifest", rel)
 		}
-		sum, err := sha256File(p)
+		sum, err := sha256File(root, rel)
 		if err != nil {
 			return err
 		}
@@ -289,8 +225,8 @@ func hashTree(dir string) (map[string]string, error) {
 	return out, err
 }
 
-func sha256File(p string) (string, error) {
-	f, err := os.Open(p)
+func sha256File(root *os.Root, rel string) (string, error) {
+	f, err := rundir.OpenRegular(root, rel)
 	if err != nil {
 		return "", err
 	}
@@ -302,51 +238,58 @@ func sha256File(p string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Seal writes the manifest of every file in dir and, with key, its
-// signature and public key. Without a key, stale signature files are
-// removed so they cannot vouch for a new manifest.
-func Seal(dir string, key ed25519.PrivateKey) error {
-	sums, err := hashTree(dir)
+// ErrSigned is returned by Seal without a key for a signed bundle: its
+// signature would be lost. Re-render a signed bundle with its signing key,
+// or into a new directory.
+var ErrSigned = errors.New("the bundle is signed: re-sealing it needs the signing key (--sign-key), or write into a new directory (-o DIR)")
+
+// Seal writes the manifest of the files the run wrote (rundir.Owned) and,
+// with key, its signature and public key. Without a key, Seal refuses a
+// bundle that carries a signature (ErrSigned) rather than drop it.
+func Seal(d *rundir.Dir, key ed25519.PrivateKey) error {
+	if key == nil && d.Exists(SignatureFile) {
+		return fmt.Errorf("bundle: %w", ErrSigned)
+	}
+	sums, err := hashTree(d.Root(), rundir.Owned)
 	if err != nil {
 		return fmt.Errorf("bundle: manifest: %w", err)
 	}
-	paths := make([]string, 0, len(sums))
-	for p := range sums {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
+	paths := slices.Sorted(maps.Keys(sums))
 	var m bytes.Buffer
 	for _, p := range paths {
 		fmt.Fprintf(&m, "%s  %s\n", sums[p], p)
 	}
-	if err := writeFile(filepath.Join(dir, ManifestFile), func(w io.Writer) error { _, err := w.Write(m.Bytes()); return err }); err != nil {
+	// The old signature goes first: a crash between the two writes leaves
+	// an unsigned bundle, never a signature over another manifest.
+	if err := d.Remove(SignatureFile); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	if err := d.Remove(PublicKeyFile); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	if err := d.WriteFile(ManifestFile, m.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("bundle: manifest: %w", err)
 	}
-	sigPath, pubPath := filepath.Join(dir, SignatureFile), filepath.Join(dir, PublicKeyFile)
 	if key == nil {
-		os.Remove(sigPath)
-		os.Remove(pubPath)
 		return nil
 	}
-	sig := ed25519.Sign(key, m.Bytes())
-	if err := writeFile(sigPath, func(w io.Writer) error { _, err := w.Write(sig); return err }); err != nil {
+	if err := d.WriteFile(SignatureFile, ed25519.Sign(key, m.Bytes()), 0o644); err != nil {
 		return fmt.Errorf("bundle: signature: %w", err)
 	}
 	pubPEM, err := publicPEM(key.Public().(ed25519.PublicKey))
 	if err != nil {
 		return err
 	}
-	return writeFile(pubPath, func(w io.Writer) error { _, err := w.Write(pubPEM); return err })
+	return d.WriteFile(PublicKeyFile, pubPEM, 0o644)
 }
 
 // Signature states reported by Verify.
 const (
-	SigUnsigned   = "unsigned" // no manifest.sig and no key asked for
-	SigValid      = "valid"    // verified with the key given to Verify
-	SigValidSelf  = "valid (bundled key: proves integrity, not origin)"
-	SigInvalid    = "INVALID"    // the signature does not match the manifest and key
-	SigMissing    = "MISSING"    // a key was given but the bundle is unsigned
-	SigUnverified = "unverified" // signed, but no key to check it with
+	SigValid      = "valid"                                                    // verified with a key the caller trusts
+	SigUnsigned   = "UNSIGNED"                                                 // no manifest.sig, and no key asked for
+	SigUnverified = "UNVERIFIED (signed, but no trusted key was given: --pub)" // a bundled manifest.pub proves nothing
+	SigInvalid    = "INVALID"                                                  // no trusted key verifies the manifest
+	SigMissing    = "MISSING"                                                  // a key was given but the bundle is unsigned
 )
 
 // Report is the outcome of Verify. Each problem is listed distinctly.
@@ -358,31 +301,47 @@ type Report struct {
 	Signature string   // one of the Sig* states
 }
 
-// OK is true when every listed file is intact, nothing was added, and the
-// signature (if one was required or present) is valid.
-func (r *Report) OK() bool {
-	return len(r.Tampered) == 0 && len(r.Missing) == 0 && len(r.Extra) == 0 &&
-		r.Signature != SigInvalid && r.Signature != SigMissing
+// Intact is true when every listed file is unchanged and nothing was
+// added: integrity, not origin.
+func (r *Report) Intact() bool {
+	return len(r.Tampered) == 0 && len(r.Missing) == 0 && len(r.Extra) == 0
+}
+
+// OK is true only for a VERIFIED bundle: intact, and signed by a key the
+// caller trusts. A bundle's own manifest.pub is never trusted.
+func (r *Report) OK() bool { return r.Intact() && r.Signature == SigValid }
+
+// Failed is true when the bundle was changed or its signature is wrong;
+// an intact bundle without a trusted signature is UNVERIFIED, not failed.
+func (r *Report) Failed() bool {
+	return !r.Intact() || r.Signature == SigInvalid || r.Signature == SigMissing
+}
+
+// Verdict is VERIFIED, UNVERIFIED or FAILED.
+func (r *Report) Verdict() string {
+	switch {
+	case r.OK():
+		return "VERIFIED"
+	case r.Failed():
+		return "FAILED"
+	}
+	return "UNVERIFIED"
 }
 
 // String is a human summary, one problem per line.
 func (r *Report) String() string {
 	var b strings.Builder
 	for _, p := range r.Tampered {
-		fmt.Fprintf(&b, "TAMPERED %s\n", p)
+		fmt.Fprintf(&b, "TAMPERED %s\n", reports.Clean(p))
 	}
 	for _, p := range r.Missing {
-		fmt.Fprintf(&b, "MISSING  %s\n", p)
+		fmt.Fprintf(&b, "MISSING  %s\n", reports.Clean(p))
 	}
 	for _, p := range r.Extra {
-		fmt.Fprintf(&b, "EXTRA    %s\n", p)
+		fmt.Fprintf(&b, "EXTRA    %s\n", reports.Clean(p))
 	}
 	fmt.Fprintf(&b, "signature: %s\n", r.Signature)
-	verdict := "OK"
-	if !r.OK() {
-		verdict = "FAILED"
-	}
-	fmt.Fprintf(&b, "bundle %s: %d files listed, %d tampered, %d missing, %d extra\n", verdict, r.Files, len(r.Tampered), len(r.Missing), len(r.Extra))
+	fmt.Fprintf(&b, "bundle %s: %d files listed, %d tampered, %d missing, %d extra\n", r.Verdict(), r.Files, len(r.Tampered), len(r.Missing), len(r.Extra))
 	return b.String()
 }
 
@@ -390,34 +349,67 @@ func (r *Report) String() string {
 // be checked then.
 var ErrManifest = errors.New("bad or missing manifest")
 
-// Verify checks dir against its manifest and the signature. pub is the key
-// the caller trusts; when nil, a bundled manifest.pub is used (integrity
-// only). The error is non-nil only when verification could not run (no
-// manifest, unreadable directory); problems found are in the Report.
-func Verify(dir string, pub ed25519.PublicKey) (*Report, error) {
-	mb, err := os.ReadFile(filepath.Join(dir, ManifestFile))
-	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w: %v", dir, ErrManifest, err)
-	}
+// ErrNoManifest means the directory has no manifest at all: not a bundle.
+var ErrNoManifest = fmt.Errorf("%w: no manifest (not a bundle)", ErrManifest)
+
+// ParseManifest reads manifest lines "<sha256>  <path>": 64 hex digits,
+// two spaces, a relative slash path without "." or ".." elements.
+func ParseManifest(mb []byte) (map[string]string, error) {
 	listed := map[string]string{}
+	if len(mb) == 0 {
+		return listed, nil
+	}
 	for i, line := range strings.Split(strings.TrimSuffix(string(mb), "\n"), "\n") {
-		if line == "" && len(mb) == 0 {
-			break
-		}
 		sum, p, ok := strings.Cut(line, "  ")
 		if !ok || len(sum) != 64 || !validRel(p) {
-			return nil, fmt.Errorf("verify %s: %w: line %d %q", dir, ErrManifest, i+1, line)
+			return nil, fmt.Errorf("%w: line %d %q", ErrManifest, i+1, reports.Clean(line))
 		}
 		if _, err := hex.DecodeString(sum); err != nil {
-			return nil, fmt.Errorf("verify %s: %w: line %d", dir, ErrManifest, i+1)
+			return nil, fmt.Errorf("%w: line %d", ErrManifest, i+1)
+		}
+		if _, dup := listed[p]; dup {
+			return nil, fmt.Errorf("%w: line %d lists %q twice", ErrManifest, i+1, reports.Clean(p))
 		}
 		listed[p] = sum
 	}
-	rep := &Report{Files: len(listed)}
-	present, err := hashTree(dir)
+	return listed, nil
+}
+
+// Verify checks dir (a symlink to a run directory is followed) against its
+// manifest, and the signature against the trusted keys. Without a trusted
+// key a signed bundle is UNVERIFIED: the manifest.pub it carries could be
+// anyone's. The error is non-nil when verification could not run: no
+// manifest or a malformed one (ErrManifest), a symlink or a special file
+// inside the bundle, an unreadable directory.
+func Verify(dir string, trusted ...ed25519.PublicKey) (*Report, error) {
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", dir, err)
 	}
+	defer root.Close()
+	mb, err := rundir.ReadFile(root, ManifestFile, rundir.MaxManifest)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("verify %s: %w", dir, ErrNoManifest)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w: %v", dir, ErrManifest, err)
+	}
+	listed, err := ParseManifest(mb)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", dir, err)
+	}
+	present, err := hashTree(root, func(string) bool { return true })
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", dir, err)
+	}
+	rep := compare(listed, present)
+	sig, sigErr := rundir.ReadFile(root, SignatureFile, rundir.MaxSmall)
+	rep.Signature = signature(mb, sig, sigErr == nil, trusted)
+	return rep, nil
+}
+
+func compare(listed, present map[string]string) *Report {
+	rep := &Report{Files: len(listed)}
 	for p, want := range listed {
 		got, ok := present[p]
 		switch {
@@ -435,34 +427,29 @@ func Verify(dir string, pub ed25519.PublicKey) (*Report, error) {
 	sort.Strings(rep.Tampered)
 	sort.Strings(rep.Missing)
 	sort.Strings(rep.Extra)
+	return rep
+}
 
-	sig, sigErr := os.ReadFile(filepath.Join(dir, SignatureFile))
+// signature judges sig over the manifest mb against the trusted keys.
+func signature(mb, sig []byte, signed bool, trusted []ed25519.PublicKey) string {
 	switch {
-	case sigErr != nil && pub != nil:
-		rep.Signature = SigMissing
-	case sigErr != nil:
-		rep.Signature = SigUnsigned
-	case pub != nil:
-		rep.Signature = SigInvalid
-		if len(sig) == ed25519.SignatureSize && ed25519.Verify(pub, mb, sig) {
-			rep.Signature = SigValid
-		}
-	default:
-		bundled, err := LoadPublicKey(filepath.Join(dir, PublicKeyFile))
-		if err != nil {
-			rep.Signature = SigUnverified
-			break
-		}
-		rep.Signature = SigInvalid
-		if len(sig) == ed25519.SignatureSize && ed25519.Verify(bundled, mb, sig) {
-			rep.Signature = SigValidSelf
+	case len(trusted) == 0 && signed:
+		return SigUnverified
+	case len(trusted) == 0:
+		return SigUnsigned
+	case !signed:
+		return SigMissing
+	}
+	for _, k := range trusted {
+		if len(k) == ed25519.PublicKeySize && len(sig) == ed25519.SignatureSize && ed25519.Verify(k, mb, sig) {
+			return SigValid
 		}
 	}
-	return rep, nil
+	return SigInvalid
 }
 
 func validRel(p string) bool {
-	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "\\") {
+	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || !utf8.ValidString(p) {
 		return false
 	}
 	for _, e := range strings.Split(p, "/") {

@@ -1,11 +1,16 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +18,7 @@ import (
 
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/reportstest"
+	"github.com/virtcert/virtcert/reports/rundir"
 )
 
 func writeSample(t *testing.T, sign bool) (string, *reports.Run, ed25519.PublicKey) {
@@ -43,7 +49,12 @@ func writeSample(t *testing.T, sign bool) (string, *reports.Run, ed25519.PublicK
 		}
 		opt.SignKey = k
 	}
-	if err := Write(dir, run, arts, opt); err != nil {
+	d, err := rundir.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := Write(d, run, arts, opt); err != nil {
 		t.Fatal(err)
 	}
 	return dir, run, pub
@@ -58,14 +69,14 @@ func TestWriteLoadVerify(t *testing.T) {
 			t.Errorf("missing %s: %v", f, err)
 		}
 	}
-	got, err := Load(dir)
+	got, err := rundir.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(run, got); d != "" {
 		t.Errorf("results.json round trip (-want +got):\n%s", d)
 	}
-	if !contains(got.Targets[1].Artifacts, "artifacts/hyperv-sim_debian-12/raw/clock.offset.txt") {
+	if !slices.Contains(got.Targets[1].Artifacts, "artifacts/hyperv-sim_debian-12/raw/clock.offset.txt") {
 		t.Errorf("artifacts not recorded: %v", got.Targets[1].Artifacts)
 	}
 	rep, err := Verify(dir, pub)
@@ -75,8 +86,9 @@ func TestWriteLoadVerify(t *testing.T) {
 	if !rep.OK() || rep.Signature != SigValid || rep.Files != 7 {
 		t.Fatalf("fresh bundle: %s", rep)
 	}
-	// Without a trusted key, the bundled key checks integrity only.
-	if rep, _ := Verify(dir, nil); rep.Signature != SigValidSelf || !rep.OK() {
+	// Without a trusted key, the bundled key proves nothing: UNVERIFIED
+	// (failed on 301818a: "valid (bundled key)" and OK).
+	if rep, _ := Verify(dir); rep.Signature != SigUnverified || rep.OK() || !rep.Intact() || rep.Verdict() != "UNVERIFIED" {
 		t.Errorf("self-verify: %s", rep)
 	}
 }
@@ -134,14 +146,56 @@ func TestSignatureProblems(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, ResultsFile), []byte(`{"schema":"x"}`), 0o644)
 		sig, _ := os.ReadFile(filepath.Join(dir, SignatureFile))
 		pubf, _ := os.ReadFile(filepath.Join(dir, PublicKeyFile))
-		if err := Seal(dir, nil); err != nil {
-			t.Fatal(err)
-		}
+		os.Remove(filepath.Join(dir, SignatureFile))
+		reseal(t, dir, nil)
 		os.WriteFile(filepath.Join(dir, SignatureFile), sig, 0o644)
 		os.WriteFile(filepath.Join(dir, PublicKeyFile), pubf, 0o644)
 		rep, _ := Verify(dir, pub)
 		if rep.Signature != SigInvalid || rep.OK() || len(rep.Tampered) != 0 {
 			t.Errorf("%s", rep)
+		}
+	})
+	t.Run("attacker key bundled", func(t *testing.T) {
+		// Re-signed with the attacker's own key, which the bundle carries
+		// as manifest.pub: never VERIFIED (failed on 301818a without --pub).
+		dir, _, pub := writeSample(t, true)
+		os.WriteFile(filepath.Join(dir, ResultsFile), []byte(`{"schema":"x"}`), 0o644)
+		_, evil, _ := ed25519.GenerateKey(nil)
+		reseal(t, dir, evil)
+		if rep, _ := Verify(dir); rep.OK() || rep.Verdict() != "UNVERIFIED" {
+			t.Errorf("no --pub: %s", rep)
+		}
+		if rep, _ := Verify(dir, pub); rep.Signature != SigInvalid || rep.Verdict() != "FAILED" {
+			t.Errorf("--pub: %s", rep)
+		}
+	})
+	t.Run("reseal without key", func(t *testing.T) {
+		// Re-sealing a signed bundle without its key is refused and keeps
+		// the signature (301818a removed manifest.sig silently).
+		dir, _, pub := writeSample(t, true)
+		d, _ := rundir.Reopen(dir)
+		defer d.Close()
+		if err := Seal(d, nil); !errors.Is(err, ErrSigned) {
+			t.Fatalf("err = %v", err)
+		}
+		if rep, _ := Verify(dir, pub); !rep.OK() {
+			t.Errorf("%s", rep)
+		}
+	})
+	t.Run("symlinked run directory", func(t *testing.T) {
+		// out/latest -> run: failed on 301818a ("is not a regular file").
+		dir, _, pub := writeSample(t, true)
+		link := filepath.Join(t.TempDir(), "latest")
+		os.Symlink(dir, link)
+		if rep, err := Verify(link, pub); err != nil || !rep.OK() {
+			t.Errorf("%v %v", rep, err)
+		}
+	})
+	t.Run("symlink inside", func(t *testing.T) {
+		dir, _, pub := writeSample(t, true)
+		os.Symlink("/etc/passwd", filepath.Join(dir, "artifacts", "passwd"))
+		if _, err := Verify(dir, pub); err == nil {
+			t.Error("a symlink inside the bundle was accepted")
 		}
 	})
 	t.Run("wrong key", func(t *testing.T) {
@@ -159,36 +213,54 @@ func TestSignatureProblems(t *testing.T) {
 		if rep.Signature != SigMissing || rep.OK() {
 			t.Errorf("%s", rep)
 		}
-		if rep, _ := Verify(dir, nil); rep.Signature != SigUnsigned || !rep.OK() {
+		if rep, _ := Verify(dir); rep.Signature != SigUnsigned || rep.OK() || rep.Verdict() != "UNVERIFIED" {
 			t.Errorf("unsigned, no key: %s", rep)
 		}
 	})
 	t.Run("no manifest", func(t *testing.T) {
 		dir, _, _ := writeSample(t, false)
 		os.Remove(filepath.Join(dir, ManifestFile))
-		if _, err := Verify(dir, nil); !errors.Is(err, ErrManifest) {
+		if _, err := Verify(dir); !errors.Is(err, ErrManifest) {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("manifest path escape", func(t *testing.T) {
 		dir, _, _ := writeSample(t, false)
 		os.WriteFile(filepath.Join(dir, ManifestFile), []byte(strings.Repeat("0", 64)+"  ../../etc/passwd\n"), 0o644)
-		if _, err := Verify(dir, nil); !errors.Is(err, ErrManifest) {
+		if _, err := Verify(dir); !errors.Is(err, ErrManifest) {
 			t.Errorf("err = %v", err)
 		}
 	})
 }
 
-func TestLoadRejectsOtherSchema(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, ResultsFile), []byte(`{"schema":"virtcert.results/v9","id":"x"}`), 0o644)
-	if _, err := Load(dir); !errors.Is(err, ErrSchema) {
-		t.Errorf("err = %v", err)
+func reseal(t *testing.T, dir string, key ed25519.PrivateKey) {
+	t.Helper()
+	d, err := rundir.Reopen(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, ResultsFile), []byte(`{"schema":"virtcert.results/v1","id":"x","bogus":1}`), 0o644)
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "bogus") {
-		t.Errorf("unknown field accepted: %v", err)
+	defer d.Close()
+	if err := Seal(d, key); err != nil {
+		t.Fatal(err)
 	}
+}
+
+func FuzzParseManifest(f *testing.F) {
+	f.Add([]byte(strings.Repeat("a", 64) + "  results.json\n"))
+	f.Add([]byte(strings.Repeat("0", 64) + "  ../../etc/passwd\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseManifest(b)
+		if err != nil {
+			return
+		}
+		for p, sum := range m {
+			// Whatever is accepted names a file inside the bundle.
+			if !fs.ValidPath(p) || strings.Contains(p, "\\") || len(sum) != 64 {
+				t.Fatalf("accepted %q %q", p, sum)
+			}
+		}
+	})
 }
 
 func TestArtifactPath(t *testing.T) {
@@ -203,4 +275,39 @@ func TestArtifactPath(t *testing.T) {
 			t.Errorf("ArtifactPath(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzVerify feeds hostile manifests and signatures to Verify over a
+// small bundle: it never panics, never reads outside the bundle, and
+// says VERIFIED only for an intact bundle whose manifest the trusted key
+// signed.
+func FuzzVerify(f *testing.F) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	results := []byte(`{"schema":"virtcert.results/v1"}`)
+	sum := sha256.Sum256(results)
+	good := []byte(hex.EncodeToString(sum[:]) + "  results.json\n")
+	f.Add(good, ed25519.Sign(priv, good), false)
+	f.Add(good, []byte("x"), true)
+	f.Add([]byte(strings.Repeat("0", 64)+"  ../results.json\n"), []byte{}, false)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, manifest, sig []byte, withPubFile bool) {
+		os.Remove(filepath.Join(dir, PublicKeyFile))
+		os.WriteFile(filepath.Join(dir, ResultsFile), results, 0o644)
+		os.WriteFile(filepath.Join(dir, ManifestFile), manifest, 0o644)
+		os.WriteFile(filepath.Join(dir, SignatureFile), sig, 0o644)
+		if withPubFile {
+			pp, _ := publicPEM(pub)
+			os.WriteFile(filepath.Join(dir, PublicKeyFile), pp, 0o644)
+		}
+		rep, err := Verify(dir, pub)
+		if err != nil {
+			return
+		}
+		if rep.OK() && (!ed25519.Verify(pub, manifest, sig) || !bytes.Equal(manifest, good)) {
+			t.Fatalf("VERIFIED a forged bundle: %q", manifest)
+		}
+		if rep, err := Verify(dir); err == nil && rep.OK() {
+			t.Fatal("VERIFIED without a trusted key")
+		}
+	})
 }

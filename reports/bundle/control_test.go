@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/virtcert/virtcert/reports/reportstest"
+	"github.com/virtcert/virtcert/reports/rundir"
 )
 
 // Regression (issue 11, finding 7): results.json held DEL and C1 controls
@@ -16,7 +17,12 @@ func TestResultsNoControls(t *testing.T) {
 	dir := t.TempDir()
 	run := reportstest.HostileRun()
 	run.Schema = ""
-	if err := WriteResults(dir, run); err != nil {
+	d, err := rundir.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := WriteResults(d, run); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, ResultsFile))
@@ -28,7 +34,7 @@ func TestResultsNoControls(t *testing.T) {
 			t.Fatalf("raw control %U in results.json at %d", r, i)
 		}
 	}
-	got, err := Load(dir)
+	got, err := rundir.Load(dir)
 	if err != nil {
 		t.Fatalf("results.json does not load: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,19 +74,30 @@ type Writer struct {
 	err error
 }
 
-// Create opens dir/journal.jsonl for appending, creating it if needed. A
-// record cut mid-line by a crash is trimmed first, so the next record
-// starts on a line of its own.
+// Create opens dir/journal.jsonl for appending, creating it if needed.
+// A symlink there is refused (O_NOFOLLOW): the journal never writes
+// outside its run directory. Writers of a run directory use
+// rundir.Dir.Journal.
 func Create(dir string) (*Writer, error) {
-	p := filepath.Join(dir, File)
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, File), os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
+	return NewWriter(f)
+}
+
+// NewWriter appends to f, an open journal (read-write). A record cut
+// mid-line by a crash is trimmed first, so the next record starts on a
+// line of its own. The Writer owns f.
+func NewWriter(f *os.File) (*Writer, error) {
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("journal: %s is not a regular file", File)
 	}
 	if n := st.Size(); n > 0 {
 		b, err := io.ReadAll(f)
@@ -311,7 +323,7 @@ func Build(recs []Record) (*reports.Run, error) {
 				t.Guest = *r.Guest
 			}
 			for _, a := range r.Artifacts {
-				if !containsStr(t.Artifacts, a) {
+				if !slices.Contains(t.Artifacts, a) {
 					t.Artifacts = append(t.Artifacts, a)
 				}
 			}
@@ -349,13 +361,4 @@ func Done(recs []Record) map[string]map[string]bool {
 		}
 	}
 	return out
-}
-
-func containsStr(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

@@ -24,11 +24,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/virtcert/virtcert/reports"
-	"github.com/virtcert/virtcert/reports/bundle"
+	"github.com/virtcert/virtcert/reports/rundir"
 )
 
 // Options tune Runs.
@@ -73,7 +74,7 @@ func Runs(shards []*reports.Run, opt Options) (*reports.Run, error) {
 		for _, x := range s.Shards {
 			ids[x] = true
 		}
-		if !containsStr(versions, s.Version) {
+		if !slices.Contains(versions, s.Version) {
 			versions = append(versions, s.Version)
 		}
 		if !s.Started.IsZero() && (out.Started.IsZero() || s.Started.Before(out.Started)) {
@@ -125,11 +126,12 @@ func Runs(shards []*reports.Run, opt Options) (*reports.Run, error) {
 	return out, nil
 }
 
-// Dirs loads results.json from each run directory and merges them.
+// Dirs loads each run (a run directory or a results.json, read by
+// rundir.Load like every other report command) and merges them.
 func Dirs(dirs []string, opt Options) (*reports.Run, error) {
 	var runs []*reports.Run
 	for _, d := range dirs {
-		r, err := bundle.Load(d)
+		r, err := rundir.Load(d)
 		if err != nil {
 			return nil, err
 		}
@@ -146,13 +148,4 @@ func short(h string) string {
 		return h[:12]
 	}
 	return h
-}
-
-func containsStr(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

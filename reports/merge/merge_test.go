@@ -11,6 +11,7 @@ import (
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/reportstest"
+	"github.com/virtcert/virtcert/reports/rundir"
 )
 
 // shards splits the sample run into one run per target, as three CI jobs
@@ -104,9 +105,14 @@ func TestDirs(t *testing.T) {
 	var dirs []string
 	for i, s := range shards(false) {
 		d := filepath.Join(t.TempDir(), "shard"+string(rune('0'+i)))
-		if err := bundle.Write(d, s, nil, bundle.Options{NoRenderings: true}); err != nil {
+		rd, err := rundir.Create(d)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if err := bundle.Write(rd, s, nil, bundle.Options{NoRenderings: true}); err != nil {
+			t.Fatal(err)
+		}
+		rd.Close()
 		dirs = append(dirs, d)
 	}
 	m, err := Dirs(dirs, Options{})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,7 +29,7 @@ func (r *runner) saveConsole(g drivers.Guest, dir string, t *reports.Target) {
 		name = "console-peer.log"
 	}
 	p := filepath.Join(dir, name)
-	if os.WriteFile(p, b, 0o644) == nil {
+	if r.writeArtifact(p, b) == nil {
 		rel, _ := filepath.Rel(r.opt.Out, p)
 		if !slices.Contains(t.Artifacts, rel) {
 			t.Artifacts = append(t.Artifacts, rel)
@@ -46,13 +45,13 @@ func (r *runner) keep(t *reports.Target, s *session, dir string) {
 		host, port = s.addr, "22"
 	}
 	kh := filepath.Join(dir, "known_hosts")
-	_ = os.WriteFile(kh, []byte(guests.KnownHostsLine(host, port, s.access.HostKey)+"\n"), 0o644)
+	_ = r.writeArtifact(kh, []byte(guests.KnownHostsLine(host, port, s.access.HostKey)+"\n"))
 	key, _ := filepath.Abs(filepath.Join(r.keyDir, "id_ed25519"))
 	khAbs, _ := filepath.Abs(kh)
 	cfg := fmt.Sprintf("Host %s\n  HostName %s\n  Port %s\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n",
 		s.g.Name(), host, port, s.access.User, key, khAbs)
 	sc := filepath.Join(dir, "ssh_config")
-	_ = os.WriteFile(sc, []byte(cfg), 0o644)
+	_ = r.writeArtifact(sc, []byte(cfg))
 	scAbs, _ := filepath.Abs(sc)
 	k := Kept{Target: t.ID, Guest: s.g.Name(), SSHConfig: scAbs, Command: fmt.Sprintf("ssh -F %s %s", scAbs, s.g.Name())}
 	r.outMu.Lock()

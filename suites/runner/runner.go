@@ -18,6 +18,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -35,6 +36,7 @@ import (
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
+	"github.com/virtcert/virtcert/reports/rundir"
 	"github.com/virtcert/virtcert/resolve"
 )
 
@@ -48,8 +50,14 @@ type Progress interface {
 
 // Options configure a run. Zero values are sensible except Openers.
 type Options struct {
-	// Out is the run directory (created if missing).
+	// Out is the run directory's path. Dir, when set, is that directory
+	// already opened (the CLI opens it to check it first); otherwise Run
+	// opens Out: rundir.Create (new or empty), or rundir.Resume.
 	Out string
+	Dir *rundir.Dir
+	// Journal holds the records of a resumed run, read once by the caller
+	// (rundir.Resume); when nil, Run reads them.
+	Journal []journal.Record
 	// RunLabel is the run's label; empty makes a new one (NewLabel).
 	RunLabel string
 	Version  string
@@ -156,6 +164,7 @@ type runner struct {
 	log   *slog.Logger
 	jr    *journal.Writer
 
+	dir    *rundir.Dir
 	client *guests.ClientKey
 	keyDir string
 
@@ -181,8 +190,11 @@ type hostConn struct {
 // recorded (run directory, journal).
 func Run(ctx context.Context, rr *resolve.Run, opt Options) (*reports.Run, *Outcome, error) {
 	r := newRunner(rr, opt)
-	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("run directory: %w", err)
+	if err := r.openDir(); err != nil {
+		return nil, nil, err
+	}
+	if opt.Dir == nil {
+		defer r.dir.Close()
 	}
 	res, err := r.start()
 	if err != nil {
@@ -237,7 +249,7 @@ func (r *runner) start() (*reports.Run, error) {
 		r.label = cmp.Or(opt.RunLabel, NewLabel(opt.Now()))
 		res.ID = r.label
 	}
-	jr, err := journal.Create(opt.Out)
+	jr, err := r.dir.Journal()
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +263,7 @@ func (r *runner) start() (*reports.Run, error) {
 		return nil, err
 	}
 	if b, err := r.rr.PlanYAML(); err == nil && !opt.Resume {
-		_ = os.WriteFile(filepath.Join(opt.Out, "plan.yaml"), b, 0o644)
+		_ = r.dir.WriteFile(rundir.PlanFile, b, 0o644)
 	}
 	return res, nil
 }
@@ -259,10 +271,7 @@ func (r *runner) start() (*reports.Run, error) {
 // resume reads the interrupted run's journal: its label, start and the
 // results it finished.
 func (r *runner) resume(res *reports.Run) error {
-	recs, _, err := journal.Read(r.opt.Out)
-	if err != nil {
-		return fmt.Errorf("resume: %w", err)
-	}
+	recs := r.opt.Journal
 	prev, err := journal.Build(recs)
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
@@ -323,6 +332,38 @@ func (r *runner) runTargets(ctx context.Context) []*reports.Target {
 	wg.Wait()
 	r.closeHosts()
 	return targets
+}
+
+// openDir opens the run directory through the one run-directory writer
+// (reports/rundir): every file the run writes goes through r.dir.
+func (r *runner) openDir() error {
+	r.dir = r.opt.Dir
+	if r.dir != nil {
+		if r.opt.Resume && r.opt.Journal == nil {
+			return errors.New("resume: the journal was not read")
+		}
+		return nil
+	}
+	if !r.opt.Resume {
+		d, err := rundir.Create(r.opt.Out)
+		r.dir = d
+		return err
+	}
+	res, err := rundir.Resume(r.opt.Out)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	r.dir, r.opt.Journal = res.Dir, res.Records
+	return nil
+}
+
+// writeArtifact writes a file at p, a path under the run directory.
+func (r *runner) writeArtifact(p string, b []byte) error {
+	rel, err := filepath.Rel(r.opt.Out, p)
+	if err != nil {
+		return err
+	}
+	return r.dir.WriteFile(filepath.ToSlash(rel), b, 0o644)
 }
 
 func (r *runner) progress(target, format string, args ...any) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -75,8 +74,9 @@ func (r *runner) begin(rt *resolve.Target) *targetRun {
 		t.Started, t.Results, t.Artifacts = prev.Started, append(t.Results, prev.Results...), prev.Artifacts
 		t.Guest, t.HostInfo, t.Profile = prev.Guest, prev.HostInfo, prev.Profile
 	}
-	dir := filepath.Join(r.opt.Out, filepath.FromSlash(path.Dir(bundle.ArtifactPath(rt.ID, "x"))))
-	_ = os.MkdirAll(dir, 0o755)
+	rel := path.Dir(bundle.ArtifactPath(rt.ID, "x"))
+	dir := filepath.Join(r.opt.Out, filepath.FromSlash(rel))
+	_ = r.dir.MkdirAll(rel, 0o755)
 	return &targetRun{r: r, rt: rt, t: t, dir: dir, sink: r.opt.Sink.Target(rt.ID)}
 }
 

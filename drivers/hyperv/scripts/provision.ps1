@@ -7,7 +7,8 @@ param(
     [Parameter(Mandatory = $true)][ValidateRange(1, 240)][int]$CPUs,
     [Parameter(Mandatory = $true)][ValidateNotNullOrEmpty()][string]$SwitchName,
     [Parameter(Mandatory = $true)][ValidateSet('On', 'Off')][string]$SecureBoot,
-    [Parameter(Mandatory = $true)][ValidatePattern('^virtcert\.run=')][string]$Notes,
+    [Parameter(Mandatory = $true)][ValidatePattern('^[A-Za-z0-9._-]{1,100}$')][string]$RunLabel,
+    [Parameter(Mandatory = $true)][ValidatePattern('^[0-9TZ:.+-]{1,40}$')][string]$Created,
     [string]$SeedPath
 )
 {{template "prelude" .}}
@@ -15,6 +16,11 @@ param(
 # Creates a VM on a differencing disk over the parent image (the parent is
 # never copied), attaches the NoCloud seed as a DVD, labels the VM for sweep
 # and starts it. Anything created is removed again if a later step fails.
+# The label and the files created for the VM are lines of their own in its
+# Notes: sweep and Remove-VcVM delete exactly those files.
+$lines = @("virtcert.run=$RunLabel", "virtcert.created=$Created", "virtcert.disk=$VhdPath")
+if ($SeedPath) { $lines += "virtcert.disk=$SeedPath" }
+$Notes = $lines -join "`r`n"
 $createdVhd = $false
 $createdVM = $false
 try {

@@ -7,17 +7,17 @@ param(
 {{template "prelude" .}}
 {{template "remove" .}}
 
-# Finds VMs by the virtcert label in their Notes ("virtcert.run=<label>;
-# created=<rfc3339>") and removes those that match. VMs without a label
-# are never listed, let alone removed.
+# Finds VMs by the virtcert label in their Notes (a line of its own,
+# "virtcert.run=<label>", with "virtcert.created=<rfc3339>") and removes
+# those that match. VMs without a label are never listed, let alone removed.
 $now = [DateTime]::UtcNow
 $found = @()
 foreach ($vm in @(Get-VM)) {
-    if ($vm.Notes -notmatch 'virtcert\.run=([A-Za-z0-9._-]+)') { continue }
-    $label = $Matches[1]
-    if ($RunLabel -and $label -ne $RunLabel) { continue }
+    $label = Get-VcLabel $vm
+    if ($null -eq $label) { continue }
+    if ($RunLabel -and $label -cne $RunLabel) { continue }
     $created = $vm.CreationTime.ToUniversalTime()
-    if ($vm.Notes -match 'created=([0-9TZ:.+-]+)') { $created = [DateTime]::Parse($Matches[1]).ToUniversalTime() }
+    if ([string]$vm.Notes -cmatch '(?m)^virtcert\.created=([0-9TZ:.+-]+)\r?$' -or [string]$vm.Notes -cmatch '(?m)^virtcert\.run=[A-Za-z0-9._-]+;created=([0-9TZ:.+-]+)\r?$') { $created = [DateTime]::Parse($Matches[1]).ToUniversalTime() }
     if ($OlderThanSeconds -gt 0 -and ($now - $created).TotalSeconds -lt $OlderThanSeconds) { continue }
     $found += [ordered]@{ Kind = 'vm'; Name = $vm.Name; RunLabel = $label; Created = $created.ToString('o') }
     if (-not $DryRun) { Remove-VcVM -VM $vm -Grace $GraceSeconds | Out-Null }

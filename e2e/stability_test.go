@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func stability(t *testing.T, guest string) {
 		}
 	}
 	runs := make([]*reports.Run, 3)
-	t.Run("boots", func(t *testing.T) {
+	ok := t.Run("boots", func(t *testing.T) {
 		t.Run("1", func(t *testing.T) {
 			t.Parallel()
 			runs[0] = catalogRun(t, guest).run
@@ -74,8 +75,11 @@ func stability(t *testing.T, guest string) {
 		})
 	})
 	for i, r := range runs {
-		if r == nil {
+		switch {
+		case r == nil && !ok:
 			t.Fatalf("boot %d did not finish; nothing to compare", i+1)
+		case r == nil:
+			t.Skipf("boot %d not selected (-run): nothing to compare", i+1)
 		}
 	}
 	compareBoots(t, runs)
@@ -194,13 +198,19 @@ func certifyExisting(t *testing.T, guest string, c sshConfig, excl []string) *re
 	reach := "    key_file: " + c.key + "\n    host_key_file: " + c.knownHosts + "\n"
 	var p string
 	if guest == "debian" {
-		p = debianPlan(t, "")
+		p = debianPlan(t, "") // the plan of `make certify`, as it is
 	} else {
 		p = tinyPlan(t, "")
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if guest == "tiny" {
+		// A plan for a machine virtcert did not provision says nothing of
+		// its memory: the 1024 MiB default must not become an expectation
+		// for this 256 MiB guest (issue 15 item 1; drivers.balloon FAILed).
+		b = regexp.MustCompile(`(?m)^\s*memory_mb:.*\n`).ReplaceAll(b, nil)
 	}
 	text, err := existingPlan(string(b), host, reach)
 	if err != nil {

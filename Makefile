@@ -69,7 +69,12 @@ e2e-disruptive: lab-up fixtures build
 	$(LAB) exec -- env VIRTCERT_E2E=1 VIRTCERT_E2E_DISRUPTIVE=1 $(GO) test -count=1 -timeout 20m -run 'TestReliabDisruptive' ./e2e/
 	$(LAB) up
 
-test: unit e2e e2e-disruptive
+# Each stage prints how long it took (CI reads them; the budget is 60 min).
+test:
+	@set -e; for s in unit e2e e2e-disruptive; do \
+	  t0=$$(date +%s); rc=0; $(MAKE) --no-print-directory $$s || rc=$$?; \
+	  echo "make test: stage $$s took $$(( $$(date +%s) - t0 ))s (exit $$rc)"; \
+	  [ $$rc = 0 ] || exit $$rc; done
 
 certify: lab-up debian build vcprobe
 	$(LAB) exec -- $(BIN) run --plan fixtures/plans/default.yaml

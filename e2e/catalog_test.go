@@ -34,15 +34,8 @@ type catEntry struct {
 // e2e area (the deterministic test checks compiled in with -tags vce2e).
 func catalog(t *testing.T) []catEntry {
 	t.Helper()
-	code, out, errOut := virtcert(t, nil, time.Minute, "checks", "--json")
-	if code != 0 {
-		t.Fatalf("virtcert checks --json: exit %d\n%s", code, errOut)
-	}
-	var all, cs []catEntry
-	if err := json.Unmarshal([]byte(out), &all); err != nil {
-		t.Fatalf("virtcert checks --json: %v\n%s", err, out)
-	}
-	for _, c := range all {
+	var cs []catEntry
+	for _, c := range catalogAll(t) {
 		if c.Area != "e2e" {
 			cs = append(cs, c)
 		}
@@ -62,6 +55,21 @@ func catalog(t *testing.T) []catEntry {
 		t.Errorf("catalog has %d checks, want about 40", len(cs))
 	}
 	return cs
+}
+
+// catalogAll lists every check the binary under test holds, the e2e area
+// included.
+func catalogAll(t *testing.T) []catEntry {
+	t.Helper()
+	code, out, errOut := virtcert(t, nil, time.Minute, "checks", "--json")
+	if code != 0 {
+		t.Fatalf("virtcert checks --json: exit %d\n%s", code, errOut)
+	}
+	var all []catEntry
+	if err := json.Unmarshal([]byte(out), &all); err != nil {
+		t.Fatalf("virtcert checks --json: %v\n%s", err, out)
+	}
+	return all
 }
 
 // evidenceText is everything a reader of the report sees for a result.
@@ -185,24 +193,18 @@ func indent(s string) string {
 }
 
 // TestCatalogTiny runs the full catalog on the tiny guest (with its peer
-// for the two-guest checks).
+// for the two-guest checks). The run is boot 1 of TestStabilityTiny too.
 func TestCatalogTiny(t *testing.T) {
 	need(t)
 	t.Parallel()
 	cs := catalog(t)
-	guestSlots(t, 2)
-	out := filepath.Join(t.TempDir(), "run")
-	t0 := time.Now()
-	code, stdout, stderr := virtcert(t, nil, 25*time.Minute, "run", "--plan", tinyPlan(t, "exclude: [e2e]\n"), "--out", out)
-	took := time.Since(t0)
-	label := labelOf(t, stdout)
-	defer assertClean(t, label)
-	defer consoleOnFailure(t, out)
-	t.Logf("full catalog on the tiny guest: %s (exit %d)", took.Round(time.Second), code)
-	run := readRun(t, out)
-	assertHealthy(t, cs, run)
-	if code != 0 || run.Verdict() != reports.Certified {
-		t.Errorf("exit %d, verdict %s, want 0 CERTIFIED\nstderr: %s", code, run.Verdict(), stderr)
+	cr := catalogRun(t, "tiny")
+	defer assertClean(t, cr.label)
+	defer consoleOnFailure(t, cr.out)
+	t.Logf("full catalog on the tiny guest: %s (exit %d)", cr.took.Round(time.Second), cr.code)
+	assertHealthy(t, cs, cr.run)
+	if cr.code != 0 || cr.run.Verdict() != reports.Certified {
+		t.Errorf("exit %d, verdict %s, want 0 CERTIFIED\nstderr: %s", cr.code, cr.run.Verdict(), cr.stderr)
 	}
 }
 
@@ -211,47 +213,22 @@ func debianDir() string { return filepath.Join(filepath.Dir(tinyDir()), "debian"
 
 // TestCatalogDebian runs the default plan of `make certify`
 // (fixtures/plans/default.yaml) against the Debian guest: the full catalog
-// on a real distribution, with the time it takes (bar: 10 minutes).
+// on a real distribution, with the time it takes (bar: 10 minutes). The
+// run is boot 1 of TestStabilityDebian too.
 func TestCatalogDebian(t *testing.T) {
 	need(t)
 	t.Parallel()
-	img := filepath.Join(debianDir(), "disk.qcow2")
-	if _, err := os.Stat(img); err != nil {
-		t.Skipf("Debian guest not built (make debian): %v", err)
-	}
+	needDebian(t)
 	cs := catalog(t)
-	// The default plan itself, with the image path resolved to the cache
-	// this run uses (the plan names ~/.cache/virtcert; VIRTCERT_CACHE may
-	// point elsewhere).
-	b, err := os.ReadFile(filepath.Join(root, "fixtures", "plans", "default.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := regexp.MustCompile(`(?m)^(\s*path:\s*)\S*debian/disk\.qcow2\s*$`).ReplaceAllString(string(b), "${1}"+img)
-	if !strings.Contains(text, img) {
-		t.Fatalf("default.yaml names no debian/disk.qcow2 image path:\n%s", b)
-	}
-	// The binary under test also holds the e2e area (-tags vce2e); the
-	// real catalog is what certify runs.
-	text += "\nexclude: [e2e]\n"
-	p := filepath.Join(t.TempDir(), "default.yaml")
-	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	guestSlots(t, 2) // the guest and its peer
-	out := filepath.Join(t.TempDir(), "run")
-	t0 := time.Now()
-	code, stdout, stderr := virtcert(t, nil, 40*time.Minute, "run", "--plan", p, "--out", out)
-	took := time.Since(t0)
-	label := labelOf(t, stdout)
-	defer assertClean(t, label)
-	defer consoleOnFailure(t, out)
-	run := readRun(t, out)
+	cr := catalogRun(t, "debian")
+	defer assertClean(t, cr.label)
+	defer consoleOnFailure(t, cr.out)
+	run := cr.run
 	tg, _ := resultsByCheck(t, run)
 	// The bar is 10 minutes on an idle lab; other tests share the 2 cores
 	// here, so the figure is logged.
 	t.Logf("FIGURE full catalog on the Debian guest: %s wall (bar 10m), guest ready after %.1fs, distro %q kernel %q",
-		took.Round(time.Second), tg.Guest.BootSeconds, tg.Guest.Distro, tg.Guest.Kernel)
+		cr.took.Round(time.Second), tg.Guest.BootSeconds, tg.Guest.Distro, tg.Guest.Kernel)
 	// Speed is a figure, not an assertion (the run's own 40-minute
 	// timeout bounds it): in a CI rehearsal on the loaded 2-core lab the
 	// catalog took 21.5 minutes, 5.5 of them the emulated guest's first
@@ -270,9 +247,39 @@ func TestCatalogDebian(t *testing.T) {
 	for _, m := range measures(run) {
 		t.Logf("measurement %-45s %10.1f %-8s %s", m.Name, m.Value, m.Unit, m.Source)
 	}
-	if code != 0 || run.Verdict() != reports.Certified {
-		t.Errorf("exit %d, verdict %s, want 0 CERTIFIED\nstderr: %s", code, run.Verdict(), stderr)
+	if cr.code != 0 || run.Verdict() != reports.Certified {
+		t.Errorf("exit %d, verdict %s, want 0 CERTIFIED\nstderr: %s", cr.code, run.Verdict(), cr.stderr)
 	}
+}
+
+// needDebian skips when the Debian guest is not built.
+func needDebian(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(debianDir(), "disk.qcow2")); err != nil {
+		t.Skipf("Debian guest not built (make debian): %v", err)
+	}
+}
+
+// debianPlan writes the default plan of `make certify` with the image path
+// resolved to the cache this run uses (the plan names ~/.cache/virtcert;
+// VIRTCERT_CACHE may point elsewhere), and extra appended; it returns its
+// path.
+func debianPlan(t *testing.T, extra string) string {
+	t.Helper()
+	img := filepath.Join(debianDir(), "disk.qcow2")
+	b, err := os.ReadFile(filepath.Join(root, "fixtures", "plans", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := regexp.MustCompile(`(?m)^(\s*path:\s*)\S*debian/disk\.qcow2\s*$`).ReplaceAllString(string(b), "${1}"+img)
+	if !strings.Contains(text, img) {
+		t.Fatalf("default.yaml names no debian/disk.qcow2 image path:\n%s", b)
+	}
+	p := filepath.Join(t.TempDir(), "default.yaml")
+	if err := os.WriteFile(p, []byte(text+"\n"+extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func measures(run *reports.Run) []reports.Measurement {

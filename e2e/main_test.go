@@ -32,6 +32,7 @@ var (
 	bin      string                     // the virtcert binary under test
 	root     string                     // repository root
 	skipWhy  string                     // why the suite skips (empty: it runs)
+	scratch  string                     // outlives every test; removed after the suite
 	guestSem = semaphore.NewWeighted(3) // guests booted at once by the suite
 )
 
@@ -62,6 +63,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	scratch = dir
 	bin = filepath.Join(dir, "virtcert")
 	build := func(env []string, args ...string) error {
 		c := exec.Command("go", args...)

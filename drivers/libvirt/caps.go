@@ -58,6 +58,12 @@ func (g *Guest) AttachDisk(ctx context.Context, sizeMB int) (drivers.DiskRef, er
 	n := time.Now().UnixNano() % 1e8
 	serial := fmt.Sprintf("vchot%d", n)
 	vol := volName(g.label, g.name, fmt.Sprintf("hot%d.qcow2", n))
+	g.ownerMu.Lock()
+	err = g.h.appendOwner(ctx, &g.owner, vol)
+	g.ownerMu.Unlock()
+	if err != nil {
+		return drivers.DiskRef{}, err
+	}
 	v, err := g.h.createVol(ctx, g.op(op)+": volume", mustVolXML(vol, "qcow2", uint64(sizeMB)<<20, "", ""), 0)
 	if err != nil {
 		return drivers.DiskRef{}, err

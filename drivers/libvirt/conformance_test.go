@@ -180,7 +180,7 @@ func TestLabRollback(t *testing.T) {
 	defer h.Close()
 	label := drivertest.NewRunLabel()
 	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
-	for _, step := range []string{"console", "overlay", "seed", "disks", "define", "start"} {
+	for _, step := range []string{"owner", "console", "overlay", "seed", "disks", "define", "start"} {
 		h.failAt = step
 		spec := tinySpec(t, dir, "rb-"+step, label)
 		spec.ExtraDisks = []int{8}
@@ -203,7 +203,35 @@ func TestLabRollback(t *testing.T) {
 		if exists {
 			t.Fatalf("step %s: domain left behind", step)
 		}
+		// Sweep sees only what an owner record proves: look at the pool
+		// itself for anything named for this guest.
+		if left := guestVols(ctx, t, h, label, spec.Name); len(left) > 0 {
+			t.Fatalf("step %s: volumes left behind: %v", step, left)
+		}
 	}
+}
+
+// guestVols lists the pool's volumes named for (label, guest).
+func guestVols(ctx context.Context, t *testing.T, h *Host, label, guest string) []string {
+	names, err := do(ctx, h.c, "list volumes", func(l *golibvirt.Libvirt) ([]string, error) {
+		p, err := l.StoragePoolLookupByName(h.pool)
+		if err != nil {
+			return nil, err
+		}
+		_ = l.StoragePoolRefresh(p, 0)
+		vols, _, err := l.StoragePoolListAllVolumes(p, 1, 0)
+		var out []string
+		for _, v := range vols {
+			if strings.HasPrefix(v.Name, volGuestPrefix(label, guest)) {
+				out = append(out, v.Name)
+			}
+		}
+		return out, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
 
 // TestLabBootTiming measures what Provision adds to the guest's boot and
@@ -256,7 +284,8 @@ func TestLabBootTiming(t *testing.T) {
 
 // TestLabSweepOrphanVolumes: a run that died after its domain was
 // undefined (or before it was defined) leaves volumes only. Sweep finds
-// them by the label in their names, by age too.
+// them by the owner record of their label and guest, by age too, and
+// leaves a volume named like theirs that the record does not list.
 func TestLabSweepOrphanVolumes(t *testing.T) {
 	uri := labURI(t)
 	dir := tinyDir(t)
@@ -275,9 +304,21 @@ func TestLabSweepOrphanVolumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A hot-added disk is appended to the owner record before it is made.
+	if _, err := g.(*Guest).AttachDisk(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.undefine(ctx, g.(*Guest).dom); err != nil {
 		t.Fatal(err)
 	}
+	// Named like one of the guest's volumes, of the same label and guest,
+	// but the owner record does not list it: it is not the run's.
+	stray := volName(label, spec.Name, "hot99.qcow2")
+	sv, err := h.createVol(ctx, "stray volume", mustVolXML(stray, "qcow2", 1<<20, "", ""), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.deleteVolDetached(context.Background(), sv.vol)
 	time.Sleep(1100 * time.Millisecond) // volume mtimes have 1 s granularity on some filesystems
 	young, err := h.Sweep(ctx, drivers.SweepSelector{RunLabel: label, OlderThan: time.Hour, DryRun: true})
 	if err != nil || len(young) != 0 {
@@ -295,9 +336,15 @@ func TestLabSweepOrphanVolumes(t *testing.T) {
 	for _, r := range gone {
 		kinds[r.Kind]++
 	}
-	// overlay, console and the extra disk are volumes; the seed is "seed".
-	if kinds["volume"] != 3 || kinds["seed"] != 1 || kinds["domain"] != 0 {
+	// overlay, console, the extra disk, the hot disk and the owner record
+	// are volumes; the seed is "seed". The owner record goes last.
+	if kinds["volume"] != 5 || kinds["seed"] != 1 || kinds["domain"] != 0 || gone[len(gone)-1].Name != volName(label, spec.Name, kindOwner) {
 		t.Fatalf("swept %v", gone)
+	}
+	for _, r := range gone {
+		if r.Name == stray {
+			t.Fatalf("swept %s, which no owner record lists", stray)
+		}
 	}
 	if left, _ := h.Sweep(ctx, drivers.SweepSelector{RunLabel: label, DryRun: true}); len(left) != 0 {
 		t.Fatalf("left: %v", left)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -20,6 +21,9 @@ type Guest struct {
 	label   string
 	dom     golibvirt.Domain
 	console golibvirt.StorageVol
+
+	ownerMu sync.Mutex // AttachDisk appends to the owner record
+	owner   ownerRef
 
 	// ProvisionTime is the time from the Provision call until the domain
 	// was running; StartTime is the DomainCreate part of it.

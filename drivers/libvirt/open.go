@@ -617,18 +617,28 @@ type volRef struct {
 }
 
 // createConsoleVol creates the empty file the serial port writes to, as a
-// volume in the pool so it can be read back (and swept) through libvirt.
+// volume in the pool so it can be read back (and swept) through libvirt,
+// after its owner record (owner.go). The cleanup removes both.
 func (h *Host) createConsoleVol(ctx context.Context, label, guest string) (volRef, func(), error) {
 	name := volName(label, guest, kindConsole)
 	x, err := volumeXML(name, "raw", 0, "", "")
 	if err != nil {
 		return volRef{}, nil, drivers.Wrap(drivers.ClassHost, "console volume", err)
 	}
-	ref, err := h.createVol(ctx, "create console volume", x, 0)
+	owner, err := h.createOwner(ctx, label, guest, []string{name})
 	if err != nil {
 		return volRef{}, nil, err
 	}
-	return ref, func() { h.deleteVolDetached(ctx, ref.vol) }, nil
+	ref, err := h.createVol(ctx, "create console volume", x, 0)
+	if err != nil {
+		h.deleteVolDetached(ctx, owner.vol)
+		return volRef{}, nil, err
+	}
+	return ref, func() {
+		if h.deleteVolDetached(ctx, ref.vol) == nil {
+			h.deleteVolDetached(ctx, owner.vol)
+		}
+	}, nil
 }
 
 func (h *Host) createVol(ctx context.Context, op, x string, flags golibvirt.StorageVolCreateFlags) (volRef, error) {

@@ -168,6 +168,24 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 		undo = append(undo, func(c context.Context) error { return h.deleteVolDetached(c, v.vol) })
 	}
 
+	// 0. the owner record, listing every volume made below (owner.go);
+	// the undo stack removes it last.
+	names := []string{volName(spec.RunLabel, spec.Name, kindConsole), volName(spec.RunLabel, spec.Name, kindOverlay)}
+	if len(spec.Seed) > 0 {
+		names = append(names, volName(spec.RunLabel, spec.Name, kindSeed))
+	}
+	for i := range spec.ExtraDisks {
+		names = append(names, volName(spec.RunLabel, spec.Name, fmt.Sprintf("disk%d.qcow2", i+1)))
+	}
+	owner, err := h.createOwner(mctx, spec.RunLabel, spec.Name, names)
+	if err != nil {
+		return fail(err)
+	}
+	addVol(volRef{vol: owner.vol})
+	if err := step("owner"); err != nil {
+		return fail(err)
+	}
+
 	// 1. console log volume (the serial port writes into it)
 	console, err := h.createVol(mctx, op+": console volume", mustVolXML(volName(spec.RunLabel, spec.Name, kindConsole), "raw", 0, "", ""), 0)
 	if err != nil {
@@ -261,7 +279,7 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 	if err := step("start"); err != nil {
 		return fail(err)
 	}
-	g := &Guest{h: h, name: spec.Name, label: spec.RunLabel, dom: dom, console: console.vol,
+	g := &Guest{h: h, name: spec.Name, label: spec.RunLabel, dom: dom, console: console.vol, owner: owner,
 		ProvisionTime: time.Since(start), StartTime: time.Since(defined)}
 	h.log.Debug("libvirt: guest started", "guest", spec.Name, "provision", g.ProvisionTime, "start", g.StartTime, "type", typ)
 	return g, nil
@@ -313,8 +331,17 @@ func (h *Host) deleteGuestVolumes(ctx context.Context, label, guest string) ([]s
 		}
 		var gone []string
 		var errs []error
+		// The owner record goes last: while any volume stays, it is the
+		// proof that lets sweep remove it.
+		owner := volName(label, guest, kindOwner)
+		slices.SortStableFunc(vols, func(a, b golibvirt.StorageVol) int {
+			return cmpBool(a.Name == owner, b.Name == owner)
+		})
 		for _, v := range vols {
 			if !strings.HasPrefix(v.Name, prefix) {
+				continue
+			}
+			if v.Name == owner && len(errs) > 0 {
 				continue
 			}
 			if err := l.StorageVolDelete(v, 0); err != nil && !isNoVol(err) {
@@ -325,4 +352,15 @@ func (h *Host) deleteGuestVolumes(ctx context.Context, label, guest string) ([]s
 		}
 		return gone, errors.Join(errs...)
 	})
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

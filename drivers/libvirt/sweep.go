@@ -14,11 +14,13 @@ import (
 )
 
 // Sweep removes domains whose <metadata> carries our element with a
-// matching run label, and volumes whose names carry one (volPrefix). A
-// domain without our element, or a volume without our prefix, is never
-// touched. Age: a domain's created time from its metadata; a volume whose
-// domain is gone by its modification time (a running guest's volumes go
-// with its domain).
+// matching run label, and the volumes it can prove are ours: those of a
+// guest whose domain it removes (the domain's metadata names label and
+// guest), and orphans (their domain gone) that the owner record of their
+// label and guest lists (owner.go). A domain without our element, a
+// volume without that proof, or one a domain that is not ours uses, is
+// never touched. Age: a domain's created time from its metadata; a
+// volume whose domain is gone by its modification time.
 func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.Resource, error) {
 	if sel.RunLabel != "" {
 		if err := checkName("run label", sel.RunLabel); err != nil {
@@ -66,33 +68,31 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 
 	var res []drivers.Resource
 	var errs []error
-	type key struct{ label, guest string }
-	kept := map[key]bool{} // labelled domains that stay: their volumes stay too
+	kept := map[volKey]bool{}  // labelled domains that stay: their volumes stay too
+	swept := map[volKey]bool{} // labelled domains removed: their metadata proves their volumes
 	for _, d := range doms {
 		created, cerr := d.meta.created()
 		if d.meta.Label == probeLabel && (cerr != nil || now.Sub(created) < probeGrace) {
 			// A probe of a live Open in another process: it removes itself.
-			kept[key{d.meta.Label, d.meta.Guest}] = true
+			kept[volKey{d.meta.Label, d.meta.Guest}] = true
 			continue
 		}
 		if !match(d.meta.Label) || (cerr == nil && !old(created)) || (cerr != nil && sel.OlderThan > 0) {
-			kept[key{d.meta.Label, d.meta.Guest}] = true
+			kept[volKey{d.meta.Label, d.meta.Guest}] = true
 			continue
 		}
 		res = append(res, drivers.Resource{Kind: "domain", Name: d.dom.Name, RunLabel: d.meta.Label, Created: created})
-		if sel.DryRun {
-			continue
+		if !sel.DryRun {
+			if err := h.undefine(ctx, d.dom); err != nil {
+				errs = append(errs, err)
+				kept[volKey{d.meta.Label, d.meta.Guest}] = true // it may still use them
+				continue
+			}
 		}
-		if err := h.undefine(ctx, d.dom); err != nil {
-			errs = append(errs, err)
-		}
+		swept[volKey{d.meta.Label, d.meta.Guest}] = true
 	}
 
-	type vol struct {
-		v     golibvirt.StorageVol
-		mtime time.Time
-	}
-	vols, err := do(ctx, h.c, "sweep: list volumes", func(l *golibvirt.Libvirt) ([]vol, error) {
+	vols, err := do(ctx, h.c, "sweep: list volumes", func(l *golibvirt.Libvirt) ([]poolVol, error) {
 		p, err := l.StoragePoolLookupByName(h.pool)
 		if err != nil {
 			return nil, err
@@ -102,52 +102,116 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 		if err != nil {
 			return nil, err
 		}
-		var out []vol
+		var out []poolVol
 		for _, v := range all {
-			if _, _, _, ok := parseVolName(v.Name); !ok || foreign[v.Key] || foreign[p.Name+"/"+v.Name] {
+			label, guest, kind, ok := parseVolName(v.Name)
+			if !ok {
 				continue
 			}
-			var mt time.Time
+			pv := poolVol{v: v, label: label, guest: guest, kind: kind, foreign: foreign[v.Key] || foreign[p.Name+"/"+v.Name]}
 			if x, err := l.StorageVolGetXMLDesc(v, 0); err == nil {
 				var sv libvirtxml.StorageVolume
 				if sv.Unmarshal(x) == nil && sv.Target != nil && sv.Target.Timestamps != nil {
-					mt = parseStamp(sv.Target.Timestamps.Mtime)
+					pv.mtime = parseStamp(sv.Target.Timestamps.Mtime)
 				}
 			}
-			out = append(out, vol{v, mt})
+			out = append(out, pv)
 		}
 		return out, nil
 	})
 	if err != nil {
 		return res, errors.Join(append(errs, err)...)
 	}
+	owners := map[volKey]map[string]bool{}
 	for _, v := range vols {
-		label, guest, kind, _ := parseVolName(v.v.Name)
-		if !match(label) || kept[key{label, guest}] {
+		if v.kind != kindOwner || v.foreign || !match(v.label) {
 			continue
 		}
-		if label == probeLabel && (v.mtime.IsZero() || now.Sub(v.mtime) < probeGrace) {
+		b, err := h.readOwner(ctx, v.v)
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		if sel.OlderThan > 0 && (v.mtime.IsZero() || !old(v.mtime)) {
-			continue
+		if listed, ok := parseOwner(b, v.label, v.guest); ok {
+			owners[volKey{v.label, v.guest}] = listed
 		}
-		k := "volume"
-		if kind == kindSeed {
-			k = "seed"
+	}
+	include := func(v poolVol) bool {
+		if !match(v.label) {
+			return false
 		}
-		res = append(res, drivers.Resource{Kind: k, Name: v.v.Name, RunLabel: label, Created: v.mtime})
+		if v.label == probeLabel && (v.mtime.IsZero() || now.Sub(v.mtime) < probeGrace) {
+			return false
+		}
+		return sel.OlderThan <= 0 || (!v.mtime.IsZero() && old(v.mtime))
+	}
+	failed := map[volKey]bool{}
+	for _, v := range planVols(vols, owners, kept, swept, include) {
+		k := volKey{v.label, v.guest}
+		if v.kind == kindOwner && failed[k] {
+			continue // a volume it lists stays: so does the proof
+		}
+		kind := "volume"
+		if v.kind == kindSeed {
+			kind = "seed"
+		}
+		res = append(res, drivers.Resource{Kind: kind, Name: v.v.Name, RunLabel: v.label, Created: v.mtime})
 		if sel.DryRun {
 			continue
 		}
 		if err := h.deleteVolDetached(ctx, v.v); err != nil {
 			errs = append(errs, err)
+			failed[k] = true
 		}
 	}
 	if len(errs) > 0 {
 		return res, drivers.Wrap(drivers.ClassHost, "sweep", errors.Join(errs...))
 	}
 	return res, nil
+}
+
+// volKey names one guest of one run.
+type volKey struct{ label, guest string }
+
+// poolVol is a volume named like ours, as sweep found it.
+type poolVol struct {
+	v                  golibvirt.StorageVol
+	mtime              time.Time
+	label, guest, kind string
+	foreign            bool // a domain that is not ours uses it
+}
+
+// planVols picks the volumes sweep removes, owner records last. A volume
+// counts when its guest's domain is removed by this sweep (swept) or the
+// owner record of its guest lists it (owners); it is removed when include
+// says so, no domain that is not ours uses it and its guest's domain does
+// not stay (kept). An owner record goes once no volume it proves stays.
+func planVols(vols []poolVol, owners map[volKey]map[string]bool, kept, swept map[volKey]bool, include func(poolVol) bool) []poolVol {
+	var out, records []poolVol
+	stays := map[volKey]bool{}
+	for _, v := range vols {
+		k := volKey{v.label, v.guest}
+		if v.kind == kindOwner {
+			if _, ok := owners[k]; ok && !v.foreign {
+				records = append(records, v)
+			}
+			continue
+		}
+		if !swept[k] && !owners[k][v.v.Name] {
+			continue // no proof: someone else's, whatever its name
+		}
+		if v.foreign || kept[k] || !include(v) {
+			stays[k] = true
+			continue
+		}
+		out = append(out, v)
+	}
+	for _, o := range records {
+		if k := (volKey{o.label, o.guest}); !stays[k] && !kept[k] && include(o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // probeGrace protects the acceleration probe of a concurrent Open from a

@@ -15,13 +15,14 @@ import (
 // exact element (DomainGetMetadata), so a domain without it is never ours.
 const MetadataNS = "https://virtcert.dev/xmlns/v1"
 
-// volPrefix starts the name of every volume virtcert creates. A dir pool
-// has nowhere else to keep a label, so the name carries it:
+// volPrefix starts the name of every volume virtcert creates:
 //
 //	virtcert--<run label>--<guest name>--<kind>
 //
 // e.g. virtcert--vc-20261121-2315-ab12cd--tiny-1--overlay.qcow2. Sweep
-// parses it back, which is why labels and names may not contain "--".
+// parses it back, which is why labels and names may not contain "--". A
+// name is not proof (anyone can pick it): that is the domain's metadata
+// or the guest's owner record (owner.go).
 const volPrefix = "virtcert--"
 
 // Volume kinds (the last part of a volume name).
@@ -105,10 +106,10 @@ func parseVolName(name string) (label, guest, kind string, ok bool) {
 }
 
 // kindRE lists the kinds of volume the driver creates: the overlay, the
-// seed, the console log (and virtlogd's rotations of it), extra disks and
-// hot-added disks. A volume named like ours with any other last part
+// seed, the console log (and virtlogd's rotations of it), extra disks,
+// hot-added disks and the owner record (owner.go). A volume named like ours with any other last part
 // ("virtcert--backup--db01--data.qcow2") is someone else's.
-var kindRE = regexp.MustCompile(`^(overlay\.qcow2|seed\.iso|console\.log(\.[0-9]{1,3})?|disk[0-9]{1,3}\.qcow2|hot[0-9]{1,20}\.qcow2)$`)
+var kindRE = regexp.MustCompile(`^(owner|overlay\.qcow2|seed\.iso|console\.log(\.[0-9]{1,3})?|disk[0-9]{1,3}\.qcow2|hot[0-9]{1,20}\.qcow2)$`)
 
 // volumeXML describes a new volume. backingPath/backingFormat make a
 // copy-on-write overlay (the base image is never copied); capacity 0 with

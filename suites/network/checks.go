@@ -102,6 +102,12 @@ func runReachability(t *suites.T) {
 		add("gateway", f.Gateway.String())
 	}
 	add("controller", t.Target.Controller)
+	if len(ts) == 0 {
+		// No gateway and no controller address from the host driver (the
+		// existing driver knows none): the controller that reached the
+		// guest over SSH is still a destination.
+		add("controller", controllerAddr(t))
+	}
 	if p := t.Target.Peer; p != nil {
 		add("peer", hostOnly(p.Address))
 	} else {

@@ -35,6 +35,9 @@ func TestChecksOnTranscripts(t *testing.T) {
 		{"kvm", "network.reachability", "", reports.Pass, ""},
 		{"kvm", "network.reachability", "network/faulty-loss.txt", reports.Fail, "30%"},
 		{"hyperv-gen1", "network.reachability", "", reports.Pass, ""},
+		// No default route and no controller address from the host driver
+		// (the existing driver): the SSH client address is the controller.
+		{"kvm", "network.reachability", "network/existing-no-route.txt", reports.Pass, ""},
 		{"kvm", "network.offloads", "", reports.Pass, ""},
 		{"kvm", "network.offloads", "network/faulty-offloads.txt", reports.Fail, "tx-checksumming"},
 		{"kvm", "network.offloads", "network/absent-ethtool.txt", reports.Skip, "no ethtool"},

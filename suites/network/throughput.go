@@ -235,8 +235,9 @@ func runThroughputController(t *suites.T) {
 	if t.Target.Helper == "" {
 		t.Skipf("vcprobe helper not available in the guest")
 	}
-	if t.Target.Controller == "" {
-		t.Skipf("controller address as seen by the guest is unknown")
+	ctrl := controllerAddr(t)
+	if ctrl == "" {
+		t.Skipf("controller address as seen by the guest is unknown (the host driver reports none, and the guest's $SSH_CONNECTION names none)")
 	}
 	d := secs("duration_seconds", t)
 	streams := int(t.Float("streams"))
@@ -256,7 +257,7 @@ func runThroughputController(t *suites.T) {
 		defer scancel()
 		go func() { r, _ := probe.TCPServe(sctx, ln); srv <- r }()
 		cmd := fmt.Sprintf("%s tcp-client -connect %s -duration %s -streams %d", transport.Quote(t.Target.Helper),
-			transport.Quote(net.JoinHostPort(t.Target.Controller, strconv.Itoa(port))), d, streams)
+			transport.Quote(net.JoinHostPort(ctrl, strconv.Itoa(port))), d, streams)
 		r := t.Run(fmt.Sprintf("guest sends to controller (vcprobe, round %d)", round), cmd)
 		cr, err := vcprobeTCP(r.Stdout)
 		scancel()
@@ -275,10 +276,10 @@ func runThroughputController(t *suites.T) {
 		if round%2 == 1 || !hasIperf {
 			vc = append(vc, vcSend(round))
 			if hasIperf {
-				ipf = append(ipf, iperfFromController(t, ip, d, streams, round))
+				ipf = append(ipf, iperfFromController(t, ip, ctrl, d, streams, round))
 			}
 		} else {
-			ipf = append(ipf, iperfFromController(t, ip, d, streams, round))
+			ipf = append(ipf, iperfFromController(t, ip, ctrl, d, streams, round))
 			vc = append(vc, vcSend(round))
 		}
 	}
@@ -345,7 +346,7 @@ func hasTool(t *suites.T, x transport.Transport, tool string) bool {
 	return r.Exit == 0
 }
 
-func iperfFromController(t *suites.T, bin string, d time.Duration, streams, round int) Flow {
+func iperfFromController(t *suites.T, bin, ctrl string, d time.Duration, streams, round int) Flow {
 	f := Flow{Name: "guest->controller", Source: "iperf3"}
 	ln, err := net.Listen("tcp", ":0") // find a free port for iperf3 -s
 	if err != nil {
@@ -363,7 +364,7 @@ func iperfFromController(t *suites.T, bin string, d time.Duration, streams, roun
 	}
 	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
 	time.Sleep(300 * time.Millisecond) // iperf3 -s has no readiness signal
-	cmd := fmt.Sprintf("iperf3 -c %s -p %d -t %d -P %d -J", transport.Quote(t.Target.Controller), port, int(d.Seconds()), streams)
+	cmd := fmt.Sprintf("iperf3 -c %s -p %d -t %d -P %d -J", transport.Quote(ctrl), port, int(d.Seconds()), streams)
 	r := t.Run(fmt.Sprintf("guest sends to controller (iperf3, round %d)", round), cmd)
 	ir, err := parse.Iperf3(string(r.Stdout))
 	switch {

@@ -34,8 +34,14 @@ func (t Tracking) Synchronised() bool {
 // ChronyTracking parses `chronyc -n tracking`.
 func ChronyTracking(out string) Tracking {
 	var t Tracking
-	if strings.Contains(out, "Cannot talk to daemon") || strings.Contains(out, "506 ") {
-		t.DaemonDown = true
+	// chronyc's error is a line of its own ("506 Cannot talk to daemon").
+	// A bare "506 " anywhere also matched figures such as "Last offset :
+	// +0.000046506 seconds": a healthy chronyd read as stopped, a FAIL that
+	// depended on the digits of one boot's offset.
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "506 ") || strings.Contains(l, "Cannot talk to daemon") {
+			t.DaemonDown = true
+		}
 	}
 	var haveRef, haveLeap bool
 	for _, l := range strings.Split(out, "\n") {

@@ -67,6 +67,19 @@ func TestChrony(t *testing.T) {
 	if d := ChronyTracking("506 Cannot talk to daemon\n"); !d.DaemonDown || d.Synchronised() {
 		t.Fatalf("%+v", d)
 	}
+	// Captured on the lab (the Debian guest through the existing driver,
+	// 2026-12-03): "+0.000046506 seconds" once made a healthy chronyd read
+	// as "506 Cannot talk to daemon" and clock.ntp-sync FAIL.
+	b, err := os.ReadFile("testdata/chronyc-tracking-506-digits.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ChronyTracking(string(b)); d.DaemonDown || !d.Synchronised() {
+		t.Fatalf("a figure ending in 506 read as chronyc's error: %+v", d)
+	}
+	if d := ChronyTracking("  506 Cannot talk to daemon\r\n"); !d.DaemonDown {
+		t.Fatalf("%+v", d)
+	}
 	if u := ChronyTracking("Reference ID    : 00000000 ()\nLeap status     : Not synchronised\n"); u.Synchronised() || !u.Valid {
 		t.Fatalf("%+v", u)
 	}

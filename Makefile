@@ -7,7 +7,7 @@ BIN   := bin/virtcert
 OUT   ?= out
 
 .PHONY: all build deps lab-up lab-down lab-status fixtures tiny debian vcprobe \
-        unit e2e e2e-disruptive test certify vet fmt fuzz fuzz-seeds bench measure clean
+        unit e2e e2e-disruptive test certify vet lint fmt fuzz fuzz-seeds bench measure clean
 
 all: build
 
@@ -46,8 +46,13 @@ vet:
 	GOOS=windows $(GO) vet ./...
 	GOOS=windows $(GO) build ./...
 
+# The repository's own checks: no function in the core of a run
+# (suites/runner, plan, resolve, cmd/virtcert) longer than 80 lines.
+lint:
+	$(GO) test -count=1 -run 'TestFunctionLength|TestLongFuncs' ./internal/lint/
+
 # Unit tests: no lab needed (tests that need one skip with the reason).
-unit: deps vet
+unit: deps vet lint
 	$(GO) test ./...
 
 # End-to-end tests: the real binary (e2e/) and the lab tests of the drivers,

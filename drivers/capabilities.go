@@ -89,6 +89,30 @@ func Need[T any](g any, what string) (T, string) {
 	return c, ""
 }
 
+// Attached is implemented by hosts that reach machines which already run
+// instead of provisioning them (the existing driver): nothing is created
+// or destroyed, and the machine's login and pinned host key come from the
+// plan rather than from a seed.
+type Attached interface {
+	// AttachesExisting is a marker.
+	AttachesExisting()
+}
+
+// Provisions reports whether h creates its guests (it is not Attached).
+func Provisions(h Host) bool {
+	_, attached := h.(Attached)
+	return !attached
+}
+
+// ControllerAddress is implemented by hosts that know the controller's
+// address as their guests see it (libvirt's NAT gateway), for
+// guest-to-controller traffic.
+type ControllerAddress interface {
+	// Controller returns the controller's address for a guest at
+	// guestAddr, or "" when unknown.
+	Controller(guestAddr string) string
+}
+
 // RunningConfig reports the guest's configuration as the host runs it:
 // the values a check compares the guest's own view with (MemTotal against
 // the memory the guest was given, the NIC models it has). Checks take

@@ -5,12 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/virtcert/virtcert/drivers"
 )
 
 // Flags are the one-off run flags of `virtcert run` without a plan file.
@@ -29,9 +25,9 @@ const (
 
 // FromFlags builds and validates a one-element plan from flags. Errors name
 // the flag ("--image: /x.qcow2: no such file or directory").
-func FromFlags(f Flags) (*Plan, error) {
+func FromFlags(f Flags, k Knowledge) (*Plan, error) {
 	if f.Driver == "" {
-		f.Driver = "libvirt"
+		f.Driver = DefaultDriver
 	}
 	p := &Plan{
 		Name:   "one-off",
@@ -50,7 +46,7 @@ func FromFlags(f Flags) (*Plan, error) {
 		present["parallel"] = 0
 	}
 	wd, _ := os.Getwd()
-	v := &validator{lines: map[string]int{}, present: present, base: wd, flags: map[string]string{
+	v := &validator{lines: map[string]int{}, present: present, base: wd, know: k, flags: map[string]string{
 		"hosts.host.driver": "--driver", "hosts.host.uri": "--uri",
 		"images.image.path": "--image", "images.image.kernel": "--kernel", "images.image.initrd": "--initrd",
 		"images.image.cmdline": "--cmdline", "images.image.user": "--user", "images.image.format": "--format",
@@ -127,28 +123,4 @@ func prune(n *yaml.Node) {
 	for _, c := range n.Content {
 		prune(c)
 	}
-}
-
-// Credentials resolves the host's username and password from the
-// environment or files named in the plan.
-func (h *Host) Credentials() (user string, pass drivers.Secret, err error) {
-	user = h.Username
-	if h.UsernameEnv != "" {
-		user = os.Getenv(h.UsernameEnv)
-	}
-	switch {
-	case h.PasswordEnv != "":
-		v, ok := os.LookupEnv(h.PasswordEnv)
-		if !ok {
-			return "", "", drivers.Errorf(drivers.ClassInput, "credentials", "environment variable %s (password_env) is not set", h.PasswordEnv)
-		}
-		pass = drivers.Secret(v)
-	case h.PasswordFile != "":
-		b, err := os.ReadFile(h.PasswordFile)
-		if err != nil {
-			return "", "", drivers.Errorf(drivers.ClassInput, "credentials", "password_file %s: %s", filepath.Base(h.PasswordFile), unwrapPathError(err))
-		}
-		pass = drivers.Secret(strings.TrimRight(string(b), "\r\n"))
-	}
-	return user, pass, nil
 }

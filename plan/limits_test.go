@@ -42,7 +42,7 @@ func TestPlanBounds(t *testing.T) {
 		{ctl, ":1: name: control character '\\x1b' not allowed"},
 	} {
 		start := time.Now()
-		_, err := Load(c.file)
+		_, err := Load(c.file, know)
 		var pe Errors
 		if err == nil || !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v; want %q", c.file, err, c.want)
@@ -54,7 +54,7 @@ func TestPlanBounds(t *testing.T) {
 			t.Errorf("%s: took %v", c.file, d)
 		}
 	}
-	if _, err := FromFlags(Flags{URI: "qemu:///system", Image: "testdata/img/disk.qcow2", Cmdline: strings.Repeat("c", 5000)}); err == nil || !strings.Contains(err.Error(), "--cmdline: too long") {
+	if _, err := FromFlags(Flags{URI: "qemu:///system", Image: "testdata/img/disk.qcow2", Cmdline: strings.Repeat("c", 5000)}, know); err == nil || !strings.Contains(err.Error(), "--cmdline: too long") {
 		t.Errorf("--cmdline of 5000 bytes: %v", err)
 	}
 }

@@ -97,7 +97,7 @@ func (es Errors) Unwrap() []error {
 // paths in the plan are resolved against the plan file's directory; uri
 // fields get the expansion described in ResolveURI. Every error is an
 // Errors value (bad input: exit 2).
-func Load(path string) (*Plan, error) {
+func Load(path string, k Knowledge) (*Plan, error) {
 	b, err := readPlanFile(path)
 	if err != nil {
 		return nil, Errors{{File: path, Message: err.Error()}}
@@ -106,12 +106,12 @@ func Load(path string) (*Plan, error) {
 	if err != nil {
 		return nil, Errors{{File: path, Message: err.Error()}}
 	}
-	return Parse(b, path, dir)
+	return Parse(b, path, dir, k)
 }
 
 // Parse decodes and validates plan text. file names it in errors; baseDir
 // resolves relative paths ("" = the current directory).
-func Parse(b []byte, file, baseDir string) (*Plan, error) {
+func Parse(b []byte, file, baseDir string, k Knowledge) (*Plan, error) {
 	sum := sha256.Sum256(b)
 	p, lines, err := decode(b, file)
 	if err != nil {
@@ -119,7 +119,7 @@ func Parse(b []byte, file, baseDir string) (*Plan, error) {
 	}
 	p.Path = file
 	p.SHA256 = hex.EncodeToString(sum[:])
-	v := &validator{file: file, lines: lines, base: baseDir, present: lines}
+	v := &validator{file: file, lines: lines, base: baseDir, present: lines, know: k}
 	v.validate(p)
 	if len(v.errs) > 0 {
 		sort.SliceStable(v.errs, func(i, j int) bool { return lineKey(v.errs[i]) < lineKey(v.errs[j]) })
@@ -303,3 +303,6 @@ func lineKey(e *Error) int {
 	}
 	return e.Line
 }
+
+// MarshalText writes the duration as "2m0s" (JSON of a resolved run).
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }

@@ -117,11 +117,11 @@ type Pair struct {
 
 // Timeouts bound the phases of a run.
 type Timeouts struct {
-	Provision Duration `yaml:"provision"` // create + start (default 2m)
-	Ready     Duration `yaml:"ready"`     // address + SSH (default 5m)
-	Check     Duration `yaml:"check"`     // cap on every check (default: the check's own)
-	Destroy   Duration `yaml:"destroy"`   // graceful shutdown before forcing (default 20s)
-	Run       Duration `yaml:"run"`       // whole run (default 60m)
+	Provision Duration `yaml:"provision" json:"provision"` // create + start (default 2m)
+	Ready     Duration `yaml:"ready" json:"ready"`         // address + SSH (default 5m)
+	Check     Duration `yaml:"check" json:"check"`         // cap on every check (default: the check's own)
+	Destroy   Duration `yaml:"destroy" json:"destroy"`     // graceful shutdown before forcing (default 20s)
+	Run       Duration `yaml:"run" json:"run"`             // whole run (default 60m)
 }
 
 // Duration is a time.Duration written as "90s" or "5m" in YAML.
@@ -131,6 +131,7 @@ type Duration time.Duration
 // An explicit zero or negative value is an error, never replaced by a
 // default (memory_mb: 0 is a mistake, not "use the default").
 const (
+	DefaultDriver    = "libvirt" // of a one-off run and of sweep --uri
 	DefaultParallel  = 2
 	DefaultMemoryMB  = 1024
 	DefaultCPUs      = 1

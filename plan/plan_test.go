@@ -19,7 +19,7 @@ func init() {
 }
 
 func TestLoadGood(t *testing.T) {
-	p, err := Load("testdata/good.yaml")
+	p, err := Load("testdata/good.yaml", know)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ images:
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Parse([]byte(c.text), "p.yaml", "testdata")
+			_, err := Parse([]byte(c.text), "p.yaml", "testdata", know)
 			if err == nil {
 				t.Fatalf("no error, want %q", c.want)
 			}
@@ -115,7 +115,7 @@ func TestLoadFiles(t *testing.T) {
 		"testdata/password.yaml":    "testdata/password.yaml:6: hosts.hv.password: secrets are not allowed",
 		"testdata/missing.yaml":     "testdata/missing.yaml: cannot read plan: no such file or directory",
 	} {
-		_, err := Load(file)
+		_, err := Load(file, know)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", file, err, want)
 		}
@@ -136,7 +136,7 @@ func TestLabNTP(t *testing.T) {
 		{"  h: {driver: libvirt, uri: lab, ntp_servers: []}\n", ""},
 		{"  h: {driver: libvirt, uri: 'qemu:///system'}\n", ""},
 	} {
-		p, err := Parse([]byte("name: x\nhosts:\n"+c.hosts+"images:\n  tiny: {path: img/disk.qcow2}\n"), "p.yaml", "testdata")
+		p, err := Parse([]byte("name: x\nhosts:\n"+c.hosts+"images:\n  tiny: {path: img/disk.qcow2}\n"), "p.yaml", "testdata", know)
 		if err != nil {
 			t.Fatalf("%s: %v", c.hosts, err)
 		}
@@ -170,7 +170,7 @@ func TestResolveURI(t *testing.T) {
 
 func TestFromFlags(t *testing.T) {
 	img, _ := filepath.Abs("testdata/img/disk.qcow2")
-	p, err := FromFlags(Flags{URI: "qemu:///system", Image: img, Kernel: "testdata/img/vmlinuz", Cmdline: "console=ttyS0"})
+	p, err := FromFlags(Flags{URI: "qemu:///system", Image: img, Kernel: "testdata/img/vmlinuz", Cmdline: "console=ttyS0"}, know)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,14 +187,14 @@ func TestFromFlags(t *testing.T) {
 		{Flags{URI: "qemu:///system", Image: img, MemoryMB: -1}, "--memory: must be > 0"},
 		{Flags{URI: "qemu:///system", Image: img, Suites: []string{"nope"}}, `--checks: unknown check or area "nope"`},
 	} {
-		if _, err := FromFlags(c.f); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := FromFlags(c.f, know); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: got %v, want %q", c.f, err, c.want)
 		}
 	}
 }
 
 func TestResolvedRoundTrip(t *testing.T) {
-	p, err := Load("testdata/good.yaml")
+	p, err := Load("testdata/good.yaml", know)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,25 +202,12 @@ func TestResolvedRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := Parse(b, "resolved.yaml", "/nonexistent-base")
+	q, err := Parse(b, "resolved.yaml", "/nonexistent-base", know)
 	if err != nil {
 		t.Fatalf("resolved plan does not load again: %v\n%s", err, b)
 	}
 	if q.Images["tiny"].Path != p.Images["tiny"].Path || q.Timeouts != p.Timeouts {
 		t.Errorf("round trip changed the plan")
-	}
-}
-
-func TestCredentials(t *testing.T) {
-	t.Setenv("VC_PW", "s3cret")
-	h := &Host{PasswordEnv: "VC_PW", Username: "admin"}
-	u, pw, err := h.Credentials()
-	if err != nil || u != "admin" || pw.Reveal() != "s3cret" {
-		t.Fatalf("got %q %v", u, err)
-	}
-	h = &Host{PasswordEnv: "VC_PW_UNSET_X"}
-	if _, _, err := h.Credentials(); err == nil || !strings.Contains(err.Error(), "VC_PW_UNSET_X") {
-		t.Errorf("unset env: %v", err)
 	}
 }
 
@@ -233,7 +220,7 @@ func FuzzLoad(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := Parse(b, "fuzz.yaml", "testdata")
+		p, err := Parse(b, "fuzz.yaml", "testdata", know)
 		if err == nil {
 			if p.Parallel <= 0 || p.Timeouts.Ready <= 0 || len(p.Hosts) == 0 || len(p.Images) == 0 {
 				t.Fatalf("accepted plan violates its invariants: %+v", p)
@@ -254,7 +241,7 @@ func FuzzLoad(f *testing.F) {
 func TestLabOptions(t *testing.T) {
 	t.Setenv("VIRTCERT_LAB_URI", "qemu:///system?socket=/x")
 	img, _ := filepath.Abs("testdata/img/disk.qcow2")
-	p, err := FromFlags(Flags{URI: "lab", Image: img})
+	p, err := FromFlags(Flags{URI: "lab", Image: img}, know)
 	if err != nil {
 		t.Fatal(err)
 	}

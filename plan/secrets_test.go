@@ -21,7 +21,7 @@ func TestURIPasswordRefused(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			text := "name: x\nhosts:\n  lab:\n    driver: libvirt\n    uri: \"" + uri + "\"\nimages:\n  tiny: {path: img/disk.qcow2}\n"
-			_, err := Parse([]byte(text), "p.yaml", "testdata")
+			_, err := Parse([]byte(text), "p.yaml", "testdata", know)
 			if err == nil {
 				t.Fatal("a password in the uri was accepted")
 			}
@@ -34,7 +34,7 @@ func TestURIPasswordRefused(t *testing.T) {
 			}
 		})
 	}
-	_, err := FromFlags(Flags{URI: "qemu+ssh://root:hunter2@h/system", Image: "testdata/img/disk.qcow2"})
+	_, err := FromFlags(Flags{URI: "qemu+ssh://root:hunter2@h/system", Image: "testdata/img/disk.qcow2"}, know)
 	var pe Errors
 	if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "--uri: ") || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("--uri with a password: %v", err)
@@ -46,7 +46,7 @@ func TestURIPasswordRefused(t *testing.T) {
 func TestResolvedKeepsVarsUnexpanded(t *testing.T) {
 	t.Setenv("VC_TEST_HOST", "secret-host.example")
 	text := "name: x\nhosts:\n  lab: {driver: libvirt, uri: \"qemu+ssh://root@${VC_TEST_HOST}/system\"}\nimages:\n  tiny: {path: img/disk.qcow2}\n"
-	p, err := Parse([]byte(text), "p.yaml", "testdata")
+	p, err := Parse([]byte(text), "p.yaml", "testdata", know)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestResolvedKeepsVarsUnexpanded(t *testing.T) {
 	if strings.Contains(string(b), "secret-host") || !strings.Contains(string(b), "${VC_TEST_HOST}") {
 		t.Fatalf("plan.yaml holds the expanded value:\n%s", b)
 	}
-	q, err := Parse(b, "plan.yaml", "")
+	q, err := Parse(b, "plan.yaml", "", know)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +73,11 @@ func TestResolvedKeepsVarsUnexpanded(t *testing.T) {
 // "{0\r\r00}") gave a two-line message, cut to its first line on the
 // terminal; control characters are escaped on one line.
 func TestErrorOneLine(t *testing.T) {
-	_, err := Parse([]byte("{0\r\r00}"), "p.yaml", "")
+	_, err := Parse([]byte("{0\r\r00}"), "p.yaml", "", know)
 	if err == nil || strings.ContainsAny(err.Error(), "\r\n") || !strings.HasPrefix(err.Error(), "p.yaml:1: ") {
 		t.Errorf("got %q", err)
 	}
-	_, err = Parse([]byte("name: x\nhosts:\n  lab: {driver: \"\x1b[31mlibvirt\"}\n"), "p.yaml", "")
+	_, err = Parse([]byte("name: x\nhosts:\n  lab: {driver: \"\x1b[31mlibvirt\"}\n"), "p.yaml", "", know)
 	if err == nil || strings.ContainsRune(err.Error(), 0x1b) {
 		t.Errorf("ESC reached the message: %q", err)
 	}

@@ -1,27 +1,42 @@
 package plan
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
-
-	"github.com/virtcert/virtcert/drivers"
-	"github.com/virtcert/virtcert/suites"
 )
 
-// Drivers are the driver names a plan may use.
-var Drivers = []string{"libvirt", "hyperv", "existing"}
-
-// Areas are the check areas a plan may select (besides single check IDs).
-var Areas = []string{"platform", "drivers", "clock", "network", "disk", "lifecycle", "console", "hyperv", "windows"}
+// Knowledge is what plan validation learns from the packages that own it:
+// the registered drivers and their URI grammars, the built-in expectation
+// profiles and the check catalog. The run resolver (package resolve) supplies
+// it, so plan imports neither suites nor drivers.
+type Knowledge interface {
+	// Drivers lists the driver names a plan may use.
+	Drivers() []string
+	// CheckURI validates an expanded uri for driver and reports whether
+	// it names this machine.
+	CheckURI(driver, uri string) (local bool, err error)
+	// Profiles lists the built-in expectation profiles.
+	Profiles() []string
+	// Selectable reports whether s is a check ID or an area.
+	Selectable(s string) bool
+	// CheckProfileFile validates a profile_overrides file.
+	CheckProfileFile(path string) error
+	// Attaches reports whether driver reaches machines that already run
+	// (their images need no path).
+	Attaches(driver string) bool
+	// ExpandURI expands a uri field (ResolveURI) and refuses a password
+	// in it, as written or as expanded; its errors never repeat the
+	// password.
+	ExpandURI(s string) (string, error)
+}
 
 // LabDirDefault is where the lab keeps its state (see fixtures/lab/lab).
 const LabDirDefault = "/var/tmp/virtcert-lab"
@@ -63,23 +78,6 @@ func ResolveURI(s string) (string, error) {
 	return out, nil
 }
 
-// ExpandURI is ResolveURI that refuses a password in the URI, as written
-// or as expanded from ${VAR} (drivers.URIHasPassword). Its errors never
-// repeat the URI's password.
-func ExpandURI(s string) (string, error) {
-	if drivers.URIHasPassword(s) {
-		return "", errors.New(drivers.URIPasswordMessage)
-	}
-	uri, err := ResolveURI(s)
-	if err != nil {
-		return "", err
-	}
-	if drivers.URIHasPassword(uri) {
-		return "", errors.New(drivers.URIPasswordMessage + " (it came from an environment variable the uri names)")
-	}
-	return uri, nil
-}
-
 // LabNTP is the lab's NTP server (cmd/labntp on the bridge address, see
 // fixtures/lab/lab).
 const LabNTP = "192.168.150.1"
@@ -104,64 +102,13 @@ var (
 	hostRE    = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
 )
 
-// CheckURI validates uri for driver and reports whether it names the local
-// machine (so image paths can be checked on this file system).
-func CheckURI(driver, uri string) (local bool, err error) {
-	switch driver {
-	case "libvirt":
-		u, err := url.Parse(uri)
-		if err != nil || u.Scheme == "" {
-			return false, fmt.Errorf("bad libvirt URI %q: want e.g. qemu:///system or qemu+ssh://user@host/system", uri)
-		}
-		switch u.Scheme {
-		case "qemu", "qemu+unix":
-			if u.Host != "" && u.Scheme == "qemu" {
-				return false, fmt.Errorf("bad libvirt URI %q: qemu:// with a host name needs a transport (qemu+ssh://, qemu+tcp://, qemu+tls://)", uri)
-			}
-			if u.Path != "/system" && u.Path != "/session" {
-				return false, fmt.Errorf("bad libvirt URI %q: path must be /system or /session", uri)
-			}
-			return true, nil
-		case "qemu+ssh", "qemu+tcp", "qemu+tls", "qemu+libssh", "qemu+libssh2":
-			if u.Host == "" {
-				return false, fmt.Errorf("bad libvirt URI %q: %s needs a host", uri, u.Scheme)
-			}
-			if u.Path != "/system" && u.Path != "/session" {
-				return false, fmt.Errorf("bad libvirt URI %q: path must be /system or /session", uri)
-			}
-			h := u.Hostname()
-			return h == "localhost" || h == "127.0.0.1" || h == "::1", nil
-		case "test":
-			return true, nil
-		}
-		return false, fmt.Errorf("bad libvirt URI %q: unsupported scheme %q (qemu, qemu+ssh, qemu+tcp, qemu+tls)", uri, u.Scheme)
-	case "hyperv":
-		u, err := url.Parse(uri)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return false, fmt.Errorf("bad Hyper-V URI %q: want https://host:5986/wsman", uri)
-		}
-		return false, nil
-	case "existing":
-		// ssh://user@host:port, host:port or host (drivers/existing).
-		if strings.Contains(uri, "://") {
-			u, err := url.Parse(uri)
-			if err != nil || u.Scheme != "ssh" || u.Hostname() == "" {
-				return false, fmt.Errorf("bad URI %q for the existing driver: want ssh://user@host:port, host:port or host", uri)
-			}
-		} else if strings.ContainsAny(uri, " /?#") {
-			return false, fmt.Errorf("bad address %q for the existing driver: want ssh://user@host:port, host:port or host", uri)
-		}
-		return false, nil
-	}
-	return false, fmt.Errorf("unknown driver %q (want one of %s)", driver, strings.Join(Drivers, ", "))
-}
-
 type validator struct {
 	file    string
 	lines   map[string]int
 	present map[string]int // fields written in the plan (for explicit zeros)
 	base    string
 	flags   map[string]string // field path -> flag name (FromFlags)
+	know    Knowledge
 	errs    Errors
 }
 
@@ -246,73 +193,106 @@ func (v *validator) validate(p *Plan) {
 	}
 	local := map[string]bool{}
 	for _, name := range sortedKeys(p.Hosts) {
-		h := p.Hosts[name]
-		f := "hosts." + name
-		if !nameRE.MatchString(name) {
-			v.errf(f, "host names are letters, digits, '.', '_', '-' (at most 40)")
+		if l, ok := v.host(name, p.Hosts[name]); ok {
+			local[name] = l
 		}
-		if h == nil {
-			v.errf(f, "empty host")
-			continue
-		}
-		if h.Driver == "" {
-			v.errf(f+".driver", "required (one of %s)", strings.Join(Drivers, ", "))
-		} else if !contains(Drivers, h.Driver) {
-			v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(Drivers, ", "))
-		} else {
-			h.Options = LabOptions(h.Driver, h.URI, h.Options)
-			if h.Driver == "libvirt" && h.URI == "lab" && h.NTPServers == nil {
-				h.NTPServers = []string{LabNTP}
-			}
-			for i, n := range h.NTPServers {
-				if net.ParseIP(n) == nil && !hostRE.MatchString(n) {
-					v.errf(fmt.Sprintf("%s.ntp_servers[%d]", f, i), "%q is neither an IP address nor a host name", n)
-				}
-			}
-			if h.URI == "" {
-				v.errf(f+".uri", "required for driver %s", h.Driver)
-			} else if uri, err := ExpandURI(h.URI); err != nil {
-				v.errf(f+".uri", "%v", err)
-			} else if l, err := CheckURI(h.Driver, uri); err != nil {
-				v.errf(f+".uri", "%v", err)
-			} else {
-				if h.URI != uri && strings.Contains(h.URI, "${") {
-					h.written = h.URI
-				}
-				h.URI = uri
-				local[name] = l
-			}
-		}
-		if h.Profile != "" {
-			if bp, err := suites.BuiltinProfiles(); err == nil {
-				if _, ok := bp[h.Profile]; !ok {
-					v.errf(f+".profile", "unknown profile %q (want one of %s; see `virtcert profiles`)", h.Profile, strings.Join(sortedKeys(bp), ", "))
-				}
-			}
-		}
-		if h.UsernameEnv != "" && !envNameRE.MatchString(h.UsernameEnv) {
-			v.errf(f+".username_env", "not an environment variable name")
-		}
-		if h.PasswordEnv != "" && !envNameRE.MatchString(h.PasswordEnv) {
-			v.errf(f+".password_env", "not an environment variable name")
-		}
-		if h.PasswordEnv != "" && h.PasswordFile != "" {
-			v.errf(f+".password_file", "set password_env or password_file, not both")
-		}
-		v.readable(f+".password_file", &h.PasswordFile)
-		v.readable(f+".ca_cert", &h.CACert)
-		v.readable(f+".client_cert", &h.ClientCert)
-		v.readable(f+".client_key", &h.ClientKey)
 	}
+	pairs := v.matrix(p)
+	// An image's files can be checked here only when a host using it is
+	// this machine; a remote host's paths are checked by its driver.
+	imgLocal := map[string]bool{}
+	imgDrivers := map[string][]string{}
+	for _, pr := range pairs {
+		if h := p.Hosts[pr.Host]; h != nil {
+			imgLocal[pr.Image] = imgLocal[pr.Image] || local[pr.Host]
+			imgDrivers[pr.Image] = append(imgDrivers[pr.Image], h.Driver)
+		}
+	}
+	for _, name := range sortedKeys(p.Images) {
+		v.image(name, p.Images[name], imgLocal[name], imgDrivers[name])
+	}
+	v.runSettings(p, pairs)
+}
 
-	pairs := p.Matrix
-	if len(pairs) == 0 {
-		for _, h := range sortedKeys(p.Hosts) {
-			for _, i := range sortedKeys(p.Images) {
-				pairs = append(pairs, Pair{Host: h, Image: i})
-			}
+// host validates one host entry; ok with whether its uri names this
+// machine when the uri is valid.
+func (v *validator) host(name string, h *Host) (local, ok bool) {
+	f := "hosts." + name
+	if !nameRE.MatchString(name) {
+		v.errf(f, "host names are letters, digits, '.', '_', '-' (at most 40)")
+	}
+	if h == nil {
+		v.errf(f, "empty host")
+		return false, false
+	}
+	drivers := v.know.Drivers()
+	switch {
+	case h.Driver == "":
+		v.errf(f+".driver", "required (one of %s)", strings.Join(drivers, ", "))
+	case !slices.Contains(drivers, h.Driver):
+		v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(drivers, ", "))
+	default:
+		local, ok = v.hostURI(f, h)
+	}
+	if ps := v.know.Profiles(); h.Profile != "" && !slices.Contains(ps, h.Profile) {
+		v.errf(f+".profile", "unknown profile %q (want one of %s; see `virtcert profiles`)", h.Profile, strings.Join(ps, ", "))
+	}
+	v.credentials(f, h)
+	return local, ok
+}
+
+// hostURI applies the lab's defaults, checks the NTP servers and
+// expands and checks the uri with the driver's grammar.
+func (v *validator) hostURI(f string, h *Host) (local, ok bool) {
+	h.Options = LabOptions(h.Driver, h.URI, h.Options)
+	if h.Driver == "libvirt" && h.URI == "lab" && h.NTPServers == nil {
+		h.NTPServers = []string{LabNTP}
+	}
+	for i, n := range h.NTPServers {
+		if net.ParseIP(n) == nil && !hostRE.MatchString(n) {
+			v.errf(fmt.Sprintf("%s.ntp_servers[%d]", f, i), "%q is neither an IP address nor a host name", n)
 		}
 	}
+	if h.URI == "" {
+		v.errf(f+".uri", "required for driver %s", h.Driver)
+		return false, false
+	}
+	uri, err := v.know.ExpandURI(h.URI)
+	if err != nil {
+		v.errf(f+".uri", "%v", err)
+		return false, false
+	}
+	l, err := v.know.CheckURI(h.Driver, uri)
+	if err != nil {
+		v.errf(f+".uri", "%v", err)
+		return false, false
+	}
+	if h.URI != uri && strings.Contains(h.URI, "${") {
+		h.written = h.URI // saved unexpanded (Resolved)
+	}
+	h.URI = uri
+	return l, true
+}
+
+// credentials checks the references to a host's credentials and files.
+func (v *validator) credentials(f string, h *Host) {
+	if h.UsernameEnv != "" && !envNameRE.MatchString(h.UsernameEnv) {
+		v.errf(f+".username_env", "not an environment variable name")
+	}
+	if h.PasswordEnv != "" && !envNameRE.MatchString(h.PasswordEnv) {
+		v.errf(f+".password_env", "not an environment variable name")
+	}
+	if h.PasswordEnv != "" && h.PasswordFile != "" {
+		v.errf(f+".password_file", "set password_env or password_file, not both")
+	}
+	v.readable(f+".password_file", &h.PasswordFile)
+	v.readable(f+".ca_cert", &h.CACert)
+	v.readable(f+".client_cert", &h.ClientCert)
+	v.readable(f+".client_key", &h.ClientKey)
+}
+
+// matrix checks the plan's matrix and returns the pairs to run.
+func (v *validator) matrix(p *Plan) []Pair {
 	seen := map[Pair]bool{}
 	for i, pr := range p.Matrix {
 		f := fmt.Sprintf("matrix[%d]", i)
@@ -327,103 +307,131 @@ func (v *validator) validate(p *Plan) {
 		}
 		seen[pr] = true
 	}
-	// An image's files can be checked here only when a host using it is
-	// this machine; a remote host's paths are checked by its driver.
-	imgLocal := map[string]bool{}
-	imgDrivers := map[string][]string{}
-	for _, pr := range pairs {
-		if h := p.Hosts[pr.Host]; h != nil {
-			imgLocal[pr.Image] = imgLocal[pr.Image] || local[pr.Host]
-			imgDrivers[pr.Image] = append(imgDrivers[pr.Image], h.Driver)
+	return p.Targets()
+}
+
+// image validates one image and fills in its defaults. local: a host
+// using it is this machine (its files are checked); drivers: the drivers
+// of the hosts using it.
+func (v *validator) image(name string, im *Image, local bool, drivers []string) {
+	f := "images." + name
+	if !nameRE.MatchString(name) {
+		v.errf(f, "image names are letters, digits, '.', '_', '-' (at most 40)")
+	}
+	if im == nil {
+		v.errf(f, "empty image")
+		return
+	}
+	onlyAttached := len(drivers) > 0 && !slices.ContainsFunc(drivers, func(d string) bool { return !v.know.Attaches(d) })
+	if im.Path == "" && !onlyAttached {
+		v.errf(f+".path", "required")
+	}
+	if local {
+		v.readable(f+".path", &im.Path)
+		v.readable(f+".kernel", &im.Kernel)
+		v.readable(f+".initrd", &im.Initrd)
+	}
+	if im.Initrd != "" && im.Kernel == "" {
+		v.errf(f+".initrd", "initrd needs kernel")
+	}
+	if im.Cmdline != "" && im.Kernel == "" {
+		v.errf(f+".cmdline", "cmdline needs kernel (direct kernel boot)")
+	}
+	v.imageKinds(f, im)
+	v.imageSize(f, im)
+	if im.Port < 0 || im.Port > 65535 {
+		v.errf(f+".port", "must be a TCP port (1-65535)")
+	}
+	v.readable(f+".key_file", &im.KeyFile)
+	v.readable(f+".host_key_file", &im.HostKeyFile)
+	if im.HostKey != "" {
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(im.HostKey)); err != nil {
+			v.errf(f+".host_key", "not an SSH public key in authorized_keys format (ssh-ed25519 AAAA...)")
 		}
 	}
+}
 
-	for _, name := range sortedKeys(p.Images) {
-		im := p.Images[name]
-		f := "images." + name
-		if !nameRE.MatchString(name) {
-			v.errf(f, "image names are letters, digits, '.', '_', '-' (at most 40)")
-		}
-		if im == nil {
-			v.errf(f, "empty image")
-			continue
-		}
-		onlyExisting := len(imgDrivers[name]) > 0
-		for _, d := range imgDrivers[name] {
-			onlyExisting = onlyExisting && d == "existing"
-		}
-		if im.Path == "" && !onlyExisting {
-			v.errf(f+".path", "required")
-		}
-		if imgLocal[name] {
-			v.readable(f+".path", &im.Path)
-			v.readable(f+".kernel", &im.Kernel)
-			v.readable(f+".initrd", &im.Initrd)
-		}
-		if im.Initrd != "" && im.Kernel == "" {
-			v.errf(f+".initrd", "initrd needs kernel")
-		}
-		if im.Cmdline != "" && im.Kernel == "" {
-			v.errf(f+".cmdline", "cmdline needs kernel (direct kernel boot)")
-		}
-		if im.Format == "" {
-			im.Format = formatFromExt(im.Path)
-		} else if !contains([]string{"qcow2", "raw", "vhdx", "vhd"}, im.Format) {
-			v.errf(f+".format", "unknown format %q (qcow2, raw, vhdx, vhd)", im.Format)
-		}
-		if im.OS == "" {
-			im.OS = DefaultOS
-		} else if im.OS != "linux" && im.OS != "windows" {
-			v.errf(f+".os", "unknown OS family %q (linux, windows)", im.OS)
-		}
-		if im.Firmware == "" {
-			im.Firmware = DefaultFirmware
-		} else if im.Firmware != "bios" && im.Firmware != "uefi" {
-			v.errf(f+".firmware", "unknown firmware %q (bios, uefi)", im.Firmware)
-		}
-		if im.User == "" {
-			im.User = DefaultUser
-			if im.OS == "windows" {
-				im.User = "Administrator"
-			}
-		}
-		if v.has(f+".memory_mb") && im.MemoryMB <= 0 {
-			v.errf(f+".memory_mb", "must be > 0")
-		} else if im.MemoryMB == 0 {
-			im.MemoryMB = DefaultMemoryMB
-		}
-		if v.has(f+".cpus") && im.CPUs <= 0 {
-			v.errf(f+".cpus", "must be > 0")
-		} else if im.CPUs == 0 {
-			im.CPUs = DefaultCPUs
-		}
-		if im.Port < 0 || im.Port > 65535 {
-			v.errf(f+".port", "must be a TCP port (1-65535)")
-		}
-		v.readable(f+".key_file", &im.KeyFile)
-		v.readable(f+".host_key_file", &im.HostKeyFile)
-		if im.HostKey != "" {
-			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(im.HostKey)); err != nil {
-				v.errf(f+".host_key", "not an SSH public key in authorized_keys format (ssh-ed25519 AAAA...)")
-			}
+// imageKinds checks format, OS, firmware and user, with their defaults.
+func (v *validator) imageKinds(f string, im *Image) {
+	if im.Format == "" {
+		im.Format = formatFromExt(im.Path)
+	} else if !slices.Contains([]string{"qcow2", "raw", "vhdx", "vhd"}, im.Format) {
+		v.errf(f+".format", "unknown format %q (qcow2, raw, vhdx, vhd)", im.Format)
+	}
+	if im.OS == "" {
+		im.OS = DefaultOS
+	} else if im.OS != "linux" && im.OS != "windows" {
+		v.errf(f+".os", "unknown OS family %q (linux, windows)", im.OS)
+	}
+	if im.Firmware == "" {
+		im.Firmware = DefaultFirmware
+	} else if im.Firmware != "bios" && im.Firmware != "uefi" {
+		v.errf(f+".firmware", "unknown firmware %q (bios, uefi)", im.Firmware)
+	}
+	if im.User == "" {
+		im.User = DefaultUser
+		if im.OS == "windows" {
+			im.User = "Administrator"
 		}
 	}
+}
 
+// imageSize checks memory and vCPUs (an explicit zero is an error).
+func (v *validator) imageSize(f string, im *Image) {
+	if v.has(f+".memory_mb") && im.MemoryMB <= 0 {
+		v.errf(f+".memory_mb", "must be > 0")
+	} else if im.MemoryMB == 0 {
+		im.MemoryMB = DefaultMemoryMB
+	}
+	if v.has(f+".cpus") && im.CPUs <= 0 {
+		v.errf(f+".cpus", "must be > 0")
+	} else if im.CPUs == 0 {
+		im.CPUs = DefaultCPUs
+	}
+}
+
+// runSettings checks parallelism, timeouts, the selection, the peer and
+// the plan's files.
+func (v *validator) runSettings(p *Plan, pairs []Pair) {
 	if v.has("parallel") && p.Parallel <= 0 {
 		v.errf("parallel", "must be > 0")
 	} else if p.Parallel == 0 {
 		p.Parallel = DefaultParallel
 	}
+	v.timeouts(&p.Timeouts)
+	v.selection("suites", p.Suites)
+	v.selection("exclude", p.Exclude)
+	switch p.Peer {
+	case "":
+		p.Peer = DefaultPeer
+	case PeerProvision, PeerNone:
+	default:
+		if !slices.ContainsFunc(pairs, func(pr Pair) bool { return pr.ID() == p.Peer }) {
+			v.errf("peer", "want %q, %q or a matrix target HOST/IMAGE, got %q", PeerProvision, PeerNone, p.Peer)
+		}
+	}
+	v.readable("waivers", &p.Waivers)
+	v.readable("console_allow", &p.ConsoleAllow)
+	v.readable("profile_overrides", &p.ProfileOverrides)
+	if p.ProfileOverrides != "" && v.errs == nil {
+		if err := v.know.CheckProfileFile(p.ProfileOverrides); err != nil {
+			v.errf("profile_overrides", "%v", err)
+		}
+	}
+}
+
+// timeouts checks the timeouts and fills in their defaults.
+func (v *validator) timeouts(to *Timeouts) {
 	for _, t := range []struct {
 		name string
 		d    *Duration
 		def  Duration
 	}{
-		{"provision", &p.Timeouts.Provision, Duration(DefaultProvision)},
-		{"ready", &p.Timeouts.Ready, Duration(DefaultReady)},
-		{"check", &p.Timeouts.Check, 0},
-		{"destroy", &p.Timeouts.Destroy, Duration(DefaultDestroy)},
-		{"run", &p.Timeouts.Run, Duration(DefaultRun)},
+		{"provision", &to.Provision, Duration(DefaultProvision)},
+		{"ready", &to.Ready, Duration(DefaultReady)},
+		{"check", &to.Check, 0},
+		{"destroy", &to.Destroy, Duration(DefaultDestroy)},
+		{"run", &to.Run, Duration(DefaultRun)},
 	} {
 		f := "timeouts." + t.name
 		switch {
@@ -435,31 +443,6 @@ func (v *validator) validate(p *Plan) {
 			*t.d = t.def
 		}
 	}
-
-	v.selection("suites", p.Suites)
-	v.selection("exclude", p.Exclude)
-
-	switch p.Peer {
-	case "":
-		p.Peer = DefaultPeer
-	case PeerProvision, PeerNone:
-	default:
-		ok := false
-		for _, pr := range pairs {
-			ok = ok || pr.Host+"/"+pr.Image == p.Peer
-		}
-		if !ok {
-			v.errf("peer", "want %q, %q or a matrix target HOST/IMAGE, got %q", PeerProvision, PeerNone, p.Peer)
-		}
-	}
-	v.readable("waivers", &p.Waivers)
-	v.readable("console_allow", &p.ConsoleAllow)
-	v.readable("profile_overrides", &p.ProfileOverrides)
-	if p.ProfileOverrides != "" && v.errs == nil {
-		if _, err := suites.LoadProfileFile(p.ProfileOverrides); err != nil {
-			v.errf("profile_overrides", "%v", err)
-		}
-	}
 }
 
 // selection checks suites/exclude entries against the catalog: each is an
@@ -467,17 +450,7 @@ func (v *validator) validate(p *Plan) {
 func (v *validator) selection(field string, sel []string) {
 	for i, s := range sel {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		if contains(Areas, s) {
-			continue
-		}
-		if _, ok := suites.Lookup(s); ok {
-			continue
-		}
-		known := false
-		for _, c := range suites.All() {
-			known = known || c.Area == s
-		}
-		if !known {
+		if !v.know.Selectable(s) {
 			v.errf(f, "unknown check or area %q (see `virtcert checks`)", s)
 		}
 	}
@@ -493,15 +466,6 @@ func formatFromExt(p string) string {
 		return "vhd"
 	}
 	return DefaultFormat
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Targets returns the host×image pairs to run: the matrix, or every host

@@ -6,6 +6,7 @@ package suites
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -23,8 +24,10 @@ type Check struct {
 	// Empty slices mean "all".
 	Hypervisors []string // "kvm", "qemu", "hyperv"
 	OS          []string // "linux", "windows"
-	// Needs lists requirements: NeedPeer, NeedSecondNIC, or a capability
-	// name ("DiskHotplug"). A missing need makes the check SKIP.
+	// Needs lists requirements: NeedPeer, or a capability name of the
+	// guest's driver (drivers.CapDiskHotplug, "KVP"...). The runner
+	// enforces each: a missing one makes the check SKIP with the reason
+	// (a peer that could not be provisioned makes it ERROR).
 	Needs []string
 	// Disruptive checks change guest state (reboot, link down, save); the
 	// runner orders them after the non-disruptive ones.
@@ -40,11 +43,8 @@ type Check struct {
 	Run     func(t *T)
 }
 
-// Needs.
-const (
-	NeedPeer      = "peer"       // a second guest on the same network
-	NeedSecondNIC = "second-nic" // the guest has a second NIC
-)
+// NeedPeer: a second guest on the same network.
+const NeedPeer = "peer"
 
 var (
 	mu       sync.Mutex
@@ -99,11 +99,13 @@ func Lookup(id string) (Check, bool) {
 
 var areas = []string{"platform", "drivers", "clock", "network", "disk", "lifecycle", "console", "hyperv", "windows"}
 
+// Areas lists the check areas in catalog order (a plan may select an area
+// that has no registered check yet, e.g. "windows").
+func Areas() []string { return slices.Clone(areas) }
+
 func areaRank(a string) int {
-	for i, x := range areas {
-		if x == a {
-			return i
-		}
+	if i := slices.Index(areas, a); i >= 0 {
+		return i
 	}
 	return len(areas)
 }
@@ -111,20 +113,14 @@ func areaRank(a string) int {
 // AppliesTo reports whether c applies to a hypervisor and OS, and if not,
 // a reason for the SKIP.
 func (c Check) AppliesTo(hypervisor, os string) (bool, string) {
-	if len(c.OS) > 0 && !contains(c.OS, os) {
+	if len(c.OS) > 0 && !slices.Contains(c.OS, os) {
 		return false, fmt.Sprintf("applies to %v guests only, this guest is %s", c.OS, os)
 	}
-	if len(c.Hypervisors) > 0 && !contains(c.Hypervisors, hypervisor) {
+	if len(c.Hypervisors) > 0 && !slices.Contains(c.Hypervisors, hypervisor) {
 		return false, fmt.Sprintf("applies to %v hosts only, this host is %s", c.Hypervisors, hypervisor)
 	}
 	return true, ""
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
+// Needs reports whether c declares need.
+func Needs(c Check, need string) bool { return slices.Contains(c.Needs, need) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -230,7 +231,7 @@ func (t *T) String(key string) string {
 // not declare in Check.Keys (when it declares any): undeclared keys escape
 // profile validation.
 func (t *T) declared(key string) {
-	if len(t.Check.Keys) > 0 && !contains(t.Check.Keys, key) {
+	if len(t.Check.Keys) > 0 && !slices.Contains(t.Check.Keys, key) {
 		t.Errorf("check %s reads profile key %q it does not declare in Keys", t.Check.ID, key)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/virtcert/virtcert/drivers"
+	_ "github.com/virtcert/virtcert/drivers/all"          // every host driver
+	_ "github.com/virtcert/virtcert/guests/transport/all" // every guest transport
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	_ "github.com/virtcert/virtcert/suites/all" // the check catalog
@@ -194,7 +196,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitf(ExitInput, "%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newRun(), newChecks(), newSweep(), newVersion(), newReport(), newProfiles())
+	root.AddCommand(newRun(), newChecks(), newSweep(), newVersion(), newReport(), newProfiles(), newPlan())
 	// Unknown commands and bad arguments are usage errors.
 	for _, c := range root.Commands() {
 		wrapArgs(c)

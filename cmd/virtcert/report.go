@@ -136,54 +136,57 @@ func newReport() *cobra.Command {
 	c.Flags().StringVar(&signKey, "sign-key", "", "sign the re-rendered bundle (needed to re-render a signed bundle in place)")
 	c.Flags().StringVar(&waivers, "waivers", "", "apply this waiver file")
 
-	one := func(name, file string, render func(*bytes.Buffer, *reports.Run) error) *cobra.Command {
-		var o string
-		s := &cobra.Command{
-			Use:   name + " RUN",
-			Short: "Write " + file + " for a run directory or results.json",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				run, err := loadRun(args[0])
-				if err != nil {
-					return err
-				}
-				var b bytes.Buffer
-				if err := render(&b, run); err != nil {
-					return exitf(ExitHarness, "%v", err)
-				}
-				if o == "-" {
-					_, err := cmd.OutOrStdout().Write(b.Bytes())
-					return err
-				}
-				if o == "" {
-					o = file
-					if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
-						o = filepath.Join(args[0], file)
-						if err := rewrite(args[0], file, b.Bytes()); err != nil {
-							return err
-						}
-						fmt.Fprintf(cmd.OutOrStdout(), "%s: %s (%s)\n", file, o, run.Verdict())
-						return nil
-					}
-				}
-				if err := os.WriteFile(o, b.Bytes(), 0o644); err != nil {
-					return exitf(ExitHarness, "%v", err)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s (%s)\n", file, o, run.Verdict())
-				return nil
-			},
-		}
-		s.Flags().StringVarP(&o, "out", "o", "", "output file (- for stdout)")
-		return s
-	}
 	c.AddCommand(
-		one("html", HTMLFile, func(b *bytes.Buffer, r *reports.Run) error {
+		renderCmd("html", HTMLFile, func(b *bytes.Buffer, r *reports.Run) error {
 			return html.Write(b, r, html.Options{Generated: time.Now()})
 		}),
-		one("junit", JUnitFile, func(b *bytes.Buffer, r *reports.Run) error { return junit.Write(b, r) }),
+		renderCmd("junit", JUnitFile, func(b *bytes.Buffer, r *reports.Run) error { return junit.Write(b, r) }),
 		newMerge(), newDiff(), newVerify(),
 	)
 	return c
+}
+
+// renderCmd is `report html|junit RUN`: one rendering of a run, to a
+// file, stdout, or in place in its run directory (re-sealed).
+func renderCmd(name, file string, render func(*bytes.Buffer, *reports.Run) error) *cobra.Command {
+	var o string
+	s := &cobra.Command{
+		Use:   name + " RUN",
+		Short: "Write " + file + " for a run directory or results.json",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			run, err := loadRun(args[0])
+			if err != nil {
+				return err
+			}
+			var b bytes.Buffer
+			if err := render(&b, run); err != nil {
+				return exitf(ExitHarness, "%v", err)
+			}
+			if o == "-" {
+				_, err := cmd.OutOrStdout().Write(b.Bytes())
+				return err
+			}
+			if o == "" {
+				o = file
+				if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
+					o = filepath.Join(args[0], file)
+					if err := rewrite(args[0], file, b.Bytes()); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s (%s)\n", file, o, run.Verdict())
+					return nil
+				}
+			}
+			if err := os.WriteFile(o, b.Bytes(), 0o644); err != nil {
+				return exitf(ExitHarness, "%v", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s (%s)\n", file, o, run.Verdict())
+			return nil
+		},
+	}
+	s.Flags().StringVarP(&o, "out", "o", "", "output file (- for stdout)")
+	return s
 }
 
 // rewrite replaces one rendering in a run directory and re-seals it; a

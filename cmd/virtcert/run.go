@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +21,7 @@ import (
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/progress"
 	"github.com/virtcert/virtcert/reports/rundir"
-	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/resolve"
 	"github.com/virtcert/virtcert/suites/runner"
 )
 
@@ -28,7 +30,7 @@ type runFlags struct {
 	one                                 plan.Flags
 	checks, exclude                     []string
 	parallel                            int
-	keep, verbose                       bool
+	keep, verbose, dry, json            bool
 }
 
 func newRun() *cobra.Command {
@@ -44,7 +46,7 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.plan, "plan", "", "plan file (YAML)")
-	fl.StringVar(&f.one.Driver, "driver", "libvirt", "driver for a one-off run (libvirt, existing, hyperv)")
+	fl.StringVar(&f.one.Driver, "driver", plan.DefaultDriver, "driver for a one-off run ("+strings.Join(drivers.Names(), ", ")+")")
 	fl.StringVar(&f.one.URI, "uri", "", "host URI for a one-off run (\"lab\" = the local lab)")
 	fl.StringVar(&f.one.Image, "image", "", "guest image path for a one-off run")
 	fl.StringVar(&f.one.Kernel, "kernel", "", "kernel for direct kernel boot (one-off run)")
@@ -64,140 +66,56 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	fl.StringVar(&f.signKey, "sign-key", "", "sign the result bundle with this ed25519 private key file")
 	fl.StringVar(&f.waivers, "waivers", "", "waiver file (overrides the plan's)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
+	fl.BoolVar(&f.dry, "dry-run", false, "print the resolved run (targets, drivers, profiles, checks) and exit: 0, or 2 for a bad plan")
+	fl.BoolVar(&f.json, "json", false, "with --dry-run: print the resolved run as JSON")
 	return c
 }
 
 func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	nothingToClean.Store(true)
 	defer nothingToClean.Store(false)
-	stdout := cmd.OutOrStdout()
-	oneOff := f.one.URI != "" || f.one.Image != ""
-	modes := 0
-	for _, b := range []bool{f.plan != "", oneOff, f.resume != ""} {
-		if b {
-			modes++
+	rr, res, err := resolveRun(f)
+	if err != nil || f.dry {
+		if res != nil {
+			res.Dir.Close()
 		}
-	}
-	if modes != 1 {
-		return exitf(ExitInput, "give exactly one of --plan FILE, --uri URI --image PATH, or --resume DIR")
-	}
-	if f.parallel < 0 {
-		return exitf(ExitInput, "--parallel: must be > 0")
-	}
-	if err := checkSelection("--checks", f.checks); err != nil {
-		return err
-	}
-	if err := checkSelection("--exclude", f.exclude); err != nil {
-		return err
-	}
-	var (
-		p   *plan.Plan
-		res *rundir.Resumed
-		err error
-		out = f.out
-	)
-	switch {
-	case f.plan != "":
-		p, err = plan.Load(f.plan)
-	case oneOff:
-		if f.one.URI == "" || (f.one.Image == "" && f.one.Driver != "existing") {
-			return exitf(ExitInput, "a one-off run needs --uri and --image")
-		}
-		p, err = plan.FromFlags(f.one)
-	default:
-		if out != "" && out != f.resume {
-			return exitf(ExitInput, "--resume writes into its own directory; leave out --out")
-		}
-		out = f.resume
-		if res, err = rundir.Resume(out); err != nil {
-			return exitf(ExitInput, "--resume: %v", unwrap(err))
-		}
-		defer res.Dir.Close()
-		p, err = resumePlan(res.Dir)
-	}
-	if err != nil {
-		return err
-	}
-	if f.parallel > 0 {
-		p.Parallel = f.parallel
-	}
-	if f.waivers != "" {
-		p.Waivers = f.waivers
-	}
-	ws, err := loadWaivers(p.Waivers)
-	if err != nil {
-		return exitf(ExitInput, "waivers: %v", err)
-	}
-	if f.signKey != "" {
-		if err := checkSignKey(f.signKey); err != nil {
+		if err != nil {
 			return err
 		}
+		return printRun(cmd.OutOrStdout(), rr, f.json)
 	}
-
-	sel := runner.Select(suites.All(), p.Suites, p.Exclude)
-	if len(f.checks) > 0 || len(f.exclude) > 0 {
-		sel = runner.Select(sel, f.checks, f.exclude)
+	ws, err := loadWaivers(rr.Waivers)
+	if err == nil && f.signKey != "" {
+		err = checkSignKey(f.signKey)
+	} else if err != nil {
+		err = exitf(ExitInput, "waivers: %v", err)
 	}
-	if len(sel) == 0 {
-		return exitf(ExitInput, "no checks selected (the catalog has %d; see `virtcert checks`)", len(suites.All()))
-	}
-
-	if ctx.Err() != nil {
+	if err == nil && ctx.Err() != nil {
 		code := int(sig.Load())
 		if code == 0 {
 			code = ExitSIGINT
 		}
-		return exitf(code, "interrupted before the run started")
+		err = exitf(code, "interrupted before the run started")
+	}
+	if err != nil {
+		if res != nil {
+			res.Dir.Close()
+		}
+		return err
 	}
 	nothingToClean.Store(false)
-	label := ""
-	if f.resume == "" {
-		label = runner.NewLabel(time.Now())
-		if out == "" {
-			out = filepath.Join("out", label)
-		}
-		d, err := rundir.Create(out)
-		if errors.Is(err, rundir.ErrNotEmpty) {
-			return exitf(ExitInput, "--out %s: %v", out, unwrap(err))
-		}
-		if err != nil {
-			return exitf(ExitHarness, "%v", err)
-		}
-		defer d.Close()
-		res = &rundir.Resumed{Dir: d}
-		if f.out == "" {
-			latest := filepath.Join("out", "latest")
-			os.Remove(latest)
-			_ = os.Symlink(label, latest)
-		}
-	} else {
-		label = res.Label
+	out, label, res, err := runDir(f, res)
+	if err != nil {
+		return err
 	}
+	defer res.Dir.Close()
 	currentLabel.Store(label)
-
-	logger := slog.New(slog.DiscardHandler)
-	if f.verbose {
-		logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	warnInsecure(cmd.ErrOrStderr(), p)
-	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, p.Name, short(p.SHA256), out)
-	opt := runner.Options{
-		Out: out, Dir: res.Dir, Journal: res.Records, RunLabel: label, Version: getVersion(), Openers: openers,
-		Only: f.checks, Exclude: f.exclude, ProbePath: probePath(),
-		KeepOnFailure: f.keep, Resume: f.resume != "", Log: logger,
-	}
-	// On a terminal: one live line per guest; otherwise (CI, files)
-	// timestamped lines, with the runner's detail messages too.
-	tty := false
-	if fo, ok := stdout.(*os.File); ok {
-		tty = progress.IsTerminal(fo)
-	}
-	sink := progress.New(stdout, tty)
-	opt.Sink = sink
-	if !tty {
-		opt.Progress = &printer{w: stdout, start: time.Now()}
-	}
-	run, outcome, runErr := runner.Run(ctx, p, opt)
+	stdout := cmd.OutOrStdout()
+	warnInsecure(cmd.ErrOrStderr(), rr.Hosts)
+	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, rr.Name, short(rr.PlanSHA256), out)
+	opt, sink := runOptions(cmd, f, out, label)
+	opt.Dir, opt.Journal = res.Dir, res.Records
+	run, outcome, runErr := runner.Run(ctx, rr, opt)
 	sink.Close()
 	if run == nil {
 		return exitf(ExitHarness, "%v", runErr)
@@ -217,6 +135,131 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 		return exitf(ExitHarness, "writing reports: %v", werr)
 	}
 	return verdictError(run, outcome)
+}
+
+// resolveRun checks the flags, loads the plan (a file, the one-off flags
+// or a run directory's copy) and resolves it.
+func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
+	oneOff := f.one.URI != "" || f.one.Image != ""
+	modes := 0
+	for _, b := range []bool{f.plan != "", oneOff, f.resume != ""} {
+		if b {
+			modes++
+		}
+	}
+	switch {
+	case modes != 1:
+		return nil, nil, exitf(ExitInput, "give exactly one of --plan FILE, --uri URI --image PATH, or --resume DIR")
+	case f.parallel < 0:
+		return nil, nil, exitf(ExitInput, "--parallel: must be > 0")
+	case f.json && !f.dry:
+		return nil, nil, exitf(ExitInput, "--json goes with --dry-run")
+	case f.resume != "" && f.out != "" && f.out != f.resume:
+		return nil, nil, exitf(ExitInput, "--resume writes into its own directory; leave out --out")
+	case oneOff && (f.one.URI == "" || (f.one.Image == "" && !attaches(f.one.Driver))):
+		return nil, nil, exitf(ExitInput, "a one-off run needs --uri and --image")
+	}
+	if err := resolve.CheckSelection("--checks", f.checks); err != nil {
+		return nil, nil, exitf(ExitInput, "%v", err)
+	}
+	if err := resolve.CheckSelection("--exclude", f.exclude); err != nil {
+		return nil, nil, exitf(ExitInput, "%v", err)
+	}
+	p, res, err := loadPlan(f, oneOff)
+	if err != nil {
+		return nil, res, err
+	}
+	if f.parallel > 0 {
+		p.Parallel = f.parallel
+	}
+	if f.waivers != "" {
+		p.Waivers = f.waivers
+	}
+	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude})
+	if err != nil {
+		return nil, res, exitf(ExitInput, "%v", err)
+	}
+	return rr, res, nil
+}
+
+func loadPlan(f runFlags, oneOff bool) (*plan.Plan, *rundir.Resumed, error) {
+	switch {
+	case f.plan != "":
+		p, err := resolve.Load(f.plan)
+		return p, nil, err
+	case oneOff:
+		p, err := resolve.FromFlags(f.one)
+		return p, nil, err
+	}
+	res, err := rundir.Resume(f.resume)
+	if err != nil {
+		return nil, nil, exitf(ExitInput, "--resume: %v", unwrap(err))
+	}
+	p, err := resumePlan(res.Dir)
+	return p, res, err
+}
+
+// runDir opens the run directory through the one run-directory writer
+// (reports/rundir): a new one (absent or empty), or the resumed run's.
+func runDir(f runFlags, resumed *rundir.Resumed) (out, label string, res *rundir.Resumed, err error) {
+	if resumed != nil {
+		return f.resume, resumed.Label, resumed, nil
+	}
+	out, label = f.out, runner.NewLabel(time.Now())
+	if out == "" {
+		out = filepath.Join("out", label)
+	}
+	d, err := rundir.Create(out)
+	if errors.Is(err, rundir.ErrNotEmpty) {
+		return "", "", nil, exitf(ExitInput, "--out %s: %v", out, unwrap(err))
+	}
+	if err != nil {
+		return "", "", nil, exitf(ExitHarness, "%v", err)
+	}
+	if f.out == "" {
+		latest := filepath.Join("out", "latest")
+		os.Remove(latest)
+		_ = os.Symlink(label, latest)
+	}
+	return out, label, &rundir.Resumed{Dir: d}, nil
+}
+
+// runOptions are the runner's options: progress on a terminal as one
+// live line per guest, otherwise (CI, files) timestamped lines with the
+// runner's detail messages too.
+func runOptions(cmd *cobra.Command, f runFlags, out, label string) (runner.Options, progress.Sink) {
+	stdout := cmd.OutOrStdout()
+	logger := slog.New(slog.DiscardHandler)
+	if f.verbose {
+		logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	opt := runner.Options{Out: out, RunLabel: label, Version: getVersion(), ProbePath: probePath(),
+		KeepOnFailure: f.keep, Resume: f.resume != "", Log: logger}
+	tty := false
+	if fo, ok := stdout.(*os.File); ok {
+		tty = progress.IsTerminal(fo)
+	}
+	sink := progress.New(stdout, tty)
+	opt.Sink = sink
+	if !tty {
+		opt.Progress = &printer{w: stdout, start: time.Now()}
+	}
+	return opt, sink
+}
+
+// attaches reports whether driver reaches machines that already run (a
+// one-off run then needs no --image).
+func attaches(driver string) bool {
+	d, ok := drivers.Lookup(driver)
+	return ok && d.Attaches
+}
+
+// printRun prints a resolved run (--dry-run, `plan check`).
+func printRun(w io.Writer, rr *resolve.Run, asJSON bool) error {
+	if asJSON {
+		return rr.WriteJSON(w)
+	}
+	return rr.WriteText(w)
 }
 
 // verdictError decides the exit code: bad input or a security error first
@@ -269,7 +312,7 @@ func resumePlan(d *rundir.Dir) (*plan.Plan, error) {
 	if !d.Exists(rundir.PlanFile) {
 		return nil, exitf(ExitInput, "--resume %s: not a run directory (no plan.yaml)", d.Path())
 	}
-	return plan.Load(filepath.Join(d.Path(), rundir.PlanFile))
+	return resolve.Load(filepath.Join(d.Path(), rundir.PlanFile))
 }
 
 // probePath finds vcprobe: $VIRTCERT_PROBE, else beside the binary.
@@ -282,20 +325,6 @@ func probePath() string {
 		return ""
 	}
 	return filepath.Join(filepath.Dir(exe), "vcprobe")
-}
-
-func checkSelection(flag string, sel []string) error {
-	if len(sel) == 0 {
-		return nil
-	}
-	if _, err := plan.FromFlags(plan.Flags{Driver: "existing", URI: "localhost", Suites: sel}); err != nil {
-		var pe plan.Errors
-		if errors.As(err, &pe) {
-			return exitf(ExitInput, "%s: %s", flag, strings.TrimPrefix(pe[0].Message, ""))
-		}
-		return err
-	}
-	return nil
 }
 
 // printer writes user-facing progress lines (debug logs go to slog).
@@ -351,9 +380,9 @@ func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Ou
 
 // warnInsecure says loudly, before anything connects, which hosts the plan
 // reaches without verifying TLS (insecure: true).
-func warnInsecure(w io.Writer, p *plan.Plan) {
-	for _, name := range p.HostNames() {
-		if p.Hosts[name].Insecure {
+func warnInsecure(w io.Writer, hosts map[string]*plan.Host) {
+	for _, name := range slices.Sorted(maps.Keys(hosts)) {
+		if hosts[name].Insecure {
 			fmt.Fprintf(w, "virtcert: WARNING: %s; every report will say so\n", drivers.TLSBanner(name))
 		}
 	}

@@ -21,7 +21,7 @@ func TestInsecureWarnings(t *testing.T) {
 		t.Errorf("summary lacks %q:\n%s", want, b.String())
 	}
 	b.Reset()
-	warnInsecure(&b, &plan.Plan{Hosts: map[string]*plan.Host{"hv1": {Insecure: true}, "hv2": {}}})
+	warnInsecure(&b, map[string]*plan.Host{"hv1": {Insecure: true}, "hv2": {}})
 	if got := b.String(); !strings.Contains(got, "TLS NOT VERIFIED on host hv1") || strings.Contains(got, "hv2") {
 		t.Errorf("start warning: %q", got)
 	}

@@ -351,6 +351,7 @@ func testLifecycle(t *testing.T, ctx context.Context, host drivers.Host, h Harne
 			}
 		}
 	}
+	t.Run("DeclaredCapabilities", func(t *testing.T) { testDeclared(t, c, host, g) })
 	if rc, ok := g.(drivers.RunningConfig); ok {
 		t.Run("RunningConfig", func(t *testing.T) { testRunningConfig(t, c, rc, spec) })
 	}
@@ -402,6 +403,32 @@ func waitConsole(t *testing.T, ctx context.Context, g drivers.Guest) {
 			t.Fatalf("console still empty after boot: %v", err)
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// testDeclared holds a guest to its driver's registration
+// (drivers.Register): it has every capability the driver declares and no
+// other, so a dropped capability fails here rather than turning the
+// checks that need it into SKIPs. testCaps then exercises each one.
+func testDeclared(t *testing.T, ctx context.Context, host drivers.Host, g drivers.Guest) {
+	info, err := host.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := drivers.Lookup(info.Driver)
+	if !ok {
+		t.Fatalf("driver %q is not registered (drivers.Register)", info.Driver)
+	}
+	has := drivers.CapabilitiesOf(g)
+	for _, c := range d.Capabilities {
+		if !slices.Contains(has, c) {
+			t.Errorf("the %s driver declares capability %s but its guest lacks it", d.Name, c)
+		}
+	}
+	for _, c := range has {
+		if !slices.Contains(d.Capabilities, c) {
+			t.Errorf("the %s driver's guest has capability %s but the driver does not declare it", d.Name, c)
+		}
 	}
 }
 

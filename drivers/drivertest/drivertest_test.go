@@ -34,8 +34,38 @@ type fakeGuest struct {
 	cpus    int
 }
 
+// The fake registers itself like any driver, from this test file alone:
+// the suite finds its declared capabilities through the registry.
+func init() {
+	drivers.Register(drivers.Driver{Name: "fake",
+		Open: func(context.Context, string, drivers.OpenOptions) (drivers.Host, error) {
+			return nil, errors.New("use the harness")
+		},
+		CheckURI:       func(string) (bool, error) { return false, nil },
+		DefaultProfile: func(drivers.HostInfo, map[string]string) string { return "kvm-tcg" },
+		Capabilities:   []string{drivers.CapPauseResume, drivers.CapRunningConfig}})
+}
+
 func (h *fakeHost) Info(ctx context.Context) (drivers.HostInfo, error) {
 	return drivers.HostInfo{Driver: "fake", Hypervisor: "qemu", Name: "fake", Nature: drivers.NatureSimulated, Notes: []string{"in-memory test double"}}, nil
+}
+
+// pausable is the fake's guest with its declared capability.
+type pausable struct{ *fakeGuest }
+
+func (g pausable) Pause(ctx context.Context) error { return g.set(drivers.StatePaused) }
+func (g pausable) Resume(ctx context.Context) error {
+	if g.h.broken == "resume" {
+		return drivers.Errorf(drivers.ClassHost, "resume", "domain stuck paused") // declared, but broken
+	}
+	return g.set(drivers.StateRunning)
+}
+
+func (g *fakeGuest) set(st drivers.PowerState) error {
+	g.h.mu.Lock()
+	defer g.h.mu.Unlock()
+	g.state = st
+	return nil
 }
 
 func (h *fakeHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drivers.Guest, error) {
@@ -52,7 +82,10 @@ func (h *fakeHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drive
 		return nil, drivers.Errorf(drivers.ClassInput, "provision", "image %s: no such file", spec.Image.Path)
 	}
 	h.guests[g.name] = g
-	return g, nil
+	if h.broken == "dropcap" {
+		return g, nil // lost PauseResume, which the registration declares
+	}
+	return pausable{g}, nil
 }
 
 func (h *fakeHost) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.Resource, error) {
@@ -174,9 +207,12 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		"destroy":  "must be idempotent",
 		"leak":     "a failed Provision left",
 		"sweepall": "sweep would remove the unlabelled",
+		"dropcap":  "declares capability PauseResume but its guest lacks it",
+		"resume":   "domain stuck paused",
 		"config":   "RunningConfig memory 1024 MiB, 1 vCPUs; the spec asked 64 MiB, 2 vCPUs",
 	} {
 		t.Run(broken, func(t *testing.T) {
+			t.Parallel()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestFakeConforms$", "-test.v")
 			cmd.Env = append(os.Environ(), "DRIVERTEST_FAKE_BROKEN="+broken)
 			out, err := cmd.CombinedOutput()

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -155,21 +156,12 @@ func OpenExecutor(ctx context.Context, ex Executor, uri string, extra map[string
 	case h.opts.Switch == "":
 		_ = h.cleanupDir()
 		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "host has %d virtual switches %q: name one with option switch", len(h.info.Switches), []string(h.info.Switches))
-	case !contains(h.info.Switches, h.opts.Switch):
+	case !slices.ContainsFunc(h.info.Switches, func(s string) bool { return strings.EqualFold(s, h.opts.Switch) }):
 		_ = h.cleanupDir()
 		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "virtual switch %q not found on the host (it has %q)", h.opts.Switch, []string(h.info.Switches))
 	}
 	slog.Debug("hyperv: connected", "uri", drivers.RedactURI(uri), "host", h.info.ComputerName, "nature", h.info.Nature, "scripts", h.dir)
 	return h, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if strings.EqualFold(y, x) {
-			return true
-		}
-	}
-	return false
 }
 
 // uploadScripts creates the script directory and uploads every script,

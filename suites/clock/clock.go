@@ -527,7 +527,7 @@ func afterHostOp(t *suites.T, op string, do func() error) {
 	before := readBootID(t, "boot_id before "+op)
 	start := time.Now()
 	err := do()
-	t.Evidence(reports.Evidence{Step: "host: " + op, Command: "host: " + op, Output: errText(err), Duration: time.Since(start)})
+	t.HostStep("host: "+op, op, "", err, time.Since(start))
 	if err != nil {
 		t.Errorf("host %s: %v", op, err)
 	}
@@ -580,8 +580,8 @@ func setGuestTime(t *suites.T, op string) (bool, error) {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	t.Evidence(reports.Evidence{Step: "host: set the guest clock to the controller's through the guest agent after " + op + " (virsh domtime --time)",
-		Command: "host: SetGuestTime", Output: errText(err), Duration: time.Since(start)})
+	t.HostStep("host: set the guest clock to the controller's through the guest agent after "+op+" (virsh domtime --time)",
+		"SetGuestTime", "", err, time.Since(start))
 	return err == nil, err
 }
 
@@ -592,13 +592,6 @@ const probeTimeClients = `: vc=time-clients; for p in chronyd ntpd systemd-times
 func timeClients(t *suites.T) string {
 	r := t.Run("time services running in the guest", probeTimeClients)
 	return strings.Join(strings.Fields(string(r.Stdout)), " ")
-}
-
-func errText(err error) string {
-	if err != nil {
-		return err.Error()
-	}
-	return "ok"
 }
 
 func sleepCtx(t *suites.T, d time.Duration) {

@@ -8,19 +8,10 @@ import (
 	"time"
 
 	"github.com/virtcert/virtcert/guests/transport"
-	sshx "github.com/virtcert/virtcert/guests/transport/ssh"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
 	"github.com/virtcert/virtcert/suites/parse"
 )
-
-// starter is implemented by transports that can run one interactive
-// request/response process (the SSH transport's Start). The vcprobe clock
-// protocol needs it: one session, one line in, one reading out, so each
-// sample costs a round trip and no process start.
-type starter interface {
-	Start(ctx context.Context, cmd string) (*sshx.Process, error)
-}
 
 // probeDate is the fallback reading when the helper is absent.
 const probeDate = `: vc=date; date -u +%s.%N`
@@ -30,7 +21,7 @@ const probeDate = `: vc=date; date -u +%s.%N`
 // `date` per sample. Each sample is bracketed by the controller's clock.
 func sample(t *suites.T, step string, n int, interval time.Duration) []parse.ClockSample {
 	if t.Target.Helper != "" {
-		if st, ok := t.Target.OS.(starter); ok {
+		if st, ok := t.Target.OS.(transport.Streamer); ok {
 			s, err := sampleHelper(t, st, step, n, interval)
 			if err == nil {
 				return s
@@ -41,7 +32,7 @@ func sample(t *suites.T, step string, n int, interval time.Duration) []parse.Clo
 	return sampleDate(t, step, n, interval)
 }
 
-func sampleHelper(t *suites.T, st starter, step string, n int, interval time.Duration) ([]parse.ClockSample, error) {
+func sampleHelper(t *suites.T, st transport.Streamer, step string, n int, interval time.Duration) ([]parse.ClockSample, error) {
 	ctx := t.Context()
 	cmd := transport.Quote(t.Target.Helper) + " clock"
 	p, err := st.Start(ctx, cmd)

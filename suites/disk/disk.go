@@ -6,6 +6,7 @@
 package disk
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -99,12 +100,12 @@ func JudgeDriver(f DiskFacts, expect []string) suites.Verdict {
 	disks := f.Disks()
 	var all []string
 	for _, d := range disks {
-		all = append(all, d.Name+"("+orNone(DriverOf(d))+")")
+		all = append(all, d.Name+"("+cmp.Or(DriverOf(d), "(none)")+")")
 	}
 	v.Add("guest has disks", len(disks) > 0, "at least one disk", fmt.Sprintf("%d: %s", len(disks), strings.Join(all, " ")), "", "")
 	for _, d := range disks {
 		drv := DriverOf(d)
-		act := orNone(drv)
+		act := cmp.Or(drv, "(none)")
 		if d.Vendor != "" {
 			act += " (vendor " + d.Vendor + ")"
 		}
@@ -175,13 +176,6 @@ func in(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
 
 func ifElse(c bool, a, b string) string {

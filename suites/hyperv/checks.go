@@ -62,16 +62,14 @@ func gather(t *suites.T) (Guest, Host) {
 func hostCall[V any](t *suites.T, step, command string, f func(context.Context) (V, error)) V {
 	start := time.Now()
 	v, err := f(t.Context())
-	ev := reports.Evidence{Step: step, Command: "host: " + command, Duration: time.Since(start)}
+	out := ""
+	if b, jerr := json.Marshal(v); jerr == nil && err == nil {
+		out = string(b)
+	}
+	t.HostStep(step, command, out, err, time.Since(start))
 	if err != nil {
-		ev.Output = err.Error()
-		t.Evidence(ev)
 		t.Errorf("%s: %v", step, err)
 	}
-	if b, err := json.Marshal(v); err == nil {
-		ev.Output = string(b)
-	}
-	t.Evidence(ev)
 	return v
 }
 

@@ -1,6 +1,7 @@
 package hyperv
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -64,20 +65,13 @@ func vmbusItem(v *suites.Verdict, g Guest, h Host, kind string) {
 	case !ok:
 		v.Add(step, false, "device bound to hv_utils", fmt.Sprintf("no %s device among %d VMBus devices (service disabled on the host?)", kind, len(g.VMBus)), "", "")
 	default:
-		v.Add(step, d.Driver == d.Want, "bound to "+d.Want, "driver="+orNone(d.Driver)+" ("+d.Name+")", "", "")
+		v.Add(step, d.Driver == d.Want, "bound to "+d.Want, "driver="+cmp.Or(d.Driver, "(none)")+" ("+d.Name+")", "", "")
 	}
 }
 
 func kindName(kind string) string {
 	return map[string]string{"kvp": "Data Exchange (KVP)", "vss": "Backup (VSS)", "fcopy": "Guest services (fcopy)",
 		"heartbeat": "Heartbeat", "shutdown": "Shutdown", "timesync": "Time Synchronization"}[kind]
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
 
 func daemonItems(v *suites.Verdict, g Guest, h Host, d daemon) {
@@ -123,12 +117,12 @@ func JudgeKVP(g Guest, h Host) suites.Verdict {
 		v.Add("host KVP "+key, ok && match(got), want, act, "", "")
 	}
 	short, _, _ := strings.Cut(g.Hostname, ".")
-	item("FullyQualifiedDomainName", "the guest's host name "+orNone(g.Hostname), func(got string) bool {
+	item("FullyQualifiedDomainName", "the guest's host name "+cmp.Or(g.Hostname, "(none)"), func(got string) bool {
 		return g.Hostname != "" && (strings.EqualFold(got, g.Hostname) || strings.EqualFold(strings.SplitN(got, ".", 2)[0], short))
 	})
-	item("OSName", "os-release NAME "+orNone(g.OS["NAME"]), func(got string) bool { return g.OS["NAME"] != "" && got == g.OS["NAME"] })
-	item("OSVersion", "kernel release "+orNone(g.Kernel), func(got string) bool { return g.Kernel != "" && got == g.Kernel })
-	item("NetworkAddressIPv4", "includes "+orNone(h.Address)+" (the address the harness uses)", func(got string) bool {
+	item("OSName", "os-release NAME "+cmp.Or(g.OS["NAME"], "(none)"), func(got string) bool { return g.OS["NAME"] != "" && got == g.OS["NAME"] })
+	item("OSVersion", "kernel release "+cmp.Or(g.Kernel, "(none)"), func(got string) bool { return g.Kernel != "" && got == g.Kernel })
+	item("NetworkAddressIPv4", "includes "+cmp.Or(h.Address, "(none)")+" (the address the harness uses)", func(got string) bool {
 		for _, a := range strings.Split(got, ";") {
 			if strings.TrimSpace(a) == h.Address && h.Address != "" {
 				return true
@@ -152,7 +146,7 @@ func JudgeHeartbeat(g Guest, h Host) suites.Verdict {
 	for _, s := range okHeartbeats {
 		ok = ok || h.Heartbeat == s
 	}
-	act := orNone(h.Heartbeat)
+	act := cmp.Or(h.Heartbeat, "(none)")
 	if s, found := h.service("Heartbeat"); found && s.SecondaryStatusDescription != "" {
 		act += " (" + s.SecondaryStatusDescription + ")"
 	}
@@ -236,7 +230,7 @@ func JudgeFcopy(g Guest, h Host, c Copy) suites.Verdict {
 		return v
 	}
 	v.Add("host: Copy-VMFile", true, "copied to "+c.GuestPath, "copied", "", "")
-	v.Add("sha256 in the guest", c.GotSHA == c.WantSHA, c.WantSHA, orNone(c.GotSHA), "", "")
+	v.Add("sha256 in the guest", c.GotSHA == c.WantSHA, c.WantSHA, cmp.Or(c.GotSHA, "(none)"), "", "")
 	return v
 }
 

@@ -5,6 +5,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,18 +64,11 @@ func JudgeReboot(before, after string, back time.Duration, maxSeconds float64) s
 	return v
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "never answered"
-	}
-	return s
-}
-
 func rebootActual(before, after string) string {
 	if after == before {
 		return after + " (unchanged: no reboot happened)"
 	}
-	return orNone(after)
+	return cmp.Or(after, "never answered")
 }
 
 // waitBack re-dials until the guest answers with a boot_id other than
@@ -143,29 +137,13 @@ func runReboot(t *suites.T) {
 	t.Judge(JudgeReboot(before, after, took, limit))
 }
 
-func hostStep(t *suites.T, step string, err error, d time.Duration) {
-	out := "ok"
-	if err != nil {
-		out = err.Error()
-	}
-	t.Evidence(reports.Evidence{Step: step, Command: "host: " + step, Output: out, Duration: d})
-}
-
 func runHostReboot(t *suites.T) {
 	limit := t.Float("max_seconds")
 	before := readBootID(t, "boot_id before host reboot")
 	start := time.Now()
 	err := t.Target.Guest.Power(t.Context(), drivers.PowerReboot)
-	hostStep(t, "Power(reboot)", err, time.Since(start))
-	if errors.Is(err, drivers.ErrUnsupported) {
-		t.Skipf("host driver cannot reboot a guest: %v", err)
-	}
-	if err != nil {
-		if drivers.ClassOf(err) == drivers.ClassGuest {
-			t.Fatalf("host reboot: %v", err)
-		}
-		t.Errorf("host reboot: %v", err)
-	}
+	t.HostStep("Power(reboot)", "Power(reboot)", "", err, time.Since(start))
+	t.HostFailed("reboot", err)
 	after, took := waitBack(t, before, time.Duration(limit*float64(time.Second)))
 	t.Measure(reports.Measurement{Name: "lifecycle.host_reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
 	t.Judge(JudgeReboot(before, after, took, limit))
@@ -184,7 +162,7 @@ func JudgeResponsive(op, before, out string, took time.Duration, limit float64) 
 	var v suites.Verdict
 	s := parse.Sections(out)
 	after := parse.FirstLine(s["boot_id"])
-	v.Add("boot_id unchanged across "+op, after == before && before != "", before, orNone(after), "", "")
+	v.Add("boot_id unchanged across "+op, after == before && before != "", before, cmp.Or(after, "never answered"), "", "")
 	v.Add("synced disk write after "+op, parse.FirstLine(s["write"]) == "write-ok", "write-ok", parse.FirstLine(s["write"]), "", "")
 	v.Add("guest answered over the network after "+op, took.Seconds() <= limit, fmt.Sprintf("<= %gs", limit), fmt.Sprintf("%.2fs", took.Seconds()), "", "responsive_seconds")
 	return v
@@ -208,7 +186,7 @@ func hostOp(t *suites.T, op string, do func() error) {
 	before := readBootID(t, "boot_id before "+op)
 	start := time.Now()
 	err := do()
-	hostStep(t, op, err, time.Since(start))
+	t.HostStep(op, op, "", err, time.Since(start))
 	if err != nil {
 		t.Errorf("host %s: %v", op, err)
 	}
@@ -266,7 +244,7 @@ func runShutdown(t *suites.T) {
 	err := t.Target.Guest.Power(ctx, drivers.PowerShutdown)
 	took := time.Since(start)
 	cancel()
-	hostStep(t, "Power(shutdown)", err, took)
+	t.HostStep("Power(shutdown)", "Power(shutdown)", "", err, took)
 	if errors.Is(err, drivers.ErrUnsupported) {
 		t.Skipf("host driver cannot shut a guest down gracefully: %v", err)
 	}
@@ -285,7 +263,7 @@ func runShutdown(t *suites.T) {
 	}
 	start = time.Now()
 	err = t.Target.Guest.Power(t.Context(), drivers.PowerStart)
-	hostStep(t, "Power(start) to restore the guest", err, time.Since(start))
+	t.HostStep("Power(start) to restore the guest", "Power(start) to restore the guest", "", err, time.Since(start))
 	if err != nil {
 		t.Errorf("restarting the guest after the shutdown check: %v", err)
 	}

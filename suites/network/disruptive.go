@@ -1,6 +1,7 @@
 package network
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -363,7 +364,7 @@ func JudgeReload(nic string, cs []ReloadCycle, cycles int, regain time.Duration)
 	for _, c := range cs {
 		ok := c.Addrs > 0 && c.OperState == "up" && time.Duration(c.Regained)*time.Second <= regain
 		v.Add(fmt.Sprintf("cycle %d: address regained", c.N), ok, fmt.Sprintf("up with IPv4 within %s", regain),
-			fmt.Sprintf("%s with %d IPv4 after %ds", orNone(c.OperState), c.Addrs, c.Regained), "", "regain_seconds")
+			fmt.Sprintf("%s with %d IPv4 after %ds", cmp.Or(c.OperState, "(none)"), c.Addrs, c.Regained), "", "regain_seconds")
 	}
 	return v
 }

@@ -5,6 +5,7 @@
 package network
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -89,7 +90,7 @@ func JudgeNICDriver(f NetFacts, expect []string) suites.Verdict {
 	var all []string
 	for _, l := range f.Links {
 		if l.Type == 1 {
-			all = append(all, l.Name+"("+orNone(l.Driver)+")")
+			all = append(all, l.Name+"("+cmp.Or(l.Driver, "(none)")+")")
 		}
 	}
 	v.Add("guest has a device-backed NIC", len(nics) > 0, "at least one NIC bound to "+strings.Join(expect, " or "),
@@ -109,11 +110,11 @@ func JudgeLink(f NetFacts, perNIC int) suites.Verdict {
 		return v
 	}
 	for _, n := range nics {
-		v.Add("operstate of "+n.Name, n.OperState == "up", "up", orNone(n.OperState), "", "")
+		v.Add("operstate of "+n.Name, n.OperState == "up", "up", cmp.Or(n.OperState, "(none)"), "", "")
 		i, _ := f.Iface(n.Name)
 		addrs := prefixes(i.IPv4)
 		v.Add("IPv4 addresses on "+n.Name, len(i.IPv4) == perNIC, fmt.Sprintf("exactly %d", perNIC),
-			fmt.Sprintf("%d (%s)", len(i.IPv4), orNone(addrs)), "", "ipv4_per_nic")
+			fmt.Sprintf("%d (%s)", len(i.IPv4), cmp.Or(addrs, "(none)")), "", "ipv4_per_nic")
 	}
 	return v
 }
@@ -223,13 +224,6 @@ func in(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
 
 func onOff(b bool) string {

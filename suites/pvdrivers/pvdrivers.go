@@ -5,6 +5,7 @@
 package pvdrivers
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -372,7 +373,7 @@ func runGuestAgent(t *suites.T) {
 	if err == nil {
 		f.PingSkew = gt.Sub(start.Add(rtt / 2))
 	}
-	t.Evidence(evidenceHost("host: GuestClock.GuestTime (guest-get-time through the agent)", err, rtt))
+	t.HostStep("host: GuestClock.GuestTime (guest-get-time through the agent)", "GuestClock.GuestTime (guest-get-time through the agent)", "", err, rtt)
 	if err != nil && drivers.ClassOf(err) == drivers.ClassHost {
 		// The driver classes an agent that does not answer as the
 		// guest's fault; anything else is the host or the connection.
@@ -413,7 +414,7 @@ func JudgeBalloon(f BalloonFacts, driver string, minRatio float64, hostMB int, u
 		if d.Kind != "balloon" {
 			continue
 		}
-		devs = append(devs, d.Name+"->"+orNone(d.Driver))
+		devs = append(devs, d.Name+"->"+cmp.Or(d.Driver, "unbound"))
 		if d.Driver == driver {
 			ok = true
 		}
@@ -438,13 +439,6 @@ func JudgeBalloon(f BalloonFacts, driver string, minRatio float64, hostMB int, u
 		fmt.Sprintf("%.0f%%..100%% of %d MiB (host report)", minRatio*100, hostMB),
 		fmt.Sprintf("%d kB (%.1f%%)", f.MemTotalKB, ratio*100), fmt.Sprintf(">= %.2f", minRatio), "min_memtotal_ratio")
 	return v
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "unbound"
-	}
-	return s
 }
 
 func runBalloon(t *suites.T) {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/transport"
-	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
 )
 
 // fakeHost is an in-memory driver: it records what was created and
@@ -202,20 +201,20 @@ type fakeDial struct {
 	dials   int
 }
 
-func (d *fakeDial) dial(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error) {
+func (d *fakeDial) dial(ctx context.Context, addr string, a transport.Access) (transport.Transport, string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.dials++
-	if cfg.HostKey == nil || cfg.Signer == nil {
-		return nil, Stats{}, errors.New("dial without pinned host key or client key")
+	if a.HostKey == "" || a.Key == nil {
+		return nil, "", errors.New("dial without pinned host key or client key")
 	}
 	if d.hostKey != nil {
-		return nil, Stats{}, d.hostKey
+		return nil, "", d.hostKey
 	}
 	if d.fail != nil {
-		return nil, Stats{Attempts: 3, Detail: "3 attempts"}, d.fail
+		return nil, "3 attempts", d.fail
 	}
 	x := &fakeOS{}
 	d.conns = append(d.conns, x)
-	return x, Stats{Attempts: 1}, nil
+	return x, "1 attempt", nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/resolve"
 )
 
 // TestPeerUnavailableIsError: a peer guest that cannot be provisioned, or
@@ -40,7 +41,7 @@ func TestPeerUnavailableIsError(t *testing.T) {
 				return h, nil
 			}
 			p := peerPlan(t, c.extra)
-			run, _, err := Run(context.Background(), p, o)
+			run, _, err := runP(context.Background(), p, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +80,7 @@ matrix:
   - {host: h2, image: other}
 timeouts: {ready: 2s, provision: 5s, destroy: 1s}
 ` + extra
-	p, err := plan.Parse([]byte(text), "test.yaml", dir)
+	p, err := plan.Parse([]byte(text), "test.yaml", dir, resolve.Knowledge(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

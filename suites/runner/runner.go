@@ -14,6 +14,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,38 +24,24 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	xssh "golang.org/x/crypto/ssh"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests"
 	"github.com/virtcert/virtcert/guests/seed"
 	"github.com/virtcert/virtcert/guests/transport"
-	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
-	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
 	"github.com/virtcert/virtcert/reports/rundir"
-	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/resolve"
 )
 
 // HelperPath is where vcprobe is uploaded in Linux guests.
 const HelperPath = "/tmp/vcprobe"
-
-// DialFunc connects to a guest and returns a ready transport: it waits
-// for the guest to answer (readiness) within ctx, verifying the pinned host
-// key. Tests inject fakes; the default is guests/transport/ssh.WaitReady.
-type DialFunc func(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error)
-
-// Stats are what readiness cost (for the report).
-type Stats struct {
-	Attempts int
-	Detail   string
-}
 
 // Progress receives user-facing progress lines (separate from debug logs).
 type Progress interface {
@@ -74,20 +61,18 @@ type Options struct {
 	// RunLabel is the run's label; empty makes a new one (NewLabel).
 	RunLabel string
 	Version  string
-	// Openers maps driver names to their Open functions.
+	// Openers maps driver names to their Open functions (default: every
+	// registered driver's, drivers.Openers).
 	Openers map[string]drivers.Opener
-	// Checks is the catalog (default suites.All()).
-	Checks []suites.Check
-	// Only and Exclude further narrow the plan's selection (CLI flags).
-	Only, Exclude []string
 	// ProbePath is the vcprobe binary to upload ("" or missing: checks
 	// that need it SKIP).
 	ProbePath string
 	// KeepOnFailure keeps the guests of failed targets and writes how to
 	// reach them.
 	KeepOnFailure bool
-	// Dial connects to guests (default: SSH WaitReady).
-	Dial DialFunc
+	// Dial connects to guests (default: the dialer registered for each
+	// target's transport kind, transport.DialerFor).
+	Dial transport.Dialer
 	// Resume continues the run recorded in Out/journal.jsonl: finished
 	// results are kept, only unfinished checks run, and leftovers of the
 	// earlier attempt are swept first.
@@ -173,7 +158,7 @@ func NewLabel(now time.Time) string {
 func ValidLabel(s string) bool { return labelRE.MatchString(s) }
 
 type runner struct {
-	p     *plan.Plan
+	rr    *resolve.Run
 	opt   Options
 	label string
 	log   *slog.Logger
@@ -199,133 +184,154 @@ type hostConn struct {
 	err  error
 }
 
-// Run certifies every target of p. It returns the result model (also when
-// interrupted: then Complete is false), what it left behind, and an error
-// only when the run itself could not be recorded (run directory, journal).
-func Run(ctx context.Context, p *plan.Plan, opt Options) (*reports.Run, *Outcome, error) {
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	if opt.Log == nil {
-		opt.Log = slog.New(slog.DiscardHandler)
-	}
-	if opt.Checks == nil {
-		opt.Checks = suites.All()
-	}
-	if opt.Dial == nil {
-		opt.Dial = SSHDial
-	}
-	if opt.Sink == nil {
-		opt.Sink = progress.Nop()
-	}
-	r := &runner{p: p, opt: opt, log: opt.Log, hosts: map[string]*hostConn{}}
+// Run certifies every target of the resolved run rr. It returns the
+// result model (also when interrupted: then Complete is false), what it
+// left behind, and an error only when the run itself could not be
+// recorded (run directory, journal).
+func Run(ctx context.Context, rr *resolve.Run, opt Options) (*reports.Run, *Outcome, error) {
+	r := newRunner(rr, opt)
 	if err := r.openDir(); err != nil {
 		return nil, nil, err
 	}
 	if opt.Dir == nil {
 		defer r.dir.Close()
 	}
-	run := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: p.SHA256, PlanName: p.Name, Started: opt.Now().UTC()}
-	if opt.Resume {
-		recs := r.opt.Journal
-		prev, err := journal.Build(recs)
-		if err != nil {
-			return nil, nil, fmt.Errorf("resume: %w", err)
-		}
-		r.label = prev.ID
-		run.ID, run.Started, run.PlanHash, run.PlanName = prev.ID, prev.Started, prev.PlanHash, prev.PlanName
-		r.done = journal.Done(recs)
-		r.prev = map[string]*reports.Target{}
-		for _, t := range prev.Targets {
-			r.prev[t.ID] = t
-		}
-	} else {
-		r.label = opt.RunLabel
-		if r.label == "" {
-			r.label = NewLabel(opt.Now())
-		}
-		run.ID = r.label
-	}
-	jr, err := r.dir.Journal()
+	res, err := r.start()
 	if err != nil {
 		return nil, nil, err
 	}
-	defer jr.Close()
+	defer r.jr.Close()
+	cleanup, err := r.clientKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer cleanup()
+	res.Targets = r.runTargets(ctx)
+	res.Finished = r.opt.Now().UTC()
+	// The run is complete only when it was not interrupted and every
+	// target ran to its end.
+	res.Complete = ctx.Err() == nil && !slices.ContainsFunc(res.Targets, func(t *reports.Target) bool { return t.Finished.IsZero() })
+	if res.Complete {
+		if err := r.jr.Append(journal.Record{Type: journal.RunFinished}); err != nil {
+			return res, &r.out, err
+		}
+	}
+	return res, &r.out, r.jr.Err()
+}
+
+// newRunner fills in the options' defaults.
+func newRunner(rr *resolve.Run, opt Options) *runner {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Openers == nil {
+		opt.Openers = drivers.Openers()
+	}
+	if opt.Sink == nil {
+		opt.Sink = progress.Nop()
+	}
+	return &runner{rr: rr, opt: opt, log: opt.Log, hosts: map[string]*hostConn{}}
+}
+
+// start names the run (a new label, or the resumed run's with what it
+// finished), opens the journal and saves the plan beside it.
+func (r *runner) start() (*reports.Run, error) {
+	opt := r.opt
+	res := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: r.rr.PlanSHA256, PlanName: r.rr.Name, Started: opt.Now().UTC()}
+	if opt.Resume {
+		if err := r.resume(res); err != nil {
+			return nil, err
+		}
+	} else {
+		r.label = cmp.Or(opt.RunLabel, NewLabel(opt.Now()))
+		res.ID = r.label
+	}
+	jr, err := r.dir.Journal()
+	if err != nil {
+		return nil, err
+	}
 	r.jr = jr
 	typ := journal.RunStarted
 	if opt.Resume {
 		typ = journal.RunResumed
 	}
-	if err := jr.Append(journal.Record{Type: typ, RunID: r.label, Version: opt.Version, PlanHash: run.PlanHash, PlanName: p.Name}); err != nil {
-		return nil, nil, err
+	if err := jr.Append(journal.Record{Type: typ, RunID: r.label, Version: opt.Version, PlanHash: res.PlanHash, PlanName: r.rr.Name}); err != nil {
+		jr.Close()
+		return nil, err
 	}
-	if b, err := p.Resolved(); err == nil && !opt.Resume {
+	if b, err := r.rr.PlanYAML(); err == nil && !opt.Resume {
 		_ = r.dir.WriteFile(rundir.PlanFile, b, 0o644)
 	}
+	return res, nil
+}
 
-	// The per-run client key: its private half is written 0600 outside
-	// the run directory (RunKeyDir: no bundle carries it), for
-	// --keep-on-failure's ssh command, and removed at the end unless a
-	// guest is kept.
+// resume reads the interrupted run's journal: its label, start and the
+// results it finished.
+func (r *runner) resume(res *reports.Run) error {
+	recs := r.opt.Journal
+	prev, err := journal.Build(recs)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	r.label = prev.ID
+	res.ID, res.Started, res.PlanHash, res.PlanName = prev.ID, prev.Started, prev.PlanHash, prev.PlanName
+	r.done = journal.Done(recs)
+	r.prev = map[string]*reports.Target{}
+	for _, t := range prev.Targets {
+		r.prev[t.ID] = t
+	}
+	return nil
+}
+
+// clientKey makes the per-run client key. Its private half is written
+// 0600 outside the run directory (RunKeyDir: no bundle carries it), for
+// --keep-on-failure's ssh command; the returned cleanup removes it unless
+// a guest is kept.
+func (r *runner) clientKey() (cleanup func(), err error) {
 	r.client, err = guests.NewClientKey("virtcert " + r.label)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client key: %w", err)
+		return nil, fmt.Errorf("client key: %w", err)
 	}
-	r.keyDir = RunKeyDir(opt.KeyDir, r.label)
+	r.keyDir = RunKeyDir(r.opt.KeyDir, r.label)
 	if err := os.MkdirAll(r.keyDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("client key: %w", err)
+		return nil, fmt.Errorf("client key: %w", err)
 	}
 	keyFile := filepath.Join(r.keyDir, "id_ed25519")
 	if err := r.client.WritePrivateKey(keyFile); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer func() {
+	return func() {
 		if len(r.out.Kept) == 0 {
 			os.Remove(keyFile)
 			os.Remove(r.keyDir)
 		}
-	}()
+	}, nil
+}
 
-	rctx, cancel := context.WithTimeout(ctx, p.Timeouts.Run.D())
+// runTargets runs every target, at most Parallel at once, within the
+// run's timeout, then closes the hosts.
+func (r *runner) runTargets(ctx context.Context) []*reports.Target {
+	rctx, cancel := context.WithTimeout(ctx, r.rr.Timeouts.Run.D())
 	defer cancel()
-
-	pairs := p.Targets()
-	targets := make([]*reports.Target, len(pairs))
-	sem := make(chan struct{}, max(1, p.Parallel))
+	targets := make([]*reports.Target, len(r.rr.Targets))
+	sem := make(chan struct{}, max(1, r.rr.Parallel))
 	var wg sync.WaitGroup
-	for i, pr := range pairs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for i, rt := range r.rr.Targets {
+		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-rctx.Done():
 			}
-			targets[i] = r.target(rctx, pr)
-		}()
+			targets[i] = r.target(rctx, rt)
+		})
 	}
 	wg.Wait()
 	r.closeHosts()
-	run.Targets = targets
-	run.Finished = opt.Now().UTC()
-	// The run is complete only when it was not interrupted and every
-	// target ran to its end.
-	run.Complete = ctx.Err() == nil
-	for _, t := range targets {
-		if t.Finished.IsZero() {
-			run.Complete = false
-		}
-	}
-	if run.Complete {
-		if err := jr.Append(journal.Record{Type: journal.RunFinished}); err != nil {
-			return run, &r.out, err
-		}
-	}
-	if err := jr.Err(); err != nil {
-		return run, &r.out, err
-	}
-	return run, &r.out, nil
+	return targets
 }
 
 // openDir opens the run directory through the one run-directory writer
@@ -384,13 +390,13 @@ func (r *runner) host(ctx context.Context, name string) (drivers.Host, drivers.H
 	}
 	r.hostsMu.Unlock()
 	hc.once.Do(func() {
-		hp := r.p.Hosts[name]
+		hp := r.rr.Hosts[name]
 		open := r.opt.Openers[hp.Driver]
 		if open == nil {
 			hc.err = drivers.Errorf(drivers.ClassInput, "open", "driver %q is not built into this virtcert", hp.Driver)
 			return
 		}
-		user, pass, err := hp.Credentials()
+		user, pass, err := resolve.Credentials(hp)
 		if err != nil {
 			hc.err = err
 			return
@@ -399,7 +405,7 @@ func (r *runner) host(ctx context.Context, name string) (drivers.Host, drivers.H
 			CACertFile: hp.CACert, ClientCertFile: hp.ClientCert, ClientKeyFile: hp.ClientKey, Extra: hp.Options}
 		var h drivers.Host
 		retries, err := retry(ctx, 3, func(ctx context.Context) error {
-			octx, cancel := context.WithTimeout(ctx, r.p.Timeouts.Provision.D())
+			octx, cancel := context.WithTimeout(ctx, r.rr.Timeouts.Provision.D())
 			defer cancel()
 			var err error
 			h, err = open(octx, hp.URI, opts)
@@ -469,42 +475,24 @@ var nameClean = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // guestName is the domain name: the run label, then host and image, so
 // `virsh list` shows which run and target a guest belongs to.
-func (r *runner) guestName(pr plan.Pair, suffix string) string {
-	n := nameClean.ReplaceAllString(strings.ToLower(pr.Host+"-"+pr.Image), "-")
+func (r *runner) guestName(host, image, suffix string) string {
+	n := nameClean.ReplaceAllString(strings.ToLower(host+"-"+image), "-")
 	if len(n) > 30 {
 		n = n[:30]
 	}
 	return strings.Trim(r.label+"-"+n+suffix, "-")
 }
 
-// ReadyProbe is the readiness probe on Linux guests: a real command that
-// also waits for cloud-init to finish where cloud-init is installed (so
-// checks do not race the guest's first-boot configuration).
-const ReadyProbe = "test -f /run/cloud-init/result.json || ! command -v cloud-init >/dev/null 2>&1"
-
-// SSHDial is the default DialFunc: two-phase readiness (TCP, then
-// handshake with the pinned host key and a real probe).
-func SSHDial(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error) {
-	c, st, err := vssh.WaitReady(ctx, cfg, ReadyProbe, vssh.ReadyOptions{})
-	s := Stats{Attempts: st.TCPAttempts + st.HandshakeAttempts, Detail: fmt.Sprintf("tcp %d attempt(s) in %s, ssh %d handshake(s) in %s",
-		st.TCPAttempts, st.TCPTime.Round(time.Millisecond), st.HandshakeAttempts, st.SSHTime.Round(time.Millisecond))}
-	if err != nil {
-		return nil, s, err
+// dialer is the transport.Dialer for a transport kind: Options.Dial
+// when set (tests), else the registered one.
+func (r *runner) dialer(kind string) (transport.Dialer, error) {
+	if r.opt.Dial != nil {
+		return r.opt.Dial, nil
 	}
-	return c, s, nil
-}
-
-// parseHostKey reads a pinned host key from authorized_keys or
-// known_hosts text.
-func parseHostKey(b []byte) (xssh.PublicKey, error) {
-	if k, _, _, _, err := xssh.ParseAuthorizedKey(b); err == nil {
-		return k, nil
+	if d, ok := transport.DialerFor(kind); ok {
+		return d, nil
 	}
-	_, _, k, _, _, err := xssh.ParseKnownHosts(b)
-	if err != nil {
-		return nil, errors.New("no SSH public key found (authorized_keys or known_hosts format)")
-	}
-	return k, nil
+	return nil, drivers.Errorf(drivers.ClassInput, "transport", "transport %q is not built into this virtcert (have %v)", kind, transport.Kinds())
 }
 
 // buildSeed makes a guest's NoCloud seed.

@@ -16,11 +16,12 @@ import (
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
+	_ "github.com/virtcert/virtcert/drivers/all"
 	"github.com/virtcert/virtcert/guests/transport"
-	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
+	"github.com/virtcert/virtcert/resolve"
 	"github.com/virtcert/virtcert/suites"
 )
 
@@ -56,18 +57,34 @@ images:
   other: {path: disk.qcow2, memory_mb: 128}
 timeouts: {ready: 2s, provision: 5s, destroy: 1s}
 ` + extra
-	p, err := plan.Parse([]byte(text), "test.yaml", dir)
+	p, err := plan.Parse([]byte(text), "test.yaml", dir, resolve.Knowledge(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func opts(t *testing.T, h *fakeHost, d *fakeDial, checks ...suites.Check) Options {
+// testOptions are a run's options and the catalog its plan resolves with.
+type testOptions struct {
+	Options
+	Checks []suites.Check
+}
+
+func opts(t *testing.T, h *fakeHost, d *fakeDial, checks ...suites.Check) testOptions {
 	probe := filepath.Join(t.TempDir(), "vcprobe")
 	os.WriteFile(probe, []byte("#!probe"), 0o755)
-	return Options{Out: t.TempDir(), KeyDir: t.TempDir(), Version: "test", Checks: checks, Dial: d.dial, ProbePath: probe,
-		Openers: map[string]drivers.Opener{"libvirt": func(ctx context.Context, uri string, o drivers.OpenOptions) (drivers.Host, error) { return h, nil }}}
+	return testOptions{Options: Options{Out: t.TempDir(), KeyDir: t.TempDir(), Version: "test", Dial: d.dial, ProbePath: probe,
+		Openers: map[string]drivers.Opener{"libvirt": func(ctx context.Context, uri string, o drivers.OpenOptions) (drivers.Host, error) { return h, nil }}},
+		Checks: checks}
+}
+
+// runP resolves p with the test catalog and runs it.
+func runP(ctx context.Context, p *plan.Plan, o testOptions) (*reports.Run, *Outcome, error) {
+	rr, err := resolve.Resolve(p, resolve.Options{Catalog: o.Checks})
+	if err != nil {
+		return nil, nil, err
+	}
+	return Run(ctx, rr, o.Options)
 }
 
 func result(t *testing.T, tg *reports.Target, id string) *reports.Result {
@@ -89,7 +106,7 @@ func TestPeerFromPlan(t *testing.T) {
 	o := opts(t, h, d, okCheck, peerCheck)
 	p := testPlan(t, "matrix:\n  - {host: h1, image: tiny}\n  - {host: h1, image: other}\npeer: h1/other\n")
 	p.Images["other"].MemoryMB = 384
-	run, _, err := Run(context.Background(), p, o)
+	run, _, err := runP(context.Background(), p, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +129,7 @@ func TestPeerFromPlan(t *testing.T) {
 func TestRunHappyAndFail(t *testing.T) {
 	h, d := newFakeHost(), &fakeDial{}
 	o := opts(t, h, d, okCheck, failCheck, peerCheck, hypervOnly)
-	run, out, err := Run(context.Background(), testPlan(t, ""), o)
+	run, out, err := runP(context.Background(), testPlan(t, ""), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +202,7 @@ func TestSetupFailuresAreIsolated(t *testing.T) {
 	h, d := newFakeHost(), &fakeDial{}
 	h.failProv["-h1-other"] = drivers.Errorf(drivers.ClassInput, "provision", "base volume not found")
 	o := opts(t, h, d, okCheck)
-	run, out, err := Run(context.Background(), testPlan(t, ""), o)
+	run, out, err := runP(context.Background(), testPlan(t, ""), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +228,7 @@ func TestSetupFailuresAreIsolated(t *testing.T) {
 func TestNoAddressIsGuestFail(t *testing.T) {
 	h, d := newFakeHost(), &fakeDial{}
 	h.noAddr["-h1-tiny"] = true
-	run, out, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck))
+	run, out, _ := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck))
 	tg := run.Targets[0]
 	if r := result(t, tg, "platform.ok"); r.Status != reports.Fail || !strings.Contains(r.Reason, "never got an address") {
 		t.Errorf("got %s %q", r.Status, r.Reason)
@@ -226,7 +243,7 @@ func TestNoAddressIsGuestFail(t *testing.T) {
 
 func TestHostKeyMismatchIsSecurity(t *testing.T) {
 	h, d := newFakeHost(), &fakeDial{hostKey: &transport.HostKeyError{Addr: "192.168.150.10:22", Want: "SHA256:a", Got: "SHA256:b"}}
-	run, out, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck))
+	run, out, _ := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck))
 	r := result(t, run.Targets[0], "platform.ok")
 	if r.Status != reports.Error || !strings.Contains(r.Reason, "SECURITY") {
 		t.Errorf("got %s %q", r.Status, r.Reason)
@@ -239,7 +256,7 @@ func TestHostKeyMismatchIsSecurity(t *testing.T) {
 func TestTransientProvisionRetried(t *testing.T) {
 	h, d := newFakeHost(), &fakeDial{}
 	h.transientN = 1
-	run, _, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck))
+	run, _, _ := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck))
 	if r := result(t, run.Targets[0], "platform.ok"); r.Status != reports.Pass {
 		t.Errorf("transient failure not retried: %s %q", r.Status, r.Reason)
 	}
@@ -259,7 +276,7 @@ func TestGuestCrashMidCheck(t *testing.T) {
 		t.Run("poke", "echo")
 	}}
 	d.fail = nil
-	run, _, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, crash, okCheck))
+	run, _, _ := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, crash, okCheck))
 	tg := run.Targets[0]
 	if r := result(t, tg, "lifecycle.crash"); r.Status != reports.Fail || !strings.Contains(r.Reason, "crashed") {
 		t.Errorf("crash check: %s %q", r.Status, r.Reason)
@@ -288,7 +305,7 @@ func TestGuestPanicSeenOnConsole(t *testing.T) {
 		x.mu.Unlock()
 		t.Run("poke", "echo")
 	}}
-	run, _, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, panicCheck, okCheck))
+	run, _, _ := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, panicCheck, okCheck))
 	tg := run.Targets[0]
 	r := result(t, tg, "lifecycle.panic")
 	if r.Status != reports.Fail || !strings.Contains(r.Reason, "Kernel panic - not syncing: sysrq triggered crash)") {
@@ -314,7 +331,7 @@ func TestCancelThenResume(t *testing.T) {
 		}
 		cancel()
 	}()
-	run, _, err := Run(ctx, p, o)
+	run, _, err := runP(ctx, p, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +353,7 @@ func TestCancelThenResume(t *testing.T) {
 	hang2.Run = func(t *suites.T) { t.Run("quick", "echo") }
 	h.live["leftover"] = &fakeGuest{h: h, name: "leftover", label: run.ID}
 	o.Resume, o.Checks = true, []suites.Check{ok2, hang2, failCheck}
-	run2, _, err := Run(context.Background(), p, o)
+	run2, _, err := runP(context.Background(), p, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +379,7 @@ func TestKeepOnFailure(t *testing.T) {
 	h, d := newFakeHost(), &fakeDial{}
 	o := opts(t, h, d, failCheck)
 	o.KeepOnFailure = true
-	_, out, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+	_, out, _ := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
 	if len(out.Kept) != 1 || len(h.names()) != 1 {
 		t.Fatalf("kept %v, live %v", out.Kept, h.names())
 	}
@@ -399,14 +416,6 @@ func TestKeepOnFailure(t *testing.T) {
 	})
 }
 
-func TestSelect(t *testing.T) {
-	cat := []suites.Check{okCheck, failCheck, peerCheck}
-	got := Select(cat, []string{"disk", "platform.ok"}, []string{"disk.bad"})
-	if len(got) != 1 || got[0].ID != "platform.ok" {
-		t.Errorf("select: %v", got)
-	}
-}
-
 // A run that used a password never writes it anywhere: journal, plan copy,
 // artifacts, progress.
 func TestSecretsStayOut(t *testing.T) {
@@ -430,7 +439,7 @@ func TestSecretsStayOut(t *testing.T) {
 	})
 	p := testPlan(t, "")
 	p.Hosts["h1"].PasswordEnv = "VC_TEST_PW"
-	run, _, err := Run(context.Background(), p, o)
+	run, _, err := runP(context.Background(), p, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +474,7 @@ func TestHostKeyChangesAfterReboot(t *testing.T) {
 		d.mu.Unlock()
 		t.Target.OS.Close()
 	}}
-	run, out, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, reboot, okCheck))
+	run, out, _ := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, reboot, okCheck))
 	tg := run.Targets[0]
 	if r := result(t, tg, "platform.ok"); r.Status != reports.Error || !strings.Contains(r.Reason, "SECURITY") {
 		t.Errorf("after key change: %s %q", r.Status, r.Reason)
@@ -494,12 +503,12 @@ func TestReconnectFollowsAddress(t *testing.T) {
 	}}
 	dial := d.dial
 	o := opts(t, h, d, reboot, okCheck)
-	o.Dial = func(ctx context.Context, cfg vssh.Config) (transport.Transport, Stats, error) {
-		if moved.Load() && cfg.Addr != "192.168.150.11" {
+	o.Dial = func(ctx context.Context, addr string, a transport.Access) (transport.Transport, string, error) {
+		if moved.Load() && addr != "192.168.150.11" {
 			<-ctx.Done()
-			return nil, Stats{}, ctx.Err()
+			return nil, "", ctx.Err()
 		}
-		return dial(ctx, cfg)
+		return dial(ctx, addr, a)
 	}
 	h.addrOverride = func() string {
 		if moved.Load() {
@@ -507,7 +516,7 @@ func TestReconnectFollowsAddress(t *testing.T) {
 		}
 		return ""
 	}
-	run, _, _ := Run(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+	run, _, _ := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
 	tg := run.Targets[0]
 	if r := result(t, tg, "lifecycle.reboot"); r.Status != reports.Pass {
 		t.Errorf("reboot: %s %q", r.Status, r.Reason)
@@ -524,7 +533,7 @@ func TestRunTimeout(t *testing.T) {
 	p := testPlan(t, "matrix: [{host: h1, image: tiny}]\n")
 	p.Timeouts.Run = plan.Duration(time.Second)
 	t0 := time.Now()
-	run, _, err := Run(context.Background(), p, opts(t, h, d, hangCheck, okCheck))
+	run, _, err := runP(context.Background(), p, opts(t, h, d, hangCheck, okCheck))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,49 +13,17 @@ import (
 	"sync"
 
 	"github.com/virtcert/virtcert/drivers"
-	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/resolve"
 	"github.com/virtcert/virtcert/suites"
 )
 
-// Select returns the checks of catalog picked by include (areas or IDs;
-// empty = all) minus exclude, in catalog order (non-disruptive first).
-func Select(catalog []suites.Check, include, exclude []string) []suites.Check {
-	match := func(c suites.Check, sel []string) bool {
-		for _, s := range sel {
-			if s == c.ID || s == c.Area {
-				return true
-			}
-		}
-		return false
+// profileName picks the expectation profile: the plan's, else the
+// driver's default for what the host reported.
+func (r *runner) profileName(rt *resolve.Target, info drivers.HostInfo) string {
+	if rt.Profile != resolve.ProfileAuto {
+		return rt.Profile
 	}
-	var out []suites.Check
-	for _, c := range catalog {
-		if len(include) > 0 && !match(c, include) {
-			continue
-		}
-		if match(c, exclude) {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-func (r *runner) selected() []suites.Check {
-	cs := Select(r.opt.Checks, r.p.Suites, r.p.Exclude)
-	if len(r.opt.Only) > 0 || len(r.opt.Exclude) > 0 {
-		cs = Select(cs, r.opt.Only, r.opt.Exclude)
-	}
-	return cs
-}
-
-// profileName picks the expectation profile: the plan's, else the one for
-// the host's hypervisor and acceleration.
-func (r *runner) profileName(hp *plan.Host, info drivers.HostInfo) (string, error) {
-	if hp.Profile != "" {
-		return hp.Profile, nil
-	}
-	return suites.ProfileFor(info.Hypervisor, info.Accel, hp.Options["generation"]), nil
+	return rt.Reg.DefaultProfile(info, rt.HostSpec.Options)
 }
 
 var (
@@ -79,8 +47,8 @@ func (r *runner) profile(name string) (*suites.Profile, error) {
 	if p == nil {
 		return nil, fmt.Errorf("no built-in profile %q", name)
 	}
-	if r.p.ProfileOverrides != "" {
-		o, err := suites.LoadProfileFile(r.p.ProfileOverrides)
+	if r.rr.ProfileOverrides != "" {
+		o, err := suites.LoadProfileFile(r.rr.ProfileOverrides)
 		if err != nil {
 			return nil, err
 		}

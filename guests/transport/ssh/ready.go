@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"time"
 
@@ -166,19 +165,11 @@ func WaitReady(ctx context.Context, cfg Config, probe string, opts ReadyOptions)
 	}
 }
 
-// Process is an interactive remote command started with Start.
-type Process struct {
-	s      *ssh.Session
-	Stdin  io.WriteCloser
-	Stdout io.Reader
-	stop   func() bool
-}
-
 // Start runs cmd with piped stdin/stdout and returns at once. It is for
 // request/response protocols over one session (vcprobe clock: one line
 // in, one sample out), where a session per sample would cost a process
 // start each. ctx ending kills the remote command.
-func (c *Client) Start(ctx context.Context, cmd string) (*Process, error) {
+func (c *Client) Start(ctx context.Context, cmd string) (*transport.Process, error) {
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
@@ -200,33 +191,26 @@ func (c *Client) Start(ctx context.Context, cmd string) (*Process, error) {
 		s.Close()
 		return nil, c.brokenErr(fmt.Errorf("start: %w", err))
 	}
-	p := &Process{s: s, Stdin: in, Stdout: out}
-	p.stop = context.AfterFunc(ctx, func() {
+	kill := func() {
 		_ = s.Signal(ssh.SIGKILL)
 		s.Close()
-	})
-	return p, nil
+	}
+	stop := context.AfterFunc(ctx, kill)
+	wait := func() (int, error) {
+		in.Close()
+		err := s.Wait()
+		stop()
+		s.Close()
+		var ee *ssh.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitStatus(), nil
+		}
+		if err != nil {
+			return -1, err
+		}
+		return 0, nil
+	}
+	return transport.NewProcess(in, out, wait, kill), nil
 }
 
-// Wait closes stdin, waits for the command and returns its exit status
-// (non-zero exit is not an error).
-func (p *Process) Wait() (int, error) {
-	p.Stdin.Close()
-	err := p.s.Wait()
-	p.stop()
-	p.s.Close()
-	var ee *ssh.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitStatus(), nil
-	}
-	if err != nil {
-		return -1, err
-	}
-	return 0, nil
-}
-
-// Kill stops the remote command.
-func (p *Process) Kill() {
-	_ = p.s.Signal(ssh.SIGKILL)
-	p.s.Close()
-}
+var _ transport.Streamer = (*Client)(nil)

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/resolve"
+)
+
+func newPlan() *cobra.Command {
+	c := &cobra.Command{Use: "plan", Short: "Work with plan files"}
+	var asJSON bool
+	check := &cobra.Command{
+		Use:   "check PLAN",
+		Short: "Validate a plan and print the run it resolves to (exit 0, or 2 listing every problem)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := resolve.Load(args[0])
+			if err == nil {
+				var rr *resolve.Run
+				if rr, err = resolve.Resolve(p, resolve.Options{}); err == nil {
+					return printRun(cmd.OutOrStdout(), rr, asJSON)
+				}
+			}
+			var pe plan.Errors
+			if errors.As(err, &pe) {
+				// Every problem, one a line (FILE:LINE: FIELD: MESSAGE).
+				for _, e := range pe {
+					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
+				}
+				return exitf(ExitInput, "%d problem(s) in %s", len(pe), args[0])
+			}
+			return exitf(ExitInput, "%v", err)
+		},
+	}
+	check.Flags().BoolVar(&asJSON, "json", false, "print the resolved run as JSON")
+	c.AddCommand(check)
+	return c
+}

@@ -1,0 +1,137 @@
+package resolve
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/suites"
+)
+
+// knowledge applies what the drivers and the check catalog know to a
+// plan's validation (plan.Knowledge).
+type knowledge struct{ catalog []suites.Check }
+
+// Knowledge returns the plan.Knowledge of the registered drivers, the
+// built-in profiles and catalog (nil: suites.All()).
+func Knowledge(catalog []suites.Check) plan.Knowledge {
+	if catalog == nil {
+		catalog = suites.All()
+	}
+	return knowledge{catalog: catalog}
+}
+
+func (knowledge) Drivers() []string { return drivers.Names() }
+
+func (knowledge) CheckURI(driver, uri string) (bool, error) {
+	d, ok := drivers.Lookup(driver)
+	if !ok {
+		return false, fmt.Errorf("unknown driver %q (want one of %s)", driver, strings.Join(drivers.Names(), ", "))
+	}
+	return d.CheckURI(uri)
+}
+
+func (knowledge) Profiles() []string {
+	bp, err := suites.BuiltinProfiles()
+	if err != nil {
+		return nil
+	}
+	ks := make([]string, 0, len(bp))
+	for k := range bp {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func (k knowledge) Selectable(s string) bool {
+	if slices.Contains(suites.Areas(), s) {
+		return true
+	}
+	return slices.ContainsFunc(k.catalog, func(c suites.Check) bool { return c.ID == s || c.Area == s })
+}
+
+func (knowledge) Attaches(driver string) bool {
+	d, ok := drivers.Lookup(driver)
+	return ok && d.Attaches
+}
+
+func (knowledge) ExpandURI(s string) (string, error) { return ExpandURI(s) }
+
+// ExpandURI is plan.ResolveURI that refuses a password in the URI, as
+// written or as expanded from ${VAR} (drivers.URIHasPassword). Its errors
+// never repeat the URI's password.
+func ExpandURI(s string) (string, error) {
+	if drivers.URIHasPassword(s) {
+		return "", errors.New(drivers.URIPasswordMessage)
+	}
+	uri, err := plan.ResolveURI(s)
+	if err != nil {
+		return "", err
+	}
+	if drivers.URIHasPassword(uri) {
+		return "", errors.New(drivers.URIPasswordMessage + " (it came from an environment variable the uri names)")
+	}
+	return uri, nil
+}
+
+func (knowledge) CheckProfileFile(path string) error {
+	_, err := suites.LoadProfileFile(path)
+	return err
+}
+
+// Load reads and validates a plan file with what the drivers and the
+// catalog know.
+func Load(path string) (*plan.Plan, error) { return plan.Load(path, Knowledge(nil)) }
+
+// FromFlags builds and validates a one-off plan from flags.
+func FromFlags(f plan.Flags) (*plan.Plan, error) { return plan.FromFlags(f, Knowledge(nil)) }
+
+// CheckSelection validates --checks/--exclude entries against the
+// catalog: each is an area or a check ID.
+func CheckSelection(flag string, sel []string) error {
+	k := Knowledge(nil)
+	for _, s := range sel {
+		if !k.Selectable(s) {
+			return &plan.Error{Field: flag, Message: fmt.Sprintf("unknown check or area %q (see `virtcert checks`)", s)}
+		}
+	}
+	return nil
+}
+
+// Credentials resolves a host's username and password from the
+// environment or the files named in the plan.
+func Credentials(h *plan.Host) (user string, pass drivers.Secret, err error) {
+	user = h.Username
+	if h.UsernameEnv != "" {
+		user = os.Getenv(h.UsernameEnv)
+	}
+	switch {
+	case h.PasswordEnv != "":
+		v, ok := os.LookupEnv(h.PasswordEnv)
+		if !ok {
+			return "", "", drivers.Errorf(drivers.ClassInput, "credentials", "environment variable %s (password_env) is not set", h.PasswordEnv)
+		}
+		pass = drivers.Secret(v)
+	case h.PasswordFile != "":
+		b, err := os.ReadFile(h.PasswordFile)
+		if err != nil {
+			return "", "", drivers.Errorf(drivers.ClassInput, "credentials", "password_file %s: %s", filepath.Base(h.PasswordFile), pathErr(err))
+		}
+		pass = drivers.Secret(strings.TrimRight(string(b), "\r\n"))
+	}
+	return user, pass, nil
+}
+
+func pathErr(err error) string {
+	if pe, ok := errors.AsType[*os.PathError](err); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,63 @@
+package resolve
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteJSON writes the resolved run as indented JSON.
+func (r *Run) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes the resolved run for a reader: the run's settings,
+// then each target with what it will run and what it leaves out.
+func (r *Run) WriteText(w io.Writer) error {
+	var b strings.Builder
+	to := r.Timeouts
+	fmt.Fprintf(&b, "plan %s (%s, sha256 %.12s)\n", r.Name, r.PlanPath, r.PlanSHA256)
+	fmt.Fprintf(&b, "parallel %d; timeouts: provision %s, ready %s, check %s, destroy %s, run %s; peer %s\n",
+		r.Parallel, to.Provision.D(), to.Ready.D(), orNone(to.Check.D().String(), to.Check == 0, "each check's own"),
+		to.Destroy.D(), to.Run.D(), r.PeerMode)
+	for _, t := range r.Targets {
+		fmt.Fprintf(&b, "\ntarget %s\n  driver %s, uri %s, transport %s, os %s, profile %s\n", t.ID, t.Driver, t.URI, t.Transport, t.OS, t.profileText())
+		if t.Peer != nil {
+			fmt.Fprintf(&b, "  peer: %s\n", t.Peer.text())
+		}
+		fmt.Fprintf(&b, "  checks (%d): %s\n", len(t.Checks), strings.Join(t.Checks, " "))
+		for _, l := range t.LeftOut {
+			verb := "left out"
+			if l.Skip {
+				verb = "SKIP"
+			}
+			fmt.Fprintf(&b, "  %s %s: %s\n", verb, l.Check, l.Reason)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (t *Target) profileText() string {
+	if t.Profile == ProfileAuto {
+		return "auto (the " + t.Driver + " driver picks it from the host)"
+	}
+	return t.Profile
+}
+
+func (p *Peer) text() string {
+	if p.Why != "" {
+		return "none (" + p.Why + ")"
+	}
+	return p.Host + "/" + p.Image
+}
+
+func orNone(s string, none bool, alt string) string {
+	if none {
+		return alt
+	}
+	return s
+}

@@ -1,0 +1,205 @@
+// Package resolve resolves a validated plan into a Run, once, before anything
+// is provisioned: every target with its driver, transport, expectation
+// profile, timeouts and the checks it will run (and those left out, with
+// the reason). The runner and `virtcert run --dry-run` read the Run,
+// never the raw plan. Package resolve is also where what the drivers and the
+// check catalog know is applied to a plan (Knowledge): package plan
+// imports neither.
+package resolve
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/suites"
+)
+
+// Run is a resolved plan.
+type Run struct {
+	Name       string        `json:"name"`
+	PlanPath   string        `json:"plan_path"`
+	PlanSHA256 string        `json:"plan_sha256"`
+	Parallel   int           `json:"parallel"`
+	Timeouts   plan.Timeouts `json:"timeouts"`
+	// PeerMode is the plan's peer: provision, none or HOST/IMAGE.
+	PeerMode string `json:"peer"`
+	// ProfileOverrides, Waivers and ConsoleAllow are files (absolute).
+	ProfileOverrides string    `json:"profile_overrides,omitempty"`
+	Waivers          string    `json:"waivers,omitempty"`
+	ConsoleAllow     string    `json:"console_allow,omitempty"`
+	Targets          []*Target `json:"targets"`
+	// Hosts are the validated host entries by name (the runner opens
+	// them; a peer may live on a host of its own).
+	Hosts map[string]*plan.Host `json:"-"`
+
+	plan *plan.Plan
+}
+
+// Target is one host × image pair, resolved.
+type Target struct {
+	ID      string `json:"id"`
+	Host    string `json:"host"`
+	Image   string `json:"image"`
+	Compare string `json:"compare_as,omitempty"`
+	Driver  string `json:"driver"`
+	URI     string `json:"uri"`
+	// Transport is how checks reach the guest ("ssh").
+	Transport string `json:"transport"`
+	OS        string `json:"os"`
+	// Profile is the expectation profile; ProfileAuto when the driver
+	// picks it from what the host reports once opened.
+	Profile string `json:"profile"`
+	// Checks are the IDs of the selected checks, in run order.
+	Checks []string `json:"checks"`
+	// LeftOut are the catalog's checks that will not run, with the reason
+	// (not selected, or not for this guest's OS: those are SKIPped).
+	LeftOut []LeftOut `json:"left_out,omitempty"`
+	// Peer is the second guest two-guest checks use (nil: none needed).
+	Peer *Peer `json:"peer,omitempty"`
+
+	HostSpec  *plan.Host     `json:"-"`
+	ImageSpec *plan.Image    `json:"-"`
+	Selected  []suites.Check `json:"-"`
+	Reg       drivers.Driver `json:"-"`
+}
+
+// ProfileAuto marks a profile the driver picks once the host is open.
+const ProfileAuto = "auto"
+
+// LeftOut is a check that will not run and why.
+type LeftOut struct {
+	Check  string `json:"check"`
+	Reason string `json:"reason"`
+	// Skip is true when the check is recorded as SKIP in the results
+	// (not for this guest), false when it is not selected at all.
+	Skip bool `json:"skip,omitempty"`
+}
+
+// Peer is a target's peer guest: Host/Image to provision, or Why not.
+type Peer struct {
+	Host  string `json:"host,omitempty"`
+	Image string `json:"image,omitempty"`
+	Why   string `json:"why_none,omitempty"`
+
+	HostSpec  *plan.Host  `json:"-"`
+	ImageSpec *plan.Image `json:"-"`
+}
+
+// Options narrow the selection further than the plan (CLI flags).
+type Options struct {
+	// Catalog is the check catalog (default suites.All()).
+	Catalog       []suites.Check
+	Only, Exclude []string
+}
+
+// Resolve turns a validated plan into a Run. Its error is bad input (no
+// check selected, a driver that is not registered).
+func Resolve(p *plan.Plan, o Options) (*Run, error) {
+	if o.Catalog == nil {
+		o.Catalog = suites.All()
+	}
+	r := &Run{Name: p.Name, PlanPath: p.Path, PlanSHA256: p.SHA256, Parallel: p.Parallel, Timeouts: p.Timeouts,
+		PeerMode: p.Peer, ProfileOverrides: p.ProfileOverrides, Waivers: p.Waivers, ConsoleAllow: p.ConsoleAllow,
+		Hosts: p.Hosts, plan: p}
+	sel, left := selectChecks(o.Catalog, p, o)
+	if len(sel) == 0 {
+		return nil, drivers.Errorf(drivers.ClassInput, "checks", "no checks selected (the catalog has %d; see `virtcert checks`)", len(o.Catalog))
+	}
+	for _, pr := range p.Targets() {
+		t, err := r.target(p, pr, sel, left)
+		if err != nil {
+			return nil, err
+		}
+		r.Targets = append(r.Targets, t)
+	}
+	return r, nil
+}
+
+// PlanYAML is the validated plan as YAML (saved in the run directory for
+// --resume).
+func (r *Run) PlanYAML() ([]byte, error) { return r.plan.Resolved() }
+
+func (r *Run) target(p *plan.Plan, pr plan.Pair, sel []suites.Check, left []LeftOut) (*Target, error) {
+	h, img := p.Hosts[pr.Host], p.Images[pr.Image]
+	reg, ok := drivers.Lookup(h.Driver)
+	if !ok {
+		return nil, drivers.Errorf(drivers.ClassInput, "hosts."+pr.Host+".driver", "driver %q is not built into this virtcert", h.Driver)
+	}
+	t := &Target{ID: pr.ID(), Host: pr.Host, Image: pr.Image, Compare: img.CompareAs, Driver: h.Driver, URI: h.URI,
+		Transport: reg.Transport, OS: img.OS, Profile: h.Profile, HostSpec: h, ImageSpec: img, Reg: reg,
+		LeftOut: append([]LeftOut(nil), left...)}
+	if t.Profile == "" {
+		t.Profile = ProfileAuto
+	}
+	needPeer := false
+	for _, c := range sel {
+		t.Checks = append(t.Checks, c.ID)
+		t.Selected = append(t.Selected, c)
+		if len(c.OS) > 0 && !slices.Contains(c.OS, img.OS) {
+			// Known before the host is open; the hypervisor is not (the
+			// runner SKIPs by hypervisor once the host reports it).
+			_, why := c.AppliesTo("", img.OS)
+			t.LeftOut = append(t.LeftOut, LeftOut{Check: c.ID, Reason: why, Skip: true})
+			continue
+		}
+		needPeer = needPeer || (suites.Needs(c, suites.NeedPeer))
+	}
+	if needPeer {
+		t.Peer = r.peer(pr)
+		t.Peer.HostSpec, t.Peer.ImageSpec = p.Hosts[t.Peer.Host], p.Images[t.Peer.Image]
+	}
+	return t, nil
+}
+
+func (r *Run) peer(pr plan.Pair) *Peer {
+	switch r.PeerMode {
+	case plan.PeerNone:
+		return &Peer{Why: "plan sets peer: none"}
+	case plan.PeerProvision, "":
+		return &Peer{Host: pr.Host, Image: pr.Image}
+	}
+	h, i, _ := strings.Cut(r.PeerMode, "/")
+	return &Peer{Host: h, Image: i}
+}
+
+// selectChecks picks the catalog's checks by the plan's suites/exclude,
+// then the flags', in catalog order; left are the others with the reason.
+func selectChecks(catalog []suites.Check, p *plan.Plan, o Options) (sel []suites.Check, left []LeftOut) {
+	for _, c := range catalog {
+		why := ""
+		switch {
+		case len(p.Suites) > 0 && !Match(c, p.Suites):
+			why = "not in the plan's suites"
+		case Match(c, p.Exclude):
+			why = "excluded by the plan"
+		case len(o.Only) > 0 && !Match(c, o.Only):
+			why = "not in --checks"
+		case Match(c, o.Exclude):
+			why = "excluded by --exclude"
+		}
+		if why != "" {
+			left = append(left, LeftOut{Check: c.ID, Reason: why})
+			continue
+		}
+		sel = append(sel, c)
+	}
+	return sel, left
+}
+
+// Match reports whether a selection (areas or check IDs) names c.
+func Match(c suites.Check, sel []string) bool {
+	for _, s := range sel {
+		if s == c.ID || s == c.Area {
+			return true
+		}
+	}
+	return false
+}
+
+// String is a one-line summary.
+func (r *Run) String() string {
+	return fmt.Sprintf("run of plan %s: %d target(s)", r.Name, len(r.Targets))
+}

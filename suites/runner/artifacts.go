@@ -1,0 +1,106 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests"
+	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/reports"
+)
+
+// saveConsole writes a guest's console log among the target's artifacts.
+func (r *runner) saveConsole(g drivers.Guest, dir string, t *reports.Target) {
+	cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	b, err := g.Console(cctx)
+	if err != nil || len(b) == 0 {
+		return
+	}
+	name := "console.log"
+	if t.Guest.Name != "" && g.Name() != t.Guest.Name {
+		name = "console-peer.log"
+	}
+	p := filepath.Join(dir, name)
+	if r.writeArtifact(p, b) == nil {
+		rel, _ := filepath.Rel(r.opt.Out, p)
+		if !slices.Contains(t.Artifacts, rel) {
+			t.Artifacts = append(t.Artifacts, rel)
+		}
+	}
+}
+
+// keep leaves a failed target's guest running and writes how to reach
+// it: an ssh_config with the pinned host key in its own known_hosts.
+func (r *runner) keep(t *reports.Target, s *session, dir string) {
+	host, port, err := net.SplitHostPort(s.addr)
+	if err != nil {
+		host, port = s.addr, "22"
+	}
+	kh := filepath.Join(dir, "known_hosts")
+	_ = r.writeArtifact(kh, []byte(guests.KnownHostsLine(host, port, s.access.HostKey)+"\n"))
+	key, _ := filepath.Abs(filepath.Join(r.keyDir, "id_ed25519"))
+	khAbs, _ := filepath.Abs(kh)
+	cfg := fmt.Sprintf("Host %s\n  HostName %s\n  Port %s\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n",
+		s.g.Name(), host, port, s.access.User, key, khAbs)
+	sc := filepath.Join(dir, "ssh_config")
+	_ = r.writeArtifact(sc, []byte(cfg))
+	scAbs, _ := filepath.Abs(sc)
+	k := Kept{Target: t.ID, Guest: s.g.Name(), SSHConfig: scAbs, Command: fmt.Sprintf("ssh -F %s %s", scAbs, s.g.Name())}
+	r.outMu.Lock()
+	r.out.Kept = append(r.out.Kept, k)
+	r.outMu.Unlock()
+	r.progress(t.ID, "kept guest %s for debugging: %s (remove it with: virtcert sweep --run %s)", s.g.Name(), k.Command, r.label)
+}
+
+// fingerprint records the guest half of the environment.
+func (r *runner) fingerprint(ctx context.Context, s *session, img *plan.Image, t *reports.Target) {
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if img.OS != "windows" {
+		res, err := s.os.Run(fctx, transport.Command{Cmd: "cat /etc/os-release 2>/dev/null; echo; echo VC_KERNEL=$(uname -r)"})
+		if err == nil {
+			for _, l := range strings.Split(string(res.Stdout), "\n") {
+				if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+					t.Guest.Distro = reports.Clean(strings.Trim(v, `"'`))
+				}
+				if v, ok := strings.CutPrefix(l, "VC_KERNEL="); ok {
+					t.Guest.Kernel = reports.Clean(strings.TrimSpace(v))
+				}
+			}
+		}
+	}
+	if sum, err := imageSHA256(fctx, img.Path); err == nil {
+		t.Guest.ImageSHA256 = sum
+	}
+}
+
+// retryHost retries f while it fails with a host error (the host did not
+// answer: e.g. libvirtd restarting, which refuses connections for a few
+// seconds) and ctx lasts, backing off from 1 s to 8 s. Without it a
+// guest whose destroy met the restart leaked, and a guest whose address
+// lookup met it was given up at once. It returns the retries made.
+func retryHost(ctx context.Context, f func(context.Context) error) (int, error) {
+	backoff := time.Second
+	for i := 0; ; i++ {
+		err := f(ctx)
+		if err == nil || drivers.ClassOf(err) != drivers.ClassHost || ctx.Err() != nil {
+			return i, err
+		}
+		select {
+		case <-ctx.Done():
+			return i, err
+		case <-time.After(backoff):
+		}
+		if backoff < 8*time.Second {
+			backoff *= 2
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package runner
+
+import (
+	"context"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/reports/progress"
+	"github.com/virtcert/virtcert/suites"
+)
+
+// checks runs the selected checks over the guest's session, one after
+// the other, keeping the connection alive between them.
+func (x *targetRun) checks(ctx context.Context) {
+	x.sink.Checks(len(x.todo))
+	x.sink.Phase(progress.Running)
+	for _, c := range x.todo {
+		if ctx.Err() != nil {
+			return
+		}
+		res := x.check(ctx, c)
+		if res == nil {
+			return // interrupted: neither kept nor journalled
+		}
+		x.r.record(x.t, res)
+	}
+}
+
+// check runs one check, or says why it cannot run. nil: the run was
+// interrupted during it (INCOMPLETE, not NOT CERTIFIED: --resume runs it
+// again).
+func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
+	if x.dead != nil {
+		return notRun(c, statusOf(x.dead), "not run: "+x.dead.Error())
+	}
+	if err := x.needs(c); err != nil {
+		return notRun(c, statusOf(err), err.Error())
+	}
+	if cap := x.r.rr.Timeouts.Check.D(); cap > 0 && cap < c.Timeout {
+		c.Timeout = cap
+	}
+	id := x.t.ID
+	x.r.progress(id, "%s ...", c.ID)
+	res := suites.Execute(ctx, c, x.tg)
+	if ctx.Err() != nil && res.Status == reports.Error {
+		return nil
+	}
+	if res.Status == reports.Error && broken(x.tg.OS) {
+		res = x.retry(ctx, c, res)
+	} else if c.Disruptive {
+		x.afterDisruptive(ctx, c)
+	}
+	x.r.progress(id, "%s %s %s", c.ID, res.Status, res.Reason)
+	x.sink.CheckDone(c.ID, res.Status)
+	return res
+}
+
+// retry handles a check that broke its connection: a guest that is gone
+// stops the target; otherwise reconnect (with backoff) and run the check
+// once more, unless it is disruptive (it may have changed the guest
+// already).
+func (x *targetRun) retry(ctx context.Context, c suites.Check, res *reports.Result) *reports.Result {
+	if err := x.gs.gone(ctx); err != nil {
+		x.dead = err
+		res.Status, res.Reason = statusOf(err), err.Error()+" during this check ("+res.Reason+")"
+		return res
+	}
+	os, err := x.gs.alive(ctx, x.tg.OS)
+	if err != nil {
+		x.dead = &drivers.Error{Class: drivers.ClassHost, Op: "lost the connection to the guest", Err: err}
+		x.r.security(x.t.ID, err)
+		return res
+	}
+	x.tg.OS = os
+	if c.Disruptive {
+		return res
+	}
+	x.r.progress(x.t.ID, "%s: connection dropped, retrying once", c.ID)
+	again := suites.Execute(ctx, c, x.tg)
+	again.Retries = res.Retries + 1
+	return again
+}
+
+// afterDisruptive reconnects after a reboot or a link flap (the old
+// connection may be dead) and puts the helper back (a reboot empties
+// /tmp). A guest that does not come back stops the target: a crash or
+// an unreachable guest is its fault, a changed host key a security
+// error.
+func (x *targetRun) afterDisruptive(ctx context.Context, c suites.Check) {
+	os, err := x.gs.alive(ctx, x.tg.OS)
+	if err == nil {
+		x.tg.OS = os
+		x.gs.restoreHelper(ctx, x.r.opt.ProbePath, func(f string, a ...any) { x.r.progress(x.t.ID, f, a...) })
+		x.tg.Helper = x.gs.helper
+		return
+	}
+	if gone := x.gs.gone(ctx); gone != nil {
+		x.dead = gone
+		return
+	}
+	op := "guest unreachable after " + c.ID
+	if x.r.security(x.t.ID, err) {
+		x.dead = &drivers.Error{Class: drivers.ClassSecurity, Op: op, Err: err}
+		return
+	}
+	x.dead = guestFault(op, err)
+}
+
+// needs checks what c declares it needs: a peer guest, and each
+// capability of the guest's driver. A need that cannot be met is a
+// needError (SKIP with the reason); a peer that could not be provisioned
+// is the error that said so (ERROR).
+func (x *targetRun) needs(c suites.Check) error {
+	for _, n := range c.Needs {
+		if n == suites.NeedPeer {
+			if x.tg.Peer != nil {
+				continue
+			}
+			if x.peerErr != nil {
+				return x.peerErr
+			}
+			return &needError{need: n, reason: "no peer guest"}
+		}
+		if ok, err := drivers.HasCapability(x.gs.g, n); err != nil || !ok {
+			return &needError{need: n, reason: "host driver lacks capability: " + n}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package runner
+
+import (
+	"errors"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/reports"
+)
+
+// needError is a need a check declares that this target cannot meet:
+// its checks SKIP with the reason.
+type needError struct {
+	need, reason string
+}
+
+func (e *needError) Error() string { return e.reason }
+
+// statusOf is the one place that decides a result's status from an
+// error met outside a check (setting up the target, its peer, keeping
+// the connection): a missing need is SKIP with its reason; the guest
+// misbehaving (drivers.ClassGuest) is FAIL; the harness, the host, the
+// input or a trust failure is ERROR. Never by message text.
+func statusOf(err error) reports.Status {
+	switch {
+	case err == nil:
+		return reports.Pass
+	case isNeed(err):
+		return reports.Skip
+	case drivers.ClassOf(err) == drivers.ClassGuest:
+		return reports.Fail
+	}
+	return reports.Error
+}
+
+func isNeed(err error) bool {
+	_, ok := errors.AsType[*needError](err)
+	return ok
+}
+
+// guestFault classifies err as the guest's fault whatever class it had
+// (the guest never got an address, never answered, crashed).
+func guestFault(op string, err error) error {
+	return &drivers.Error{Class: drivers.ClassGuest, Op: op, Err: err}
+}
+
+// hostFault classifies err as the host's or the harness's unless it is
+// classified already.
+func hostFault(op string, err error) error { return drivers.Wrap(drivers.ClassHost, op, err) }

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -212,12 +213,31 @@ func build(run *reports.Run, opt Options) *view {
 	for _, s := range run.Shards {
 		v.Shards = append(v.Shards, c(s))
 	}
+	targets := columnOrder(run.Targets)
+	for i, t := range targets {
+		v.addColumn(run, targets, i, t)
+	}
+	ix := indexResults(targets)
+	v.nResults = ix.n
+	v.matrix(targets, ix)
+	v.evidenceList(targets, ix)
+	v.Fingerprint = fingerprint(run, targets)
+	for _, w := range run.Waivers {
+		wv := waiverNote(&w)
+		v.Waivers = append(v.Waivers, *wv)
+	}
+	v.SeriesCharts, v.BarCharts = charts(targets)
+	v.MatrixHTML = matrixHTML(v)
+	v.EvidenceHTML = evidenceHTML(v.Evidence)
+	return v
+}
 
-	// Columns: grouped by comparison group (the image, or the plan's
-	// compare_as when one OS comes as a qcow2 and a VHDX) so that the same
-	// guest OS on different hypervisors sits side by side; within a group,
-	// plan order.
-	targets := append([]*reports.Target(nil), run.Targets...)
+// columnOrder groups the targets by comparison group (the image, or the
+// plan's compare_as when one OS comes as a qcow2 and a VHDX) so that the
+// same guest OS on different hypervisors sits side by side; within a
+// group, plan order.
+func columnOrder(ts []*reports.Target) []*reports.Target {
+	targets := append([]*reports.Target(nil), ts...)
 	imgOrder := map[string]int{}
 	for _, t := range targets {
 		if _, ok := imgOrder[t.Group()]; !ok {
@@ -225,115 +245,101 @@ func build(run *reports.Run, opt Options) *view {
 		}
 	}
 	sort.SliceStable(targets, func(i, j int) bool { return imgOrder[targets[i].Group()] < imgOrder[targets[j].Group()] })
-	for i, t := range targets {
-		first := i == 0 || targets[i-1].Group() != t.Group()
-		v.Cols = append(v.Cols, col{Idx: i, ID: c(t.ID), Host: c(t.Host), Image: c(t.Image), Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), First: first})
-		if first {
-			v.Images = append(v.Images, imgGroup{Image: c(t.Group()), Span: 1})
-		} else {
-			v.Images[len(v.Images)-1].Span++
-		}
-		if t.HostInfo.Nature == drivers.NatureSimulated {
-			dup := false
-			for _, s := range v.Simulated {
-				dup = dup || s.Host == c(t.Host)
-			}
-			if !dup {
-				v.Simulated = append(v.Simulated, simHost{Host: c(t.Host), Notes: c(strings.Join(t.HostInfo.Notes, "; "))})
-			}
-		}
-		if t.HostInfo.TLSUnverified {
-			b := c(drivers.TLSBanner(t.Host))
-			if !slices.Contains(v.Unverified, b) {
-				v.Unverified = append(v.Unverified, b)
-			}
-		}
-		tv := t.Verdict(run.Complete)
-		cd := card{Target: c(t.ID), Host: c(t.Host), Image: c(t.Image), Verdict: string(tv), VerdictClass: verdictClass(tv),
-			Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), Error: c(t.Error)}
-		if t.NothingTested(run.Complete) {
-			cd.Note = c(t.Why(run.Complete))
-		}
-		cnt := t.Count()
-		for _, s := range reports.Statuses {
-			cd.Counts = append(cd.Counts, countView{Status: string(s), Class: statusClass(s), N: cnt[s]})
-		}
-		v.Cards = append(v.Cards, cd)
-	}
+	return targets
+}
 
-	// Rows: checks grouped by area, in order of first appearance.
-	type key struct{ check string }
-	var areas []string
-	areaIdx := map[string]int{}
-	checksByArea := map[string][]string{}
-	titles := map[string]string{}
+// addColumn adds target i's column, its image group, its SIMULATED and
+// TLS banners and its verdict card.
+func (v *view) addColumn(run *reports.Run, targets []*reports.Target, i int, t *reports.Target) {
+	first := i == 0 || targets[i-1].Group() != t.Group()
+	v.Cols = append(v.Cols, col{Idx: i, ID: c(t.ID), Host: c(t.Host), Image: c(t.Image), Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), First: first})
+	if first {
+		v.Images = append(v.Images, imgGroup{Image: c(t.Group()), Span: 1})
+	} else {
+		v.Images[len(v.Images)-1].Span++
+	}
+	if t.HostInfo.Nature == drivers.NatureSimulated {
+		dup := false
+		for _, s := range v.Simulated {
+			dup = dup || s.Host == c(t.Host)
+		}
+		if !dup {
+			v.Simulated = append(v.Simulated, simHost{Host: c(t.Host), Notes: c(strings.Join(t.HostInfo.Notes, "; "))})
+		}
+	}
+	if t.HostInfo.TLSUnverified {
+		b := c(drivers.TLSBanner(t.Host))
+		if !slices.Contains(v.Unverified, b) {
+			v.Unverified = append(v.Unverified, b)
+		}
+	}
+	tv := t.Verdict(run.Complete)
+	cd := card{Target: c(t.ID), Host: c(t.Host), Image: c(t.Image), Verdict: string(tv), VerdictClass: verdictClass(tv),
+		Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), Error: c(t.Error)}
+	if t.NothingTested(run.Complete) {
+		cd.Note = c(t.Why(run.Complete))
+	}
+	cnt := t.Count()
+	for _, s := range reports.Statuses {
+		cd.Counts = append(cd.Counts, countView{Status: string(s), Class: statusClass(s), N: cnt[s]})
+	}
+	v.Cards = append(v.Cards, cd)
+}
+
+// resultIndex is the run's results by column and check: checks grouped
+// by area, in order of first appearance.
+type resultIndex struct {
+	areas        []string
+	areaIdx      map[string]int
+	checksByArea map[string][]string
+	titles       map[string]string
+	checkIdx     map[string]int
+	cell         []map[string]*reports.Result // per column, by check
+	n            int
+}
+
+func indexResults(targets []*reports.Target) *resultIndex {
+	ix := &resultIndex{areaIdx: map[string]int{}, checksByArea: map[string][]string{}, titles: map[string]string{},
+		checkIdx: map[string]int{}, cell: make([]map[string]*reports.Result, len(targets))}
 	seen := map[string]bool{}
-	checkIdx := map[string]int{}
-	cell := make([]map[string]*reports.Result, len(targets))
 	for ti, t := range targets {
-		cell[ti] = map[string]*reports.Result{}
+		ix.cell[ti] = map[string]*reports.Result{}
 		for _, r := range t.Results {
-			v.nResults++
-			cell[ti][r.Check] = r
-			if _, ok := areaIdx[r.Area]; !ok {
-				areaIdx[r.Area] = len(areas)
-				areas = append(areas, r.Area)
+			ix.n++
+			ix.cell[ti][r.Check] = r
+			if _, ok := ix.areaIdx[r.Area]; !ok {
+				ix.areaIdx[r.Area] = len(ix.areas)
+				ix.areas = append(ix.areas, r.Area)
 			}
 			if !seen[r.Check] {
 				seen[r.Check] = true
-				checkIdx[c(r.Check)] = len(checkIdx)
-				checksByArea[r.Area] = append(checksByArea[r.Area], r.Check)
-				titles[r.Check] = r.Title
+				ix.checkIdx[c(r.Check)] = len(ix.checkIdx)
+				ix.checksByArea[r.Area] = append(ix.checksByArea[r.Area], r.Check)
+				ix.titles[r.Check] = r.Title
 			}
 		}
 	}
+	return ix
+}
+
+// anchor names a result's evidence. Anchors use indices, not check IDs:
+// short, and always valid.
+func (ix *resultIndex) anchor(ti int, check string) string {
+	return fmt.Sprintf("e%d-%d", ti, ix.checkIdx[c(check)])
+}
+
+// matrix fills the areas and their rows, the status filters and the
+// filter CSS.
+func (v *view) matrix(targets []*reports.Target, ix *resultIndex) {
 	statusTotals := reports.Counts{}
-	// Anchors use indices, not check IDs: short, and always valid.
-	anchor := func(ti int, check string) string { return fmt.Sprintf("e%d-%d", ti, checkIdx[c(check)]) }
-	for ai, a := range areas {
+	for ai, a := range ix.areas {
 		av := areaView{Name: c(a)}
 		areaSt := map[string]bool{}
 		areaDiff := false
-		for _, ck := range checksByArea[a] {
-			row := rowView{Check: c(ck), Title: c(titles[ck])}
-			// A cell differs when the same guest OS got another status on
-			// another host: the cross-hypervisor question.
-			byImage := map[string]map[reports.Status]bool{}
-			for ti, t := range targets {
-				if r := cell[ti][ck]; r != nil {
-					if byImage[t.Group()] == nil {
-						byImage[t.Group()] = map[reports.Status]bool{}
-					}
-					byImage[t.Group()][r.Status] = true
-				}
-			}
-			rowSt := map[string]bool{}
-			for ti, t := range targets {
-				r := cell[ti][ck]
-				cv := cellView{First: v.Cols[ti].First}
-				if r == nil {
-					cv.Label = fmt.Sprintf("%s on %s: not run", c(ck), c(t.ID))
-					row.Cells = append(row.Cells, cv)
-					continue
-				}
-				statusTotals[r.Status]++
-				rowSt[filterClass(r.Status)] = true
-				areaSt[filterClass(r.Status)] = true
-				cv.Present, cv.Status, cv.Class, cv.Link = true, string(r.Status), statusClass(r.Status), "#"+anchor(ti, r.Check)
-				cv.Diff = len(byImage[t.Group()]) > 1
-				if cv.Diff {
-					row.Diff = true
-				}
-				for _, m := range r.Measures {
-					cv.Note = fmt.Sprintf("%s %s", num(m.Value), c(m.Unit))
-					break
-				}
-				cv.Label = fmt.Sprintf("%s on %s: %s", c(ck), c(t.ID), r.Status)
-				if cv.Diff {
-					cv.Label += ", differs between hypervisors"
-				}
-				row.Cells = append(row.Cells, cv)
-			}
+		for _, ck := range ix.checksByArea[a] {
+			row := v.matrixRow(targets, ix, ck, statusTotals)
+			rowSt := rowStatuses(row)
+			maps.Copy(areaSt, rowSt)
 			if row.Diff {
 				v.Diffs++
 				areaDiff = true
@@ -347,12 +353,67 @@ func build(run *reports.Run, opt Options) *view {
 	for _, s := range reports.Statuses {
 		v.StatusFilters = append(v.StatusFilters, statusFilter{Status: string(s), Class: statusClass(s), N: statusTotals[s]})
 	}
-	v.FilterCSS = filterCSS(len(areas))
+	v.FilterCSS = filterCSS(len(ix.areas))
+}
 
-	// Evidence: failures first, then by area, check and column.
+// rowStatuses is the filter classes of the statuses in row.
+func rowStatuses(row rowView) map[string]bool {
+	st := map[string]bool{}
+	for _, cv := range row.Cells {
+		if cv.Present {
+			st[filterClass(reports.Status(cv.Status))] = true
+		}
+	}
+	return st
+}
+
+// matrixRow is check ck across the columns. A cell differs when the same
+// guest OS got another status on another host: the cross-hypervisor
+// question.
+func (v *view) matrixRow(targets []*reports.Target, ix *resultIndex, ck string, totals reports.Counts) rowView {
+	row := rowView{Check: c(ck), Title: c(ix.titles[ck])}
+	byImage := map[string]map[reports.Status]bool{}
+	for ti, t := range targets {
+		if r := ix.cell[ti][ck]; r != nil {
+			if byImage[t.Group()] == nil {
+				byImage[t.Group()] = map[reports.Status]bool{}
+			}
+			byImage[t.Group()][r.Status] = true
+		}
+	}
+	for ti, t := range targets {
+		r := ix.cell[ti][ck]
+		cv := cellView{First: v.Cols[ti].First}
+		if r == nil {
+			cv.Label = fmt.Sprintf("%s on %s: not run", c(ck), c(t.ID))
+			row.Cells = append(row.Cells, cv)
+			continue
+		}
+		totals[r.Status]++
+		cv.Present, cv.Status, cv.Class, cv.Link = true, string(r.Status), statusClass(r.Status), "#"+ix.anchor(ti, r.Check)
+		cv.Diff = len(byImage[t.Group()]) > 1
+		if cv.Diff {
+			row.Diff = true
+		}
+		for _, m := range r.Measures {
+			cv.Note = fmt.Sprintf("%s %s", num(m.Value), c(m.Unit))
+			break
+		}
+		cv.Label = fmt.Sprintf("%s on %s: %s", c(ck), c(t.ID), r.Status)
+		if cv.Diff {
+			cv.Label += ", differs between hypervisors"
+		}
+		row.Cells = append(row.Cells, cv)
+	}
+	return row
+}
+
+// evidenceList fills the evidence: failures first, then by area, check
+// and column.
+func (v *view) evidenceList(targets []*reports.Target, ix *resultIndex) {
 	for ti, t := range targets {
 		for _, r := range t.Results {
-			v.Evidence = append(v.Evidence, evidence(r, t, ti, areaIdx[r.Area], anchor(ti, r.Check)))
+			v.Evidence = append(v.Evidence, evidence(r, t, ti, ix.areaIdx[r.Area], ix.anchor(ti, r.Check)))
 		}
 	}
 	sort.SliceStable(v.Evidence, func(i, j int) bool {
@@ -361,24 +422,14 @@ func build(run *reports.Run, opt Options) *view {
 		if ra != rb {
 			return ra < rb
 		}
-		if areaIdx[a.Area] != areaIdx[b.Area] {
-			return areaIdx[a.Area] < areaIdx[b.Area]
+		if ix.areaIdx[a.Area] != ix.areaIdx[b.Area] {
+			return ix.areaIdx[a.Area] < ix.areaIdx[b.Area]
 		}
-		if checkIdx[a.Check] != checkIdx[b.Check] {
-			return checkIdx[a.Check] < checkIdx[b.Check]
+		if ix.checkIdx[a.Check] != ix.checkIdx[b.Check] {
+			return ix.checkIdx[a.Check] < ix.checkIdx[b.Check]
 		}
 		return a.col < b.col
 	})
-
-	v.Fingerprint = fingerprint(run, targets)
-	for _, w := range run.Waivers {
-		wv := waiverNote(&w)
-		v.Waivers = append(v.Waivers, *wv)
-	}
-	v.SeriesCharts, v.BarCharts = charts(targets)
-	v.MatrixHTML = matrixHTML(v)
-	v.EvidenceHTML = evidenceHTML(v.Evidence)
-	return v
 }
 
 // classes builds the filter classes of a matrix row or area: one per

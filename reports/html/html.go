@@ -12,9 +12,10 @@
 // per-check evidence, failures first, expandable with <details>. Filtering
 // by status, area and "differs" is CSS-only (radio buttons and :has()).
 //
-// Everything that came from a guest or a host goes through reports.Clean
-// (ANSI and control characters removed) and html/template's contextual
-// escaping, so a guest printing HTML or script cannot inject markup.
+// Write renders a reports.CleanCopy of the run (ANSI and control
+// characters removed from every string, once, before build) through
+// html/template's contextual escaping, so a guest printing HTML or script
+// cannot inject markup.
 package html
 
 import (
@@ -63,8 +64,6 @@ func Write(w io.Writer, run *reports.Run, opt Options) error {
 	_, err := w.Write(b.Bytes())
 	return err
 }
-
-var c = reports.Clean
 
 type view struct {
 	Title, RunID, Version, Plan, PlanHash, Started, Finished, Generated string
@@ -202,7 +201,7 @@ func dur(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
 
 func build(run *reports.Run, opt Options) *view {
 	v := &view{
-		Title: opt.Title, RunID: c(run.ID), Version: c(run.Version), Plan: c(run.PlanName), PlanHash: c(run.PlanHash),
+		Title: opt.Title, RunID: run.ID, Version: run.Version, Plan: run.PlanName, PlanHash: run.PlanHash,
 		Started: ts(run.Started), Finished: ts(run.Finished), Complete: run.Complete, Generated: ts(opt.Generated),
 	}
 	if v.Title == "" {
@@ -211,7 +210,7 @@ func build(run *reports.Run, opt Options) *view {
 	rv := run.Verdict()
 	v.Verdict, v.VerdictClass = string(rv), verdictClass(rv)
 	for _, s := range run.Shards {
-		v.Shards = append(v.Shards, c(s))
+		v.Shards = append(v.Shards, s)
 	}
 	targets := columnOrder(run.Targets)
 	for i, t := range targets {
@@ -252,32 +251,32 @@ func columnOrder(ts []*reports.Target) []*reports.Target {
 // TLS banners and its verdict card.
 func (v *view) addColumn(run *reports.Run, targets []*reports.Target, i int, t *reports.Target) {
 	first := i == 0 || targets[i-1].Group() != t.Group()
-	v.Cols = append(v.Cols, col{Idx: i, ID: c(t.ID), Host: c(t.Host), Image: c(t.Image), Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), First: first})
+	v.Cols = append(v.Cols, col{Idx: i, ID: t.ID, Host: t.Host, Image: t.Image, Nature: t.HostInfo.Nature, Hypervisor: t.HostInfo.Hypervisor, First: first})
 	if first {
-		v.Images = append(v.Images, imgGroup{Image: c(t.Group()), Span: 1})
+		v.Images = append(v.Images, imgGroup{Image: t.Group(), Span: 1})
 	} else {
 		v.Images[len(v.Images)-1].Span++
 	}
 	if t.HostInfo.Nature == drivers.NatureSimulated {
 		dup := false
 		for _, s := range v.Simulated {
-			dup = dup || s.Host == c(t.Host)
+			dup = dup || s.Host == t.Host
 		}
 		if !dup {
-			v.Simulated = append(v.Simulated, simHost{Host: c(t.Host), Notes: c(strings.Join(t.HostInfo.Notes, "; "))})
+			v.Simulated = append(v.Simulated, simHost{Host: t.Host, Notes: strings.Join(t.HostInfo.Notes, "; ")})
 		}
 	}
 	if t.HostInfo.TLSUnverified {
-		b := c(drivers.TLSBanner(t.Host))
+		b := drivers.TLSBanner(t.Host)
 		if !slices.Contains(v.Unverified, b) {
 			v.Unverified = append(v.Unverified, b)
 		}
 	}
 	tv := t.Verdict(run.Complete)
-	cd := card{Target: c(t.ID), Host: c(t.Host), Image: c(t.Image), Verdict: string(tv), VerdictClass: verdictClass(tv),
-		Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), Error: c(t.Error)}
+	cd := card{Target: t.ID, Host: t.Host, Image: t.Image, Verdict: string(tv), VerdictClass: verdictClass(tv),
+		Nature: t.HostInfo.Nature, Hypervisor: t.HostInfo.Hypervisor, Error: t.Error}
 	if t.NothingTested(run.Complete) {
-		cd.Note = c(t.Why(run.Complete))
+		cd.Note = t.Why(run.Complete)
 	}
 	cnt := t.Count()
 	for _, s := range reports.Statuses {
@@ -313,7 +312,7 @@ func indexResults(targets []*reports.Target) *resultIndex {
 			}
 			if !seen[r.Check] {
 				seen[r.Check] = true
-				ix.checkIdx[c(r.Check)] = len(ix.checkIdx)
+				ix.checkIdx[r.Check] = len(ix.checkIdx)
 				ix.checksByArea[r.Area] = append(ix.checksByArea[r.Area], r.Check)
 				ix.titles[r.Check] = r.Title
 			}
@@ -325,7 +324,7 @@ func indexResults(targets []*reports.Target) *resultIndex {
 // anchor names a result's evidence. Anchors use indices, not check IDs:
 // short, and always valid.
 func (ix *resultIndex) anchor(ti int, check string) string {
-	return fmt.Sprintf("e%d-%d", ti, ix.checkIdx[c(check)])
+	return fmt.Sprintf("e%d-%d", ti, ix.checkIdx[check])
 }
 
 // matrix fills the areas and their rows, the status filters and the
@@ -333,7 +332,7 @@ func (ix *resultIndex) anchor(ti int, check string) string {
 func (v *view) matrix(targets []*reports.Target, ix *resultIndex) {
 	statusTotals := reports.Counts{}
 	for ai, a := range ix.areas {
-		av := areaView{Name: c(a)}
+		av := areaView{Name: a}
 		areaSt := map[string]bool{}
 		areaDiff := false
 		for _, ck := range ix.checksByArea[a] {
@@ -371,7 +370,7 @@ func rowStatuses(row rowView) map[string]bool {
 // guest OS got another status on another host: the cross-hypervisor
 // question.
 func (v *view) matrixRow(targets []*reports.Target, ix *resultIndex, ck string, totals reports.Counts) rowView {
-	row := rowView{Check: c(ck), Title: c(ix.titles[ck])}
+	row := rowView{Check: ck, Title: ix.titles[ck]}
 	byImage := map[string]map[reports.Status]bool{}
 	for ti, t := range targets {
 		if r := ix.cell[ti][ck]; r != nil {
@@ -385,7 +384,7 @@ func (v *view) matrixRow(targets []*reports.Target, ix *resultIndex, ck string, 
 		r := ix.cell[ti][ck]
 		cv := cellView{First: v.Cols[ti].First}
 		if r == nil {
-			cv.Label = fmt.Sprintf("%s on %s: not run", c(ck), c(t.ID))
+			cv.Label = fmt.Sprintf("%s on %s: not run", ck, t.ID)
 			row.Cells = append(row.Cells, cv)
 			continue
 		}
@@ -396,10 +395,10 @@ func (v *view) matrixRow(targets []*reports.Target, ix *resultIndex, ck string, 
 			row.Diff = true
 		}
 		for _, m := range r.Measures {
-			cv.Note = fmt.Sprintf("%s %s", num(m.Value), c(m.Unit))
+			cv.Note = fmt.Sprintf("%s %s", num(m.Value), m.Unit)
 			break
 		}
-		cv.Label = fmt.Sprintf("%s on %s: %s", c(ck), c(t.ID), r.Status)
+		cv.Label = fmt.Sprintf("%s on %s: %s", ck, t.ID, r.Status)
 		if cv.Diff {
 			cv.Label += ", differs between hypervisors"
 		}
@@ -468,7 +467,7 @@ func num(f float64) string {
 }
 
 func waiverNote(w *reports.WaiverNote) *waiverView {
-	wv := &waiverView{Check: c(w.Check), Host: c(w.Host), Image: c(w.Image), Justification: c(w.Justification), Tracker: c(w.Tracker), Expired: w.Expired}
+	wv := &waiverView{Check: w.Check, Host: w.Host, Image: w.Image, Justification: w.Justification, Tracker: w.Tracker, Expired: w.Expired}
 	if !w.Expires.IsZero() {
 		wv.Expires = w.Expires.UTC().Format("2006-01-02")
 	}
@@ -477,15 +476,15 @@ func waiverNote(w *reports.WaiverNote) *waiverView {
 		wv.State = "expired: no longer applies"
 	}
 	for _, cv := range w.Covers {
-		wv.Covers = append(wv.Covers, c(cv))
+		wv.Covers = append(wv.Covers, cv)
 	}
 	return wv
 }
 
 func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) evView {
-	e := evView{Anchor: anchor, Status: string(r.Status), Class: statusClass(r.Status), Check: c(r.Check), Title: c(r.Title), Target: c(t.ID),
-		Area: r.Area, Reason: c(r.Reason), Duration: dur(r.Duration), Retries: r.Retries, Priority: r.Priority,
-		Orig: string(r.OriginalStatus), OrigReason: c(r.OriginalReason)}
+	e := evView{Anchor: anchor, Status: string(r.Status), Class: statusClass(r.Status), Check: r.Check, Title: r.Title, Target: t.ID,
+		Area: r.Area, Reason: r.Reason, Duration: dur(r.Duration), Retries: r.Retries, Priority: r.Priority,
+		Orig: string(r.OriginalStatus), OrigReason: r.OriginalReason}
 	e.col = ti
 	e.Open = r.Status == reports.Fail || r.Status == reports.Error || r.Status == reports.Waived
 	e.Classes = fmt.Sprintf("%s a%d", filterClass(r.Status), ai)
@@ -493,11 +492,11 @@ func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) e
 		e.Waiver = waiverNote(r.Waiver)
 	}
 	for _, n := range r.Notes {
-		e.Notes = append(e.Notes, c(n))
+		e.Notes = append(e.Notes, n)
 	}
 	for _, s := range r.Evidence {
-		sv := stepView{Step: c(s.Step), Command: c(s.Command), Output: c(s.Output), Expected: c(s.Expected), Actual: c(s.Actual),
-			Tolerance: c(s.Tolerance), Profile: c(s.Profile)}
+		sv := stepView{Step: s.Step, Command: s.Command, Output: s.Output, Expected: s.Expected, Actual: s.Actual,
+			Tolerance: s.Tolerance, Profile: s.Profile}
 		if s.Exit != nil {
 			sv.Exit = fmt.Sprint(*s.Exit)
 		}
@@ -513,9 +512,9 @@ func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) e
 		e.Steps = append(e.Steps, sv)
 	}
 	for _, m := range r.Measures {
-		mv := measureView{Name: c(m.Name), Value: num(m.Value) + " " + c(m.Unit), Better: c(m.Better), Source: c(m.Source), Samples: len(m.Series)}
+		mv := measureView{Name: m.Name, Value: num(m.Value) + " " + m.Unit, Better: m.Better, Source: m.Source, Samples: len(m.Series)}
 		if m.Threshold != nil {
-			mv.Threshold = num(*m.Threshold) + " " + c(m.Unit)
+			mv.Threshold = num(*m.Threshold) + " " + m.Unit
 			mv.Class = "s-pass"
 			if !passes(m) {
 				mv.Class = "s-fail"
@@ -543,7 +542,7 @@ func fingerprint(run *reports.Run, ts []*reports.Target) []fpRow {
 		distinct := map[string]bool{}
 		any := false
 		for _, t := range ts {
-			val := c(get(t))
+			val := get(t)
 			fv := fpVal{Text: val}
 			if label == "nature" {
 				fv.Class = "n-" + strings.ToLower(val)

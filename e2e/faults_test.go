@@ -310,7 +310,7 @@ func TestFaultConsolePanic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prof := profs[suites.ProfileFor(info.Hypervisor, info.Accel, "")]
+	prof := profs[libvirt.DefaultProfile(info, nil)]
 	var rb [3]byte
 	rand.Read(rb[:])
 	label := "vc-" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(rb[:])

@@ -38,21 +38,30 @@ func OpenLimited(path string, max int64) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st, err = f.Stat(); err != nil || !st.Mode().IsRegular() {
+	return Limit(f, path, max)
+}
+
+// Limit bounds an open file (named name in errors): it must be a regular
+// file of at most max bytes, and the reader returned fails with
+// ErrTooLarge (wrapped) past max. Limit closes f when it refuses it; the
+// caller closes the reader otherwise. OpenLimited and the run-directory
+// reader (rundir, which opens inside an os.Root) share it.
+func Limit(f *os.File, name string, max int64) (io.ReadCloser, error) {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", path)
+		return nil, fmt.Errorf("%s is not a regular file", name)
 	}
 	if st.Size() > max {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w: %d bytes, at most %d", path, ErrTooLarge, st.Size(), max)
+		return nil, fmt.Errorf("%s: %w: %d bytes, at most %d", name, ErrTooLarge, st.Size(), max)
 	}
-	return &limited{f: f, r: LimitReader(f, max), name: path}, nil
+	return &limited{f: f, r: LimitReader(f, max)}, nil
 }
 
 type limited struct {
-	f    *os.File
-	r    io.Reader
-	name string
+	f *os.File
+	r io.Reader
 }
 
 func (l *limited) Read(p []byte) (int, error) { return l.r.Read(p) }

@@ -26,6 +26,14 @@ func TestLimitReader(t *testing.T) {
 	if !errors.Is(err, reports.ErrTooLarge) || len(b) > 5 {
 		t.Errorf("past the bound: %q %v", b, err)
 	}
+	// Moved from rundir's TestReadLimited when its ReadLimited (this
+	// reader under another name) went.
+	if _, err := io.ReadAll(reports.LimitReader(strings.NewReader("12345"), 4)); !errors.Is(err, reports.ErrTooLarge) {
+		t.Errorf("err = %v", err)
+	}
+	if b, err := io.ReadAll(reports.LimitReader(strings.NewReader("1234"), 4)); err != nil || string(b) != "1234" {
+		t.Errorf("%q %v", b, err)
+	}
 }
 
 // Regression (issue 11, finding 6): `report` read results.json and the

@@ -251,24 +251,6 @@ func (p *Profile) Describe(id string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// ProfileFor picks the built-in profile name for a host: "kvm", "kvm-tcg",
-// "hyperv-gen1", "hyperv-gen2".
-func ProfileFor(hypervisor, accel, generation string) string {
-	switch hypervisor {
-	case "hyperv":
-		if generation == "1" {
-			return "hyperv-gen1"
-		}
-		return "hyperv-gen2"
-	case "kvm", "qemu":
-		if accel == "kvm" {
-			return "kvm"
-		}
-		return "kvm-tcg"
-	}
-	return "kvm-tcg"
-}
-
 // Validate checks p against the catalog: every check the profile names
 // exists, and every check that applies to the profile's host and is not
 // skipped by it finds every key it declares (Check.Keys). It returns one

@@ -31,11 +31,8 @@ func TestReportTerminalNoControls(t *testing.T) {
 		if out == "" {
 			t.Errorf("%v printed nothing", args)
 		}
-		for i, r := range out {
-			if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) {
-				t.Errorf("%v: control %U at %d: %q", args, r, i, out[max(0, i-40):i])
-				break
-			}
+		if i, r := reportstest.FirstControl(out, "\n"); i >= 0 {
+			t.Errorf("%v: control %U at %d: %q", args, r, i, out[max(0, i-40):i])
 		}
 		if strings.Count(out, "\nVERDICT") > 1 {
 			t.Errorf("%v: a newline in an ID forged a line", args)

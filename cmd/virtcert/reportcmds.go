@@ -65,8 +65,8 @@ func newDiff() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// The text diff prints IDs and reasons to the terminal.
-			d := diff.Compare(reports.CleanCopy(a), reports.CleanCopy(b), diff.Options{Threshold: threshold})
+			// Compare cleans what the diff prints to the terminal.
+			d := diff.Compare(a, b, diff.Options{Threshold: threshold})
 			if err := diff.WriteText(cmd.OutOrStdout(), d); err != nil {
 				return err
 			}

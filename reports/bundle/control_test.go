@@ -29,10 +29,8 @@ func TestResultsNoControls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, r := range string(b) {
-		if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) {
-			t.Fatalf("raw control %U in results.json at %d", r, i)
-		}
+	if i, r := reportstest.FirstControl(string(b), "\n"); i >= 0 {
+		t.Fatalf("raw control %U in results.json at %d", r, i)
 	}
 	got, err := rundir.Load(dir)
 	if err != nil {

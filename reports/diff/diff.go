@@ -74,8 +74,12 @@ func failing(s reports.Status) bool {
 	return s == reports.Fail || s == reports.Error || s == reports.Waived
 }
 
-// Compare compares a (before) with b (after).
+// Compare compares a (before) with b (after). It reads cleaned copies
+// of both (reports.CleanCopy, like every writer of a run), so no string
+// of the Diff carries an escape sequence or a control character other
+// than tab and newline: WriteText and WriteHTML print it as it is.
 func Compare(a, b *reports.Run, opt Options) *Diff {
+	a, b = reports.CleanCopy(a), reports.CleanCopy(b)
 	th := opt.Threshold
 	if th <= 0 {
 		th = DefaultThreshold
@@ -102,14 +106,14 @@ func Compare(a, b *reports.Run, opt Options) *Diff {
 			seen[r.Check] = true
 			old, ok := ra[r.Check]
 			if !ok {
-				d.Added = append(d.Added, Change{Target: t.ID, Check: r.Check, To: r.Status, ToReason: reports.Clean(r.Reason)})
+				d.Added = append(d.Added, Change{Target: t.ID, Check: r.Check, To: r.Status, ToReason: r.Reason})
 				continue
 			}
 			measures(d, t.ID, old, r)
 			if old.Status == r.Status {
 				continue
 			}
-			c := Change{Target: t.ID, Check: r.Check, From: old.Status, To: r.Status, FromReason: reports.Clean(old.Reason), ToReason: reports.Clean(r.Reason)}
+			c := Change{Target: t.ID, Check: r.Check, From: old.Status, To: r.Status, FromReason: old.Reason, ToReason: r.Reason}
 			switch {
 			case !failing(old.Status) && failing(r.Status):
 				d.Regressions = append(d.Regressions, c)
@@ -121,7 +125,7 @@ func Compare(a, b *reports.Run, opt Options) *Diff {
 		}
 		for _, r := range at.Results {
 			if !seen[r.Check] {
-				d.Removed = append(d.Removed, Change{Target: t.ID, Check: r.Check, From: r.Status, FromReason: reports.Clean(r.Reason)})
+				d.Removed = append(d.Removed, Change{Target: t.ID, Check: r.Check, From: r.Status, FromReason: r.Reason})
 			}
 		}
 	}
@@ -178,11 +182,10 @@ func relString(r float64) string {
 	return fmt.Sprintf("%+.1f%%", r*100)
 }
 
-// WriteText renders d for a terminal or CI log (ANSI-free).
+// WriteText renders d (from Compare: clean) for a terminal or CI log.
 func WriteText(w io.Writer, d *Diff) error {
-	c := reports.Clean
 	var b strings.Builder
-	fmt.Fprintf(&b, "virtcert diff %s -> %s\n", c(d.A), c(d.B))
+	fmt.Fprintf(&b, "virtcert diff %s -> %s\n", d.A, d.B)
 	fmt.Fprintf(&b, "verdict: %s -> %s\n", d.VerdictA, d.VerdictB)
 	fmt.Fprintf(&b, "%d regressions, %d fixes, %d changed, %d added, %d removed, %d measurements beyond %.0f%%\n",
 		len(d.Regressions), len(d.Fixes), len(d.Changed), len(d.Added), len(d.Removed), len(d.Measures), d.Threshold*100)
@@ -199,7 +202,7 @@ func WriteText(w io.Writer, d *Diff) error {
 			if to == "" {
 				to = "-"
 			}
-			fmt.Fprintf(&b, "  %-28s %-28s %s -> %s", c(x.Target), c(x.Check), from, to)
+			fmt.Fprintf(&b, "  %-28s %-28s %s -> %s", x.Target, x.Check, from, to)
 			if x.ToReason != "" {
 				fmt.Fprintf(&b, "  (%s)", oneLine(x.ToReason))
 			} else if x.FromReason != "" {
@@ -214,10 +217,10 @@ func WriteText(w io.Writer, d *Diff) error {
 	section("ADDED CHECKS", d.Added)
 	section("REMOVED CHECKS", d.Removed)
 	for _, t := range d.TargetsAdded {
-		fmt.Fprintf(&b, "\nTARGET ADDED   %s\n", c(t))
+		fmt.Fprintf(&b, "\nTARGET ADDED   %s\n", t)
 	}
 	for _, t := range d.TargetsRemoved {
-		fmt.Fprintf(&b, "\nTARGET REMOVED %s\n", c(t))
+		fmt.Fprintf(&b, "\nTARGET REMOVED %s\n", t)
 	}
 	if len(d.Measures) > 0 {
 		fmt.Fprintf(&b, "\nMEASUREMENTS changed beyond %.0f%% (%d)\n", d.Threshold*100, len(d.Measures))
@@ -228,7 +231,7 @@ func WriteText(w io.Writer, d *Diff) error {
 			} else if m.Better != "" {
 				dir = ", better"
 			}
-			fmt.Fprintf(&b, "  %-28s %-34s %g -> %g %s (%s%s)\n", c(m.Target), c(m.Name), m.From, m.To, c(m.Unit), relString(m.Rel), dir)
+			fmt.Fprintf(&b, "  %-28s %-34s %g -> %g %s (%s%s)\n", m.Target, m.Name, m.From, m.To, m.Unit, relString(m.Rel), dir)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -12,9 +12,10 @@
 // per-check evidence, failures first, expandable with <details>. Filtering
 // by status, area and "differs" is CSS-only (radio buttons and :has()).
 //
-// Everything that came from a guest or a host goes through reports.Clean
-// (ANSI and control characters removed) and html/template's contextual
-// escaping, so a guest printing HTML or script cannot inject markup.
+// Write renders a reports.CleanCopy of the run (ANSI and control
+// characters removed from every string, once, before build) through
+// html/template's contextual escaping, so a guest printing HTML or script
+// cannot inject markup.
 package html
 
 import (
@@ -23,6 +24,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -62,8 +64,6 @@ func Write(w io.Writer, run *reports.Run, opt Options) error {
 	_, err := w.Write(b.Bytes())
 	return err
 }
-
-var c = reports.Clean
 
 type view struct {
 	Title, RunID, Version, Plan, PlanHash, Started, Finished, Generated string
@@ -201,7 +201,7 @@ func dur(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
 
 func build(run *reports.Run, opt Options) *view {
 	v := &view{
-		Title: opt.Title, RunID: c(run.ID), Version: c(run.Version), Plan: c(run.PlanName), PlanHash: c(run.PlanHash),
+		Title: opt.Title, RunID: run.ID, Version: run.Version, Plan: run.PlanName, PlanHash: run.PlanHash,
 		Started: ts(run.Started), Finished: ts(run.Finished), Complete: run.Complete, Generated: ts(opt.Generated),
 	}
 	if v.Title == "" {
@@ -210,14 +210,33 @@ func build(run *reports.Run, opt Options) *view {
 	rv := run.Verdict()
 	v.Verdict, v.VerdictClass = string(rv), verdictClass(rv)
 	for _, s := range run.Shards {
-		v.Shards = append(v.Shards, c(s))
+		v.Shards = append(v.Shards, s)
 	}
+	targets := columnOrder(run.Targets)
+	for i, t := range targets {
+		v.addColumn(run, targets, i, t)
+	}
+	ix := indexResults(targets)
+	v.nResults = ix.n
+	v.matrix(targets, ix)
+	v.evidenceList(targets, ix)
+	v.Fingerprint = fingerprint(run, targets)
+	for _, w := range run.Waivers {
+		wv := waiverNote(&w)
+		v.Waivers = append(v.Waivers, *wv)
+	}
+	v.SeriesCharts, v.BarCharts = charts(targets)
+	v.MatrixHTML = matrixHTML(v)
+	v.EvidenceHTML = evidenceHTML(v.Evidence)
+	return v
+}
 
-	// Columns: grouped by comparison group (the image, or the plan's
-	// compare_as when one OS comes as a qcow2 and a VHDX) so that the same
-	// guest OS on different hypervisors sits side by side; within a group,
-	// plan order.
-	targets := append([]*reports.Target(nil), run.Targets...)
+// columnOrder groups the targets by comparison group (the image, or the
+// plan's compare_as when one OS comes as a qcow2 and a VHDX) so that the
+// same guest OS on different hypervisors sits side by side; within a
+// group, plan order.
+func columnOrder(ts []*reports.Target) []*reports.Target {
+	targets := append([]*reports.Target(nil), ts...)
 	imgOrder := map[string]int{}
 	for _, t := range targets {
 		if _, ok := imgOrder[t.Group()]; !ok {
@@ -225,115 +244,101 @@ func build(run *reports.Run, opt Options) *view {
 		}
 	}
 	sort.SliceStable(targets, func(i, j int) bool { return imgOrder[targets[i].Group()] < imgOrder[targets[j].Group()] })
-	for i, t := range targets {
-		first := i == 0 || targets[i-1].Group() != t.Group()
-		v.Cols = append(v.Cols, col{Idx: i, ID: c(t.ID), Host: c(t.Host), Image: c(t.Image), Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), First: first})
-		if first {
-			v.Images = append(v.Images, imgGroup{Image: c(t.Group()), Span: 1})
-		} else {
-			v.Images[len(v.Images)-1].Span++
-		}
-		if t.HostInfo.Nature == drivers.NatureSimulated {
-			dup := false
-			for _, s := range v.Simulated {
-				dup = dup || s.Host == c(t.Host)
-			}
-			if !dup {
-				v.Simulated = append(v.Simulated, simHost{Host: c(t.Host), Notes: c(strings.Join(t.HostInfo.Notes, "; "))})
-			}
-		}
-		if t.HostInfo.TLSUnverified {
-			b := c(drivers.TLSBanner(t.Host))
-			if !slices.Contains(v.Unverified, b) {
-				v.Unverified = append(v.Unverified, b)
-			}
-		}
-		tv := t.Verdict(run.Complete)
-		cd := card{Target: c(t.ID), Host: c(t.Host), Image: c(t.Image), Verdict: string(tv), VerdictClass: verdictClass(tv),
-			Nature: c(t.HostInfo.Nature), Hypervisor: c(t.HostInfo.Hypervisor), Error: c(t.Error)}
-		if t.NothingTested(run.Complete) {
-			cd.Note = c(t.Why(run.Complete))
-		}
-		cnt := t.Count()
-		for _, s := range reports.Statuses {
-			cd.Counts = append(cd.Counts, countView{Status: string(s), Class: statusClass(s), N: cnt[s]})
-		}
-		v.Cards = append(v.Cards, cd)
-	}
+	return targets
+}
 
-	// Rows: checks grouped by area, in order of first appearance.
-	type key struct{ check string }
-	var areas []string
-	areaIdx := map[string]int{}
-	checksByArea := map[string][]string{}
-	titles := map[string]string{}
+// addColumn adds target i's column, its image group, its SIMULATED and
+// TLS banners and its verdict card.
+func (v *view) addColumn(run *reports.Run, targets []*reports.Target, i int, t *reports.Target) {
+	first := i == 0 || targets[i-1].Group() != t.Group()
+	v.Cols = append(v.Cols, col{Idx: i, ID: t.ID, Host: t.Host, Image: t.Image, Nature: t.HostInfo.Nature, Hypervisor: t.HostInfo.Hypervisor, First: first})
+	if first {
+		v.Images = append(v.Images, imgGroup{Image: t.Group(), Span: 1})
+	} else {
+		v.Images[len(v.Images)-1].Span++
+	}
+	if t.HostInfo.Nature == drivers.NatureSimulated {
+		dup := false
+		for _, s := range v.Simulated {
+			dup = dup || s.Host == t.Host
+		}
+		if !dup {
+			v.Simulated = append(v.Simulated, simHost{Host: t.Host, Notes: strings.Join(t.HostInfo.Notes, "; ")})
+		}
+	}
+	if t.HostInfo.TLSUnverified {
+		b := drivers.TLSBanner(t.Host)
+		if !slices.Contains(v.Unverified, b) {
+			v.Unverified = append(v.Unverified, b)
+		}
+	}
+	tv := t.Verdict(run.Complete)
+	cd := card{Target: t.ID, Host: t.Host, Image: t.Image, Verdict: string(tv), VerdictClass: verdictClass(tv),
+		Nature: t.HostInfo.Nature, Hypervisor: t.HostInfo.Hypervisor, Error: t.Error}
+	if t.NothingTested(run.Complete) {
+		cd.Note = t.Why(run.Complete)
+	}
+	cnt := t.Count()
+	for _, s := range reports.Statuses {
+		cd.Counts = append(cd.Counts, countView{Status: string(s), Class: statusClass(s), N: cnt[s]})
+	}
+	v.Cards = append(v.Cards, cd)
+}
+
+// resultIndex is the run's results by column and check: checks grouped
+// by area, in order of first appearance.
+type resultIndex struct {
+	areas        []string
+	areaIdx      map[string]int
+	checksByArea map[string][]string
+	titles       map[string]string
+	checkIdx     map[string]int
+	cell         []map[string]*reports.Result // per column, by check
+	n            int
+}
+
+func indexResults(targets []*reports.Target) *resultIndex {
+	ix := &resultIndex{areaIdx: map[string]int{}, checksByArea: map[string][]string{}, titles: map[string]string{},
+		checkIdx: map[string]int{}, cell: make([]map[string]*reports.Result, len(targets))}
 	seen := map[string]bool{}
-	checkIdx := map[string]int{}
-	cell := make([]map[string]*reports.Result, len(targets))
 	for ti, t := range targets {
-		cell[ti] = map[string]*reports.Result{}
+		ix.cell[ti] = map[string]*reports.Result{}
 		for _, r := range t.Results {
-			v.nResults++
-			cell[ti][r.Check] = r
-			if _, ok := areaIdx[r.Area]; !ok {
-				areaIdx[r.Area] = len(areas)
-				areas = append(areas, r.Area)
+			ix.n++
+			ix.cell[ti][r.Check] = r
+			if _, ok := ix.areaIdx[r.Area]; !ok {
+				ix.areaIdx[r.Area] = len(ix.areas)
+				ix.areas = append(ix.areas, r.Area)
 			}
 			if !seen[r.Check] {
 				seen[r.Check] = true
-				checkIdx[c(r.Check)] = len(checkIdx)
-				checksByArea[r.Area] = append(checksByArea[r.Area], r.Check)
-				titles[r.Check] = r.Title
+				ix.checkIdx[r.Check] = len(ix.checkIdx)
+				ix.checksByArea[r.Area] = append(ix.checksByArea[r.Area], r.Check)
+				ix.titles[r.Check] = r.Title
 			}
 		}
 	}
+	return ix
+}
+
+// anchor names a result's evidence. Anchors use indices, not check IDs:
+// short, and always valid.
+func (ix *resultIndex) anchor(ti int, check string) string {
+	return fmt.Sprintf("e%d-%d", ti, ix.checkIdx[check])
+}
+
+// matrix fills the areas and their rows, the status filters and the
+// filter CSS.
+func (v *view) matrix(targets []*reports.Target, ix *resultIndex) {
 	statusTotals := reports.Counts{}
-	// Anchors use indices, not check IDs: short, and always valid.
-	anchor := func(ti int, check string) string { return fmt.Sprintf("e%d-%d", ti, checkIdx[c(check)]) }
-	for ai, a := range areas {
-		av := areaView{Name: c(a)}
+	for ai, a := range ix.areas {
+		av := areaView{Name: a}
 		areaSt := map[string]bool{}
 		areaDiff := false
-		for _, ck := range checksByArea[a] {
-			row := rowView{Check: c(ck), Title: c(titles[ck])}
-			// A cell differs when the same guest OS got another status on
-			// another host: the cross-hypervisor question.
-			byImage := map[string]map[reports.Status]bool{}
-			for ti, t := range targets {
-				if r := cell[ti][ck]; r != nil {
-					if byImage[t.Group()] == nil {
-						byImage[t.Group()] = map[reports.Status]bool{}
-					}
-					byImage[t.Group()][r.Status] = true
-				}
-			}
-			rowSt := map[string]bool{}
-			for ti, t := range targets {
-				r := cell[ti][ck]
-				cv := cellView{First: v.Cols[ti].First}
-				if r == nil {
-					cv.Label = fmt.Sprintf("%s on %s: not run", c(ck), c(t.ID))
-					row.Cells = append(row.Cells, cv)
-					continue
-				}
-				statusTotals[r.Status]++
-				rowSt[filterClass(r.Status)] = true
-				areaSt[filterClass(r.Status)] = true
-				cv.Present, cv.Status, cv.Class, cv.Link = true, string(r.Status), statusClass(r.Status), "#"+anchor(ti, r.Check)
-				cv.Diff = len(byImage[t.Group()]) > 1
-				if cv.Diff {
-					row.Diff = true
-				}
-				for _, m := range r.Measures {
-					cv.Note = fmt.Sprintf("%s %s", num(m.Value), c(m.Unit))
-					break
-				}
-				cv.Label = fmt.Sprintf("%s on %s: %s", c(ck), c(t.ID), r.Status)
-				if cv.Diff {
-					cv.Label += ", differs between hypervisors"
-				}
-				row.Cells = append(row.Cells, cv)
-			}
+		for _, ck := range ix.checksByArea[a] {
+			row := v.matrixRow(targets, ix, ck, statusTotals)
+			rowSt := rowStatuses(row)
+			maps.Copy(areaSt, rowSt)
 			if row.Diff {
 				v.Diffs++
 				areaDiff = true
@@ -347,12 +352,67 @@ func build(run *reports.Run, opt Options) *view {
 	for _, s := range reports.Statuses {
 		v.StatusFilters = append(v.StatusFilters, statusFilter{Status: string(s), Class: statusClass(s), N: statusTotals[s]})
 	}
-	v.FilterCSS = filterCSS(len(areas))
+	v.FilterCSS = filterCSS(len(ix.areas))
+}
 
-	// Evidence: failures first, then by area, check and column.
+// rowStatuses is the filter classes of the statuses in row.
+func rowStatuses(row rowView) map[string]bool {
+	st := map[string]bool{}
+	for _, cv := range row.Cells {
+		if cv.Present {
+			st[filterClass(reports.Status(cv.Status))] = true
+		}
+	}
+	return st
+}
+
+// matrixRow is check ck across the columns. A cell differs when the same
+// guest OS got another status on another host: the cross-hypervisor
+// question.
+func (v *view) matrixRow(targets []*reports.Target, ix *resultIndex, ck string, totals reports.Counts) rowView {
+	row := rowView{Check: ck, Title: ix.titles[ck]}
+	byImage := map[string]map[reports.Status]bool{}
+	for ti, t := range targets {
+		if r := ix.cell[ti][ck]; r != nil {
+			if byImage[t.Group()] == nil {
+				byImage[t.Group()] = map[reports.Status]bool{}
+			}
+			byImage[t.Group()][r.Status] = true
+		}
+	}
+	for ti, t := range targets {
+		r := ix.cell[ti][ck]
+		cv := cellView{First: v.Cols[ti].First}
+		if r == nil {
+			cv.Label = fmt.Sprintf("%s on %s: not run", ck, t.ID)
+			row.Cells = append(row.Cells, cv)
+			continue
+		}
+		totals[r.Status]++
+		cv.Present, cv.Status, cv.Class, cv.Link = true, string(r.Status), statusClass(r.Status), "#"+ix.anchor(ti, r.Check)
+		cv.Diff = len(byImage[t.Group()]) > 1
+		if cv.Diff {
+			row.Diff = true
+		}
+		for _, m := range r.Measures {
+			cv.Note = fmt.Sprintf("%s %s", num(m.Value), m.Unit)
+			break
+		}
+		cv.Label = fmt.Sprintf("%s on %s: %s", ck, t.ID, r.Status)
+		if cv.Diff {
+			cv.Label += ", differs between hypervisors"
+		}
+		row.Cells = append(row.Cells, cv)
+	}
+	return row
+}
+
+// evidenceList fills the evidence: failures first, then by area, check
+// and column.
+func (v *view) evidenceList(targets []*reports.Target, ix *resultIndex) {
 	for ti, t := range targets {
 		for _, r := range t.Results {
-			v.Evidence = append(v.Evidence, evidence(r, t, ti, areaIdx[r.Area], anchor(ti, r.Check)))
+			v.Evidence = append(v.Evidence, evidence(r, t, ti, ix.areaIdx[r.Area], ix.anchor(ti, r.Check)))
 		}
 	}
 	sort.SliceStable(v.Evidence, func(i, j int) bool {
@@ -361,24 +421,14 @@ func build(run *reports.Run, opt Options) *view {
 		if ra != rb {
 			return ra < rb
 		}
-		if areaIdx[a.Area] != areaIdx[b.Area] {
-			return areaIdx[a.Area] < areaIdx[b.Area]
+		if ix.areaIdx[a.Area] != ix.areaIdx[b.Area] {
+			return ix.areaIdx[a.Area] < ix.areaIdx[b.Area]
 		}
-		if checkIdx[a.Check] != checkIdx[b.Check] {
-			return checkIdx[a.Check] < checkIdx[b.Check]
+		if ix.checkIdx[a.Check] != ix.checkIdx[b.Check] {
+			return ix.checkIdx[a.Check] < ix.checkIdx[b.Check]
 		}
 		return a.col < b.col
 	})
-
-	v.Fingerprint = fingerprint(run, targets)
-	for _, w := range run.Waivers {
-		wv := waiverNote(&w)
-		v.Waivers = append(v.Waivers, *wv)
-	}
-	v.SeriesCharts, v.BarCharts = charts(targets)
-	v.MatrixHTML = matrixHTML(v)
-	v.EvidenceHTML = evidenceHTML(v.Evidence)
-	return v
 }
 
 // classes builds the filter classes of a matrix row or area: one per
@@ -417,7 +467,7 @@ func num(f float64) string {
 }
 
 func waiverNote(w *reports.WaiverNote) *waiverView {
-	wv := &waiverView{Check: c(w.Check), Host: c(w.Host), Image: c(w.Image), Justification: c(w.Justification), Tracker: c(w.Tracker), Expired: w.Expired}
+	wv := &waiverView{Check: w.Check, Host: w.Host, Image: w.Image, Justification: w.Justification, Tracker: w.Tracker, Expired: w.Expired}
 	if !w.Expires.IsZero() {
 		wv.Expires = w.Expires.UTC().Format("2006-01-02")
 	}
@@ -426,15 +476,15 @@ func waiverNote(w *reports.WaiverNote) *waiverView {
 		wv.State = "expired: no longer applies"
 	}
 	for _, cv := range w.Covers {
-		wv.Covers = append(wv.Covers, c(cv))
+		wv.Covers = append(wv.Covers, cv)
 	}
 	return wv
 }
 
 func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) evView {
-	e := evView{Anchor: anchor, Status: string(r.Status), Class: statusClass(r.Status), Check: c(r.Check), Title: c(r.Title), Target: c(t.ID),
-		Area: r.Area, Reason: c(r.Reason), Duration: dur(r.Duration), Retries: r.Retries, Priority: r.Priority,
-		Orig: string(r.OriginalStatus), OrigReason: c(r.OriginalReason)}
+	e := evView{Anchor: anchor, Status: string(r.Status), Class: statusClass(r.Status), Check: r.Check, Title: r.Title, Target: t.ID,
+		Area: r.Area, Reason: r.Reason, Duration: dur(r.Duration), Retries: r.Retries, Priority: r.Priority,
+		Orig: string(r.OriginalStatus), OrigReason: r.OriginalReason}
 	e.col = ti
 	e.Open = r.Status == reports.Fail || r.Status == reports.Error || r.Status == reports.Waived
 	e.Classes = fmt.Sprintf("%s a%d", filterClass(r.Status), ai)
@@ -442,11 +492,11 @@ func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) e
 		e.Waiver = waiverNote(r.Waiver)
 	}
 	for _, n := range r.Notes {
-		e.Notes = append(e.Notes, c(n))
+		e.Notes = append(e.Notes, n)
 	}
 	for _, s := range r.Evidence {
-		sv := stepView{Step: c(s.Step), Command: c(s.Command), Output: c(s.Output), Expected: c(s.Expected), Actual: c(s.Actual),
-			Tolerance: c(s.Tolerance), Profile: c(s.Profile)}
+		sv := stepView{Step: s.Step, Command: s.Command, Output: s.Output, Expected: s.Expected, Actual: s.Actual,
+			Tolerance: s.Tolerance, Profile: s.Profile}
 		if s.Exit != nil {
 			sv.Exit = fmt.Sprint(*s.Exit)
 		}
@@ -462,9 +512,9 @@ func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) e
 		e.Steps = append(e.Steps, sv)
 	}
 	for _, m := range r.Measures {
-		mv := measureView{Name: c(m.Name), Value: num(m.Value) + " " + c(m.Unit), Better: c(m.Better), Source: c(m.Source), Samples: len(m.Series)}
+		mv := measureView{Name: m.Name, Value: num(m.Value) + " " + m.Unit, Better: m.Better, Source: m.Source, Samples: len(m.Series)}
 		if m.Threshold != nil {
-			mv.Threshold = num(*m.Threshold) + " " + c(m.Unit)
+			mv.Threshold = num(*m.Threshold) + " " + m.Unit
 			mv.Class = "s-pass"
 			if !passes(m) {
 				mv.Class = "s-fail"
@@ -492,7 +542,7 @@ func fingerprint(run *reports.Run, ts []*reports.Target) []fpRow {
 		distinct := map[string]bool{}
 		any := false
 		for _, t := range ts {
-			val := c(get(t))
+			val := get(t)
 			fv := fpVal{Text: val}
 			if label == "nature" {
 				fv.Class = "n-" + strings.ToLower(val)

@@ -96,19 +96,19 @@ func charts(targets []*reports.Target) ([]seriesChart, []barChart) {
 			var thr *float64
 			for _, e := range es {
 				if len(e.m.Series) > 0 {
-					ss = append(ss, namedSeries{label: c(e.target), col: e.col, pts: e.m.Series})
+					ss = append(ss, namedSeries{label: e.target, col: e.col, pts: e.m.Series})
 				}
 				if e.m.Threshold != nil {
 					thr = e.m.Threshold
 				}
 			}
-			sc = append(sc, lineChart(fmt.Sprintf("chart-%d", i), c(name), c(es[0].m.Unit), ss, thr))
+			sc = append(sc, lineChart(fmt.Sprintf("chart-%d", i), name, es[0].m.Unit, ss, thr))
 		} else if !hasSeries && len(bc) < maxCharts {
 			var bs []barIn
 			for _, e := range es {
-				bs = append(bs, barIn{label: c(e.target), v: e.m.Value, thr: e.m.Threshold, pass: passes(e.m)})
+				bs = append(bs, barIn{label: e.target, v: e.m.Value, thr: e.m.Threshold, pass: passes(e.m)})
 			}
-			bc = append(bc, barsChart(fmt.Sprintf("chart-%d", i), c(name), c(es[0].m.Unit), c(es[0].m.Better), bs))
+			bc = append(bc, barsChart(fmt.Sprintf("chart-%d", i), name, es[0].m.Unit, es[0].m.Better, bs))
 		}
 	}
 	return sc, bc

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/reports/reportstest"
 )
 
 func sample(t *testing.T, dir string, finish bool) {
@@ -183,10 +184,8 @@ func TestJournalEscapesControls(t *testing.T) {
 	}
 	w.Close()
 	b, _ := os.ReadFile(filepath.Join(dir, File))
-	for _, r := range string(b) {
-		if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) {
-			t.Fatalf("raw control %U in the journal", r)
-		}
+	if i, r := reportstest.FirstControl(string(b), "\n"); i >= 0 {
+		t.Fatalf("raw control %U in the journal at %d", r, i)
 	}
 	recs, _, err := Read(dir)
 	if err != nil || len(recs) != 1 || recs[0].Target != id {

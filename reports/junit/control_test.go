@@ -13,10 +13,8 @@ import (
 // without control characters, and encoding/xml reads the file.
 func TestHostileFieldsWellFormed(t *testing.T) {
 	out := render(t, reportstest.HostileRun(), Options{CaseOutput: true})
-	for i, c := range out {
-		if c < 0x20 && c != '\n' && c != '\t' && c != '\r' || c == 0x7f {
-			t.Fatalf("control byte %#x at %d: %q", c, i, out[max(0, i-40):min(len(out), i+40)])
-		}
+	if i, c := reportstest.FirstControl(string(out), "\n\t\r"); i >= 0 {
+		t.Fatalf("control %U at %d: %q", c, i, out[max(0, i-40):min(len(out), i+40)])
 	}
 	if strings.Contains(string(out), "\u0085") || strings.Contains(string(out), "\u009b") {
 		t.Error("C1 control in junit.xml")

@@ -22,8 +22,9 @@
 // per-testcase <system-out> as well (GitLab and Jenkins show it next to the
 // test), at the cost of strict Ant validity.
 //
-// Everything is passed through reports.Clean: ANSI sequences and control
-// characters are removed, because a raw ESC byte makes the XML invalid.
+// Build renders a reports.CleanCopy of the run: ANSI sequences and
+// control characters are removed from every string, once, because a raw
+// ESC byte makes the XML invalid.
 package junit
 
 import (
@@ -76,7 +77,6 @@ const antTime = "2006-01-02T15:04:05"
 func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Testsuite {
-	c := reports.Clean
 	start := t.Started
 	if start.IsZero() {
 		start = run.Started
@@ -88,17 +88,17 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 	if !t.Started.IsZero() && !t.Finished.IsZero() && t.Finished.After(t.Started) {
 		total = t.Finished.Sub(t.Started)
 	}
-	hostname := c(t.HostInfo.Name)
+	hostname := t.HostInfo.Name
 	if strings.TrimSpace(hostname) == "" {
-		hostname = c(t.Host)
+		hostname = t.Host
 	}
 	if strings.TrimSpace(hostname) == "" {
 		hostname = "localhost"
 	}
 	s := gojunit.Testsuite{
-		Name:      nonEmpty(c(t.ID), "target"),
+		Name:      nonEmpty(t.ID, "target"),
 		ID:        idx,
-		Package:   nonEmpty(c(t.ID), "target"),
+		Package:   nonEmpty(t.ID, "target"),
 		Hostname:  hostname,
 		Time:      secs(total),
 		Timestamp: start.UTC().Format(antTime),
@@ -109,21 +109,21 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 	}
 	for _, p := range fingerprint(run, t) {
 		if p.Value != "" {
-			s.AddProperty(p.Name, c(p.Value))
+			s.AddProperty(p.Name, p.Value)
 		}
 	}
 	var out strings.Builder
 	if t.HostInfo.TLSUnverified {
-		fmt.Fprintf(&out, "WARNING: %s\n\n", c(drivers.TLSBanner(t.Host)))
+		fmt.Fprintf(&out, "WARNING: %s\n\n", drivers.TLSBanner(t.Host))
 	}
 	if t.Error != "" {
-		fmt.Fprintf(&out, "TARGET ERROR: %s\n\n", c(t.Error))
-		s.SystemErr.Data = c(t.Error) + "\n"
+		fmt.Fprintf(&out, "TARGET ERROR: %s\n\n", t.Error)
+		s.SystemErr.Data = t.Error + "\n"
 	}
 	for _, r := range t.Results {
 		ev := EvidenceText(r)
-		tc := gojunit.Testcase{Name: nonEmpty(c(r.Check), "check"), Classname: nonEmpty(c(r.Area), "virtcert"), Time: secs(r.Duration)}
-		msg := c(r.Reason)
+		tc := gojunit.Testcase{Name: nonEmpty(r.Check, "check"), Classname: nonEmpty(r.Area, "virtcert"), Time: secs(r.Duration)}
+		msg := r.Reason
 		switch r.Status {
 		case reports.Fail:
 			tc.Failure = &gojunit.Result{Message: msg, Type: "virtcert.FAIL", Data: ev}
@@ -133,13 +133,13 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 			// <skipped> allows only a message attribute in the Ant schema.
 			tc.Skipped = &gojunit.Result{Message: msg, Data: ev}
 		case reports.Waived:
-			s.AddProperty("waived."+nonEmpty(c(r.Check), "check"), waivedNote(r))
+			s.AddProperty("waived."+nonEmpty(r.Check, "check"), waivedNote(r))
 		}
 		if opt.CaseOutput {
 			tc.SystemOut = &gojunit.Output{Data: ev}
 		}
 		s.AddTestcase(tc)
-		fmt.Fprintf(&out, "=== %s [%s] %s (%ss", c(r.Check), r.Status, c(r.Title), secs(r.Duration))
+		fmt.Fprintf(&out, "=== %s [%s] %s (%ss", r.Check, r.Status, r.Title, secs(r.Duration))
 		if r.Retries > 0 {
 			fmt.Fprintf(&out, ", %d retries", r.Retries)
 		}
@@ -163,11 +163,11 @@ func nonEmpty(s, def string) string {
 
 func waivedNote(r *reports.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "was %s: %s", r.OriginalStatus, reports.Clean(r.OriginalReason))
+	fmt.Fprintf(&b, "was %s: %s", r.OriginalStatus, r.OriginalReason)
 	if w := r.Waiver; w != nil {
-		fmt.Fprintf(&b, "; waiver: %s", reports.Clean(w.Justification))
+		fmt.Fprintf(&b, "; waiver: %s", w.Justification)
 		if w.Tracker != "" {
-			fmt.Fprintf(&b, " (%s)", reports.Clean(w.Tracker))
+			fmt.Fprintf(&b, " (%s)", w.Tracker)
 		}
 		if !w.Expires.IsZero() {
 			fmt.Fprintf(&b, ", expires %s", w.Expires.Format("2006-01-02"))

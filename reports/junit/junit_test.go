@@ -58,10 +58,8 @@ func TestGolden(t *testing.T) {
 
 func TestNoControlCharactersAndGoParses(t *testing.T) {
 	out := render(t, waivedSample(), Options{CaseOutput: true})
-	for i, c := range out {
-		if c < 0x20 && c != '\n' && c != '\t' && c != '\r' {
-			t.Fatalf("control byte %#x at %d", c, i)
-		}
+	if i, c := reportstest.FirstControl(string(out), "\n\t\r"); i >= 0 {
+		t.Fatalf("control %U at %d", c, i)
 	}
 	var v struct {
 		Suites []struct {

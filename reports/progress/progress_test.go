@@ -111,9 +111,3 @@ func TestLive(t *testing.T) {
 		}
 	}
 }
-
-func TestNop(t *testing.T) {
-	s := Nop()
-	s.Target("x").Done(reports.Certified)
-	s.Close()
-}

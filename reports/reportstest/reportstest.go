@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -221,4 +222,17 @@ func poison(v reflect.Value) {
 			v.Set(out)
 		}
 	}
+}
+
+// FirstControl returns the byte index and the rune of the first control
+// character in s that allowed does not list: a C0 control, DEL or a C1
+// control (U+0080-U+009F; U+009B is a CSI to some terminals). It returns
+// -1 when s has none. The no-control tests of every writer share it.
+func FirstControl(s, allowed string) (int, rune) {
+	for i, r := range s {
+		if (r < 0x20 || r >= 0x7f && r < 0xa0) && !strings.ContainsRune(allowed, r) {
+			return i, r
+		}
+	}
+	return -1, 0
 }

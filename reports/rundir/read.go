@@ -27,27 +27,15 @@ const (
 	PublicKeyFile = "manifest.pub"
 )
 
-// Limits on what a reader accepts (reports/limits.go holds the bounds of
-// report inputs). Every file a reader opens goes through ReadLimited or
-// reports.LimitReader with one of these, so one place bounds them.
+// Limits on what a reader accepts beyond reports' own (reports/limits.go
+// bounds results.json and the journal). Every file a reader opens goes
+// through openBounded with one of these, so one place bounds them.
 const (
-	// MaxResults bounds results.json.
-	MaxResults = reports.MaxResultsBytes
-	// MaxJournal bounds journal.jsonl.
-	MaxJournal = reports.MaxJournalBytes
 	// MaxManifest bounds the manifest (a line per file).
 	MaxManifest = 16 << 20
 	// MaxSmall bounds a signature or a key.
 	MaxSmall = 64 << 10
 )
-
-// ErrTooLarge is returned for a file over its limit.
-var ErrTooLarge = reports.ErrTooLarge
-
-// ReadLimited reads r to its end, failing with ErrTooLarge past max bytes.
-func ReadLimited(r io.Reader, max int64) ([]byte, error) {
-	return io.ReadAll(reports.LimitReader(r, max))
-}
 
 // OpenRegular opens rel inside root for reading, refusing a symlink or
 // anything but a regular file.
@@ -64,18 +52,15 @@ func OpenRegular(root *os.Root, rel string) (*os.File, error) {
 	return f, nil
 }
 
-// openBounded is OpenRegular for a file of at most max bytes: a larger
-// one is refused before it is read.
-func openBounded(root *os.Root, rel string, max int64) (*os.File, error) {
+// openBounded is OpenRegular for a file of at most max bytes
+// (reports.Limit): a larger one is refused before it is read, and the
+// reader fails with reports.ErrTooLarge should it grow past max.
+func openBounded(root *os.Root, rel string, max int64) (io.ReadCloser, error) {
 	f, err := OpenRegular(root, rel)
 	if err != nil {
 		return nil, err
 	}
-	if st, err := f.Stat(); err != nil || st.Size() > max {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w: at most %d bytes", rel, ErrTooLarge, max)
-	}
-	return f, nil
+	return reports.Limit(f, rel, max)
 }
 
 // ReadFile reads rel inside root through OpenRegular, bounded by max.
@@ -85,30 +70,20 @@ func ReadFile(root *os.Root, rel string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := ReadLimited(f, max)
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rel, err)
 	}
 	return b, nil
 }
 
-// Journal reads the records of a run directory's journal once.
-func Journal(dir string) ([]journal.Record, error) {
-	r, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return readJournal(r)
-}
-
 func readJournal(root *os.Root) ([]journal.Record, error) {
-	f, err := openBounded(root, JournalFile, MaxJournal)
+	f, err := openBounded(root, JournalFile, reports.MaxJournalBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	recs, _, err := journal.Decode(reports.LimitReader(f, MaxJournal))
+	recs, _, err := journal.Decode(f)
 	return recs, err
 }
 
@@ -123,7 +98,7 @@ func Load(p string) (*reports.Run, error) {
 		return nil, err
 	}
 	if !st.IsDir() {
-		f, err := reports.OpenLimited(p, MaxResults)
+		f, err := reports.OpenLimited(p, reports.MaxResultsBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +132,7 @@ func load(root *os.Root) (*reports.Run, error) {
 }
 
 func readResults(root *os.Root) (*reports.Run, error) {
-	f, err := openBounded(root, ResultsFile, MaxResults)
+	f, err := openBounded(root, ResultsFile, reports.MaxResultsBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -168,10 +143,11 @@ func readResults(root *os.Root) (*reports.Run, error) {
 // ErrSchema is returned for a results.json of another schema.
 var ErrSchema = errors.New("unsupported results schema")
 
-// decodeResults is the one results.json decoder: bounded, strict (an
-// unknown field would be dropped silently on re-rendering), one schema.
+// decodeResults is the one results.json decoder: strict (an unknown
+// field would be dropped silently on re-rendering), one schema. r is
+// bounded by its caller (reports.OpenLimited or openBounded).
 func decodeResults(r io.Reader) (*reports.Run, error) {
-	b, err := ReadLimited(r, MaxResults)
+	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ResultsFile, err)
 	}

@@ -154,15 +154,6 @@ func TestLoadOneReader(t *testing.T) {
 	}
 }
 
-func TestReadLimited(t *testing.T) {
-	if _, err := ReadLimited(strings.NewReader("12345"), 4); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("err = %v", err)
-	}
-	if b, err := ReadLimited(strings.NewReader("1234"), 4); err != nil || string(b) != "1234" {
-		t.Errorf("%q %v", b, err)
-	}
-}
-
 func TestResume(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Resume(dir); err == nil {

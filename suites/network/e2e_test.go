@@ -92,7 +92,7 @@ func setupE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.prof = ps[suites.ProfileFor(e.info.Hypervisor, e.info.Accel, "")]
+	e.prof = ps[libvirt.DefaultProfile(e.info, nil)]
 	e.probe = filepath.Join(t.TempDir(), "vcprobe")
 	build := exec.Command("go", "build", "-trimpath", "-o", e.probe, "github.com/virtcert/virtcert/cmd/vcprobe")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")

@@ -445,128 +445,143 @@ func Declared(t testing.TB, driver string, g drivers.Guest) {
 	}
 }
 
+// testCaps exercises each optional capability the guest has.
 func testCaps(t *testing.T, ctx context.Context, g drivers.Guest, cfg Config) {
 	if l, ok := g.(drivers.LinkControl); ok {
-		t.Run("LinkControl", func(t *testing.T) {
-			if err := l.SetLink(ctx, 0, false); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.SetLink(ctx, 0, true); err != nil {
-				t.Fatal(err)
-			}
-			if err := l.SetLink(ctx, 99, false); err == nil || drivers.ClassOf(err) != drivers.ClassInput {
-				t.Errorf("SetLink on NIC 99: %v, want an input error", err)
-			}
-		})
+		t.Run("LinkControl", func(t *testing.T) { testLinkControl(t, ctx, l) })
 	}
 	if p, ok := g.(drivers.PauseResume); ok {
-		t.Run("PauseResume", func(t *testing.T) {
-			if err := p.Pause(ctx); err != nil {
-				t.Fatal(err)
-			}
-			mustState(t, ctx, g, drivers.StatePaused)
-			if err := p.Resume(ctx); err != nil {
-				t.Fatal(err)
-			}
-			mustState(t, ctx, g, drivers.StateRunning)
-		})
+		t.Run("PauseResume", func(t *testing.T) { testPauseResume(t, ctx, g, p) })
 	}
 	if s, ok := g.(drivers.SaveRestore); ok {
-		t.Run("SaveRestore", func(t *testing.T) {
-			if err := s.Save(ctx); err != nil {
-				t.Fatal(err)
-			}
-			mustState(t, ctx, g, drivers.StateSaved)
-			if err := s.Restore(ctx); err != nil {
-				t.Fatal(err)
-			}
-			mustState(t, ctx, g, drivers.StateRunning)
-		})
+		t.Run("SaveRestore", func(t *testing.T) { testSaveRestore(t, ctx, g, s) })
 	}
 	if d, ok := g.(drivers.DiskHotplug); ok {
-		t.Run("DiskHotplug", func(t *testing.T) {
-			ref, err := d.AttachDisk(ctx, 16)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ref.ID == "" || ref.SizeMB != 16 {
-				t.Errorf("disk ref %+v", ref)
-			}
-			if !cfg.Unplug {
-				t.Log("guest does not release devices on request: detach not checked (Destroy removes the disk)")
-				return
-			}
-			dc, cancel := context.WithTimeout(ctx, time.Minute)
-			defer cancel()
-			if err := d.DetachDisk(dc, ref); err != nil {
-				t.Fatal(err)
-			}
-		})
+		t.Run("DiskHotplug", func(t *testing.T) { testDiskHotplug(t, ctx, d, cfg) })
 	}
 	if n, ok := g.(drivers.NICHotplug); ok {
-		t.Run("NICHotplug", func(t *testing.T) {
-			ref, err := n.AttachNIC(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m, ok := g.(drivers.MACs); ok {
-				macs, _ := m.MACs(ctx)
-				if !slices.Contains(macs, strings.ToLower(ref.MAC)) {
-					t.Errorf("attached NIC %s missing from MACs %v", ref.MAC, macs)
-				}
-			}
-			if !cfg.Unplug {
-				t.Log("guest does not release devices on request: detach not checked")
-				return
-			}
-			dc, cancel := context.WithTimeout(ctx, time.Minute)
-			defer cancel()
-			if err := n.DetachNIC(dc, ref); err != nil {
-				t.Fatal(err)
-			}
-		})
+		t.Run("NICHotplug", func(t *testing.T) { testNICHotplug(t, ctx, g, n, cfg) })
 	}
 	if c, ok := g.(drivers.GuestClock); ok {
-		t.Run("GuestClock", func(t *testing.T) {
-			cc, cancel := context.WithTimeout(ctx, 20*time.Second)
-			defer cancel()
-			start := time.Now()
-			gt, err := c.GuestTime(cc)
-			if !cfg.Agent {
-				if err == nil {
-					t.Fatalf("GuestTime without an agent returned %s", gt)
-				}
-				if d := time.Since(start); d > 20*time.Second+2*time.Second {
-					t.Errorf("GuestTime without an agent took %s", d)
-				}
-				t.Logf("no agent, as expected: %v", err)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := time.Since(gt); d > time.Minute || d < -time.Minute {
-				t.Errorf("guest time %s is %s from ours", gt, d)
-			}
-		})
+		t.Run("GuestClock", func(t *testing.T) { testGuestClock(t, ctx, c, cfg) })
 	}
 	if c, ok := g.(drivers.GuestTimeSync); ok {
-		t.Run("GuestTimeSync", func(t *testing.T) {
-			cc, cancel := context.WithTimeout(ctx, 20*time.Second)
-			defer cancel()
-			err := c.SetGuestTime(cc, time.Now())
-			if !cfg.Agent {
-				// Contract: no agent answering is the guest's doing.
-				if err == nil || drivers.ClassOf(err) != drivers.ClassGuest {
-					t.Fatalf("SetGuestTime without an agent: %v (class %v), want a ClassGuest error", err, drivers.ClassOf(err))
-				}
-				t.Logf("no agent, as expected: %v", err)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		})
+		t.Run("GuestTimeSync", func(t *testing.T) { testGuestTimeSync(t, ctx, c, cfg) })
+	}
+}
+
+func testLinkControl(t *testing.T, ctx context.Context, l drivers.LinkControl) {
+	if err := l.SetLink(ctx, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetLink(ctx, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetLink(ctx, 99, false); err == nil || drivers.ClassOf(err) != drivers.ClassInput {
+		t.Errorf("SetLink on NIC 99: %v, want an input error", err)
+	}
+}
+
+func testPauseResume(t *testing.T, ctx context.Context, g drivers.Guest, p drivers.PauseResume) {
+	if err := p.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, ctx, g, drivers.StatePaused)
+	if err := p.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, ctx, g, drivers.StateRunning)
+}
+
+func testSaveRestore(t *testing.T, ctx context.Context, g drivers.Guest, s drivers.SaveRestore) {
+	if err := s.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, ctx, g, drivers.StateSaved)
+	if err := s.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, ctx, g, drivers.StateRunning)
+}
+
+func testDiskHotplug(t *testing.T, ctx context.Context, d drivers.DiskHotplug, cfg Config) {
+	ref, err := d.AttachDisk(ctx, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.ID == "" || ref.SizeMB != 16 {
+		t.Errorf("disk ref %+v", ref)
+	}
+	if !cfg.Unplug {
+		t.Log("guest does not release devices on request: detach not checked (Destroy removes the disk)")
+		return
+	}
+	dc, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := d.DetachDisk(dc, ref); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testNICHotplug(t *testing.T, ctx context.Context, g drivers.Guest, n drivers.NICHotplug, cfg Config) {
+	ref, err := n.AttachNIC(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := g.(drivers.MACs); ok {
+		macs, _ := m.MACs(ctx)
+		if !slices.Contains(macs, strings.ToLower(ref.MAC)) {
+			t.Errorf("attached NIC %s missing from MACs %v", ref.MAC, macs)
+		}
+	}
+	if !cfg.Unplug {
+		t.Log("guest does not release devices on request: detach not checked")
+		return
+	}
+	dc, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := n.DetachNIC(dc, ref); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testGuestClock(t *testing.T, ctx context.Context, c drivers.GuestClock, cfg Config) {
+	cc, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	gt, err := c.GuestTime(cc)
+	if !cfg.Agent {
+		if err == nil {
+			t.Fatalf("GuestTime without an agent returned %s", gt)
+		}
+		if d := time.Since(start); d > 20*time.Second+2*time.Second {
+			t.Errorf("GuestTime without an agent took %s", d)
+		}
+		t.Logf("no agent, as expected: %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(gt); d > time.Minute || d < -time.Minute {
+		t.Errorf("guest time %s is %s from ours", gt, d)
+	}
+}
+
+func testGuestTimeSync(t *testing.T, ctx context.Context, c drivers.GuestTimeSync, cfg Config) {
+	cc, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err := c.SetGuestTime(cc, time.Now())
+	if !cfg.Agent {
+		// Contract: no agent answering is the guest's doing.
+		if err == nil || drivers.ClassOf(err) != drivers.ClassGuest {
+			t.Fatalf("SetGuestTime without an agent: %v (class %v), want a ClassGuest error", err, drivers.ClassOf(err))
+		}
+		t.Logf("no agent, as expected: %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

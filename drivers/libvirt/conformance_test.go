@@ -214,12 +214,7 @@ func TestLabRollback(t *testing.T) {
 // guestVols lists the pool's volumes named for (label, guest).
 func guestVols(ctx context.Context, t *testing.T, h *Host, label, guest string) []string {
 	names, err := do(ctx, h.c, "list volumes", func(l *golibvirt.Libvirt) ([]string, error) {
-		p, err := l.StoragePoolLookupByName(h.pool)
-		if err != nil {
-			return nil, err
-		}
-		_ = l.StoragePoolRefresh(p, 0)
-		vols, _, err := l.StoragePoolListAllVolumes(p, 1, 0)
+		_, vols, err := poolVolumes(l, h.pool)
 		var out []string
 		for _, v := range vols {
 			if strings.HasPrefix(v.Name, volGuestPrefix(label, guest)) {

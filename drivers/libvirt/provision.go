@@ -318,14 +318,7 @@ func (h *Host) undefine(ctx context.Context, dom golibvirt.Domain) error {
 func (h *Host) deleteGuestVolumes(ctx context.Context, label, guest string) ([]string, error) {
 	prefix := volGuestPrefix(label, guest)
 	return do(ctx, h.c, "delete volumes of "+guest, func(l *golibvirt.Libvirt) ([]string, error) {
-		p, err := l.StoragePoolLookupByName(h.pool)
-		if err != nil {
-			return nil, err
-		}
-		// Files written beside our volumes (rotated console logs) are
-		// only listed after a refresh.
-		_ = l.StoragePoolRefresh(p, 0)
-		vols, _, err := l.StoragePoolListAllVolumes(p, 1, 0)
+		_, vols, err := poolVolumes(l, h.pool)
 		if err != nil {
 			return nil, err
 		}

@@ -173,11 +173,7 @@ func TestLabRollback(t *testing.T) {
 	dir := tinyDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	label := drivertest.NewRunLabel()
 	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
 	for _, step := range []string{"owner", "console", "overlay", "seed", "disks", "define", "start"} {
@@ -236,11 +232,7 @@ func TestLabBootTiming(t *testing.T) {
 	dir := tinyDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	if _, err := h.Info(ctx); err != nil { // the acceleration probe is not part of provisioning
 		t.Fatal(err)
 	}
@@ -286,11 +278,7 @@ func TestLabSweepOrphanVolumes(t *testing.T) {
 	dir := tinyDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	label := drivertest.NewRunLabel()
 	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
 	spec := tinySpec(t, dir, "orphan", label)
@@ -384,11 +372,7 @@ func TestLabDebianSeesSeed(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	label := drivertest.NewRunLabel()
 	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
 	ck, _ := guests.NewClientKey("drivertest")

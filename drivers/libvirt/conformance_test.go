@@ -173,11 +173,7 @@ func TestLabRollback(t *testing.T) {
 	dir := tinyDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	label := drivertest.NewRunLabel()
 	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
 	for _, step := range []string{"owner", "console", "overlay", "seed", "disks", "define", "start"} {
@@ -214,12 +210,7 @@ func TestLabRollback(t *testing.T) {
 // guestVols lists the pool's volumes named for (label, guest).
 func guestVols(ctx context.Context, t *testing.T, h *Host, label, guest string) []string {
 	names, err := do(ctx, h.c, "list volumes", func(l *golibvirt.Libvirt) ([]string, error) {
-		p, err := l.StoragePoolLookupByName(h.pool)
-		if err != nil {
-			return nil, err
-		}
-		_ = l.StoragePoolRefresh(p, 0)
-		vols, _, err := l.StoragePoolListAllVolumes(p, 1, 0)
+		_, vols, err := poolVolumes(l, h.pool)
 		var out []string
 		for _, v := range vols {
 			if strings.HasPrefix(v.Name, volGuestPrefix(label, guest)) {
@@ -241,11 +232,7 @@ func TestLabBootTiming(t *testing.T) {
 	dir := tinyDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	if _, err := h.Info(ctx); err != nil { // the acceleration probe is not part of provisioning
 		t.Fatal(err)
 	}
@@ -291,11 +278,7 @@ func TestLabSweepOrphanVolumes(t *testing.T) {
 	dir := tinyDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	label := drivertest.NewRunLabel()
 	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
 	spec := tinySpec(t, dir, "orphan", label)
@@ -389,11 +372,7 @@ func TestLabDebianSeesSeed(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	label := drivertest.NewRunLabel()
 	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
 	ck, _ := guests.NewClientKey("drivertest")

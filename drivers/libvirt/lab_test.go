@@ -35,16 +35,24 @@ func labOpts() drivers.OpenOptions {
 	return drivers.OpenOptions{Extra: map[string]string{"network": "virtcert", "pool": "virtcert"}}
 }
 
+// openLab opens the lab's libvirtd, failing the test if it cannot; the
+// host is closed when the test ends.
+func openLab(t *testing.T, ctx context.Context, uri string) *Host {
+	t.Helper()
+	h, err := open(ctx, uri, labOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
 func TestLabInfo(t *testing.T) {
 	uri := labURI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	t.Logf("open: %s", time.Since(start))
 	start = time.Now()
 	// Concurrent first calls (guests provisioned in parallel) share one probe.
@@ -84,11 +92,7 @@ func TestLabProbeDetects(t *testing.T) {
 	uri := labURI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	k := newestKernel()
 	if k == "" {
 		t.Skip("no /boot/vmlinuz-* to probe with")

@@ -163,16 +163,56 @@ func open(ctx context.Context, uri string, opts drivers.OpenOptions) (*Host, err
 // keeps our own timeouts, takes secrets and TLS files from opts, and
 // rejects what we do not understand with one clear message.
 func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.ConnectURI, bool, error) {
+	u, transport, err := parseURI(raw)
+	if err != nil {
+		return nil, "", false, err
+	}
+	q := u.Query()
+	remote := golibvirt.ConnectURI("qemu://" + u.Path)
+	switch transport {
+	case "unix":
+		o := []dialers.LocalOption{dialers.WithLocalTimeout(dialTimeout)}
+		if s := q.Get("socket"); s != "" {
+			o = append(o, dialers.WithSocket(s))
+		}
+		return dialers.NewLocal(o...), remote, true, nil
+	case "tcp":
+		o := []dialers.RemoteOption{dialers.WithRemoteTimeout(dialTimeout)}
+		if p := u.Port(); p != "" {
+			o = append(o, dialers.UsePort(p))
+		}
+		return dialers.NewRemote(u.Hostname(), o...), remote, false, nil
+	case "tls":
+		return tlsDialerFor(u, opts), remote, false, nil
+	default: // ssh
+		return sshDialerFor(u, opts), remote, false, nil
+	}
+}
+
+// uriParams are the query parameters each transport accepts.
+var uriParams = map[string][]string{
+	"unix": {"socket"},
+	"ssh":  {"socket", "keyfile", "known_hosts"},
+	"tcp":  {},
+	"tls":  {"pkipath"},
+}
+
+// parseURI checks a libvirt URI and returns it with its transport (unix,
+// ssh, tcp or tls). Its errors show the URI redacted.
+func parseURI(raw string) (*url.URL, string, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%q: "+format, append([]any{drivers.RedactURI(raw)}, args...)...)
+	}
 	if drivers.URIHasPassword(raw) {
-		return nil, "", false, fmt.Errorf("%q: %s", drivers.RedactURI(raw), drivers.URIPasswordMessage)
+		return nil, "", bad("%s", drivers.URIPasswordMessage)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, "", false, fmt.Errorf("cannot parse %q: %v", drivers.RedactURI(raw), drivers.URLParseCause(err))
+		return nil, "", fmt.Errorf("cannot parse %q: %v", drivers.RedactURI(raw), drivers.URLParseCause(err))
 	}
 	scheme, transport, _ := strings.Cut(u.Scheme, "+")
 	if scheme != "qemu" {
-		return nil, "", false, fmt.Errorf("%q: unsupported scheme %q; want qemu:///system, qemu+ssh://, qemu+tcp:// or qemu+tls://", drivers.RedactURI(raw), u.Scheme)
+		return nil, "", bad("unsupported scheme %q; want qemu:///system, qemu+ssh://, qemu+tcp:// or qemu+tls://", u.Scheme)
 	}
 	if transport == "" {
 		transport = "unix"
@@ -181,100 +221,80 @@ func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.C
 		}
 	}
 	if u.Path != "/system" && u.Path != "/session" {
-		return nil, "", false, fmt.Errorf("%q: path must be /system or /session", drivers.RedactURI(raw))
+		return nil, "", bad("path must be /system or /session")
 	}
-	allowed := map[string][]string{
-		"unix": {"socket"},
-		"ssh":  {"socket", "keyfile", "known_hosts"},
-		"tcp":  {},
-		"tls":  {"pkipath"},
-	}
-	keys, ok := allowed[transport]
+	keys, ok := uriParams[transport]
 	if !ok {
-		return nil, "", false, fmt.Errorf("%q: unsupported transport %q; want unix, ssh, tcp or tls", drivers.RedactURI(raw), transport)
+		return nil, "", bad("unsupported transport %q; want unix, ssh, tcp or tls", transport)
 	}
-	q := u.Query()
-	for k := range q {
+	for k := range u.Query() {
 		if !slices.Contains(keys, k) {
-			return nil, "", false, fmt.Errorf("%q: parameter %q is not supported with transport %s (supported: %s)", drivers.RedactURI(raw), k, transport, strings.Join(keys, ", "))
+			return nil, "", bad("parameter %q is not supported with transport %s (supported: %s)", k, transport, strings.Join(keys, ", "))
 		}
 	}
-	remote := golibvirt.ConnectURI("qemu://" + u.Path)
-	switch transport {
-	case "unix":
-		if u.Host != "" {
-			return nil, "", false, fmt.Errorf("%q: a unix socket URI has no host", drivers.RedactURI(raw))
-		}
-		o := []dialers.LocalOption{dialers.WithLocalTimeout(dialTimeout)}
-		if s := q.Get("socket"); s != "" {
-			o = append(o, dialers.WithSocket(s))
-		}
-		return dialers.NewLocal(o...), remote, true, nil
-	case "tcp":
-		if u.Hostname() == "" {
-			return nil, "", false, fmt.Errorf("%q: qemu+tcp needs a host", drivers.RedactURI(raw))
-		}
-		o := []dialers.RemoteOption{dialers.WithRemoteTimeout(dialTimeout)}
-		if p := u.Port(); p != "" {
-			o = append(o, dialers.UsePort(p))
-		}
-		return dialers.NewRemote(u.Hostname(), o...), remote, false, nil
-	case "tls":
-		if u.Hostname() == "" {
-			return nil, "", false, fmt.Errorf("%q: qemu+tls needs a host", drivers.RedactURI(raw))
-		}
-		port := u.Port()
-		if port == "" {
-			port = "16514"
-		}
-		if opts.CACertFile != "" || opts.ClientCertFile != "" || opts.ClientKeyFile != "" {
-			return &tlsDialer{host: u.Hostname(), port: port, opts: opts}, remote, false, nil
-		}
-		o := []dialers.TLSOption{dialers.UseTLSPort(port)}
-		if p := q.Get("pkipath"); p != "" {
-			o = append(o, dialers.UsePKIPath(p))
-		}
-		if opts.Insecure {
-			o = append(o, dialers.WithInsecureNoVerify())
-		}
-		return dialers.NewTLS(u.Hostname(), o...), remote, false, nil
-	case "ssh":
-		if u.Hostname() == "" {
-			return nil, "", false, fmt.Errorf("%q: qemu+ssh needs a host", drivers.RedactURI(raw))
-		}
-		var o []dialers.SSHOption
-		if cu, err := user.Current(); err == nil {
-			// Like the ssh client libvirt would run: ~/.ssh/known_hosts.
-			o = append(o, dialers.WithSystemSSHDefaults(cu))
-		}
-		if p := u.Port(); p != "" {
-			o = append(o, dialers.UseSSHPort(p))
-		}
-		name := u.User.Username()
-		if name == "" {
-			name = opts.Username
-		}
-		if name != "" {
-			o = append(o, dialers.UseSSHUsername(name))
-		}
-		if opts.Password != "" {
-			o = append(o, dialers.UseSSHPassword(opts.Password.Reveal()))
-		}
-		if s := q.Get("socket"); s != "" {
-			o = append(o, dialers.WithRemoteSocket(s))
-		}
-		if k := q.Get("keyfile"); k != "" {
-			o = append(o, dialers.UseKeyFile(k))
-		}
-		if k := q.Get("known_hosts"); k != "" {
-			o = append(o, dialers.UseKnownHostsFile(k))
-		}
-		if opts.Insecure {
-			o = append(o, dialers.WithInsecureIgnoreHostKey())
-		}
-		return dialers.NewSSH(u.Hostname(), o...), remote, false, nil
+	if transport == "unix" && u.Host != "" {
+		return nil, "", bad("a unix socket URI has no host")
 	}
-	panic("unreachable")
+	if transport != "unix" && u.Hostname() == "" {
+		return nil, "", bad("qemu+%s needs a host", transport)
+	}
+	return u, transport, nil
+}
+
+// tlsDialerFor dials qemu+tls: with the plan's certificates when it names
+// any (tlsDialer), else libvirt's pkipath layout.
+func tlsDialerFor(u *url.URL, opts drivers.OpenOptions) socket.Dialer {
+	port := u.Port()
+	if port == "" {
+		port = "16514"
+	}
+	if opts.CACertFile != "" || opts.ClientCertFile != "" || opts.ClientKeyFile != "" {
+		return &tlsDialer{host: u.Hostname(), port: port, opts: opts}
+	}
+	o := []dialers.TLSOption{dialers.UseTLSPort(port)}
+	if p := u.Query().Get("pkipath"); p != "" {
+		o = append(o, dialers.UsePKIPath(p))
+	}
+	if opts.Insecure {
+		o = append(o, dialers.WithInsecureNoVerify())
+	}
+	return dialers.NewTLS(u.Hostname(), o...)
+}
+
+// sshDialerFor dials qemu+ssh like the ssh client libvirt would run.
+func sshDialerFor(u *url.URL, opts drivers.OpenOptions) socket.Dialer {
+	q := u.Query()
+	var o []dialers.SSHOption
+	if cu, err := user.Current(); err == nil {
+		// Like the ssh client libvirt would run: ~/.ssh/known_hosts.
+		o = append(o, dialers.WithSystemSSHDefaults(cu))
+	}
+	if p := u.Port(); p != "" {
+		o = append(o, dialers.UseSSHPort(p))
+	}
+	name := u.User.Username()
+	if name == "" {
+		name = opts.Username
+	}
+	if name != "" {
+		o = append(o, dialers.UseSSHUsername(name))
+	}
+	if opts.Password != "" {
+		o = append(o, dialers.UseSSHPassword(opts.Password.Reveal()))
+	}
+	if s := q.Get("socket"); s != "" {
+		o = append(o, dialers.WithRemoteSocket(s))
+	}
+	if k := q.Get("keyfile"); k != "" {
+		o = append(o, dialers.UseKeyFile(k))
+	}
+	if k := q.Get("known_hosts"); k != "" {
+		o = append(o, dialers.UseKnownHostsFile(k))
+	}
+	if opts.Insecure {
+		o = append(o, dialers.WithInsecureIgnoreHostKey())
+	}
+	return dialers.NewSSH(u.Hostname(), o...)
 }
 
 // tlsDialer is used when the plan names the CA and client files one by

@@ -42,8 +42,13 @@ type ownerRef struct {
 	end uint64
 }
 
+// ownerPrefix begins the first line of the owner record of (label, guest).
+func ownerPrefix(label, guest string) string {
+	return fmt.Sprintf("virtcert.run=%s guest=%s created=", label, guest)
+}
+
 func ownerHeader(label, guest string, created time.Time) string {
-	return fmt.Sprintf("virtcert.run=%s guest=%s created=%s\n", label, guest, created.UTC().Format(time.RFC3339Nano))
+	return ownerPrefix(label, guest) + created.UTC().Format(time.RFC3339Nano) + "\n"
 }
 
 // parseOwner returns the volumes an owner record of (label, guest) lists,
@@ -58,7 +63,7 @@ func parseOwner(b []byte, label, guest string) (vols map[string]bool, ok bool) {
 	if len(lines) < 2 {
 		return nil, false
 	}
-	head, found := strings.CutPrefix(lines[0], fmt.Sprintf("virtcert.run=%s guest=%s created=", label, guest))
+	head, found := strings.CutPrefix(lines[0], ownerPrefix(label, guest))
 	if !found {
 		return nil, false
 	}

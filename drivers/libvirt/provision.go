@@ -126,163 +126,231 @@ func (h *Host) provision(ctx context.Context, spec drivers.GuestSpec, start time
 	if err != nil {
 		return nil, err
 	}
-	op := "provision " + spec.Name
-	exists, err := do(ctx, h.c, op, func(l *golibvirt.Libvirt) (bool, error) {
-		_, err := l.DomainLookupByName(spec.Name)
+	p := &provisioning{h: h, spec: spec, op: "provision " + spec.Name, ctx: ctx}
+	if err := p.checkFree(); err != nil {
+		return nil, err
+	}
+
+	// Calls that create something run to completion under their own
+	// bound instead of ctx: an RPC abandoned at ctx's end still completes
+	// in libvirtd, after the rollback has already run, and would leak what
+	// it made. Cancellation is honoured between the steps (step).
+	mctx, cancelM := context.WithTimeout(context.WithoutCancel(ctx), mutateTimeout)
+	defer cancelM()
+	p.mctx = mctx
+
+	vols, err := p.volumes()
+	if err != nil {
+		return p.fail(err)
+	}
+	dom, err := p.define(typ, seedBus, vols)
+	if err != nil {
+		return p.fail(err)
+	}
+	defined := time.Now()
+	if err := p.start(dom); err != nil {
+		return p.fail(err)
+	}
+	g := &Guest{h: h, name: spec.Name, label: spec.RunLabel, dom: dom, console: vols.console.vol, owner: vols.owner,
+		ProvisionTime: time.Since(start), StartTime: time.Since(defined)}
+	h.log.Debug("libvirt: guest started", "guest", spec.Name, "provision", g.ProvisionTime, "start", g.StartTime, "type", typ)
+	return g, nil
+}
+
+// provisioning is one Provision in progress: its steps, in order, are
+// volumes (owner record, console, overlay, seed, extra disks), define
+// and start; undo rolls back what they made.
+type provisioning struct {
+	h    *Host
+	spec drivers.GuestSpec
+	op   string
+	ctx  context.Context // the caller's: checked between steps
+	mctx context.Context // bounds each call that creates something
+	undo undoStack
+}
+
+// guestVolumes are the volumes made for one guest.
+type guestVolumes struct {
+	owner   ownerRef
+	console volRef
+	seed    string   // the seed volume's name, "" without a seed
+	extra   []string // the extra disks' volume names
+}
+
+// vol names one of the guest's volumes.
+func (p *provisioning) vol(kind string) string {
+	return volName(p.spec.RunLabel, p.spec.Name, kind)
+}
+
+func extraDisk(i int) string { return fmt.Sprintf("disk%d.qcow2", i+1) }
+
+// checkFree fails when a domain of the guest's name exists.
+func (p *provisioning) checkFree() error {
+	exists, err := do(p.ctx, p.h.c, p.op, func(l *golibvirt.Libvirt) (bool, error) {
+		_, err := l.DomainLookupByName(p.spec.Name)
 		if isNoDomain(err) {
 			return false, nil
 		}
 		return err == nil, err
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if exists {
-		return nil, drivers.Errorf(drivers.ClassInput, op, "a domain named %q already exists on %s", spec.Name, h.uri)
+		return drivers.Errorf(drivers.ClassInput, p.op, "a domain named %q already exists on %s", p.spec.Name, p.h.uri)
 	}
+	return nil
+}
 
-	// Calls that create something run to completion under their own
-	// bound instead of ctx: an RPC abandoned at ctx's end still completes
-	// in libvirtd, after the rollback has already run, and would leak what
-	// it made. Cancellation is honoured between the steps (step below).
-	mctx, cancelM := context.WithTimeout(context.WithoutCancel(ctx), mutateTimeout)
-	defer cancelM()
+// fail rolls back what the steps made and returns err, naming the label
+// to sweep when the rollback is incomplete.
+func (p *provisioning) fail(err error) (*Guest, error) {
+	if rerr := p.undo.run(p.ctx); rerr != nil {
+		return nil, fmt.Errorf("%w (rollback incomplete, run sweep for label %s: %v)", err, p.spec.RunLabel, rerr)
+	}
+	return nil, err
+}
 
-	var undo undoStack
-	fail := func(err error) (*Guest, error) {
-		if rerr := undo.run(ctx); rerr != nil {
-			return nil, fmt.Errorf("%w (rollback incomplete, run sweep for label %s: %v)", err, spec.RunLabel, rerr)
-		}
-		return nil, err
+// step ends a step: an injected failure (tests) or the caller's
+// cancellation stops Provision there.
+func (p *provisioning) step(name string) error {
+	if p.h.failAt == name {
+		return drivers.Errorf(drivers.ClassHost, p.op, "injected failure after step %q", name)
 	}
-	step := func(name string) error {
-		if h.failAt == name {
-			return drivers.Errorf(drivers.ClassHost, op, "injected failure after step %q", name)
-		}
-		if err := ctx.Err(); err != nil {
-			return drivers.Errorf(drivers.ClassHost, op, "interrupted after step %q: %w", name, err)
-		}
-		return nil
+	if err := p.ctx.Err(); err != nil {
+		return drivers.Errorf(drivers.ClassHost, p.op, "interrupted after step %q: %w", name, err)
 	}
-	addVol := func(v volRef) {
-		undo = append(undo, func(c context.Context) error { return h.deleteVolDetached(c, v.vol) })
-	}
+	return nil
+}
 
-	// 0. the owner record, listing every volume made below (owner.go);
-	// the undo stack removes it last.
-	names := []string{volName(spec.RunLabel, spec.Name, kindConsole), volName(spec.RunLabel, spec.Name, kindOverlay)}
-	if len(spec.Seed) > 0 {
-		names = append(names, volName(spec.RunLabel, spec.Name, kindSeed))
+func (p *provisioning) addVol(v volRef) {
+	p.undo = append(p.undo, func(c context.Context) error { return p.h.deleteVolDetached(c, v.vol) })
+}
+
+// volumes makes the guest's volumes, the owner record first (owner.go),
+// listing every volume made after it; the undo stack removes it last.
+func (p *provisioning) volumes() (guestVolumes, error) {
+	var v guestVolumes
+	names := []string{p.vol(kindConsole), p.vol(kindOverlay)}
+	if len(p.spec.Seed) > 0 {
+		names = append(names, p.vol(kindSeed))
 	}
-	for i := range spec.ExtraDisks {
-		names = append(names, volName(spec.RunLabel, spec.Name, fmt.Sprintf("disk%d.qcow2", i+1)))
+	for i := range p.spec.ExtraDisks {
+		names = append(names, p.vol(extraDisk(i)))
 	}
-	owner, err := h.createOwner(mctx, spec.RunLabel, spec.Name, names)
+	owner, err := p.h.createOwner(p.mctx, p.spec.RunLabel, p.spec.Name, names)
 	if err != nil {
-		return fail(err)
+		return v, err
 	}
-	addVol(volRef{vol: owner.vol})
-	if err := step("owner"); err != nil {
-		return fail(err)
+	v.owner = owner
+	p.addVol(volRef{vol: owner.vol})
+	if err := p.step("owner"); err != nil {
+		return v, err
 	}
 
-	// 1. console log volume (the serial port writes into it)
-	console, err := h.createVol(mctx, op+": console volume", mustVolXML(volName(spec.RunLabel, spec.Name, kindConsole), "raw", 0, "", ""), 0)
+	// the console log volume (the serial port writes into it)
+	if v.console, err = p.h.createVol(p.mctx, p.op+": console volume", mustVolXML(p.vol(kindConsole), "raw", 0, "", ""), 0); err != nil {
+		return v, err
+	}
+	p.addVol(v.console)
+	if err := p.step("console"); err != nil {
+		return v, err
+	}
+	if err := p.overlay(); err != nil {
+		return v, err
+	}
+	if v.seed, err = p.seed(); err != nil {
+		return v, err
+	}
+	v.extra, err = p.extraDisks()
+	return v, err
+}
+
+// overlay makes the overlay on the base image; libvirt runs qemu-img
+// with a backing file, the base is never copied.
+func (p *provisioning) overlay() error {
+	img := p.spec.Image
+	ox, err := volumeXML(p.vol(kindOverlay), "qcow2", 0, img.Path, img.Format)
 	if err != nil {
-		return fail(err)
+		return drivers.Wrap(drivers.ClassHost, p.op, err)
 	}
-	addVol(console)
-	if err := step("console"); err != nil {
-		return fail(err)
-	}
-
-	// 2. overlay on the base image; libvirt runs qemu-img with a backing
-	// file, the base is never copied.
-	ox, err := volumeXML(volName(spec.RunLabel, spec.Name, kindOverlay), "qcow2", 0, spec.Image.Path, spec.Image.Format)
+	overlay, err := p.h.createVol(p.mctx, p.op+": overlay on "+img.Path, ox, 0)
 	if err != nil {
-		return fail(drivers.Wrap(drivers.ClassHost, op, err))
+		return err
 	}
-	overlay, err := h.createVol(mctx, op+": overlay on "+spec.Image.Path, ox, 0)
+	p.addVol(overlay)
+	return p.step("overlay")
+}
+
+// seed makes the seed volume, uploaded through the storage API (works
+// on remote hosts), and returns its name ("" when the spec has none).
+func (p *provisioning) seed() (string, error) {
+	data := p.spec.Seed
+	if len(data) == 0 {
+		return "", nil
+	}
+	name := p.vol(kindSeed)
+	seed, err := p.h.createVol(p.mctx, p.op+": seed volume", mustVolXML(name, "raw", uint64(len(data)), "", ""), 0)
 	if err != nil {
-		return fail(err)
+		return "", err
 	}
-	addVol(overlay)
-	if err := step("overlay"); err != nil {
-		return fail(err)
+	p.addVol(seed)
+	if err := do0(p.mctx, p.h.c, p.op+": upload seed", func(l *golibvirt.Libvirt) error {
+		return l.StorageVolUpload(seed.vol, bytes.NewReader(data), 0, uint64(len(data)), 0)
+	}); err != nil {
+		return "", err
 	}
+	return name, p.step("seed")
+}
 
-	// 3. seed, uploaded through the storage API (works on remote hosts)
-	seedName := ""
-	if len(spec.Seed) > 0 {
-		seedName = volName(spec.RunLabel, spec.Name, kindSeed)
-		seed, err := h.createVol(mctx, op+": seed volume", mustVolXML(seedName, "raw", uint64(len(spec.Seed)), "", ""), 0)
-		if err != nil {
-			return fail(err)
-		}
-		addVol(seed)
-		if err := do0(mctx, h.c, op+": upload seed", func(l *golibvirt.Libvirt) error {
-			return l.StorageVolUpload(seed.vol, bytes.NewReader(spec.Seed), 0, uint64(len(spec.Seed)), 0)
-		}); err != nil {
-			return fail(err)
-		}
-		if err := step("seed"); err != nil {
-			return fail(err)
-		}
-	}
-
-	// 4. extra blank disks
+// extraDisks makes the blank extra disks and returns their names.
+func (p *provisioning) extraDisks() ([]string, error) {
 	var extra []string
-	for i, mb := range spec.ExtraDisks {
-		n := volName(spec.RunLabel, spec.Name, fmt.Sprintf("disk%d.qcow2", i+1))
-		v, err := h.createVol(mctx, op+": extra disk", mustVolXML(n, "qcow2", uint64(mb)<<20, "", ""), 0)
+	for i, mb := range p.spec.ExtraDisks {
+		n := p.vol(extraDisk(i))
+		v, err := p.h.createVol(p.mctx, p.op+": extra disk", mustVolXML(n, "qcow2", uint64(mb)<<20, "", ""), 0)
 		if err != nil {
-			return fail(err)
+			return nil, err
 		}
-		addVol(v)
+		p.addVol(v)
 		extra = append(extra, n)
 	}
-	if err := step("disks"); err != nil {
-		return fail(err)
-	}
+	return extra, p.step("disks")
+}
 
-	// 5. define the domain
+// define defines the domain on the volumes made.
+func (p *provisioning) define(typ, seedBus string, v guestVolumes) (golibvirt.Domain, error) {
+	spec, h := p.spec, p.h
 	meta := runMeta{Label: spec.RunLabel, Guest: spec.Name, Created: h.now().UTC().Format(time.RFC3339Nano)}
 	x, err := domainXML(domainParams{
 		Name: spec.Name, Type: typ, MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Meta: meta,
-		Pool: h.pool, Overlay: volName(spec.RunLabel, spec.Name, kindOverlay), DiskBus: spec.DiskBus,
-		Seed: seedName, SeedBus: seedBus, ExtraDisks: extra,
+		Pool: h.pool, Overlay: p.vol(kindOverlay), DiskBus: spec.DiskBus,
+		Seed: v.seed, SeedBus: seedBus, ExtraDisks: v.extra,
 		Network: h.network, NICModel: spec.NICModel, MAC: spec.Extra["mac"],
 		Kernel: spec.Image.Kernel, Initrd: spec.Image.Initrd, Cmdline: spec.Image.Cmdline,
-		Console: console.path, UEFI: spec.Image.Firmware == "uefi",
+		Console: v.console.path, UEFI: spec.Image.Firmware == "uefi",
 	})
 	if err != nil {
-		return fail(drivers.Wrap(drivers.ClassInput, op, err))
+		return golibvirt.Domain{}, drivers.Wrap(drivers.ClassInput, p.op, err)
 	}
-	dom, err := do(mctx, h.c, op+": define domain", func(l *golibvirt.Libvirt) (golibvirt.Domain, error) {
+	dom, err := do(p.mctx, h.c, p.op+": define domain", func(l *golibvirt.Libvirt) (golibvirt.Domain, error) {
 		return l.DomainDefineXMLFlags(x, golibvirt.DomainDefineValidate)
 	})
 	if err != nil {
-		return fail(err)
+		return dom, err
 	}
-	undo = append(undo, func(c context.Context) error { return h.undefine(c, dom) })
-	if err := step("define"); err != nil {
-		return fail(err)
-	}
+	p.undo = append(p.undo, func(c context.Context) error { return h.undefine(c, dom) })
+	return dom, p.step("define")
+}
 
-	// 6. start
-	defined := time.Now()
-	if err := do0(mctx, h.c, op+": start domain", func(l *golibvirt.Libvirt) error {
+// start starts the defined domain.
+func (p *provisioning) start(dom golibvirt.Domain) error {
+	if err := do0(p.mctx, p.h.c, p.op+": start domain", func(l *golibvirt.Libvirt) error {
 		return l.DomainCreate(dom)
 	}); err != nil {
-		return fail(err)
+		return err
 	}
-	if err := step("start"); err != nil {
-		return fail(err)
-	}
-	g := &Guest{h: h, name: spec.Name, label: spec.RunLabel, dom: dom, console: console.vol, owner: owner,
-		ProvisionTime: time.Since(start), StartTime: time.Since(defined)}
-	h.log.Debug("libvirt: guest started", "guest", spec.Name, "provision", g.ProvisionTime, "start", g.StartTime, "type", typ)
-	return g, nil
+	return p.step("start")
 }
 
 func mustVolXML(name, format string, capacity uint64, backing, backingFormat string) string {
@@ -318,14 +386,7 @@ func (h *Host) undefine(ctx context.Context, dom golibvirt.Domain) error {
 func (h *Host) deleteGuestVolumes(ctx context.Context, label, guest string) ([]string, error) {
 	prefix := volGuestPrefix(label, guest)
 	return do(ctx, h.c, "delete volumes of "+guest, func(l *golibvirt.Libvirt) ([]string, error) {
-		p, err := l.StoragePoolLookupByName(h.pool)
-		if err != nil {
-			return nil, err
-		}
-		// Files written beside our volumes (rotated console logs) are
-		// only listed after a refresh.
-		_ = l.StoragePoolRefresh(p, 0)
-		vols, _, err := l.StoragePoolListAllVolumes(p, 1, 0)
+		_, vols, err := poolVolumes(l, h.pool)
 		if err != nil {
 			return nil, err
 		}

@@ -33,11 +33,7 @@ func TestLabLibvirtdRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	label := drivertest.NewRunLabel()
 	defer h.Sweep(context.Background(), drivers.SweepSelector{RunLabel: label})
 	g, err := h.Provision(ctx, tinySpec(t, dir, "restart", label))

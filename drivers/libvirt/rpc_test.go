@@ -80,18 +80,14 @@ func TestLabHungCallReconnects(t *testing.T) {
 	uri := labURI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	first, _ := h.c.get(ctx)
 	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancelShort()
 	release := make(chan struct{})
 	defer close(release)
 	start := time.Now()
-	_, err = do(short, h.c, "hang", func(l *golibvirt.Libvirt) (int, error) {
+	_, err := do(short, h.c, "hang", func(l *golibvirt.Libvirt) (int, error) {
 		<-release // stands in for an RPC libvirtd never answers
 		return 0, nil
 	})

@@ -27,18 +27,58 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 			return nil, drivers.Errorf(drivers.ClassInput, "sweep", "%v", err)
 		}
 	}
-	now := h.now()
-	old := func(t time.Time) bool { return sel.OlderThan <= 0 || now.Sub(t) > sel.OlderThan }
-	match := func(label string) bool { return sel.RunLabel == "" || sel.RunLabel == label }
-
-	type labelled struct {
-		dom  golibvirt.Domain
-		meta runMeta
+	sw := sweeper{h: h, sel: sel, now: h.now(), kept: map[volKey]bool{}, swept: map[volKey]bool{}}
+	doms, foreign, err := sw.listDomains(ctx)
+	if err != nil {
+		return nil, err
 	}
-	// Disks of domains that are not ours: a volume one of them uses is
-	// never removed, whatever its name.
+	sw.sweepDomains(ctx, doms)
+	vols, err := sw.listVolumes(ctx, foreign)
+	if err != nil {
+		return sw.res, errors.Join(append(sw.errs, err)...)
+	}
+	sw.sweepVolumes(ctx, vols, sw.readOwners(ctx, vols))
+	if len(sw.errs) > 0 {
+		return sw.res, drivers.Wrap(drivers.ClassHost, "sweep", errors.Join(sw.errs...))
+	}
+	return sw.res, nil
+}
+
+// sweeper is one Sweep in progress: the phases in order are listDomains,
+// sweepDomains, listVolumes, readOwners, sweepVolumes.
+type sweeper struct {
+	h   *Host
+	sel drivers.SweepSelector
+	now time.Time
+	res []drivers.Resource
+	// errs collects what failed; the sweep goes on past each.
+	errs []error
+	// kept: labelled domains that stay: their volumes stay too.
+	kept map[volKey]bool
+	// swept: labelled domains removed: their metadata proves their volumes.
+	swept map[volKey]bool
+}
+
+func (sw *sweeper) old(t time.Time) bool {
+	return sw.sel.OlderThan <= 0 || sw.now.Sub(t) > sw.sel.OlderThan
+}
+
+func (sw *sweeper) match(label string) bool {
+	return sw.sel.RunLabel == "" || sw.sel.RunLabel == label
+}
+
+// labelled is a domain carrying our metadata element.
+type labelled struct {
+	dom  golibvirt.Domain
+	meta runMeta
+}
+
+// listDomains returns the domains carrying our element, and the disks of
+// those that do not: a volume one of them uses is never removed,
+// whatever its name.
+func (sw *sweeper) listDomains(ctx context.Context) ([]labelled, map[string]bool, error) {
 	foreign := map[string]bool{}
-	doms, err := do(ctx, h.c, "sweep: list domains", func(l *golibvirt.Libvirt) ([]labelled, error) {
+	doms, err := do(ctx, sw.h.c, "sweep: list domains", func(l *golibvirt.Libvirt) ([]labelled, error) {
 		all, _, err := l.ConnectListAllDomains(1, 0)
 		if err != nil {
 			return nil, err
@@ -62,43 +102,41 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 		}
 		return out, nil
 	})
-	if err != nil {
-		return nil, err
-	}
+	return doms, foreign, err
+}
 
-	var res []drivers.Resource
-	var errs []error
-	kept := map[volKey]bool{}  // labelled domains that stay: their volumes stay too
-	swept := map[volKey]bool{} // labelled domains removed: their metadata proves their volumes
+// sweepDomains removes the selected domains, recording each guest in
+// swept or kept. Age: a domain's created time from its metadata.
+func (sw *sweeper) sweepDomains(ctx context.Context, doms []labelled) {
 	for _, d := range doms {
+		k := volKey{d.meta.Label, d.meta.Guest}
 		created, cerr := d.meta.created()
-		if d.meta.Label == probeLabel && (cerr != nil || now.Sub(created) < probeGrace) {
+		if d.meta.Label == probeLabel && (cerr != nil || sw.now.Sub(created) < probeGrace) {
 			// A probe of a live Open in another process: it removes itself.
-			kept[volKey{d.meta.Label, d.meta.Guest}] = true
+			sw.kept[k] = true
 			continue
 		}
-		if !match(d.meta.Label) || (cerr == nil && !old(created)) || (cerr != nil && sel.OlderThan > 0) {
-			kept[volKey{d.meta.Label, d.meta.Guest}] = true
+		if !sw.match(d.meta.Label) || (cerr == nil && !sw.old(created)) || (cerr != nil && sw.sel.OlderThan > 0) {
+			sw.kept[k] = true
 			continue
 		}
-		res = append(res, drivers.Resource{Kind: "domain", Name: d.dom.Name, RunLabel: d.meta.Label, Created: created})
-		if !sel.DryRun {
-			if err := h.undefine(ctx, d.dom); err != nil {
-				errs = append(errs, err)
-				kept[volKey{d.meta.Label, d.meta.Guest}] = true // it may still use them
+		sw.res = append(sw.res, drivers.Resource{Kind: "domain", Name: d.dom.Name, RunLabel: d.meta.Label, Created: created})
+		if !sw.sel.DryRun {
+			if err := sw.h.undefine(ctx, d.dom); err != nil {
+				sw.errs = append(sw.errs, err)
+				sw.kept[k] = true // it may still use them
 				continue
 			}
 		}
-		swept[volKey{d.meta.Label, d.meta.Guest}] = true
+		sw.swept[k] = true
 	}
+}
 
-	vols, err := do(ctx, h.c, "sweep: list volumes", func(l *golibvirt.Libvirt) ([]poolVol, error) {
-		p, err := l.StoragePoolLookupByName(h.pool)
-		if err != nil {
-			return nil, err
-		}
-		_ = l.StoragePoolRefresh(p, 0)
-		all, _, err := l.StoragePoolListAllVolumes(p, 1, 0)
+// listVolumes returns the pool's volumes named like ours, each marked
+// foreign when a domain that is not ours uses it.
+func (sw *sweeper) listVolumes(ctx context.Context, foreign map[string]bool) ([]poolVol, error) {
+	return do(ctx, sw.h.c, "sweep: list volumes", func(l *golibvirt.Libvirt) ([]poolVol, error) {
+		p, all, err := poolVolumes(l, sw.h.pool)
 		if err != nil {
 			return nil, err
 		}
@@ -119,34 +157,45 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 		}
 		return out, nil
 	})
-	if err != nil {
-		return res, errors.Join(append(errs, err)...)
-	}
+}
+
+// readOwners reads the owner records of the selected labels: what each
+// lists, by guest.
+func (sw *sweeper) readOwners(ctx context.Context, vols []poolVol) map[volKey]map[string]bool {
 	owners := map[volKey]map[string]bool{}
 	for _, v := range vols {
-		if v.kind != kindOwner || v.foreign || !match(v.label) {
+		if v.kind != kindOwner || v.foreign || !sw.match(v.label) {
 			continue
 		}
-		b, err := h.readOwner(ctx, v.v)
+		b, err := sw.h.readOwner(ctx, v.v)
 		if err != nil {
-			errs = append(errs, err)
+			sw.errs = append(sw.errs, err)
 			continue
 		}
 		if listed, ok := parseOwner(b, v.label, v.guest); ok {
 			owners[volKey{v.label, v.guest}] = listed
 		}
 	}
-	include := func(v poolVol) bool {
-		if !match(v.label) {
-			return false
-		}
-		if v.label == probeLabel && (v.mtime.IsZero() || now.Sub(v.mtime) < probeGrace) {
-			return false
-		}
-		return sel.OlderThan <= 0 || (!v.mtime.IsZero() && old(v.mtime))
+	return owners
+}
+
+// include tells whether a volume is selected by label and age (a volume's
+// age is its modification time).
+func (sw *sweeper) include(v poolVol) bool {
+	if !sw.match(v.label) {
+		return false
 	}
+	if v.label == probeLabel && (v.mtime.IsZero() || sw.now.Sub(v.mtime) < probeGrace) {
+		return false
+	}
+	return sw.sel.OlderThan <= 0 || (!v.mtime.IsZero() && sw.old(v.mtime))
+}
+
+// sweepVolumes removes the volumes planVols picks; an owner record whose
+// listed volume failed to go stays.
+func (sw *sweeper) sweepVolumes(ctx context.Context, vols []poolVol, owners map[volKey]map[string]bool) {
 	failed := map[volKey]bool{}
-	for _, v := range planVols(vols, owners, kept, swept, include) {
+	for _, v := range planVols(vols, owners, sw.kept, sw.swept, sw.include) {
 		k := volKey{v.label, v.guest}
 		if v.kind == kindOwner && failed[k] {
 			continue // a volume it lists stays: so does the proof
@@ -155,19 +204,27 @@ func (h *Host) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.
 		if v.kind == kindSeed {
 			kind = "seed"
 		}
-		res = append(res, drivers.Resource{Kind: kind, Name: v.v.Name, RunLabel: v.label, Created: v.mtime})
-		if sel.DryRun {
+		sw.res = append(sw.res, drivers.Resource{Kind: kind, Name: v.v.Name, RunLabel: v.label, Created: v.mtime})
+		if sw.sel.DryRun {
 			continue
 		}
-		if err := h.deleteVolDetached(ctx, v.v); err != nil {
-			errs = append(errs, err)
+		if err := sw.h.deleteVolDetached(ctx, v.v); err != nil {
+			sw.errs = append(sw.errs, err)
 			failed[k] = true
 		}
 	}
-	if len(errs) > 0 {
-		return res, drivers.Wrap(drivers.ClassHost, "sweep", errors.Join(errs...))
+}
+
+// poolVolumes lists every volume of the named pool, after a refresh so
+// files written beside our volumes (rotated console logs) are listed too.
+func poolVolumes(l *golibvirt.Libvirt, pool string) (golibvirt.StoragePool, []golibvirt.StorageVol, error) {
+	p, err := l.StoragePoolLookupByName(pool)
+	if err != nil {
+		return p, nil, err
 	}
-	return res, nil
+	_ = l.StoragePoolRefresh(p, 0)
+	vols, _, err := l.StoragePoolListAllVolumes(p, 1, 0)
+	return p, vols, err
 }
 
 // volKey names one guest of one run.

@@ -20,11 +20,7 @@ func TestLabSweepSparesForeignVolumes(t *testing.T) {
 	uri := labURI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := open(ctx, uri, labOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := openLab(t, ctx, uri)
 	label := drivertest.NewRunLabel()
 	names := []string{volName(label, "db01", "data.qcow2"), volName(label, "db01", kindOverlay)}
 	for _, n := range names {

@@ -64,7 +64,8 @@ images:
 		{"unknown nested key", strings.Replace(base, "{path: img/disk.qcow2}", "{path: img/disk.qcow2, memroy: 3}", 1), `p.yaml:5: images.tiny.memroy: unknown field "memroy"`},
 		{"wrong type", base + "parallel: many\n", `p.yaml:6: parallel: wrong type: want an integer, got str "many"`},
 		{"unknown driver", strings.Replace(base, "driver: libvirt", "driver: vmware", 1), `p.yaml:3: hosts.lab.driver: unknown driver "vmware"`},
-		{"bad uri", strings.Replace(base, "qemu:///system", "qemu://nohost/system", 1), `hosts.lab.uri: bad libvirt URI`},
+		{"bad uri", strings.Replace(base, "qemu:///system", "qemu+libssh://nohost/system", 1), `hosts.lab.uri: bad libvirt URI`},
+		{"bad uri parameter", strings.Replace(base, "qemu:///system", "qemu+tcp://h/system?socket=/x", 1), `parameter "socket" is not supported`},
 		{"bad uri path", strings.Replace(base, "qemu:///system", "qemu:///sys", 1), `path must be /system or /session`},
 		{"unset env in uri", strings.Replace(base, "qemu:///system", "${VC_TEST_UNSET_FOR_SURE}", 1), "VC_TEST_UNSET_FOR_SURE (named in the uri) is not set"},
 		{"missing image", strings.Replace(base, "img/disk.qcow2", "img/nope.qcow2", 1), "images.tiny.path: testdata/img/nope.qcow2: no such file or directory"},
@@ -128,6 +129,21 @@ func TestLoadFiles(t *testing.T) {
 // TestLabNTP: a lab host tells its guests about the lab's NTP server
 // unless the plan says otherwise (an empty list means none); other hosts
 // get none by default.
+// TestLibvirtURIGrammar: the plan accepts what the libvirt driver can
+// dial, by the driver's own grammar: qemu://host/system is TLS (libvirt's
+// rule), and a URI it cannot dial is refused with the driver's reason.
+func TestLibvirtURIGrammar(t *testing.T) {
+	for _, uri := range []string{"qemu://h/system", "qemu+ssh://u@h/system?keyfile=/k", "qemu:///system?socket=/x/sock"} {
+		if _, err := Parse([]byte("name: x\nhosts:\n  h: {driver: libvirt, uri: '"+uri+"'}\nimages:\n  tiny: {path: img/disk.qcow2}\n"), "p.yaml", "testdata", know); err != nil {
+			t.Errorf("%s: %v", uri, err)
+		}
+	}
+	_, err := Parse([]byte("name: x\nhosts:\n  h: {driver: libvirt, uri: 'qemu+tcp://alice@h/sys'}\nimages:\n  tiny: {path: img/disk.qcow2}\n"), "p.yaml", "testdata", know)
+	if err == nil || !strings.Contains(err.Error(), "path must be /system or /session") {
+		t.Errorf("bad path: %v, want the path error", err)
+	}
+}
+
 func TestLabNTP(t *testing.T) {
 	t.Setenv("VIRTCERT_LAB_URI", "qemu:///system?socket=/x/sock")
 	for _, c := range []struct{ hosts, want string }{

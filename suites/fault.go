@@ -40,6 +40,17 @@ type Proof struct {
 	Case string
 }
 
+// LabProof names a lab test, and its subtest case ("" for the whole
+// test), that FAILs the check on a real faulty guest.
+func LabProof(test, c string) Proof { return Proof{Kind: ProofLab, Test: test, Case: c} }
+
+// TranscriptProof names a test that FAILs the check on a recorded
+// transcript, and the faulty variant as PLATFORM/AREA/FILE (or a named
+// case of that test).
+func TranscriptProof(test, c string) Proof {
+	return Proof{Kind: ProofTranscript, Test: test, Case: c}
+}
+
 var faults = map[string]Fault{}
 
 // DescribeFaults records, for checks registered without a Fault, the fault

@@ -69,7 +69,8 @@ func caseNamed(src string, p suites.Proof) bool {
 // TestFaultTable: every check of priority 1 and 2 names the guest fault it
 // exists to catch, how that fault is made, and at least one proof; every
 // proof names a test function that exists, in a file that names the
-// proof's case; a lab proof lives in a lab test (e2e); a transcript proof's
+// proof's case and the check's ID (a proof pointed at a test of another
+// check fails here); a lab proof lives in a lab test (e2e); a transcript proof's
 // file exists. A new P1/P2 check without a proven fault fails here.
 func TestFaultTable(t *testing.T) {
 	transcripts, err := suitetest.Root()
@@ -124,7 +125,7 @@ func checkProof(t *testing.T, id string, p suites.Proof, root, transcripts strin
 		if p.Kind == suites.ProofLab && !lab {
 			continue
 		}
-		if caseNamed(string(b), p) {
+		if caseNamed(string(b), p) && strings.Contains(string(b), `"`+id+`"`) {
 			named = true
 		}
 	}
@@ -134,7 +135,7 @@ func checkProof(t *testing.T, id string, p suites.Proof, root, transcripts strin
 		t.Errorf("%s: proof %s: kind %q, want lab or transcript", id, p, p.Kind)
 	}
 	if !named {
-		t.Errorf("%s: proof %s: no %s file defining %s names the case %q", id, p, p.Kind, p.Test, p.Case)
+		t.Errorf("%s: proof %s: no %s file defining %s names both the case %q and the check %q", id, p, p.Kind, p.Test, p.Case, id)
 	}
 	if p.Kind != suites.ProofTranscript || !strings.Contains(p.Case, "/") {
 		return

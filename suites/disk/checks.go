@@ -542,16 +542,14 @@ func runHotplug(t *suites.T) {
 	mark, _ := strconv.Atoi(strings.TrimSpace(string(t.Run("dmesg line count before attach", ": vc=dmesgmark; "+sudo+"$S dmesg | wc -l").Stdout)))
 	start := time.Now()
 	ref, err := hp.AttachDisk(ctx, size)
-	if err != nil {
-		t.Errorf("host: attach disk: %v", err)
-	}
+	t.HostStep("host: attach disk", fmt.Sprintf("AttachDisk(%d MiB)", size), "target "+ref.ID+" serial "+ref.Serial, err, time.Since(start))
+	t.HostFailed("attach disk", err)
 	detached := false
 	t.Cleanup(func() {
 		if !detached {
 			_ = hp.DetachDisk(ctx, ref)
 		}
 	})
-	t.Evidence(reports.Evidence{Step: "host: attach disk", Command: fmt.Sprintf("host: AttachDisk(%d MiB)", size), Output: "target " + ref.ID + " serial " + ref.Serial})
 	var o HotplugObs
 	for time.Since(start) <= appear+5*time.Second && !o.Appeared {
 		time.Sleep(time.Second)
@@ -566,11 +564,11 @@ func runHotplug(t *suites.T) {
 		}
 	}
 	t.Run("block devices after attach", ProbeDisk)
-	if err := hp.DetachDisk(ctx, ref); err != nil {
-		t.Errorf("host: detach disk: %v", err)
-	}
+	detachStart := time.Now()
+	err = hp.DetachDisk(ctx, ref)
+	t.HostStep("host: detach disk", "DetachDisk "+ref.ID, "", err, time.Since(detachStart))
+	t.HostFailed("detach disk", err)
 	detached = true
-	t.Evidence(reports.Evidence{Step: "host: detach disk", Command: "host: DetachDisk " + ref.ID})
 	deadline := time.Now().Add(appear)
 	for o.Appeared && time.Now().Before(deadline) {
 		time.Sleep(time.Second)

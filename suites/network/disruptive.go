@@ -257,16 +257,14 @@ func runNICHotplug(t *suites.T) {
 	mark, _ := strconv.Atoi(strings.TrimSpace(string(t.Run("dmesg line count before attach", dmesgMark).Stdout)))
 	start := time.Now()
 	ref, err := hp.AttachNIC(ctx)
-	if err != nil {
-		t.Errorf("host: attach NIC: %v", err)
-	}
+	t.HostStep("host: attach NIC", "AttachNIC", "MAC "+ref.MAC, err, time.Since(start))
+	t.HostFailed("attach NIC", err)
 	detached := false
 	t.Cleanup(func() {
 		if !detached {
 			_ = hp.DetachNIC(ctx, ref)
 		}
 	})
-	t.Evidence(reports.Evidence{Step: "host: attach NIC", Command: "host: AttachNIC", Output: "MAC " + ref.MAC})
 	o := HotplugObs{MAC: ref.MAC}
 	for time.Since(start) <= appear+5*time.Second && !o.Appeared {
 		time.Sleep(time.Second)
@@ -302,11 +300,11 @@ func runNICHotplug(t *suites.T) {
 		}
 	}
 	t.Run("new interface state", ProbeNet)
-	if err := hp.DetachNIC(ctx, ref); err != nil {
-		t.Errorf("host: detach NIC: %v", err)
-	}
+	detachStart := time.Now()
+	err = hp.DetachNIC(ctx, ref)
+	t.HostStep("host: detach NIC", "DetachNIC "+ref.MAC, "", err, time.Since(detachStart))
+	t.HostFailed("detach NIC", err)
 	detached = true
-	t.Evidence(reports.Evidence{Step: "host: detach NIC", Command: "host: DetachNIC " + ref.MAC})
 	gone := time.Now().Add(appear)
 	for time.Now().Before(gone) {
 		time.Sleep(time.Second)

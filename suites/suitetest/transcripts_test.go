@@ -52,6 +52,7 @@ func fast(tg *suites.Target, _ *suitetest.CapGuest) {
 		// 0.4 s: scheduling jitter on a loaded 2-core machine alone read as
 		// -173 ppm against the profiles' 100. The faulty transcript runs
 		// 250000 ppm fast at this interval, so 20000 still fails it 12x over.
+		// TestDriftMeasuresTheRate holds the measured rates themselves.
 		"clock.drift":            {"window_seconds": 0.4, "samples": 5, "max_ppm": 20000},
 		"clock.after-pause":      {"pause_seconds": 0.01, "settle_seconds": 2},
 		"clock.after-save":       {"settle_seconds": 2},
@@ -443,5 +444,32 @@ func TestCapturedTCG(t *testing.T) {
 	// The real console of that guest is clean.
 	if r := run(t, tc{platform: "kvm-tcg", check: "console.clean", console: "healthy.log"}); r.Status != reports.Pass {
 		t.Fatalf("captured console:\n%s", suitetest.Describe(r))
+	}
+}
+
+// TestDriftMeasuresTheRate: clock.drift's transcript cases run at a loose
+// 20000 ppm (see fast), so their PASS/FAIL alone would not notice a fit
+// that got the rate's sign or scale wrong. The faulty transcript gains
+// 25 ms per 0.1 s sample (+250000 ppm, less the replay's own time between
+// samples): the measured rate must be fast and of that size; the healthy
+// replay's must stay near zero, well inside the tolerance.
+func TestDriftMeasuresTheRate(t *testing.T) {
+	for _, c := range []struct {
+		over     []string
+		min, max float64
+	}{
+		{[]string{"clock/faulty-drift.txt"}, 100000, 260000},
+		{nil, -5000, 5000},
+	} {
+		r := run(t, tc{platform: "kvm", check: "clock.drift", over: c.over, console: "healthy.log"})
+		var ppm []float64
+		for _, m := range r.Measures {
+			if m.Name == "clock.drift" {
+				ppm = append(ppm, m.Value)
+			}
+		}
+		if len(ppm) != 1 || ppm[0] < c.min || ppm[0] > c.max {
+			t.Errorf("%v: measured %v ppm, want one value in [%g, %g]\n%s", c.over, ppm, c.min, c.max, suitetest.Describe(r))
+		}
 	}
 }

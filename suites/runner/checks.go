@@ -31,10 +31,10 @@ func (x *targetRun) checks(ctx context.Context) {
 // again).
 func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 	if x.dead != nil {
-		return notRun(c, statusOf(x.dead), "not run: "+x.dead.Error())
+		return notRun(c, x.dead, "not run: "+x.dead.Error())
 	}
 	if err := x.needs(c); err != nil {
-		return notRun(c, statusOf(err), err.Error())
+		return notRun(c, err, err.Error())
 	}
 	if cap := x.r.rr.Timeouts.Check.D(); cap > 0 && cap < c.Timeout {
 		c.Timeout = cap
@@ -119,10 +119,10 @@ func (x *targetRun) needs(c suites.Check) error {
 			if x.peerErr != nil {
 				return x.peerErr
 			}
-			return &needError{need: n, reason: "no peer guest"}
+			return &needError{reason: "no peer guest"}
 		}
 		if ok, err := drivers.HasCapability(x.gs.g, n); err != nil || !ok {
-			return &needError{need: n, reason: "host driver lacks capability: " + n}
+			return &needError{reason: "host driver lacks capability: " + n}
 		}
 	}
 	return nil

@@ -10,7 +10,6 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/reports"
-	"github.com/virtcert/virtcert/suites"
 )
 
 // TestStatusOf: the status of every error path outside a check, decided
@@ -37,10 +36,10 @@ func TestStatusOf(t *testing.T) {
 		{"lost the connection", &drivers.Error{Class: drivers.ClassHost, Op: "lost the connection to the guest", Err: drivers.Wrap(drivers.ClassGuest, "x", base)}, reports.Error},
 		{"unreachable after a disruptive check", guestFault("guest unreachable after lifecycle.reboot", base), reports.Fail},
 		{"host key changed after a reboot", &drivers.Error{Class: drivers.ClassSecurity, Op: "guest unreachable after lifecycle.reboot", Err: base}, reports.Error},
-		{"plan declines the peer", &needError{need: suites.NeedPeer, reason: "plan sets peer: none"}, reports.Skip},
+		{"plan declines the peer", &needError{reason: "plan sets peer: none"}, reports.Skip},
 		{"peer host could not be opened", hostFault("peer host h2", base), reports.Error},
 		{"peer guest could not be provisioned", &drivers.Error{Class: drivers.ClassHost, Op: "peer guest (h/i)", Err: guestFault("never got an address", base)}, reports.Error},
-		{"wrapped need", fmt.Errorf("target: %w", &needError{need: "x", reason: "y"}), reports.Skip},
+		{"wrapped need", fmt.Errorf("target: %w", &needError{reason: "y"}), reports.Skip},
 	} {
 		if got := statusOf(c.err); got != c.want {
 			t.Errorf("%s: %s, want %s", c.path, got, c.want)

@@ -177,7 +177,7 @@ func (x *targetRun) providePeer(ctx context.Context) {
 		return
 	}
 	if p.Why != "" {
-		x.peerErr = &needError{need: suites.NeedPeer, reason: p.Why}
+		x.peerErr = &needError{reason: p.Why}
 		return
 	}
 	r := x.r
@@ -238,14 +238,15 @@ func (x *targetRun) wrapUp(ctx context.Context) {
 	}
 }
 
-// skipped is a SKIP result with its reason.
+// skipped is the SKIP result of a check that does not apply, with why.
 func skipped(c suites.Check, why string) *reports.Result {
-	return notRun(c, reports.Skip, why)
+	return notRun(c, &needError{reason: why}, why)
 }
 
-// notRun is the result of a check that did not run.
-func notRun(c suites.Check, st reports.Status, why string) *reports.Result {
-	return &reports.Result{Check: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Status: st, Reason: why, Started: time.Now()}
+// notRun is the result of a check that did not run because of err: its
+// status is the one statusOf decides, its reason why.
+func notRun(c suites.Check, err error, why string) *reports.Result {
+	return &reports.Result{Check: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Status: statusOf(err), Reason: why, Started: time.Now()}
 }
 
 // security records a host key mismatch met while reconnecting (after a
@@ -298,7 +299,7 @@ func (r *runner) setupFailed(t *reports.Target, todo []suites.Check, err error) 
 		if r.done[t.ID][c.ID] {
 			continue
 		}
-		r.record(t, notRun(c, statusOf(err), "target setup failed: "+msg))
+		r.record(t, notRun(c, err, "target setup failed: "+msg))
 	}
 	t.Finished = r.opt.Now().UTC()
 }

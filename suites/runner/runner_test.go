@@ -47,16 +47,21 @@ var (
 
 func testPlan(t *testing.T, extra string) *plan.Plan {
 	t.Helper()
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "disk.qcow2"), []byte("not really qcow2"), 0o644)
-	text := `name: test
+	return parsePlan(t, `name: test
 hosts:
   h1: {driver: libvirt, uri: "qemu:///system"}
 images:
   tiny: {path: disk.qcow2, memory_mb: 128}
   other: {path: disk.qcow2, memory_mb: 128}
 timeouts: {ready: 2s, provision: 5s, destroy: 1s}
-` + extra
+`+extra)
+}
+
+// parsePlan parses a plan's text beside a stand-in disk.qcow2.
+func parsePlan(t *testing.T, text string) *plan.Plan {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "disk.qcow2"), []byte("not really qcow2"), 0o644)
 	p, err := plan.Parse([]byte(text), "test.yaml", dir, resolve.Knowledge(nil))
 	if err != nil {
 		t.Fatal(err)

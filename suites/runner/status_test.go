@@ -47,49 +47,6 @@ func TestStatusOf(t *testing.T) {
 	}
 }
 
-// TestPeerNotProvisioned: a peer guest that cannot be provisioned makes
-// the two-guest checks ERROR (they were SKIPped) and the run is not
-// certified; the target's own checks still run.
-func TestPeerNotProvisioned(t *testing.T) {
-	for _, fail := range []error{
-		drivers.Errorf(drivers.ClassHost, "provision", "no space left in pool"),
-		drivers.Errorf(drivers.ClassGuest, "provision", "image does not boot"),
-	} {
-		h, d := newFakeHost(), &fakeDial{}
-		h.failProv["-peer"] = fail
-		run, _, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck, peerCheck))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tg := run.Targets[0]
-		if r := result(t, tg, "network.peer"); r.Status != reports.Error || !strings.Contains(r.Reason, "peer guest (h1/tiny)") {
-			t.Errorf("%v: peer check %s %q, want ERROR", fail, r.Status, r.Reason)
-		}
-		if r := result(t, tg, "platform.ok"); r.Status != reports.Pass {
-			t.Errorf("own check: %s %s", r.Status, r.Reason)
-		}
-		if run.Verdict() == reports.Certified {
-			t.Errorf("%v: certified without its peer", fail)
-		}
-	}
-}
-
-// TestPeerDeclined: peer: none SKIPs the two-guest checks with the reason
-// (a missing need), and the rest can still certify.
-func TestPeerDeclined(t *testing.T) {
-	h, d := newFakeHost(), &fakeDial{}
-	run, _, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\npeer: none\n"), opts(t, h, d, okCheck, peerCheck))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := result(t, run.Targets[0], "network.peer"); r.Status != reports.Skip || r.Reason != "plan sets peer: none" {
-		t.Errorf("peer check %s %q", r.Status, r.Reason)
-	}
-	if run.Verdict() != reports.Certified {
-		t.Errorf("verdict %s", run.Verdict())
-	}
-}
-
 // TestNeverAnswers: a guest that does not answer within the ready
 // timeout is the guest's fault (FAIL), though the dial ends with the
 // timeout's context error.

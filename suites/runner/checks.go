@@ -65,13 +65,13 @@ func (x *targetRun) retry(ctx context.Context, c suites.Check, res *reports.Resu
 		res.Status, res.Reason = statusOf(err), err.Error()+" during this check ("+res.Reason+")"
 		return res
 	}
-	os, err := x.gs.alive(ctx, x.tg.OS)
+	_, err := x.gs.alive(ctx)
+	x.follow()
 	if err != nil {
 		x.dead = &drivers.Error{Class: drivers.ClassHost, Op: "lost the connection to the guest", Err: err}
 		x.r.security(x.t.ID, err)
 		return res
 	}
-	x.tg.OS = os
 	if c.Disruptive {
 		return res
 	}
@@ -87,11 +87,12 @@ func (x *targetRun) retry(ctx context.Context, c suites.Check, res *reports.Resu
 // an unreachable guest is its fault, a changed host key a security
 // error.
 func (x *targetRun) afterDisruptive(ctx context.Context, c suites.Check) {
-	os, err := x.gs.alive(ctx, x.tg.OS)
+	_, err := x.gs.alive(ctx)
 	if err == nil {
-		x.tg.OS = os
 		x.gs.restoreHelper(ctx, x.r.opt.ProbePath, func(f string, a ...any) { x.r.progress(x.t.ID, f, a...) })
-		x.tg.Helper = x.gs.helper
+	}
+	x.follow()
+	if err == nil {
 		return
 	}
 	if gone := x.gs.gone(ctx); gone != nil {

@@ -505,9 +505,16 @@ func TestReconnectFollowsAddress(t *testing.T) {
 			t.Fatalf("reconnect: %v", err)
 		}
 		t.Target.OS = x
+		if t.Target.Address != "192.168.150.11" {
+			t.Fatalf("after Reconnect the check sees address %q, not the new lease", t.Target.Address)
+		}
+	}}
+	var after atomic.Value
+	addrCheck := suites.Check{ID: "platform.addr", Area: "platform", Title: "addr", Timeout: 5 * time.Second, Run: func(t *suites.T) {
+		after.Store(t.Target.Address)
 	}}
 	dial := d.dial
-	o := opts(t, h, d, reboot, okCheck)
+	o := opts(t, h, d, reboot, okCheck, addrCheck)
 	o.Dial = func(ctx context.Context, addr string, a transport.Access) (transport.Transport, string, error) {
 		if moved.Load() && addr != "192.168.150.11" {
 			<-ctx.Done()
@@ -528,6 +535,9 @@ func TestReconnectFollowsAddress(t *testing.T) {
 	}
 	if r := result(t, tg, "platform.ok"); r.Status != reports.Pass {
 		t.Errorf("after reboot: %s %q", r.Status, r.Reason)
+	}
+	if a, _ := after.Load().(string); a != "192.168.150.11" {
+		t.Errorf("a check after the reboot sees address %q, not the new lease", a)
 	}
 }
 

@@ -161,9 +161,22 @@ func (x *targetRun) ready(ctx context.Context) {
 	r.fingerprint(ctx, gs, img, x.t)
 	r.progress(x.t.ID, "guest %s ready at %s after %.1fs (%s, %s)", gs.g.Name(), gs.addr, x.t.Guest.BootSeconds, cmp.Or(x.t.Guest.Distro, "unknown distro"), cmp.Or(x.t.Guest.Kernel, "unknown kernel"))
 	r.journal(journal.Record{Type: journal.TargetProvisioned, Target: x.t.ID, Guest: &x.t.Guest, Resources: []string{"guest " + gs.g.Name()}})
-	x.tg = &suites.Target{Host: x.h, HostInfo: x.info, Guest: gs.g, Spec: gs.spec, Address: gs.addr, OS: gs.os, Profile: x.prof,
-		Controller: controllerFor(x.h, gs.addr), Helper: gs.helper, ConsoleAllow: r.rr.ConsoleAllow}
-	x.tg.Reconnect = func(ctx context.Context) (transport.Transport, error) { return gs.reconnect(ctx) }
+	x.tg = &suites.Target{Host: x.h, HostInfo: x.info, Guest: gs.g, Spec: gs.spec, Profile: x.prof, ConsoleAllow: r.rr.ConsoleAllow}
+	x.tg.Reconnect = func(ctx context.Context) (transport.Transport, error) {
+		os, err := gs.reconnect(ctx)
+		x.follow()
+		return os, err
+	}
+	x.follow()
+}
+
+// follow brings what the checks see up to the session: its connection,
+// its address (a rebooted guest may have another lease) and the helper
+// (a reboot may have taken it away). The session is where they change.
+func (x *targetRun) follow() {
+	gs := x.gs
+	x.tg.OS, x.tg.Address, x.tg.Helper = gs.os, gs.addr, gs.helper
+	x.tg.Controller = controllerFor(x.h, gs.addr)
 }
 
 // providePeer provisions the peer guest when a check needs one. A peer

@@ -42,7 +42,7 @@ type targetRun struct {
 	peerErr  error    // why there is no peer (statusOf decides)
 	tg       *suites.Target
 	dead     error // why the guest can no longer be checked
-	failed   bool  // a check failed or errored (keep-on-failure)
+	kept     bool  // the guest was kept for debugging: teardown leaves it
 }
 
 // target runs one host × image pair from start to destroy.
@@ -217,7 +217,7 @@ func (x *targetRun) providePeer(ctx context.Context) {
 // teardown destroys what the target made, in reverse order, unless a
 // failed target's guests are kept for debugging.
 func (x *targetRun) teardown() {
-	if x.r.opt.KeepOnFailure && x.failed {
+	if x.kept {
 		return
 	}
 	x.sink.Phase(progress.Teardown)
@@ -245,9 +245,10 @@ func (x *targetRun) wrapUp(ctx context.Context) {
 		t.Finished = r.opt.Now().UTC()
 	}
 	c := t.Count()
-	x.failed = c[reports.Fail] > 0 || c[reports.Error] > 0 || t.Error != ""
-	if x.failed && r.opt.KeepOnFailure {
+	failed := c[reports.Fail] > 0 || c[reports.Error] > 0 || t.Error != ""
+	if failed && r.opt.KeepOnFailure {
 		r.keep(t, x.gs, x.dir)
+		x.kept = true
 	}
 }
 

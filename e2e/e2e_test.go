@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -289,19 +288,8 @@ func TestKeepOnFailure(t *testing.T) {
 	if len(leftovers(t, label)) == 0 {
 		t.Fatalf("failed guest was not kept")
 	}
-	// The summary line: "kept NAME (TARGET): ssh -F FILE NAME".
-	var args []string
-	for _, l := range strings.Split(stdout, "\n") {
-		if strings.HasPrefix(l, "kept ") {
-			if _, cmd, ok := strings.Cut(l, ": "); ok {
-				args = strings.Fields(cmd)
-			}
-		}
-	}
-	if len(args) != 4 || args[0] != "ssh" {
-		t.Fatalf("no ssh command printed:\n%s", stdout)
-	}
-	sshOut, err := exec.Command(args[0], append([]string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=20"}, append(args[1:], "uname", "-r")...)...).CombinedOutput()
+	k := keptGuest(t, stdout)
+	sshOut, err := k.ssh("uname -r")
 	if err != nil {
 		t.Errorf("printed ssh command does not reach the kept guest: %v\n%s", err, sshOut)
 	}
@@ -323,15 +311,7 @@ func TestKeepOnFailure(t *testing.T) {
 	// existing driver, reusing the kept key and pinned host key. Nothing
 	// may be created or destroyed.
 	run := readRun(t, out)
-	cfg, _ := os.ReadFile(args[2])
-	keyFile, khFile := "", ""
-	for _, l := range strings.Split(string(cfg), "\n") {
-		if f := strings.Fields(l); len(f) == 2 && f[0] == "IdentityFile" {
-			keyFile = f[1]
-		} else if len(f) == 2 && f[0] == "UserKnownHostsFile" {
-			khFile = f[1]
-		}
-	}
+	keyFile, khFile := k.key, k.knownHosts
 	ex := filepath.Join(t.TempDir(), "existing.yaml")
 	os.WriteFile(ex, []byte("name: existing\nhosts:\n  vm: {driver: existing, uri: 'ssh://root@"+run.Targets[0].Guest.Address+"'}\n"+
 		"images:\n  it: {key_file: "+keyFile+", host_key_file: "+khFile+"}\nsuites: [e2e.uname]\n"), 0o644)
@@ -339,7 +319,7 @@ func TestKeepOnFailure(t *testing.T) {
 	if code != 0 || !strings.Contains(so, "VERDICT: CERTIFIED") {
 		t.Errorf("existing driver against the kept guest: exit %d\n%s%s", code, so, se)
 	}
-	existingKernelLog(t, args, keyFile, khFile, run.Targets[0].Guest.Address)
+	existingKernelLog(t, k, run.Targets[0].Guest.Address)
 	if len(leftovers(t, label)) == 0 {
 		t.Errorf("the existing driver destroyed a machine it does not own")
 	}
@@ -359,8 +339,9 @@ func TestKeepOnFailure(t *testing.T) {
 // default memory against the guest: CERTIFIED. Then a call trace only the
 // kernel log shows (sysrq l: a backtrace of the active CPUs, the guest
 // keeps running) makes console.clean FAIL.
-func existingKernelLog(t *testing.T, ssh []string, keyFile, khFile, addr string) {
+func existingKernelLog(t *testing.T, k kept, addr string) {
 	t.Helper()
+	keyFile, khFile := k.key, k.knownHosts
 	ex := filepath.Join(t.TempDir(), "existing-klog.yaml")
 	os.WriteFile(ex, []byte("name: existing\nhosts:\n  vm: {driver: existing, uri: 'ssh://root@"+addr+"'}\n"+
 		"images:\n  it: {key_file: "+keyFile+", host_key_file: "+khFile+"}\nsuites: [console.clean, drivers.balloon]\n"), 0o644)
@@ -368,7 +349,7 @@ func existingKernelLog(t *testing.T, ssh []string, keyFile, khFile, addr string)
 	if code, so, se := virtcert(t, nil, 5*time.Minute, "run", "--plan", ex, "--out", before); code != 0 || !strings.Contains(so, "VERDICT: CERTIFIED") {
 		t.Errorf("existing driver, console.clean and drivers.balloon on a healthy guest: exit %d\n%s%s", code, so, se)
 	}
-	out, err := exec.Command(ssh[0], append([]string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=20"}, append(ssh[1:], "echo l > /proc/sysrq-trigger")...)...).CombinedOutput()
+	out, err := k.ssh("echo l > /proc/sysrq-trigger")
 	if err != nil {
 		t.Fatalf("sysrq l: %v\n%s", err, out)
 	}

@@ -2,9 +2,11 @@ package guests
 
 import (
 	"errors"
+	"net"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // PinnedHostKey reads a guest's host public key from authorized_keys or
@@ -29,9 +31,5 @@ func AuthorizedLine(k ssh.PublicKey) string {
 // KnownHostsLine is the known_hosts line pinning an authorized_keys host
 // key to host and port ([host]:port unless the port is 22).
 func KnownHostsLine(host, port, hostKey string) string {
-	name := host
-	if port != "22" {
-		name = "[" + host + "]:" + port
-	}
-	return name + " " + hostKey
+	return knownhosts.Normalize(net.JoinHostPort(host, port)) + " " + hostKey
 }

@@ -31,10 +31,10 @@ func (x *targetRun) checks(ctx context.Context) {
 // again).
 func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 	if x.dead != nil {
-		return notRun(c, statusOf(x.dead), "not run: "+x.dead.Error())
+		return notRun(c, x.dead, "not run: "+x.dead.Error())
 	}
 	if err := x.needs(c); err != nil {
-		return notRun(c, statusOf(err), err.Error())
+		return notRun(c, err, err.Error())
 	}
 	if cap := x.r.rr.Timeouts.Check.D(); cap > 0 && cap < c.Timeout {
 		c.Timeout = cap
@@ -65,13 +65,13 @@ func (x *targetRun) retry(ctx context.Context, c suites.Check, res *reports.Resu
 		res.Status, res.Reason = statusOf(err), err.Error()+" during this check ("+res.Reason+")"
 		return res
 	}
-	os, err := x.gs.alive(ctx, x.tg.OS)
+	_, err := x.gs.alive(ctx)
+	x.follow()
 	if err != nil {
 		x.dead = &drivers.Error{Class: drivers.ClassHost, Op: "lost the connection to the guest", Err: err}
 		x.r.security(x.t.ID, err)
 		return res
 	}
-	x.tg.OS = os
 	if c.Disruptive {
 		return res
 	}
@@ -87,11 +87,12 @@ func (x *targetRun) retry(ctx context.Context, c suites.Check, res *reports.Resu
 // an unreachable guest is its fault, a changed host key a security
 // error.
 func (x *targetRun) afterDisruptive(ctx context.Context, c suites.Check) {
-	os, err := x.gs.alive(ctx, x.tg.OS)
+	_, err := x.gs.alive(ctx)
 	if err == nil {
-		x.tg.OS = os
 		x.gs.restoreHelper(ctx, x.r.opt.ProbePath, func(f string, a ...any) { x.r.progress(x.t.ID, f, a...) })
-		x.tg.Helper = x.gs.helper
+	}
+	x.follow()
+	if err == nil {
 		return
 	}
 	if gone := x.gs.gone(ctx); gone != nil {
@@ -119,10 +120,10 @@ func (x *targetRun) needs(c suites.Check) error {
 			if x.peerErr != nil {
 				return x.peerErr
 			}
-			return &needError{need: n, reason: "no peer guest"}
+			return &needError{reason: "no peer guest"}
 		}
 		if ok, err := drivers.HasCapability(x.gs.g, n); err != nil || !ok {
-			return &needError{need: n, reason: "host driver lacks capability: " + n}
+			return &needError{reason: "host driver lacks capability: " + n}
 		}
 	}
 	return nil

@@ -47,16 +47,21 @@ var (
 
 func testPlan(t *testing.T, extra string) *plan.Plan {
 	t.Helper()
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "disk.qcow2"), []byte("not really qcow2"), 0o644)
-	text := `name: test
+	return parsePlan(t, `name: test
 hosts:
   h1: {driver: libvirt, uri: "qemu:///system"}
 images:
   tiny: {path: disk.qcow2, memory_mb: 128}
   other: {path: disk.qcow2, memory_mb: 128}
 timeouts: {ready: 2s, provision: 5s, destroy: 1s}
-` + extra
+`+extra)
+}
+
+// parsePlan parses a plan's text beside a stand-in disk.qcow2.
+func parsePlan(t *testing.T, text string) *plan.Plan {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "disk.qcow2"), []byte("not really qcow2"), 0o644)
 	p, err := plan.Parse([]byte(text), "test.yaml", dir, resolve.Knowledge(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -500,9 +505,16 @@ func TestReconnectFollowsAddress(t *testing.T) {
 			t.Fatalf("reconnect: %v", err)
 		}
 		t.Target.OS = x
+		if t.Target.Address != "192.168.150.11" {
+			t.Fatalf("after Reconnect the check sees address %q, not the new lease", t.Target.Address)
+		}
+	}}
+	var after atomic.Value
+	addrCheck := suites.Check{ID: "platform.addr", Area: "platform", Title: "addr", Timeout: 5 * time.Second, Run: func(t *suites.T) {
+		after.Store(t.Target.Address)
 	}}
 	dial := d.dial
-	o := opts(t, h, d, reboot, okCheck)
+	o := opts(t, h, d, reboot, okCheck, addrCheck)
 	o.Dial = func(ctx context.Context, addr string, a transport.Access) (transport.Transport, string, error) {
 		if moved.Load() && addr != "192.168.150.11" {
 			<-ctx.Done()
@@ -523,6 +535,9 @@ func TestReconnectFollowsAddress(t *testing.T) {
 	}
 	if r := result(t, tg, "platform.ok"); r.Status != reports.Pass {
 		t.Errorf("after reboot: %s %q", r.Status, r.Reason)
+	}
+	if a, _ := after.Load().(string); a != "192.168.150.11" {
+		t.Errorf("a check after the reboot sees address %q, not the new lease", a)
 	}
 }
 

@@ -98,12 +98,8 @@ func (s *session) refreshAddress(ctx context.Context) {
 }
 
 // alive returns a working transport: the current one when it answers,
-// else a new connection. cur is the transport the checks hold (a check
-// may have reconnected through Target.Reconnect already).
-func (s *session) alive(ctx context.Context, cur transport.Transport) (transport.Transport, error) {
-	if cur != nil && cur != s.os {
-		s.os = cur
-	}
+// else a new connection.
+func (s *session) alive(ctx context.Context) (transport.Transport, error) {
 	if !broken(s.os) {
 		if _, err := s.os.Run(ctx, transport.Command{Cmd: "true", Timeout: 10 * time.Second}); err == nil {
 			return s.os, nil

@@ -7,17 +7,19 @@ import (
 	"github.com/virtcert/virtcert/reports"
 )
 
-// needError is a need a check declares that this target cannot meet:
-// its checks SKIP with the reason.
+// needError says why a check cannot run here through no fault of the
+// guest, the host or the harness (a need the target cannot meet, a check
+// that does not apply): the check SKIPs with the reason.
 type needError struct {
-	need, reason string
+	reason string
 }
 
 func (e *needError) Error() string { return e.reason }
 
 // statusOf is the one place that decides a result's status from an
 // error met outside a check (setting up the target, its peer, keeping
-// the connection): a missing need is SKIP with its reason; the guest
+// the connection) or a check that cannot run: a needError (a missing
+// need, a check that does not apply) is SKIP with its reason; the guest
 // misbehaving (drivers.ClassGuest) is FAIL; the harness, the host, the
 // input or a trust failure is ERROR. Never by message text.
 func statusOf(err error) reports.Status {

@@ -10,7 +10,6 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/reports"
-	"github.com/virtcert/virtcert/suites"
 )
 
 // TestStatusOf: the status of every error path outside a check, decided
@@ -37,57 +36,14 @@ func TestStatusOf(t *testing.T) {
 		{"lost the connection", &drivers.Error{Class: drivers.ClassHost, Op: "lost the connection to the guest", Err: drivers.Wrap(drivers.ClassGuest, "x", base)}, reports.Error},
 		{"unreachable after a disruptive check", guestFault("guest unreachable after lifecycle.reboot", base), reports.Fail},
 		{"host key changed after a reboot", &drivers.Error{Class: drivers.ClassSecurity, Op: "guest unreachable after lifecycle.reboot", Err: base}, reports.Error},
-		{"plan declines the peer", &needError{need: suites.NeedPeer, reason: "plan sets peer: none"}, reports.Skip},
+		{"plan declines the peer", &needError{reason: "plan sets peer: none"}, reports.Skip},
 		{"peer host could not be opened", hostFault("peer host h2", base), reports.Error},
 		{"peer guest could not be provisioned", &drivers.Error{Class: drivers.ClassHost, Op: "peer guest (h/i)", Err: guestFault("never got an address", base)}, reports.Error},
-		{"wrapped need", fmt.Errorf("target: %w", &needError{need: "x", reason: "y"}), reports.Skip},
+		{"wrapped need", fmt.Errorf("target: %w", &needError{reason: "y"}), reports.Skip},
 	} {
 		if got := statusOf(c.err); got != c.want {
 			t.Errorf("%s: %s, want %s", c.path, got, c.want)
 		}
-	}
-}
-
-// TestPeerNotProvisioned: a peer guest that cannot be provisioned makes
-// the two-guest checks ERROR (they were SKIPped) and the run is not
-// certified; the target's own checks still run.
-func TestPeerNotProvisioned(t *testing.T) {
-	for _, fail := range []error{
-		drivers.Errorf(drivers.ClassHost, "provision", "no space left in pool"),
-		drivers.Errorf(drivers.ClassGuest, "provision", "image does not boot"),
-	} {
-		h, d := newFakeHost(), &fakeDial{}
-		h.failProv["-peer"] = fail
-		run, _, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), opts(t, h, d, okCheck, peerCheck))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tg := run.Targets[0]
-		if r := result(t, tg, "network.peer"); r.Status != reports.Error || !strings.Contains(r.Reason, "peer guest (h1/tiny)") {
-			t.Errorf("%v: peer check %s %q, want ERROR", fail, r.Status, r.Reason)
-		}
-		if r := result(t, tg, "platform.ok"); r.Status != reports.Pass {
-			t.Errorf("own check: %s %s", r.Status, r.Reason)
-		}
-		if run.Verdict() == reports.Certified {
-			t.Errorf("%v: certified without its peer", fail)
-		}
-	}
-}
-
-// TestPeerDeclined: peer: none SKIPs the two-guest checks with the reason
-// (a missing need), and the rest can still certify.
-func TestPeerDeclined(t *testing.T) {
-	h, d := newFakeHost(), &fakeDial{}
-	run, _, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\npeer: none\n"), opts(t, h, d, okCheck, peerCheck))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := result(t, run.Targets[0], "network.peer"); r.Status != reports.Skip || r.Reason != "plan sets peer: none" {
-		t.Errorf("peer check %s %q", r.Status, r.Reason)
-	}
-	if run.Verdict() != reports.Certified {
-		t.Errorf("verdict %s", run.Verdict())
 	}
 }
 

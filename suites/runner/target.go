@@ -42,7 +42,7 @@ type targetRun struct {
 	peerErr  error    // why there is no peer (statusOf decides)
 	tg       *suites.Target
 	dead     error // why the guest can no longer be checked
-	failed   bool  // a check failed or errored (keep-on-failure)
+	kept     bool  // the guest was kept for debugging: teardown leaves it
 }
 
 // target runs one host × image pair from start to destroy.
@@ -161,9 +161,22 @@ func (x *targetRun) ready(ctx context.Context) {
 	r.fingerprint(ctx, gs, img, x.t)
 	r.progress(x.t.ID, "guest %s ready at %s after %.1fs (%s, %s)", gs.g.Name(), gs.addr, x.t.Guest.BootSeconds, cmp.Or(x.t.Guest.Distro, "unknown distro"), cmp.Or(x.t.Guest.Kernel, "unknown kernel"))
 	r.journal(journal.Record{Type: journal.TargetProvisioned, Target: x.t.ID, Guest: &x.t.Guest, Resources: []string{"guest " + gs.g.Name()}})
-	x.tg = &suites.Target{Host: x.h, HostInfo: x.info, Guest: gs.g, Spec: gs.spec, Address: gs.addr, OS: gs.os, Profile: x.prof,
-		Controller: controllerFor(x.h, gs.addr), Helper: gs.helper, ConsoleAllow: r.rr.ConsoleAllow}
-	x.tg.Reconnect = func(ctx context.Context) (transport.Transport, error) { return gs.reconnect(ctx) }
+	x.tg = &suites.Target{Host: x.h, HostInfo: x.info, Guest: gs.g, Spec: gs.spec, Profile: x.prof, ConsoleAllow: r.rr.ConsoleAllow}
+	x.tg.Reconnect = func(ctx context.Context) (transport.Transport, error) {
+		os, err := gs.reconnect(ctx)
+		x.follow()
+		return os, err
+	}
+	x.follow()
+}
+
+// follow brings what the checks see up to the session: its connection,
+// its address (a rebooted guest may have another lease) and the helper
+// (a reboot may have taken it away). The session is where they change.
+func (x *targetRun) follow() {
+	gs := x.gs
+	x.tg.OS, x.tg.Address, x.tg.Helper = gs.os, gs.addr, gs.helper
+	x.tg.Controller = controllerFor(x.h, gs.addr)
 }
 
 // providePeer provisions the peer guest when a check needs one. A peer
@@ -177,7 +190,7 @@ func (x *targetRun) providePeer(ctx context.Context) {
 		return
 	}
 	if p.Why != "" {
-		x.peerErr = &needError{need: suites.NeedPeer, reason: p.Why}
+		x.peerErr = &needError{reason: p.Why}
 		return
 	}
 	r := x.r
@@ -204,7 +217,7 @@ func (x *targetRun) providePeer(ctx context.Context) {
 // teardown destroys what the target made, in reverse order, unless a
 // failed target's guests are kept for debugging.
 func (x *targetRun) teardown() {
-	if x.r.opt.KeepOnFailure && x.failed {
+	if x.kept {
 		return
 	}
 	x.sink.Phase(progress.Teardown)
@@ -232,20 +245,22 @@ func (x *targetRun) wrapUp(ctx context.Context) {
 		t.Finished = r.opt.Now().UTC()
 	}
 	c := t.Count()
-	x.failed = c[reports.Fail] > 0 || c[reports.Error] > 0 || t.Error != ""
-	if x.failed && r.opt.KeepOnFailure {
+	failed := c[reports.Fail] > 0 || c[reports.Error] > 0 || t.Error != ""
+	if failed && r.opt.KeepOnFailure {
 		r.keep(t, x.gs, x.dir)
+		x.kept = true
 	}
 }
 
-// skipped is a SKIP result with its reason.
+// skipped is the SKIP result of a check that does not apply, with why.
 func skipped(c suites.Check, why string) *reports.Result {
-	return notRun(c, reports.Skip, why)
+	return notRun(c, &needError{reason: why}, why)
 }
 
-// notRun is the result of a check that did not run.
-func notRun(c suites.Check, st reports.Status, why string) *reports.Result {
-	return &reports.Result{Check: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Status: st, Reason: why, Started: time.Now()}
+// notRun is the result of a check that did not run because of err: its
+// status is the one statusOf decides, its reason why.
+func notRun(c suites.Check, err error, why string) *reports.Result {
+	return &reports.Result{Check: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Status: statusOf(err), Reason: why, Started: time.Now()}
 }
 
 // security records a host key mismatch met while reconnecting (after a
@@ -298,7 +313,7 @@ func (r *runner) setupFailed(t *reports.Target, todo []suites.Check, err error) 
 		if r.done[t.ID][c.ID] {
 			continue
 		}
-		r.record(t, notRun(c, statusOf(err), "target setup failed: "+msg))
+		r.record(t, notRun(c, err, "target setup failed: "+msg))
 	}
 	t.Finished = r.opt.Now().UTC()
 }

@@ -7,8 +7,6 @@ import (
 	"net"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/transport"
 )
@@ -50,167 +48,152 @@ type ReadyStats struct {
 // with backoff until ctx ends; a host key mismatch stops at once; auth
 // failures stop after MaxAuthFailures.
 func WaitReady(ctx context.Context, cfg Config, probe string, opts ReadyOptions) (*Client, ReadyStats, error) {
-	var st ReadyStats
-	if opts.MaxAuthFailures <= 0 {
-		opts.MaxAuthFailures = 3
-	}
-	if opts.Backoff <= 0 {
-		opts.Backoff = 250 * time.Millisecond
-	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 3 * time.Second
-	}
-	if opts.ConnectTimeout <= 0 {
-		opts.ConnectTimeout = 3 * time.Second
-	}
-	if opts.ProbeTimeout <= 0 {
-		opts.ProbeTimeout = 30 * time.Second
-	}
+	opts.defaults()
 	if err := cfg.defaults(); err != nil {
-		return nil, st, drivers.Wrap(drivers.ClassInput, "ssh wait", err)
+		return nil, ReadyStats{}, drivers.Wrap(drivers.ClassInput, "ssh wait", err)
 	}
-	start := time.Now()
-	defer func() { st.Total = time.Since(start) }()
-	backoff := opts.Backoff
-	var tcpUp time.Time
-	note := func(phase string, n int, err error) {
-		st.LastError = phase + ": " + err.Error()
-		if opts.Log != nil {
-			opts.Log(phase, n, err)
-		}
-	}
-	sleep := func() error {
-		t := time.NewTimer(backoff)
-		defer t.Stop()
-		backoff = min(backoff*2, opts.MaxBackoff)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
-	}
-	fail := func(err error) (*Client, ReadyStats, error) {
-		st.Total = time.Since(start)
-		return nil, st, err
-	}
+	w := &waiter{cfg: cfg, opts: opts, start: time.Now(), backoff: opts.Backoff}
 	for {
-		// Phase 1: TCP.
-		st.TCPAttempts++
-		cctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
-		var d net.Dialer
-		raw, err := d.DialContext(cctx, "tcp", cfg.Addr)
-		cancel()
-		if err != nil {
-			note("tcp", st.TCPAttempts, err)
-			if ctx.Err() != nil {
-				return fail(fmt.Errorf("ssh %s not ready (%s): %w", cfg.Addr, st.LastError, ctx.Err()))
+		c, err := w.attempt(ctx, probe)
+		if c == nil && err == nil {
+			if perr := w.pause(ctx); perr != nil {
+				err = fmt.Errorf("ssh %s not ready (%s): %w", cfg.Addr, w.st.LastError, perr)
 			}
-			if err := sleep(); err != nil {
-				return fail(fmt.Errorf("ssh %s not ready (%s): %w", cfg.Addr, st.LastError, err))
-			}
-			continue
 		}
-		if tcpUp.IsZero() {
-			tcpUp = time.Now()
-			st.TCPTime = tcpUp.Sub(start)
-		}
-		// Phase 2: handshake + auth on the same connection, then probe.
-		st.HandshakeAttempts++
-		hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
-		c, err := handshake(hctx, raw, cfg)
-		cancel()
-		if err != nil {
-			var hk *transport.HostKeyError
-			var ae *transport.AuthError
-			switch {
-			case errors.As(err, &hk):
-				note("handshake", st.HandshakeAttempts, err)
-				return fail(err)
-			case errors.As(err, &ae):
-				st.AuthFailures++
-				note("auth", st.AuthFailures, err)
-				if st.AuthFailures >= opts.MaxAuthFailures {
-					return fail(fmt.Errorf("giving up after %d authentication failures: %w", st.AuthFailures, err))
-				}
-			default:
-				note("handshake", st.HandshakeAttempts, err)
-			}
-			if ctx.Err() != nil {
-				return fail(fmt.Errorf("ssh %s not ready (%s): %w", cfg.Addr, st.LastError, ctx.Err()))
-			}
-			if err := sleep(); err != nil {
-				return fail(fmt.Errorf("ssh %s not ready (%s): %w", cfg.Addr, st.LastError, err))
-			}
-			continue
-		}
-		st.ProbeAttempts++
-		r, err := c.Run(ctx, transport.Command{Cmd: probe, Timeout: opts.ProbeTimeout})
-		if err == nil && r.Exit == 0 {
-			st.SSHTime = time.Since(tcpUp)
-			st.Total = time.Since(start)
-			return c, st, nil
-		}
-		c.Close()
-		if err == nil {
-			err = fmt.Errorf("probe %q exited %d: %s", short(probe), r.Exit, short(string(r.Stderr)))
-		}
-		note("probe", st.ProbeAttempts, err)
-		if ctx.Err() != nil {
-			return fail(fmt.Errorf("ssh %s not ready (%s): %w", cfg.Addr, st.LastError, ctx.Err()))
-		}
-		if err := sleep(); err != nil {
-			return fail(fmt.Errorf("ssh %s not ready (%s): %w", cfg.Addr, st.LastError, err))
+		if c != nil || err != nil {
+			w.st.Total = time.Since(w.start)
+			return c, w.st, err
 		}
 	}
 }
 
-// Start runs cmd with piped stdin/stdout and returns at once. It is for
-// request/response protocols over one session (vcprobe clock: one line
-// in, one sample out), where a session per sample would cost a process
-// start each. ctx ending kills the remote command.
-func (c *Client) Start(ctx context.Context, cmd string) (*transport.Process, error) {
-	if err := c.Err(); err != nil {
-		return nil, err
+func (o *ReadyOptions) defaults() {
+	if o.MaxAuthFailures <= 0 {
+		o.MaxAuthFailures = 3
 	}
-	s, err := c.conn.NewSession()
-	if err != nil {
-		return nil, c.brokenErr(fmt.Errorf("new session: %w", err))
+	if o.Backoff <= 0 {
+		o.Backoff = 250 * time.Millisecond
 	}
-	in, err := s.StdinPipe()
-	if err != nil {
-		s.Close()
-		return nil, err
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 3 * time.Second
 	}
-	out, err := s.StdoutPipe()
-	if err != nil {
-		s.Close()
-		return nil, err
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 3 * time.Second
 	}
-	if err := s.Start(cmd); err != nil {
-		s.Close()
-		return nil, c.brokenErr(fmt.Errorf("start: %w", err))
+	if o.ProbeTimeout <= 0 {
+		o.ProbeTimeout = 30 * time.Second
 	}
-	kill := func() {
-		_ = s.Signal(ssh.SIGKILL)
-		s.Close()
-	}
-	stop := context.AfterFunc(ctx, kill)
-	wait := func() (int, error) {
-		in.Close()
-		err := s.Wait()
-		stop()
-		s.Close()
-		var ee *ssh.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitStatus(), nil
-		}
-		if err != nil {
-			return -1, err
-		}
-		return 0, nil
-	}
-	return transport.NewProcess(in, out, wait, kill), nil
 }
 
-var _ transport.Streamer = (*Client)(nil)
+// waiter is one WaitReady: its options, its stats and its backoff.
+type waiter struct {
+	cfg          Config
+	opts         ReadyOptions
+	st           ReadyStats
+	start, tcpUp time.Time
+	backoff      time.Duration
+}
+
+// attempt makes one try: a TCP connect, the handshake and login on it,
+// then the probe. It returns the client when the probe passed, an error
+// when waiting longer is pointless (a host key mismatch, too many
+// refused logins), and neither when the try is worth repeating (the
+// failure is noted in the stats).
+func (w *waiter) attempt(ctx context.Context, probe string) (*Client, error) {
+	raw := w.connect(ctx)
+	if raw == nil {
+		return nil, nil
+	}
+	c, err := w.login(ctx, raw)
+	if c == nil || !w.probe(ctx, c, probe) {
+		return nil, err
+	}
+	return c, nil
+}
+
+// connect is phase 1: one TCP connect, nil when it failed.
+func (w *waiter) connect(ctx context.Context) net.Conn {
+	w.st.TCPAttempts++
+	cctx, cancel := context.WithTimeout(ctx, w.opts.ConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(cctx, "tcp", w.cfg.Addr)
+	if err != nil {
+		w.note("tcp", w.st.TCPAttempts, err)
+		return nil
+	}
+	if w.tcpUp.IsZero() {
+		w.tcpUp = time.Now()
+		w.st.TCPTime = w.tcpUp.Sub(w.start)
+	}
+	return raw
+}
+
+// login is phase 2's handshake and authentication on raw. Auth failures
+// are counted apart from the rest: a booting guest refuses connections,
+// not keys.
+func (w *waiter) login(ctx context.Context, raw net.Conn) (*Client, error) {
+	w.st.HandshakeAttempts++
+	hctx, cancel := context.WithTimeout(ctx, w.cfg.HandshakeTimeout)
+	c, err := handshake(hctx, raw, w.cfg)
+	cancel()
+	if err == nil {
+		return c, nil
+	}
+	if _, ok := errors.AsType[*transport.HostKeyError](err); ok {
+		w.note("handshake", w.st.HandshakeAttempts, err)
+		return nil, err
+	}
+	if _, ok := errors.AsType[*transport.AuthError](err); !ok {
+		w.note("handshake", w.st.HandshakeAttempts, err)
+		return nil, nil
+	}
+	w.st.AuthFailures++
+	w.note("auth", w.st.AuthFailures, err)
+	if w.st.AuthFailures >= w.opts.MaxAuthFailures {
+		return nil, fmt.Errorf("giving up after %d authentication failures: %w", w.st.AuthFailures, err)
+	}
+	return nil, nil
+}
+
+// probe runs the probe command on c: true when it exits 0, else c is
+// closed and the failure noted.
+func (w *waiter) probe(ctx context.Context, c *Client, probe string) bool {
+	w.st.ProbeAttempts++
+	r, err := c.Run(ctx, transport.Command{Cmd: probe, Timeout: w.opts.ProbeTimeout})
+	if err == nil && r.Exit == 0 {
+		w.st.SSHTime = time.Since(w.tcpUp)
+		return true
+	}
+	c.Close()
+	if err == nil {
+		err = fmt.Errorf("probe %q exited %d: %s", short(probe), r.Exit, short(string(r.Stderr)))
+	}
+	w.note("probe", w.st.ProbeAttempts, err)
+	return false
+}
+
+// note records a failed attempt.
+func (w *waiter) note(phase string, n int, err error) {
+	w.st.LastError = phase + ": " + err.Error()
+	if w.opts.Log != nil {
+		w.opts.Log(phase, n, err)
+	}
+}
+
+// pause waits out the backoff (doubling it up to MaxBackoff); ctx's
+// error when ctx ends first.
+func (w *waiter) pause(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := time.NewTimer(w.backoff)
+	defer t.Stop()
+	w.backoff = min(w.backoff*2, w.opts.MaxBackoff)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

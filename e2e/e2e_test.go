@@ -289,18 +289,10 @@ func TestKeepOnFailure(t *testing.T) {
 	if len(leftovers(t, label)) == 0 {
 		t.Fatalf("failed guest was not kept")
 	}
-	// The summary line: "kept NAME (TARGET): ssh -F FILE NAME".
-	var args []string
-	for _, l := range strings.Split(stdout, "\n") {
-		if strings.HasPrefix(l, "kept ") {
-			if _, cmd, ok := strings.Cut(l, ": "); ok {
-				args = strings.Fields(cmd)
-			}
-		}
-	}
-	if len(args) != 4 || args[0] != "ssh" {
-		t.Fatalf("no ssh command printed:\n%s", stdout)
-	}
+	// The summary line: "kept NAME (TARGET): ssh -F FILE NAME", and the
+	// key and pinned host key its ssh_config names.
+	kept := keptSSH(t, stdout)
+	args, keyFile, khFile := kept.cmd, kept.key, kept.knownHosts
 	sshOut, err := exec.Command(args[0], append([]string{"-o", "BatchMode=yes", "-o", "ConnectTimeout=20"}, append(args[1:], "uname", "-r")...)...).CombinedOutput()
 	if err != nil {
 		t.Errorf("printed ssh command does not reach the kept guest: %v\n%s", err, sshOut)
@@ -323,15 +315,6 @@ func TestKeepOnFailure(t *testing.T) {
 	// existing driver, reusing the kept key and pinned host key. Nothing
 	// may be created or destroyed.
 	run := readRun(t, out)
-	cfg, _ := os.ReadFile(args[2])
-	keyFile, khFile := "", ""
-	for _, l := range strings.Split(string(cfg), "\n") {
-		if f := strings.Fields(l); len(f) == 2 && f[0] == "IdentityFile" {
-			keyFile = f[1]
-		} else if len(f) == 2 && f[0] == "UserKnownHostsFile" {
-			khFile = f[1]
-		}
-	}
 	ex := filepath.Join(t.TempDir(), "existing.yaml")
 	os.WriteFile(ex, []byte("name: existing\nhosts:\n  vm: {driver: existing, uri: 'ssh://root@"+run.Targets[0].Guest.Address+"'}\n"+
 		"images:\n  it: {key_file: "+keyFile+", host_key_file: "+khFile+"}\nsuites: [e2e.uname]\n"), 0o644)

@@ -139,29 +139,33 @@ func keptBoot(t *testing.T, guest string, excl []string) (existing *reports.Run)
 	return existing
 }
 
-// sshConfig is what the kept guest's ssh_config says.
-type sshConfig struct{ host, port, user, key, knownHosts string }
+// sshConfig is the printed ssh command of a kept guest and what its
+// ssh_config says.
+type sshConfig struct {
+	cmd                               []string // ssh -F FILE NAME
+	host, port, user, key, knownHosts string
+}
 
 // keptSSH reads the ssh_config named on the "kept NAME (TARGET): ssh -F
 // FILE NAME" line.
 func keptSSH(t *testing.T, stdout string) sshConfig {
 	t.Helper()
-	var file string
+	var c sshConfig
 	for _, l := range strings.Split(stdout, "\n") {
 		if _, cmd, ok := strings.Cut(l, ": "); ok && strings.HasPrefix(l, "kept ") {
 			if f := strings.Fields(cmd); len(f) == 4 && f[0] == "ssh" && f[1] == "-F" {
-				file = f[2]
+				c.cmd = f
 			}
 		}
 	}
-	if file == "" {
-		t.Fatalf("no kept guest printed:\n%s", stdout)
+	if c.cmd == nil {
+		t.Fatalf("no kept guest's ssh command printed:\n%s", stdout)
 	}
+	file := c.cmd[2]
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c sshConfig
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.Fields(l)
 		if len(f) != 2 {

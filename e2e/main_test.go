@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -83,7 +84,23 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	unboundParallel()
 	return m.Run()
+}
+
+// unboundParallel lets guestSem, not go test's -parallel (GOMAXPROCS, 2
+// on the lab), bound the load: every test that boots a guest takes its
+// guest slots first. With -parallel 2, a test waiting for a shared run
+// (catalogRun) or for guest slots held one of the two places, and the
+// Debian catalog (two slots of three, twenty minutes) ran mostly alone.
+// An explicit -parallel is kept.
+func unboundParallel() {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", "32")
+	}
 }
 
 func need(t *testing.T) {

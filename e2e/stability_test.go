@@ -129,7 +129,7 @@ func keptBoot(t *testing.T, guest string, excl []string) (existing *reports.Run)
 	if code != 1 || statusOf(readRun(t, out), "e2e.fail") != reports.Fail {
 		t.Fatalf("exit %d; want 1 and e2e.fail FAIL (the forced failure keeps the guest)\n%s\n%s", code, stdout, stderr)
 	}
-	cfg := keptSSH(t, stdout)
+	cfg := keptGuest(t, stdout)
 	t.Run("existing-driver", func(t *testing.T) {
 		existing = certifyExisting(t, guest, cfg, excl)
 		if len(leftovers(t, label)) == 0 {
@@ -139,56 +139,9 @@ func keptBoot(t *testing.T, guest string, excl []string) (existing *reports.Run)
 	return existing
 }
 
-// sshConfig is what the kept guest's ssh_config says.
-type sshConfig struct{ host, port, user, key, knownHosts string }
-
-// keptSSH reads the ssh_config named on the "kept NAME (TARGET): ssh -F
-// FILE NAME" line.
-func keptSSH(t *testing.T, stdout string) sshConfig {
-	t.Helper()
-	var file string
-	for _, l := range strings.Split(stdout, "\n") {
-		if _, cmd, ok := strings.Cut(l, ": "); ok && strings.HasPrefix(l, "kept ") {
-			if f := strings.Fields(cmd); len(f) == 4 && f[0] == "ssh" && f[1] == "-F" {
-				file = f[2]
-			}
-		}
-	}
-	if file == "" {
-		t.Fatalf("no kept guest printed:\n%s", stdout)
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c sshConfig
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) != 2 {
-			continue
-		}
-		switch f[0] {
-		case "HostName":
-			c.host = f[1]
-		case "Port":
-			c.port = f[1]
-		case "User":
-			c.user = f[1]
-		case "IdentityFile":
-			c.key = f[1]
-		case "UserKnownHostsFile":
-			c.knownHosts = f[1]
-		}
-	}
-	if c.host == "" || c.user == "" || c.key == "" || c.knownHosts == "" {
-		t.Fatalf("%s lacks HostName, User, IdentityFile or UserKnownHostsFile:\n%s", file, b)
-	}
-	return c
-}
-
 // certifyExisting runs guest's plan, with its host replaced by an existing
 // machine (the kept guest), and expects CERTIFIED.
-func certifyExisting(t *testing.T, guest string, c sshConfig, excl []string) *reports.Run {
+func certifyExisting(t *testing.T, guest string, c kept, excl []string) *reports.Run {
 	t.Helper()
 	uri := "ssh://" + c.user + "@" + c.host
 	if c.port != "" && c.port != "22" {

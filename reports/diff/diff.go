@@ -45,8 +45,9 @@ type MeasureChange struct {
 	From, To                  float64
 	// Rel is (To-From)/|From|; ±Inf when From is 0.
 	Rel float64
-	// Worse is true when the move goes against Better ("higher"/"lower");
-	// Better empty means direction unknown (Worse false).
+	// Worse is true when the move goes against Better ("higher"/"lower")
+	// by more than the threshold (worseBeyond: "lower" compares
+	// magnitudes); Better empty means direction unknown (Worse false).
 	Worse  bool
 	Better string
 }
@@ -169,10 +170,40 @@ func measures(d *Diff, target string, a, b *reports.Result) {
 		if better == "" {
 			better = o.Better
 		}
-		worse := better == "higher" && m.Value < o.Value || better == "lower" && m.Value > o.Value
+		worse := worseBeyond(better, o.Value, m.Value, d.Threshold)
 		d.Measures = append(d.Measures, MeasureChange{Target: target, Check: b.Check, Name: m.Name, Unit: m.Unit, From: o.Value, To: m.Value, Rel: rel, Worse: worse, Better: better})
 	}
 	sort.SliceStable(d.Measures, func(i, j int) bool { return d.Measures[i].Worse && !d.Measures[j].Worse })
+}
+
+// worseBeyond says whether a measurement moved from a to b against better
+// by more than th (relative): "higher" (throughput, IOPS) is worse when b
+// < a by more than th·|a|; "lower" (latency, offset, drift, seconds)
+// compares magnitudes, since a clock offset of -5 ms is as far off as
+// +5 ms: worse when |b| > |a| by more than th·|a|. A move from 0 in the
+// bad direction is always beyond. An unknown direction is never worse.
+func worseBeyond(better string, a, b, th float64) bool {
+	switch better {
+	case "higher":
+		return b < a && (a == 0 || (a-b)/math.Abs(a) > th)
+	case "lower":
+		a, b = math.Abs(a), math.Abs(b)
+		return b > a && (a == 0 || (b-a)/a > th)
+	}
+	return false
+}
+
+// WorseMeasures are the measurements that moved against their direction
+// by more than the threshold: what `report diff --fail-on measurement`
+// fails on.
+func (d *Diff) WorseMeasures() []MeasureChange {
+	var out []MeasureChange
+	for _, m := range d.Measures {
+		if m.Worse {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func relString(r float64) string {

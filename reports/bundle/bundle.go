@@ -8,8 +8,9 @@
 //	results.json              the result model (reports/SCHEMA.md)
 //	junit.xml, report.html    renderings of results.json
 //	artifacts/<target>/<name> files the runner handed in
-//	manifest                  "<sha256>  <path>" per file, sorted by path;
-//	                          `sha256sum -c manifest` checks it too
+//	manifest                  "# sealed by virtcert VERSION (...)" (SealedBy),
+//	                          then "<sha256>  <path>" per file, sorted by
+//	                          path; `sha256sum -c manifest` checks it too
 //	manifest.sig              optional: raw 64-byte ed25519 signature of
 //	                          the manifest bytes
 //	manifest.pub              optional: the signer's public key (PEM, PKIX),

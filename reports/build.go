@@ -11,7 +11,7 @@ import (
 type Build struct {
 	Version  string `json:"version"`            // v1.2.3, a Go pseudo-version, or "dev"
 	Revision string `json:"revision,omitempty"` // full VCS revision; empty when the build recorded none
-	Dirty    bool   `json:"dirty,omitempty"`    // built from a modified tree
+	Dirty    bool   `json:"dirty"`              // built from a modified tree
 	Go       string `json:"go,omitempty"`       // toolchain, e.g. go1.26.8
 	Platform string `json:"platform,omitempty"` // GOOS/GOARCH
 }

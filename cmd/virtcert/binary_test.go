@@ -144,3 +144,23 @@ func TestBinaryBundleVersionAndVerifyJSON(t *testing.T) {
 		t.Errorf("verify --json, tampered: %d %v", code, doc)
 	}
 }
+
+// run --json on the real binary, without a lab: a one-off run of the
+// existing driver without a pinned host key stops at setup (exit 2, and
+// nothing is dialled). Stdout holds the summary document alone; progress
+// went to stderr; results.json records the stamped build.
+func TestBinaryRunJSON(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runBinary(t, "run", "--driver", "existing", "--uri", "ssh://root@127.0.0.1:1", "--out", out, "--json")
+	doc := jsonDoc(t, stdout, SummarySchema)
+	if code != ExitInput || doc["exit_code"] != float64(ExitInput) || doc["verdict"] != "NOT CERTIFIED" || !strings.Contains(doc["error"].(string), "host_key") {
+		t.Errorf("run --json: exit %d, %v", code, doc)
+	}
+	if !strings.Contains(stderr, "provisioning") || !strings.Contains(stderr, "virtcert "+stampVersion) {
+		t.Errorf("progress is not on stderr:\n%s", stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "results.json"))
+	if !strings.Contains(string(b), `"revision": "`+stampRevision+`"`) {
+		t.Errorf("results.json does not record the build:\n%.1500s", b)
+	}
+}

@@ -193,6 +193,19 @@ func worseBeyond(better string, a, b, th float64) bool {
 	return false
 }
 
+// Direction is "worse" (Worse), "better" (the move went Better's way),
+// or "" (direction unknown, or a "lower" value that changed sign with
+// about the same magnitude).
+func (m MeasureChange) Direction() string {
+	switch {
+	case m.Worse:
+		return "worse"
+	case worseBeyond(m.Better, m.To, m.From, 0):
+		return "better"
+	}
+	return ""
+}
+
 // WorseMeasures are the measurements that moved against their direction
 // by more than the threshold: what `report diff --fail-on measurement`
 // fails on.
@@ -257,10 +270,8 @@ func WriteText(w io.Writer, d *Diff) error {
 		fmt.Fprintf(&b, "\nMEASUREMENTS changed beyond %.0f%% (%d)\n", d.Threshold*100, len(d.Measures))
 		for _, m := range d.Measures {
 			dir := ""
-			if m.Worse {
-				dir = ", worse"
-			} else if m.Better != "" {
-				dir = ", better"
+			if d := m.Direction(); d != "" {
+				dir = ", " + d
 			}
 			fmt.Fprintf(&b, "  %-28s %-34s %g -> %g %s (%s%s)\n", m.Target, m.Name, m.From, m.To, m.Unit, relString(m.Rel), dir)
 		}
@@ -315,7 +326,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;
 {{if .Removed}}<section id="removed"><h2>Checks removed ({{len .Removed}})</h2>{{template "changes" .Removed}}</section>{{end}}
 {{if or .TargetsAdded .TargetsRemoved}}<section id="targets"><h2>Targets</h2><ul>{{range .TargetsAdded}}<li>added {{.}}</li>{{end}}{{range .TargetsRemoved}}<li>removed {{.}}</li>{{end}}</ul></section>{{end}}
 {{if .Measures}}<section id="measures"><h2>Measurements changed beyond {{pct .Threshold}} ({{len .Measures}})</h2><table><thead><tr><th scope="col">target</th><th scope="col">check</th><th scope="col">measurement</th><th scope="col">before</th><th scope="col">after</th><th scope="col">change</th></tr></thead><tbody>
-{{range .Measures}}<tr><td>{{.Target}}</td><td><code>{{.Check}}</code></td><td><code>{{.Name}}</code></td><td>{{.From}} {{.Unit}}</td><td>{{.To}} {{.Unit}}</td><td class="{{if .Worse}}worse{{else if .Better}}better{{end}}">{{rel .Rel}}{{if .Worse}} worse{{else if .Better}} better{{end}}</td></tr>
+{{range .Measures}}<tr><td>{{.Target}}</td><td><code>{{.Check}}</code></td><td><code>{{.Name}}</code></td><td>{{.From}} {{.Unit}}</td><td>{{.To}} {{.Unit}}</td><td class="{{.Direction}}">{{rel .Rel}} {{.Direction}}</td></tr>
 {{end}}</tbody></table></section>{{end}}
 {{if .Empty}}<p id="nodiff">No difference.</p>{{end}}
 </main></body></html>

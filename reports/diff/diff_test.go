@@ -149,3 +149,20 @@ func TestWorseBeyond(t *testing.T) {
 		}
 	}
 }
+
+func TestDirection(t *testing.T) {
+	for _, c := range []struct {
+		m    MeasureChange
+		want string
+	}{
+		{MeasureChange{From: 1000, To: 340, Better: "higher", Worse: true}, "worse"},
+		{MeasureChange{From: 340, To: 1000, Better: "higher"}, "better"},
+		{MeasureChange{From: -0.002, To: 0.0021, Better: "lower"}, ""}, // the sign flipped, the magnitude barely moved
+		{MeasureChange{From: -0.004, To: 0.001, Better: "lower"}, "better"},
+		{MeasureChange{From: 1, To: 2}, ""},
+	} {
+		if got := c.m.Direction(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.m, got, c.want)
+		}
+	}
+}

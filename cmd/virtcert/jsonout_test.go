@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -63,6 +64,21 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+var (
+	labelRE = regexp.MustCompile(`vc-\d{8}-\d{6}-[0-9a-f]{6}`)
+	hashRE  = regexp.MustCompile(`"plan_sha256": "[0-9a-f]{64}"`)
+	buildRE = regexp.MustCompile(`(?s)"virtcert": \{.*?\}`)
+)
+
+// normalize replaces what changes from run to run (the directory, the run
+// label, the one-off plan's hash, the build) for a golden file.
+func normalize(out, dir string) string {
+	out = strings.ReplaceAll(out, dir, "$DIR")
+	out = labelRE.ReplaceAllString(out, "vc-LABEL")
+	out = hashRE.ReplaceAllString(out, `"plan_sha256": "$$SHA256"`)
+	return buildRE.ReplaceAllString(out, `"virtcert": "$$BUILD"`)
+}
+
 func TestSweepJSON(t *testing.T) {
 	code, out, errs := execSplit(t, "sweep", "--driver", "testdrv", "--uri", "test://one", "--all", "--dry-run", "--json")
 	if code != 0 {
@@ -97,6 +113,7 @@ func TestRunJSON(t *testing.T) {
 	if !strings.Contains(errs, "virtcert ") || strings.Contains(out, "VERDICT") {
 		t.Errorf("progress not on stderr:\nstdout %s\nstderr %s", out, errs)
 	}
+	golden(t, "run-summary.json", normalize(out, dir))
 	// results.json records the build.
 	b, _ := os.ReadFile(filepath.Join(dir, "results.json"))
 	if !strings.Contains(string(b), `"build": {`) {
@@ -105,7 +122,16 @@ func TestRunJSON(t *testing.T) {
 }
 
 func TestVerifyJSONAndDiffFailOn(t *testing.T) {
-	code, out, errs := execSplit(t, "report", "diff", "--fail-on", "measurement", "--json", "testdata/diff-old.json", "testdata/diff-new.json")
+	bdir := filepath.Join(t.TempDir(), "bundle")
+	if code, _, errs := execSplit(t, "report", "testdata/diff-old.json", "-o", bdir); code != 0 {
+		t.Fatalf("report: %d %s", code, errs)
+	}
+	code, out, errs := execSplit(t, "report", "verify", "--json", bdir)
+	if code != ExitFailed || jsonDoc(t, out, VerifySchema)["verdict"] != "UNVERIFIED" {
+		t.Errorf("verify --json of an unsigned bundle: %d %s\n%s", code, out, errs)
+	}
+	golden(t, "verify.json", normalize(out, bdir))
+	code, out, errs = execSplit(t, "report", "diff", "--fail-on", "measurement", "--json", "testdata/diff-old.json", "testdata/diff-new.json")
 	if code != ExitFailed || !strings.Contains(errs, "1 measurement(s) worse by more than 10%") {
 		t.Errorf("diff --fail-on measurement: %d %s", code, errs)
 	}

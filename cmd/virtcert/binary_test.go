@@ -164,3 +164,18 @@ func TestBinaryRunJSON(t *testing.T) {
 		t.Errorf("results.json does not record the build:\n%.1500s", b)
 	}
 }
+
+// make build stamps through the variables this test stamps: a rename of
+// either side would silently leave release builds "dev".
+func TestMakefileStamps(t *testing.T) {
+	mk, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"BI       := github.com/virtcert/virtcert/internal/buildinfo", "-X $(BI).version=$(VERSION)",
+		"-X $(BI).revision=$(REVISION)", "-X $(BI).dirty=$(DIRTY)", "$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/virtcert"} {
+		if !strings.Contains(string(mk), want) {
+			t.Errorf("the Makefile has no %q", want)
+		}
+	}
+}

@@ -11,8 +11,18 @@ OUT   ?= out
 
 all: build
 
+# The version is stamped into the binary (virtcert --version, every report
+# and bundle): VERSION for a release (make build VERSION=v1.2.3), and the
+# git revision and dirty flag, which Go does not record in a git worktree
+# or with -buildvcs=false. Unstamped parts come from the Go build info.
+VERSION  ?=
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+DIRTY    ?= $(shell test -z "$$(git status --porcelain --untracked-files=no 2>/dev/null)" && echo false || echo true)
+BI       := github.com/virtcert/virtcert/internal/buildinfo
+LDFLAGS  := $(if $(VERSION),-X $(BI).version=$(VERSION)) $(if $(REVISION),-X $(BI).revision=$(REVISION) -X $(BI).dirty=$(DIRTY))
+
 build:
-	$(GO) build -o $(BIN) ./cmd/virtcert
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/virtcert
 
 vcprobe:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/vcprobe ./cmd/vcprobe

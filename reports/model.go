@@ -53,9 +53,12 @@ const (
 
 // Run is one certification run: every target and every check result.
 type Run struct {
-	Schema   string    `json:"schema"`
-	ID       string    `json:"id"`       // the run label, e.g. vc-20261121-2315-ab12cd
-	Version  string    `json:"virtcert"` // virtcert version
+	Schema  string `json:"schema"`
+	ID      string `json:"id"`       // the run label, e.g. vc-20261121-2315-ab12cd
+	Version string `json:"virtcert"` // virtcert version
+	// Build is the producing binary's version, VCS revision, dirty flag
+	// and Go toolchain (absent in runs of older versions).
+	Build    *Build    `json:"build,omitempty"`
 	PlanHash string    `json:"plan_sha256,omitempty"`
 	PlanName string    `json:"plan,omitempty"`
 	Started  time.Time `json:"started"`

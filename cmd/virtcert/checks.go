@@ -129,7 +129,8 @@ func newChecks() *cobra.Command {
 }
 
 func newProfiles() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	c := &cobra.Command{
 		Use:   "profiles [NAME]",
 		Short: "Print the built-in expectation profiles as YAML (copy one to override values with profile_overrides)",
 		Args:  cobra.MaximumNArgs(1),
@@ -148,6 +149,9 @@ func newProfiles() *cobra.Command {
 				}
 				names = args
 			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), profilesDocOf(bp, sorted(names)))
+			}
 			for i, n := range sorted(names) {
 				if i > 0 {
 					fmt.Fprintln(cmd.OutOrStdout(), "---")
@@ -162,6 +166,8 @@ func newProfiles() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the profiles as JSON ("+ProfilesSchema+")")
+	return c
 }
 
 func sorted(xs []string) []string {

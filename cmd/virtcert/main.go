@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	_ "github.com/virtcert/virtcert/drivers/all"          // every host driver
 	_ "github.com/virtcert/virtcert/guests/transport/all" // every guest transport
+	"github.com/virtcert/virtcert/internal/buildinfo"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	_ "github.com/virtcert/virtcert/suites/all" // the check catalog
@@ -36,39 +36,9 @@ const (
 	ExitSIGTERM   = 143 // interrupted by SIGTERM (after cleanup)
 )
 
-// version is set with -ldflags "-X main.version=..."; otherwise it comes
-// from the build info.
-var version = ""
-
-func getVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		rev, dirty := "", false
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				dirty = s.Value == "true"
-			}
-		}
-		if rev != "" {
-			if len(rev) > 12 {
-				rev = rev[:12]
-			}
-			if dirty {
-				rev += "-dirty"
-			}
-			return "dev-" + rev
-		}
-		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			return bi.Main.Version
-		}
-	}
-	return "dev"
-}
+// getVersion is the module version ("dev" when the build carries none);
+// buildinfo.Get has the revision, dirty flag and toolchain too.
+func getVersion() string { return buildinfo.Get().Version }
 
 // exitError carries an exit code and a one-line message.
 type exitError struct {
@@ -193,6 +163,9 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = getVersion() // --version, printed by the template below
+	root.SetVersionTemplate(`{{with .Annotations}}{{index . "version"}}{{end}}`)
+	root.Annotations = map[string]string{"version": versionText(buildinfo.Get())}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitf(ExitInput, "%v (see %s --help)", err, c.CommandPath())
 	})
@@ -216,17 +189,5 @@ func wrapArgs(c *cobra.Command) {
 	}
 	for _, s := range c.Commands() {
 		wrapArgs(s)
-	}
-}
-
-func newVersion() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "virtcert %s\n", getVersion())
-			return nil
-		},
 	}
 }

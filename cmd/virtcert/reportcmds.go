@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -11,7 +12,6 @@ import (
 
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
-	"github.com/virtcert/virtcert/reports/diff"
 	"github.com/virtcert/virtcert/reports/merge"
 )
 
@@ -49,54 +49,9 @@ func newMerge() *cobra.Command {
 	return c
 }
 
-func newDiff() *cobra.Command {
-	var threshold float64
-	var htmlOut string
-	c := &cobra.Command{
-		Use:   "diff OLD NEW",
-		Short: "Show what changed between two runs; exit 1 when NEW has regressions",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := loadRun(args[0])
-			if err != nil {
-				return err
-			}
-			b, err := loadRun(args[1])
-			if err != nil {
-				return err
-			}
-			// Compare cleans what the diff prints to the terminal.
-			d := diff.Compare(a, b, diff.Options{Threshold: threshold})
-			if err := diff.WriteText(cmd.OutOrStdout(), d); err != nil {
-				return err
-			}
-			if htmlOut != "" {
-				f, err := os.Create(htmlOut)
-				if err != nil {
-					return exitf(ExitHarness, "%v", err)
-				}
-				err = diff.WriteHTML(f, d)
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
-					return exitf(ExitHarness, "%v", err)
-				}
-			}
-			if d.HasRegressions() {
-				return exitf(ExitFailed, "%d regression(s) from %s to %s", len(d.Regressions), a.ID, b.ID)
-			}
-			return nil
-		},
-	}
-	c.Flags().Float64Var(&threshold, "threshold", 0, "relative change of a measurement worth reporting (default 0.10)")
-	c.Flags().StringVar(&htmlOut, "html", "", "also write the diff as HTML to this file")
-	return c
-}
-
 func newVerify() *cobra.Command {
 	var pubFiles []string
-	var allowUnsigned bool
+	var allowUnsigned, asJSON bool
 	c := &cobra.Command{
 		Use:   "verify DIR",
 		Short: "Verify a result bundle against its manifest and a trusted key; exit 1 unless VERIFIED",
@@ -134,23 +89,33 @@ unreadable key).`,
 			if errors.Is(err, bundle.ErrNoManifest) {
 				return exitf(ExitInput, "%v", err)
 			}
+			if asJSON {
+				if err := writeJSON(cmd.OutOrStdout(), verifyDocOf(args[0], rep, err, allowUnsigned)); err != nil {
+					return err
+				}
+			}
 			if err != nil {
 				return exitf(ExitFailed, "bundle %s FAILED verification: %v", args[0], err)
 			}
-			fmt.Fprint(cmd.OutOrStdout(), reports.Clean(rep.String()))
+			out := cmd.OutOrStdout()
+			if asJSON {
+				out = io.Discard
+			}
+			fmt.Fprint(out, reports.Clean(rep.String()))
 			switch {
 			case rep.OK():
 				return nil
 			case rep.Failed():
 				return exitf(ExitFailed, "bundle %s FAILED verification", args[0])
 			case allowUnsigned:
-				fmt.Fprintln(cmd.OutOrStdout(), "integrity only: the origin of this bundle is not verified (--allow-unsigned)")
+				fmt.Fprintln(out, "integrity only: the origin of this bundle is not verified (--allow-unsigned)")
 				return nil
 			}
 			return exitf(ExitFailed, "bundle %s is UNVERIFIED: give the signer's public key you trust with --pub (or --allow-unsigned to check integrity only)", args[0])
 		},
 	}
 	c.Flags().StringArrayVar(&pubFiles, "pub", nil, "a signer's public key you trust (PEM); repeat for several")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the outcome as JSON ("+VerifySchema+")")
 	c.Flags().BoolVar(&allowUnsigned, "allow-unsigned", false, "accept an intact bundle without a trusted signature (exit 0, UNVERIFIED)")
 	return c
 }

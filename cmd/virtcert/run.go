@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/internal/buildinfo"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/progress"
@@ -67,7 +68,7 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	fl.StringVar(&f.waivers, "waivers", "", "waiver file (overrides the plan's)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
 	fl.BoolVar(&f.dry, "dry-run", false, "print the resolved run (targets, drivers, profiles, checks) and exit: 0, or 2 for a bad plan")
-	fl.BoolVar(&f.json, "json", false, "with --dry-run: print the resolved run as JSON")
+	fl.BoolVar(&f.json, "json", false, "print the final summary as JSON on stdout ("+SummarySchema+"; progress goes to stderr); with --dry-run, the resolved run")
 	return c
 }
 
@@ -110,9 +111,10 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	}
 	defer res.Dir.Close()
 	currentLabel.Store(label)
-	stdout := cmd.OutOrStdout()
+	stdout := progressOut(cmd, f.json) // with --json, stdout has the summary document alone
 	warnInsecure(cmd.ErrOrStderr(), rr.Hosts)
-	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, rr.Name, short(rr.PlanSHA256), out)
+	build := buildinfo.Get()
+	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", build.String(), label, rr.Name, short(rr.PlanSHA256), out)
 	opt, sink := runOptions(cmd, f, out, label)
 	opt.Dir, opt.Journal = res.Dir, res.Records
 	run, outcome, runErr := runner.Run(ctx, rr, opt)
@@ -120,11 +122,22 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	if run == nil {
 		return exitf(ExitHarness, "%v", runErr)
 	}
+	run.Build = &build
 	if len(ws) > 0 {
 		applyWaivers(run, ws)
 	}
 	paths, werr := writeReports(res.Dir, run, f.signKey)
+	if f.json {
+		err := runExit(run, outcome, runErr, werr, label, out)
+		return printSummaryJSON(cmd.OutOrStdout(), run, paths, outcome, err)
+	}
 	printSummary(stdout, run, paths, outcome)
+	return runExit(run, outcome, runErr, werr, label, out)
+}
+
+// runExit is the run's exit: interrupted, harness error, reports not
+// written, else the verdict's.
+func runExit(run *reports.Run, outcome *runner.Outcome, runErr, werr error, label, out string) error {
 	if sig.Load() != 0 {
 		return exitf(int(sig.Load()), "interrupted: run %s is INCOMPLETE; finish it with `virtcert run --resume %s`", label, out)
 	}
@@ -152,8 +165,6 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 		return nil, nil, exitf(ExitInput, "give exactly one of --plan FILE, --uri URI --image PATH, or --resume DIR")
 	case f.parallel < 0:
 		return nil, nil, exitf(ExitInput, "--parallel: must be > 0")
-	case f.json && !f.dry:
-		return nil, nil, exitf(ExitInput, "--json goes with --dry-run")
 	case f.resume != "" && f.out != "" && f.out != f.resume:
 		return nil, nil, exitf(ExitInput, "--resume writes into its own directory; leave out --out")
 	case oneOff && (f.one.URI == "" || (f.one.Image == "" && !attaches(f.one.Driver))):
@@ -228,7 +239,7 @@ func runDir(f runFlags, resumed *rundir.Resumed) (out, label string, res *rundir
 // live line per guest, otherwise (CI, files) timestamped lines with the
 // runner's detail messages too.
 func runOptions(cmd *cobra.Command, f runFlags, out, label string) (runner.Options, progress.Sink) {
-	stdout := cmd.OutOrStdout()
+	stdout := progressOut(cmd, f.json)
 	logger := slog.New(slog.DiscardHandler)
 	if f.verbose {
 		logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -19,7 +19,7 @@ import (
 
 type sweepFlags struct {
 	planFile, driver, uri, label string
-	all, dry                     bool
+	all, dry, json               bool
 	older                        time.Duration
 	options                      map[string]string
 }
@@ -53,6 +53,7 @@ would be removed.`,
 	fl.BoolVar(&f.all, "all", false, "sweep every virtcert run")
 	fl.DurationVar(&f.older, "older-than", 0, "only resources older than this (e.g. 24h)")
 	fl.BoolVar(&f.dry, "dry-run", false, "list, do not remove")
+	fl.BoolVar(&f.json, "json", false, "print what was (or would be) removed as JSON ("+SweepSchema+")")
 	fl.StringToStringVar(&f.options, "option", nil, "driver option for --uri, KEY=VALUE (e.g. pool=virtcert); \"--uri lab\" sets the lab's network and pool")
 	return c
 }
@@ -83,11 +84,19 @@ func doSweep(cmd *cobra.Command, f sweepFlags) error {
 		swept[f.label] = true
 	}
 	var firstErr error
+	out := cmd.OutOrStdout()
+	doc := sweepDocOf(f)
+	if f.json {
+		out = io.Discard
+		defer func() { _ = writeJSON(cmd.OutOrStdout(), doc.done(firstErr)) }()
+	}
 	for _, h := range hosts {
-		res, err := sweepOne(cmd.Context(), cmd.OutOrStdout(), h, sel, verb)
+		res, err := sweepOne(cmd.Context(), out, h, sel, verb)
 		if res == nil && err != nil {
+			firstErr = err
 			return err
 		}
+		doc.add(h.name, res)
 		total += len(res)
 		for _, r := range res {
 			swept[r.RunLabel] = true
@@ -105,9 +114,9 @@ func doSweep(cmd *cobra.Command, f sweepFlags) error {
 		}
 	}
 	if total == 0 {
-		fmt.Fprintln(cmd.OutOrStdout(), "nothing to sweep")
+		fmt.Fprintln(out, "nothing to sweep")
 	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), "%s %d resource(s)\n", verb, total)
+		fmt.Fprintf(out, "%s %d resource(s)\n", verb, total)
 	}
 	return firstErr
 }

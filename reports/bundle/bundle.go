@@ -8,8 +8,9 @@
 //	results.json              the result model (reports/SCHEMA.md)
 //	junit.xml, report.html    renderings of results.json
 //	artifacts/<target>/<name> files the runner handed in
-//	manifest                  "<sha256>  <path>" per file, sorted by path;
-//	                          `sha256sum -c manifest` checks it too
+//	manifest                  "# sealed by virtcert VERSION (...)" (SealedBy),
+//	                          then "<sha256>  <path>" per file, sorted by
+//	                          path; `sha256sum -c manifest` checks it too
 //	manifest.sig              optional: raw 64-byte ed25519 signature of
 //	                          the manifest bytes
 //	manifest.pub              optional: the signer's public key (PEM, PKIX),
@@ -48,6 +49,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/virtcert/virtcert/internal/buildinfo"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/html"
 	"github.com/virtcert/virtcert/reports/junit"
@@ -256,6 +258,7 @@ func Seal(d *rundir.Dir, key ed25519.PrivateKey) error {
 	}
 	paths := slices.Sorted(maps.Keys(sums))
 	var m bytes.Buffer
+	m.WriteString(SealedBy())
 	for _, p := range paths {
 		fmt.Fprintf(&m, "%s  %s\n", sums[p], p)
 	}
@@ -281,6 +284,14 @@ func Seal(d *rundir.Dir, key ed25519.PrivateKey) error {
 		return err
 	}
 	return d.WriteFile(PublicKeyFile, pubPEM, 0o644)
+}
+
+// SealedBy is the manifest's first line: the virtcert that sealed it
+// (version, revision, dirty flag, toolchain), a comment that
+// `sha256sum -c` skips and the signature covers.
+func SealedBy() string {
+	b := buildinfo.Get()
+	return "# sealed by virtcert " + reports.Line(b.String()) + "\n"
 }
 
 // Signature states reported by Verify.
@@ -353,13 +364,19 @@ var ErrManifest = errors.New("bad or missing manifest")
 var ErrNoManifest = fmt.Errorf("%w: no manifest (not a bundle)", ErrManifest)
 
 // ParseManifest reads manifest lines "<sha256>  <path>": 64 hex digits,
-// two spaces, a relative slash path without "." or ".." elements.
+// two spaces, a relative slash path without "." or ".." elements. Leading
+// lines that begin with "# " are comments (SealedBy), skipped as
+// sha256sum skips them.
 func ParseManifest(mb []byte) (map[string]string, error) {
 	listed := map[string]string{}
 	if len(mb) == 0 {
 		return listed, nil
 	}
+	header := true
 	for i, line := range strings.Split(strings.TrimSuffix(string(mb), "\n"), "\n") {
+		if header = header && strings.HasPrefix(line, "# "); header {
+			continue
+		}
 		sum, p, ok := strings.Cut(line, "  ")
 		if !ok || len(sum) != 64 || !validRel(p) {
 			return nil, fmt.Errorf("%w: line %d %q", ErrManifest, i+1, reports.Clean(line))

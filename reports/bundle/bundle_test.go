@@ -311,3 +311,16 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestManifestHeader(t *testing.T) {
+	line := strings.Repeat("a", 64) + "  results.json\n"
+	if m, err := ParseManifest([]byte(SealedBy() + "# another comment\n" + line)); err != nil || len(m) != 1 {
+		t.Errorf("leading comments: %v %v", m, err)
+	}
+	if _, err := ParseManifest([]byte(line + "# sealed by x\n")); err == nil {
+		t.Error("a comment after the first file line was accepted")
+	}
+	if h := SealedBy(); !strings.HasPrefix(h, "# sealed by virtcert dev") && !strings.HasPrefix(h, "# sealed by virtcert v") {
+		t.Errorf("SealedBy = %q", h)
+	}
+}

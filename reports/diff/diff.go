@@ -45,8 +45,9 @@ type MeasureChange struct {
 	From, To                  float64
 	// Rel is (To-From)/|From|; ±Inf when From is 0.
 	Rel float64
-	// Worse is true when the move goes against Better ("higher"/"lower");
-	// Better empty means direction unknown (Worse false).
+	// Worse is true when the move goes against Better ("higher"/"lower")
+	// by more than the threshold (worseBeyond: "lower" compares
+	// magnitudes); Better empty means direction unknown (Worse false).
 	Worse  bool
 	Better string
 }
@@ -169,10 +170,53 @@ func measures(d *Diff, target string, a, b *reports.Result) {
 		if better == "" {
 			better = o.Better
 		}
-		worse := better == "higher" && m.Value < o.Value || better == "lower" && m.Value > o.Value
+		worse := worseBeyond(better, o.Value, m.Value, d.Threshold)
 		d.Measures = append(d.Measures, MeasureChange{Target: target, Check: b.Check, Name: m.Name, Unit: m.Unit, From: o.Value, To: m.Value, Rel: rel, Worse: worse, Better: better})
 	}
 	sort.SliceStable(d.Measures, func(i, j int) bool { return d.Measures[i].Worse && !d.Measures[j].Worse })
+}
+
+// worseBeyond says whether a measurement moved from a to b against better
+// by more than th (relative): "higher" (throughput, IOPS) is worse when b
+// < a by more than th·|a|; "lower" (latency, offset, drift, seconds)
+// compares magnitudes, since a clock offset of -5 ms is as far off as
+// +5 ms: worse when |b| > |a| by more than th·|a|. A move from 0 in the
+// bad direction is always beyond. An unknown direction is never worse.
+func worseBeyond(better string, a, b, th float64) bool {
+	switch better {
+	case "higher":
+		return b < a && (a == 0 || (a-b)/math.Abs(a) > th)
+	case "lower":
+		a, b = math.Abs(a), math.Abs(b)
+		return b > a && (a == 0 || (b-a)/a > th)
+	}
+	return false
+}
+
+// Direction is "worse" (Worse), "better" (the move went Better's way),
+// or "" (direction unknown, or a "lower" value that changed sign with
+// about the same magnitude).
+func (m MeasureChange) Direction() string {
+	switch {
+	case m.Worse:
+		return "worse"
+	case worseBeyond(m.Better, m.To, m.From, 0):
+		return "better"
+	}
+	return ""
+}
+
+// WorseMeasures are the measurements that moved against their direction
+// by more than the threshold: what `report diff --fail-on measurement`
+// fails on.
+func (d *Diff) WorseMeasures() []MeasureChange {
+	var out []MeasureChange
+	for _, m := range d.Measures {
+		if m.Worse {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func relString(r float64) string {
@@ -226,10 +270,8 @@ func WriteText(w io.Writer, d *Diff) error {
 		fmt.Fprintf(&b, "\nMEASUREMENTS changed beyond %.0f%% (%d)\n", d.Threshold*100, len(d.Measures))
 		for _, m := range d.Measures {
 			dir := ""
-			if m.Worse {
-				dir = ", worse"
-			} else if m.Better != "" {
-				dir = ", better"
+			if d := m.Direction(); d != "" {
+				dir = ", " + d
 			}
 			fmt.Fprintf(&b, "  %-28s %-34s %g -> %g %s (%s%s)\n", m.Target, m.Name, m.From, m.To, m.Unit, relString(m.Rel), dir)
 		}
@@ -284,7 +326,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;
 {{if .Removed}}<section id="removed"><h2>Checks removed ({{len .Removed}})</h2>{{template "changes" .Removed}}</section>{{end}}
 {{if or .TargetsAdded .TargetsRemoved}}<section id="targets"><h2>Targets</h2><ul>{{range .TargetsAdded}}<li>added {{.}}</li>{{end}}{{range .TargetsRemoved}}<li>removed {{.}}</li>{{end}}</ul></section>{{end}}
 {{if .Measures}}<section id="measures"><h2>Measurements changed beyond {{pct .Threshold}} ({{len .Measures}})</h2><table><thead><tr><th scope="col">target</th><th scope="col">check</th><th scope="col">measurement</th><th scope="col">before</th><th scope="col">after</th><th scope="col">change</th></tr></thead><tbody>
-{{range .Measures}}<tr><td>{{.Target}}</td><td><code>{{.Check}}</code></td><td><code>{{.Name}}</code></td><td>{{.From}} {{.Unit}}</td><td>{{.To}} {{.Unit}}</td><td class="{{if .Worse}}worse{{else if .Better}}better{{end}}">{{rel .Rel}}{{if .Worse}} worse{{else if .Better}} better{{end}}</td></tr>
+{{range .Measures}}<tr><td>{{.Target}}</td><td><code>{{.Check}}</code></td><td><code>{{.Name}}</code></td><td>{{.From}} {{.Unit}}</td><td>{{.To}} {{.Unit}}</td><td class="{{.Direction}}">{{rel .Rel}} {{.Direction}}</td></tr>
 {{end}}</tbody></table></section>{{end}}
 {{if .Empty}}<p id="nodiff">No difference.</p>{{end}}
 </main></body></html>

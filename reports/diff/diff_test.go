@@ -127,3 +127,42 @@ func TestRender(t *testing.T) {
 		}
 	}
 }
+
+func TestWorseBeyond(t *testing.T) {
+	for _, c := range []struct {
+		better string
+		a, b   float64
+		worse  bool
+	}{
+		{"higher", 1000, 340, true},   // throughput 66% down
+		{"higher", 1000, 850, false},  // 15%: within 20%
+		{"higher", 1000, 2000, false}, // better
+		{"lower", 0.010, 0.025, true}, // latency up 150%
+		{"lower", -0.002, 0.0021, false},
+		{"lower", -0.002, 0.003, true}, // the magnitude grew by 50%
+		{"lower", 0, 0.001, true},
+		{"higher", 0, -1, true},
+		{"", 1000, 1, false}, // direction unknown
+	} {
+		if got := worseBeyond(c.better, c.a, c.b, 0.2); got != c.worse {
+			t.Errorf("worseBeyond(%q, %g, %g, 20%%) = %v", c.better, c.a, c.b, got)
+		}
+	}
+}
+
+func TestDirection(t *testing.T) {
+	for _, c := range []struct {
+		m    MeasureChange
+		want string
+	}{
+		{MeasureChange{From: 1000, To: 340, Better: "higher", Worse: true}, "worse"},
+		{MeasureChange{From: 340, To: 1000, Better: "higher"}, "better"},
+		{MeasureChange{From: -0.002, To: 0.0021, Better: "lower"}, ""}, // the sign flipped, the magnitude barely moved
+		{MeasureChange{From: -0.004, To: 0.001, Better: "lower"}, "better"},
+		{MeasureChange{From: 1, To: 2}, ""},
+	} {
+		if got := c.m.Direction(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.m, got, c.want)
+		}
+	}
+}

@@ -67,6 +67,7 @@ func Write(w io.Writer, run *reports.Run, opt Options) error {
 
 type view struct {
 	Title, RunID, Version, Plan, PlanHash, Started, Finished, Generated string
+	Build                                                               string // version, revision, dirty, Go (reports.Build.String)
 	Complete                                                            bool
 	Verdict, VerdictClass                                               string
 	Shards                                                              []string
@@ -201,7 +202,7 @@ func dur(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
 
 func build(run *reports.Run, opt Options) *view {
 	v := &view{
-		Title: opt.Title, RunID: run.ID, Version: run.Version, Plan: run.PlanName, PlanHash: run.PlanHash,
+		Title: opt.Title, RunID: run.ID, Version: run.Version, Build: run.Build.String(), Plan: run.PlanName, PlanHash: run.PlanHash,
 		Started: ts(run.Started), Finished: ts(run.Finished), Complete: run.Complete, Generated: ts(opt.Generated),
 	}
 	if v.Title == "" {

@@ -200,6 +200,10 @@ func fingerprint(run *reports.Run, t *reports.Target) []prop {
 		{"host.accel", h.Accel},
 		{"host.nature", h.Nature},
 	}
+	if b := run.Build; b != nil {
+		ps = append(ps, prop{"virtcert.revision", b.Revision}, prop{"virtcert.dirty", fmt.Sprint(b.Dirty)},
+			prop{"virtcert.go", strings.TrimSpace(b.Go + " " + b.Platform)})
+	}
 	if h.TLSUnverified {
 		ps = append(ps, prop{"host.tls", drivers.TLSBanner(t.Host)})
 	}

@@ -65,6 +65,8 @@ func init() {
 			"hashes that differ after read-back; 'The media is write protected.' on write", kvm+"disk/corrupt.txt", kvm+"disk/read-only.txt"),
 		"windows.disk.trim": f("freed blocks are never unmapped on the host (TRIM off, or unmap not reaching the disk)",
 			"DisableDeleteNotify = 1; Optimize-Volume -ReTrim failing with 0x8900002A", kvm+"disk/trim-disabled.txt", kvm+"disk/trim-unsupported.txt"),
+		"windows.disk.throughput": f("the disk is far slower than the platform delivers (emulated, throttled or misconfigured cache)",
+			"10 MB/s write and 20 MB/s read where the profile wants 100 and 200", kvm+"disk/slow.txt"),
 		"windows.events.bugcheck": f("Windows crashed (bugcheck) since boot", "a BugCheck 1001 event (0xD1) after the boot", kvm+"events/bugcheck.txt"),
 		"windows.events.unexpected-shutdown": f("Windows went down uncleanly (crash or power loss) before this boot",
 			"Kernel-Power 41 and EventLog 6008 after the boot", kvm+"events/power-loss.txt", kvm+"events/bugcheck.txt"),

@@ -109,6 +109,7 @@ func TestWindowsTranscripts(t *testing.T) {
 		fail(k, "windows.disk.integrity", "disk/read-only.txt", "The media is write protected"),
 		fail(k, "windows.disk.integrity", "disk/corrupt.txt", "SHA-256 written = SHA-256 read back"),
 		{plat: k, check: "windows.disk.integrity", over: []string{"disk/misaligned.txt"}, want: reports.Error, reason: "harness fault"},
+		fail(k, "windows.disk.throughput", "disk/slow.txt", "sequential write"),
 		fail(k, "windows.disk.trim", "disk/trim-disabled.txt", "DisableDeleteNotify"),
 		fail(k, "windows.disk.trim", "disk/trim-unsupported.txt", "0x8900002A"),
 		fail(k, "windows.events.bugcheck", "events/bugcheck.txt", "0x000000d1"),

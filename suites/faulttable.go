@@ -14,6 +14,10 @@ var TranscriptSources = map[string]string{
 	"kvm-tcg":     "captured",
 	"hyperv-gen1": "constructed",
 	"hyperv-gen2": "constructed",
+	// Windows guests (suites/windows): constructed from Microsoft's
+	// documented output formats; none captured.
+	"windows-kvm":         "constructed",
+	"windows-hyperv-gen2": "constructed",
 }
 
 // String is one proof as the catalog shows it: "lab: TestFault/emulated-nic",

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -59,20 +60,25 @@ func faultOf(f suites.Fault) *faultInfo {
 
 func newChecks() *cobra.Command {
 	var asJSON, faults bool
+	var guestOS string
 	c := &cobra.Command{
 		Use:   "checks",
 		Short: "List the check catalog (--faults: the fault each check catches and its proof)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			catalog, err := catalogFor(guestOS)
+			if err != nil {
+				return err
+			}
 			if faults {
 				if asJSON {
 					return exitf(ExitInput, "--faults and --json: choose one (--json carries each check's fault)")
 				}
-				fmt.Fprint(cmd.OutOrStdout(), suites.FaultTable(suites.All()))
+				fmt.Fprint(cmd.OutOrStdout(), suites.FaultTable(catalog))
 				return nil
 			}
 			var list []checkInfo
-			for _, c := range suites.All() {
+			for _, c := range catalog {
 				list = append(list, checkInfo{ID: c.ID, Area: c.Area, Priority: c.Priority, Title: c.Title, Doc: c.Doc,
 					Hypervisors: c.Hypervisors, OS: c.OS, Needs: c.Needs, Disruptive: c.Disruptive, Timeout: c.Timeout.String(),
 					Fault: faultOf(c.Fault)})
@@ -119,11 +125,12 @@ func newChecks() *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			_, err := fmt.Fprintln(cmd.OutOrStdout(), "\nvirtcert checks --faults: how each fault is made and the tests that prove the check FAILs on it (suites/CATALOG.md)")
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "\nvirtcert checks --faults: how each fault is made and the tests that prove the check FAILs on it (suites/CATALOG.md)")
 			return err
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "JSON output")
+	c.Flags().StringVar(&guestOS, "os", "", "only the checks that apply to this guest OS (linux or windows); --json shows each check's evidence commands (doc)")
 	c.Flags().BoolVar(&faults, "faults", false, "print the fault table (Markdown): check, fault it catches, how the fault is made, proof")
 	return c
 }
@@ -178,4 +185,22 @@ func sorted(xs []string) []string {
 		}
 	}
 	return out
+}
+
+// catalogFor returns the catalog, or the checks that apply to guestOS.
+func catalogFor(guestOS string) ([]suites.Check, error) {
+	all := suites.All()
+	if guestOS == "" {
+		return all, nil
+	}
+	if guestOS != "linux" && guestOS != "windows" {
+		return nil, exitf(ExitInput, "--os %q: want linux or windows", guestOS)
+	}
+	var out []suites.Check
+	for _, c := range all {
+		if len(c.OS) == 0 || slices.Contains(c.OS, guestOS) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

@@ -12,4 +12,5 @@ import (
 	_ "github.com/virtcert/virtcert/suites/network"
 	_ "github.com/virtcert/virtcert/suites/platform"
 	_ "github.com/virtcert/virtcert/suites/pvdrivers"
+	_ "github.com/virtcert/virtcert/suites/windows"
 )

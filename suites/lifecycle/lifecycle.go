@@ -25,29 +25,45 @@ func init() {
 	reg(suites.Check{ID: "lifecycle.reboot", Keys: []string{"max_seconds"}, Priority: 1, Title: "Guest reboot comes back",
 		Doc: "Reboots from inside the guest, re-dials the transport until the guest answers with a new " +
 			"boot_id, and times it: back within the profile's max_seconds.",
-		Timeout: 12 * time.Minute, Run: runReboot})
+		Timeout: 12 * time.Minute, Run: func(t *suites.T) { RunReboot(t, Linux) }})
 	reg(suites.Check{ID: "lifecycle.host-reboot", Keys: []string{"max_seconds"}, Priority: 2, Title: "Host-initiated reboot comes back",
 		Doc: "The host driver reboots the guest (ACPI / integration service); the guest must come back " +
 			"with a new boot_id within max_seconds.",
-		Timeout: 12 * time.Minute, Run: runHostReboot})
+		Timeout: 12 * time.Minute, Run: func(t *suites.T) { RunHostReboot(t, Linux) }})
 	reg(suites.Check{ID: "lifecycle.pause-resume", Keys: []string{"pause_seconds", "responsive_seconds"}, Priority: 2, Title: "Pause and resume keep the guest running",
 		Doc: "Host pauses the guest for pause_seconds and resumes it; boot_id is unchanged and the guest " +
 			"answers over the network and completes a synced disk write within responsive_seconds.",
-		Needs: []string{"PauseResume"}, Timeout: 5 * time.Minute, Run: runPauseResume})
+		Needs: []string{"PauseResume"}, Timeout: 5 * time.Minute, Run: func(t *suites.T) { RunPauseResume(t, Linux) }})
 	reg(suites.Check{ID: "lifecycle.save-restore", Keys: []string{"responsive_seconds"}, Priority: 2, Title: "Save and restore keep the guest running",
 		Doc: "Host saves the guest's memory and restores it; boot_id is unchanged and the guest answers " +
 			"over the network and completes a synced disk write within responsive_seconds.",
-		Needs: []string{"SaveRestore"}, Timeout: 8 * time.Minute, Run: runSaveRestore})
+		Needs: []string{"SaveRestore"}, Timeout: 8 * time.Minute, Run: func(t *suites.T) { RunSaveRestore(t, Linux) }})
 	reg(suites.Check{ID: "lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds"}, Priority: 1, Title: "Graceful host shutdown powers the guest off",
 		Doc: "The host asks for a graceful shutdown (ACPI / shutdown integration service); the guest must be " +
 			"off within max_seconds. The check then starts the guest again and waits for it, so later " +
 			"checks still have a guest (waiting up to restart_seconds); it is Disruptive and the runner orders it last. If the restart " +
 			"fails the verdict stands and the check reports the restart failure as ERROR.",
-		Timeout: 12 * time.Minute, Run: runShutdown})
+		Timeout: 12 * time.Minute, Run: func(t *suites.T) { RunShutdown(t, Linux) }})
 }
 
-func readBootID(t *suites.T, step string) string {
-	r := t.Run(step, suites.ProbeBootID)
+// Probes are the guest commands the lifecycle checks run, so the same
+// checks serve another guest OS (suites/windows passes PowerShell ones).
+type Probes struct {
+	// BootID prints an identity of the current boot (at least 32
+	// characters) on its first line.
+	BootID string
+	// Reboot schedules a reboot and returns at once.
+	Reboot string
+	// Responsive prints the sections "boot_id" and "write" (write-ok
+	// after a synced write), in parse.Sections' format.
+	Responsive string
+}
+
+// Linux are the Linux guest's probes.
+var Linux = Probes{BootID: suites.ProbeBootID, Reboot: probeReboot, Responsive: probeResponsive}
+
+func readBootID(t *suites.T, p Probes, step string) string {
+	r := t.Run(step, p.BootID)
 	id := parse.FirstLine(string(r.Stdout))
 	if r.Exit != 0 || len(id) < 32 {
 		t.Fatalf("%s: no boot_id (exit %d, %q)", step, r.Exit, id)
@@ -73,7 +89,7 @@ func rebootActual(before, after string) string {
 
 // waitBack re-dials until the guest answers with a boot_id other than
 // before, or limit passes. It returns the new boot_id ("" on timeout).
-func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Duration) {
+func waitBack(t *suites.T, p Probes, before string, limit time.Duration) (string, time.Duration) {
 	if t.Target.Reconnect == nil {
 		t.Skipf("the runner gave this check no way to re-dial the guest (Target.Reconnect is nil)")
 	}
@@ -86,11 +102,11 @@ func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Dur
 		x, err := t.Target.Reconnect(actx)
 		if err == nil {
 			t.Target.OS = x
-			r, rerr := x.Run(actx, transportCmd(suites.ProbeBootID))
+			r, rerr := x.Run(actx, transportCmd(p.BootID))
 			id := parse.FirstLine(string(r.Stdout))
 			if rerr == nil && r.Exit == 0 && len(id) >= 32 && id != before {
 				cancel()
-				t.Evidence(reports.Evidence{Step: "guest answered again", Command: suites.ProbeBootID, Output: fmt.Sprintf("%s after %d dial attempts", id, attempts), Duration: time.Since(start)})
+				t.Evidence(reports.Evidence{Step: "guest answered again", Command: p.BootID, Output: fmt.Sprintf("%s after %d dial attempts", id, attempts), Duration: time.Since(start)})
 				return id, time.Since(start)
 			}
 			lastErr = rerr
@@ -125,26 +141,28 @@ func waitBack(t *suites.T, before string, limit time.Duration) (string, time.Dur
 const probeReboot = `: vc=reboot; S=; [ "$(id -u)" = 0 ] || S="sudo -n"; ` +
 	`sh -c "trap '' HUP; sleep 1; $S reboot; sleep 20; $S reboot -f" >/dev/null 2>&1 </dev/null & echo reboot-scheduled`
 
-func runReboot(t *suites.T) {
+// RunReboot is lifecycle.reboot's body with the guest's probes.
+func RunReboot(t *suites.T, p Probes) {
 	limit := t.Float("max_seconds")
-	before := readBootID(t, "boot_id before reboot")
-	r := t.Run("reboot from inside the guest", probeReboot)
+	before := readBootID(t, p, "boot_id before reboot")
+	r := t.Run("reboot from inside the guest", p.Reboot)
 	if r.Exit != 0 {
 		t.Fatalf("reboot command failed with exit %d", r.Exit)
 	}
-	after, took := waitBack(t, before, time.Duration(limit*float64(time.Second)))
+	after, took := waitBack(t, p, before, time.Duration(limit*float64(time.Second)))
 	t.Measure(reports.Measurement{Name: "lifecycle.reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
 	t.Judge(JudgeReboot(before, after, took, limit))
 }
 
-func runHostReboot(t *suites.T) {
+// RunHostReboot is lifecycle.host-reboot's body with the guest's probes.
+func RunHostReboot(t *suites.T, p Probes) {
 	limit := t.Float("max_seconds")
-	before := readBootID(t, "boot_id before host reboot")
+	before := readBootID(t, p, "boot_id before host reboot")
 	start := time.Now()
 	err := t.Target.Guest.Power(t.Context(), drivers.PowerReboot)
 	t.HostStep("Power(reboot)", "Power(reboot)", "", err, time.Since(start))
 	t.HostFailed("reboot", err)
-	after, took := waitBack(t, before, time.Duration(limit*float64(time.Second)))
+	after, took := waitBack(t, p, before, time.Duration(limit*float64(time.Second)))
 	t.Measure(reports.Measurement{Name: "lifecycle.host_reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
 	t.Judge(JudgeReboot(before, after, took, limit))
 }
@@ -181,9 +199,9 @@ func errText(err error) string {
 	return ""
 }
 
-func hostOp(t *suites.T, op string, do func() error) {
+func hostOp(t *suites.T, p Probes, op string, do func() error) {
 	limit := t.Float("responsive_seconds")
-	before := readBootID(t, "boot_id before "+op)
+	before := readBootID(t, p, "boot_id before "+op)
 	start := time.Now()
 	err := do()
 	t.HostStep(op, op, "", err, time.Since(start))
@@ -192,14 +210,15 @@ func hostOp(t *suites.T, op string, do func() error) {
 	}
 	stateEvidence(t, drivers.StateRunning)
 	start = time.Now()
-	r := t.Run("boot_id and a synced write after "+op, probeResponsive)
+	r := t.Run("boot_id and a synced write after "+op, p.Responsive)
 	t.Judge(JudgeResponsive(op, before, string(r.Stdout), time.Since(start), limit))
 }
 
-func runPauseResume(t *suites.T) {
+// RunPauseResume is lifecycle.pause-resume's body with the guest's probes.
+func RunPauseResume(t *suites.T, p Probes) {
 	pr := suites.Need[drivers.PauseResume](t, "PauseResume")
 	pause := time.Duration(t.Float("pause_seconds") * float64(time.Second))
-	hostOp(t, "pause/resume", func() error {
+	hostOp(t, p, "pause/resume", func() error {
 		if err := pr.Pause(t.Context()); err != nil {
 			return err
 		}
@@ -213,9 +232,10 @@ func runPauseResume(t *suites.T) {
 	})
 }
 
-func runSaveRestore(t *suites.T) {
+// RunSaveRestore is lifecycle.save-restore's body with the guest's probes.
+func RunSaveRestore(t *suites.T, p Probes) {
 	sr := suites.Need[drivers.SaveRestore](t, "SaveRestore")
-	hostOp(t, "save/restore", func() error {
+	hostOp(t, p, "save/restore", func() error {
 		if err := sr.Save(t.Context()); err != nil {
 			return err
 		}
@@ -236,9 +256,10 @@ func JudgeShutdown(state drivers.PowerState, err error, took time.Duration, maxS
 	return v
 }
 
-func runShutdown(t *suites.T) {
+// RunShutdown is lifecycle.shutdown's body with the guest's probes.
+func RunShutdown(t *suites.T, p Probes) {
 	limit := t.Float("max_seconds")
-	before := readBootID(t, "boot_id before shutdown")
+	before := readBootID(t, p, "boot_id before shutdown")
 	ctx, cancel := context.WithTimeout(t.Context(), time.Duration(limit*float64(time.Second)))
 	start := time.Now()
 	err := t.Target.Guest.Power(ctx, drivers.PowerShutdown)
@@ -267,7 +288,7 @@ func runShutdown(t *suites.T) {
 	if err != nil {
 		t.Errorf("restarting the guest after the shutdown check: %v", err)
 	}
-	if after, _ := waitBack(t, before, time.Duration(t.Float("restart_seconds")*float64(time.Second))); after == "" && !t.Failed() {
+	if after, _ := waitBack(t, p, before, time.Duration(t.Float("restart_seconds")*float64(time.Second))); after == "" && !t.Failed() {
 		t.Errorf("the guest did not come back after the shutdown check restarted it")
 	}
 }

@@ -1,0 +1,237 @@
+package windows
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/suites"
+)
+
+func init() {
+	reg(suites.Check{ID: "windows.clock.w32time", Priority: 1, Title: "Windows Time service is running",
+		Doc: "Inventory: `Get-Service w32time` (Status as text): Running. A stopped w32time leaves the clock to drift " +
+			"(its start type may be Manual/trigger-start on a workgroup server, so only the status is judged).",
+		Run: runW32time})
+	reg(suites.Check{ID: "windows.clock.source", Priority: 2, Title: "w32time syncs from the expected source",
+		Keys: []string{"sources"},
+		Doc: "Inventory: `w32tm /query /source`. The source must match one of the profile's sources: 'VM IC Time Synchronization " +
+			"Provider' (Hyper-V time sync) or 'ntp-peer' (any NTP peer: not 'Local CMOS Clock' or 'Free-running System Clock').",
+		Run: runSource})
+	reg(suites.Check{ID: "windows.clock.sync-status", Priority: 2, Title: "w32time reports a successful sync",
+		Doc: "Inventory: `w32tm /query /status /verbose`: Leap Indicator not 3 (not synchronized), Stratum 1-15, and a " +
+			"Last Successful Sync Time (not 'unspecified').",
+		Run: runSyncStatus})
+	reg(suites.Check{ID: "windows.clock.offset", Priority: 1, Title: "Guest clock agrees with the controller",
+		Keys: []string{"max_offset_ms", "samples"},
+		Doc: "Runs `[DateTime]::UtcNow` as Unix seconds (invariant culture) `samples` times; each sample is compared with the " +
+			"controller's UTC at the midpoint of its round trip (half-RTT compensation); the median |offset| must be within max_offset_ms.",
+		Run: runOffset})
+	reg(suites.Check{ID: "windows.clock.drift", Priority: 2, Title: "Guest clock does not drift from the controller",
+		Keys: []string{"window_seconds", "max_ppm"},
+		Doc: "Measures the median offset (`[DateTime]::UtcNow` as in windows.clock.offset, 3 samples), waits window_seconds, measures again: " +
+			"the change over the window in ppm must be within max_ppm.",
+		Timeout: 10 * time.Minute, Run: runDrift})
+	reg(suites.Check{ID: "windows.clock.after-pause", Priority: 2, Title: "Clock is corrected after pause/resume",
+		Keys: []string{"pause_seconds", "max_offset_ms", "settle_seconds"}, Needs: []string{"PauseResume"}, Disruptive: true,
+		Doc: "Host: Pause, wait pause_seconds, Resume; then the guest's clock (`[DateTime]::UtcNow`, sampled as windows.clock.offset, every 2 s) must " +
+			"come back within max_offset_ms of the controller within settle_seconds.",
+		Timeout: 6 * time.Minute, Run: runAfterPause})
+	reg(suites.Check{ID: "windows.clock.after-restore", Priority: 2, Title: "Clock is corrected after save/restore",
+		Keys: []string{"max_offset_ms", "settle_seconds"}, Needs: []string{"SaveRestore"}, Disruptive: true,
+		Doc: "Host: Save, then Restore; the guest's clock (`[DateTime]::UtcNow`, sampled as windows.clock.offset, every 2 s) must come back within max_offset_ms of the controller " +
+			"within settle_seconds.",
+		Timeout: 8 * time.Minute, Run: runAfterRestore})
+}
+
+func runW32time(t *suites.T) {
+	inv := inventory(t)
+	var v suites.Verdict
+	s, ok := inv.service("w32time")
+	act := "no such service"
+	if ok {
+		act = fmt.Sprintf("Status %s, StartType %s", s.Status, s.StartType)
+	}
+	v.Add("service w32time", ok && s.Status == "Running", "Running", act, "", "")
+	t.Judge(v)
+}
+
+var localSources = []string{"Local CMOS Clock", "Free-running System Clock", "VM IC Time Synchronization Provider"}
+
+// JudgeSource checks `w32tm /query /source`.
+func JudgeSource(src string, want []string) suites.Verdict {
+	var v suites.Verdict
+	src = strings.TrimSpace(src)
+	ok := slices.ContainsFunc(want, func(w string) bool {
+		if w == "ntp-peer" {
+			return src != "" && !slices.ContainsFunc(localSources, func(l string) bool { return strings.EqualFold(l, src) }) &&
+				!strings.Contains(src, "0x80070")
+		}
+		return strings.EqualFold(w, src)
+	})
+	v.Add("w32tm /query /source", ok, "one of "+strings.Join(want, ", "), quoted(src), "", "sources")
+	return v
+}
+
+func runSource(t *suites.T) { t.Judge(JudgeSource(inventory(t).W32tmSource, t.Strings("sources"))) }
+
+var (
+	leapRe    = regexp.MustCompile(`(?m)^Leap Indicator:\s*(\d)`)
+	stratumRe = regexp.MustCompile(`(?m)^Stratum:\s*(\d+)`)
+	lastRe    = regexp.MustCompile(`(?m)^Last Successful Sync Time:\s*(.*?)\s*$`)
+)
+
+// JudgeSyncStatus checks `w32tm /query /status /verbose`.
+func JudgeSyncStatus(status string) suites.Verdict {
+	var v suites.Verdict
+	if strings.TrimSpace(status) == "" || !strings.Contains(status, "Stratum:") {
+		v.Add("w32tm /query /status /verbose", false, "a status report", quoted(firstLine(status)), "", "")
+		return v
+	}
+	leap, stratum, last := "", -1, ""
+	if m := leapRe.FindStringSubmatch(status); m != nil {
+		leap = m[1]
+	}
+	if m := stratumRe.FindStringSubmatch(status); m != nil {
+		stratum, _ = strconv.Atoi(m[1])
+	}
+	if m := lastRe.FindStringSubmatch(status); m != nil {
+		last = m[1]
+	}
+	v.Add("Leap Indicator", leap != "" && leap != "3", "0-2 (3 = not synchronized)", quoted(leap), "", "")
+	v.Add("Stratum", stratum >= 1 && stratum <= 15, "1-15 (0 = unspecified, 16 = unsynchronized)", strconv.Itoa(stratum), "", "")
+	v.Add("Last Successful Sync Time", last != "" && !strings.EqualFold(last, "unspecified"), "a time", quoted(last), "", "")
+	return v
+}
+
+func runSyncStatus(t *suites.T) { t.Judge(JudgeSyncStatus(inventory(t).W32tmStatus)) }
+
+const sampleMarker = "# virtcert: windows clock sample"
+
+// probeClock prints the guest's UTC as Unix seconds with a fixed decimal
+// point whatever the guest's culture.
+const probeClock = sampleMarker + `
+(([DateTime]::UtcNow - [DateTime]::new(1970, 1, 1, 0, 0, 0, [DateTimeKind]::Utc)).TotalSeconds).ToString('F6', [Globalization.CultureInfo]::InvariantCulture)`
+
+// sleep waits d or until ctx ends; tests replace it.
+var sleep = func(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// offset samples the guest clock n times and returns the median offset
+// (guest - controller) in seconds, each sample compensated by half its
+// round trip. A sample that does not parse is a harness ERROR.
+func offset(t *suites.T, step string, n int) float64 {
+	var offs []float64
+	for i := range max(n, 1) {
+		t0 := time.Now()
+		r := t.Run(fmt.Sprintf("%s: sample %d", step, i+1), probeClock)
+		t1 := time.Now()
+		g, err := strconv.ParseFloat(strings.TrimSpace(string(r.Stdout)), 64)
+		if r.Exit != 0 || err != nil {
+			t.Errorf("%s: the clock sample did not parse (exit %d): %q", step, r.Exit, firstLine(string(r.Stdout)))
+		}
+		mid := t0.Add(t1.Sub(t0) / 2)
+		offs = append(offs, g-float64(mid.UnixNano())/1e9)
+	}
+	slices.Sort(offs)
+	return offs[len(offs)/2]
+}
+
+// JudgeOffset checks a median offset in seconds against max_offset_ms.
+func JudgeOffset(step string, off, maxMS float64) suites.Verdict {
+	var v suites.Verdict
+	v.Add(step, math.Abs(off*1000) <= maxMS, fmt.Sprintf("|offset| <= %g ms", maxMS), fmt.Sprintf("%+.1f ms", off*1000), fmt.Sprintf("%g ms", maxMS), "max_offset_ms")
+	return v
+}
+
+func runOffset(t *suites.T) {
+	maxMS := t.Float("max_offset_ms")
+	off := offset(t, "guest UTC against the controller", int(t.Float("samples")))
+	t.Measure(reports.Measurement{Name: "windows.clock.offset_ms", Unit: "ms", Value: off * 1000, Threshold: &maxMS, Better: "lower"})
+	t.Judge(JudgeOffset("median offset, half-RTT compensated", off, maxMS))
+}
+
+// JudgeDrift checks the offset change over a window in ppm.
+func JudgeDrift(o1, o2 float64, window time.Duration, maxPPM float64) suites.Verdict {
+	var v suites.Verdict
+	ppm := (o2 - o1) / window.Seconds() * 1e6
+	v.Add("drift over the window", math.Abs(ppm) <= maxPPM, fmt.Sprintf("|drift| <= %g ppm", maxPPM),
+		fmt.Sprintf("%+.1f ppm (offset %+.1f ms, then %+.1f ms, %.0fs apart)", ppm, o1*1000, o2*1000, window.Seconds()), fmt.Sprintf("%g ppm", maxPPM), "max_ppm")
+	return v
+}
+
+func runDrift(t *suites.T) {
+	window := time.Duration(t.Float("window_seconds") * float64(time.Second))
+	maxPPM := t.Float("max_ppm")
+	o1 := offset(t, "offset at the start of the window", 3)
+	start := time.Now()
+	sleep(t.Context(), window)
+	if t.Context().Err() != nil {
+		t.Errorf("the check's deadline passed during the drift window")
+	}
+	o2 := offset(t, "offset at the end of the window", 3)
+	// The real wait is at least the window (a replaced sleep in tests
+	// takes none: the nominal window stands then).
+	t.Judge(JudgeDrift(o1, o2, max(time.Since(start), window), maxPPM))
+}
+
+// settle samples the offset every 2 s until it is within maxMS or
+// settle_seconds pass, and judges the last one.
+func settle(t *suites.T, op string) {
+	maxMS, limit := t.Float("max_offset_ms"), t.Float("settle_seconds")
+	var off float64
+	for i := 0; ; i++ {
+		off = offset(t, fmt.Sprintf("offset after %s, try %d", op, i+1), 3)
+		if math.Abs(off*1000) <= maxMS || float64(i)*2 >= limit {
+			break
+		}
+		sleep(t.Context(), 2*time.Second)
+	}
+	t.Judge(JudgeOffset(fmt.Sprintf("offset after %s (polled up to %gs)", op, limit), off, maxMS))
+}
+
+func runAfterPause(t *suites.T) {
+	pr := suites.Need[drivers.PauseResume](t, "PauseResume")
+	start := time.Now()
+	err := pr.Pause(t.Context())
+	t.HostStep("host: Pause", "Pause", "", err, time.Since(start))
+	if err != nil {
+		t.Errorf("host pause: %v", err)
+	}
+	sleep(t.Context(), time.Duration(t.Float("pause_seconds")*float64(time.Second)))
+	start = time.Now()
+	err = pr.Resume(t.Context())
+	t.HostStep("host: Resume", "Resume", "", err, time.Since(start))
+	if err != nil {
+		t.Errorf("host resume: %v", err)
+	}
+	settle(t, "pause/resume")
+}
+
+func runAfterRestore(t *suites.T) {
+	sr := suites.Need[drivers.SaveRestore](t, "SaveRestore")
+	start := time.Now()
+	err := sr.Save(t.Context())
+	t.HostStep("host: Save", "Save", "", err, time.Since(start))
+	if err != nil {
+		t.Errorf("host save: %v", err)
+	}
+	start = time.Now()
+	err = sr.Restore(t.Context())
+	t.HostStep("host: Restore", "Restore", "", err, time.Since(start))
+	if err != nil {
+		t.Errorf("host restore: %v", err)
+	}
+	settle(t, "save/restore")
+}

@@ -29,8 +29,11 @@ type runFlags struct {
 	plan, out, resume, signKey, waivers string
 	one                                 plan.Flags
 	checks, exclude                     []string
-	parallel                            int
+	parallel, priority                  int
 	keep, verbose, dry, json            bool
+	// checksSet, excludeSet: the flag was given (an empty --checks ''
+	// is an error, not "everything").
+	checksSet, excludeSet bool
 }
 
 func newRun() *cobra.Command {
@@ -42,7 +45,10 @@ func newRun() *cobra.Command {
 Exit codes: 0 certified, 1 a check failed, 2 bad usage/plan/input or a
 security error, 3 harness or host failure, 130/143 interrupted.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return doRun(cmd.Context(), cmd, f) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.checksSet, f.excludeSet = cmd.Flags().Changed("checks"), cmd.Flags().Changed("exclude")
+			return doRun(cmd.Context(), cmd, f)
+		},
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.plan, "plan", "", "plan file (YAML)")
@@ -59,7 +65,8 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	fl.IntVar(&f.one.CPUs, "cpus", 0, "guest vCPUs (default 1)")
 	fl.StringVar(&f.out, "out", "", "run directory (default out/<run-label>, with out/latest pointing at it)")
 	fl.IntVar(&f.parallel, "parallel", 0, "guests at once (overrides the plan)")
-	fl.StringSliceVar(&f.checks, "checks", nil, "only these checks or areas (comma list)")
+	fl.StringSliceVar(&f.checks, "checks", nil, "only these checks, areas or globs over check IDs (comma list: clock,disk.*,*.offset)")
+	fl.IntVar(&f.priority, "priority", 0, "only checks of this priority or a more urgent one (1 = must pass ... 3 = informational)")
 	fl.StringSliceVar(&f.exclude, "exclude", nil, "leave out these checks or areas (comma list)")
 	fl.StringVar(&f.resume, "resume", "", "finish the interrupted run in DIR (its plan and journal)")
 	fl.BoolVar(&f.keep, "keep-on-failure", false, "keep the guests of failed targets running and print how to reach them")
@@ -159,11 +166,8 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 	case oneOff && (f.one.URI == "" || (f.one.Image == "" && !attaches(f.one.Driver))):
 		return nil, nil, exitf(ExitInput, "a one-off run needs --uri and --image")
 	}
-	if err := resolve.CheckSelection("--checks", f.checks); err != nil {
-		return nil, nil, exitf(ExitInput, "%v", err)
-	}
-	if err := resolve.CheckSelection("--exclude", f.exclude); err != nil {
-		return nil, nil, exitf(ExitInput, "%v", err)
+	if err := checkSelectionFlags(f); err != nil {
+		return nil, nil, err
 	}
 	p, res, err := loadPlan(f, oneOff)
 	if err != nil {
@@ -175,11 +179,36 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 	if f.waivers != "" {
 		p.Waivers = f.waivers
 	}
-	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude})
+	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude, Priority: f.priority})
 	if err != nil {
 		return nil, res, exitf(ExitInput, "%v", err)
 	}
 	return rr, res, nil
+}
+
+// checkSelectionFlags validates --checks, --exclude and --priority, every
+// problem at once (a plan.Errors).
+func checkSelectionFlags(f runFlags) error {
+	var errs plan.Errors
+	for _, s := range []struct {
+		flag string
+		set  bool
+		sel  []string
+	}{{"--checks", f.checksSet, f.checks}, {"--exclude", f.excludeSet, f.exclude}} {
+		if s.set && len(s.sel) == 0 {
+			errs = append(errs, &plan.Error{Field: s.flag, Message: "empty: name checks, areas or globs (leave the flag out for the whole catalog)"})
+		}
+		if err := resolve.CheckSelection(s.flag, s.sel); err != nil {
+			errs = append(errs, err.(plan.Errors)...)
+		}
+	}
+	if f.priority < 0 || f.priority > plan.MaxPriority {
+		errs = append(errs, &plan.Error{Field: "--priority", Message: fmt.Sprintf("want 1 to %d, got %d", plan.MaxPriority, f.priority)})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
 }
 
 func loadPlan(f runFlags, oneOff bool) (*plan.Plan, *rundir.Resumed, error) {

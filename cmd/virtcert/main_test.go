@@ -42,6 +42,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--nope"}, 2, "unknown flag"},
 		{[]string{"run", "--plan", plan}, 2, "p.yaml:5: images.i.path: /nonexistent.qcow2: no such file or directory"},
 		{[]string{"run", "--uri", "qemu:///system"}, 2, "needs --uri and --image"},
+		{[]string{"run", "--plan", plan, "--checks", ""}, 2, "--checks: empty"},
+		{[]string{"run", "--plan", plan, "--priority", "4"}, 2, "--priority: want 1 to 3, got 4"},
 		{[]string{"run", "--resume", t.TempDir()}, 2, "not a run directory"},
 		{[]string{"sweep", "--uri", "qemu:///system"}, 2, "say what to sweep"},
 		{[]string{"sweep", "--uri", "qemu:///system", "--run", "not-a-label"}, 2, "not a run label"},

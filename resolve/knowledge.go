@@ -33,7 +33,7 @@ func (knowledge) Drivers() []string { return drivers.Names() }
 func (knowledge) CheckURI(driver, uri string) (bool, error) {
 	d, ok := drivers.Lookup(driver)
 	if !ok {
-		return false, fmt.Errorf("unknown driver %q (want one of %s)", driver, strings.Join(drivers.Names(), ", "))
+		return false, fmt.Errorf("unknown driver %q%s (want one of %s)", driver, plan.Suggest(driver, drivers.Names()), strings.Join(drivers.Names(), ", "))
 	}
 	return d.CheckURI(uri)
 }

@@ -49,6 +49,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"sweep", "--uri", "qemu:///system", "--run", "not-a-label"}, 2, "not a run label"},
 		{[]string{"sweep", "--run", "vc-20261121-233929-fa3540"}, 2, "say where to sweep"},
 		{[]string{"sweep", "--uri", "ftp://x", "--all"}, 2, "bad libvirt URI"},
+		{[]string{"sweep", "--driver", "libvrit", "--uri", "x", "--all"}, 2, `unknown driver "libvrit" (did you mean libvirt?)`},
+		{[]string{"run", "--driver", "libvrit", "--uri", "x", "--image", plan}, 2, `--driver: unknown driver "libvrit" (did you mean libvirt?)`},
 		{[]string{"profiles", "nope"}, 2, `no profile "nope"`},
 		{[]string{"report", "/nonexistent"}, 2, "no such file"},
 		{[]string{"report", "verify", t.TempDir()}, 2, "manifest"},

@@ -174,6 +174,7 @@ func TestLeftOutReasons(t *testing.T) {
 		{NotFor(hv, []string{"kvm", "qemu"}, "linux"), "n/a: not for kvm/qemu guests (hyperv only)"},
 		{NotFor(hv, []string{"hyperv"}, "linux"), ""},
 		{NotFor(hv, nil, "linux"), ""},
+		{NotFor(hv, []string{"unknown"}, "linux"), "n/a: not for guests of an unknown hypervisor (hyperv only)"},
 		{NotFor(hv, []string{""}, "linux"), ""},
 		{NotFor(win, []string{"kvm"}, "linux"), "n/a: not for linux guests (windows only)"},
 		{Lacks(hv, "existing", nil), "skip: needs KVP, which the existing driver lacks"},
@@ -191,7 +192,7 @@ func TestLeftOutReasons(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, h := rr.Targets[0], rr.Targets[1]
-	if got := fmt.Sprint(e.LeftOut); got != "[{hyperv.kvp skip skip: needs KVP, which the existing driver lacks} {disk.hotplug skip skip: needs DiskHotplug, which the existing driver lacks}]" {
+	if got := fmt.Sprint(e.LeftOut); got != "[{hyperv.kvp n/a n/a: not for guests of an unknown hypervisor (hyperv only)} {disk.hotplug skip skip: needs DiskHotplug, which the existing driver lacks}]" {
 		t.Errorf("existing: %s", got)
 	}
 	if got := fmt.Sprint(h.LeftOut); got != "[{hyperv.kvp n/a n/a: not for kvm/qemu guests (hyperv only)}]" {

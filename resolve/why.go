@@ -29,13 +29,18 @@ const (
 //
 //	n/a: not for linux guests (windows only)
 //	n/a: not for kvm/qemu guests (hyperv only)
+//	n/a: not for guests of an unknown hypervisor (hyperv only)
 func NotFor(c suites.Check, hypervisors []string, guestOS string) string {
 	if guestOS != "" && len(c.OS) > 0 && !slices.Contains(c.OS, guestOS) {
 		return fmt.Sprintf("%s: not for %s guests (%s only)", KindNA, guestOS, strings.Join(c.OS, "/"))
 	}
 	hv := slices.DeleteFunc(slices.Clone(hypervisors), func(h string) bool { return h == "" })
 	if len(hv) > 0 && len(c.Hypervisors) > 0 && !slices.ContainsFunc(hv, func(h string) bool { return slices.Contains(c.Hypervisors, h) }) {
-		return fmt.Sprintf("%s: not for %s guests (%s only)", KindNA, strings.Join(hv, "/"), strings.Join(c.Hypervisors, "/"))
+		what := strings.Join(hv, "/") + " guests"
+		if what == "unknown guests" {
+			what = "guests of an unknown hypervisor"
+		}
+		return fmt.Sprintf("%s: not for %s (%s only)", KindNA, what, strings.Join(c.Hypervisors, "/"))
 	}
 	return ""
 }

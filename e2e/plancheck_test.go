@@ -193,6 +193,7 @@ func TestDryRunSelection(t *testing.T) {
 			`bad.yaml:5: images.i.memroy_mb: unknown field "memroy_mb" (did you mean memory_mb?)`,
 			`bad.yaml:6: suites[0]: unknown check or area "clock.offst" (did you mean clock.offset?)`}},
 		{[]string{"plan", "check", bad}, []string{`bad.yaml:3: hosts.h.driver: unknown driver "libvrit"`, "bad.yaml:6: suites[0]: unknown check", "3 problem(s) in "}},
+		{[]string{"run", "--dry-run", "--plan", bad, "--checks", "nope"}, []string{`virtcert: --checks: unknown check or area "nope"`, "bad.yaml:3: hosts.h.driver"}},
 	} {
 		code, out, errOut := runPlain(t, env, cwd, c.args...)
 		if code != 2 || strings.Contains(errOut, "more problem") {
@@ -203,6 +204,19 @@ func TestDryRunSelection(t *testing.T) {
 				t.Errorf("%q: stderr lacks %q:\n%s", c.args, w, errOut)
 			}
 		}
+	}
+	// As JSON: the flags' problems and the plan's, each with its place.
+	code, out, errOut = runPlain(t, env, cwd, "run", "--dry-run", "--json", "--plan", bad, "--priority", "9")
+	var probs struct {
+		SchemaVersion int `json:"schema_version"`
+		Problems      []struct {
+			File, Field, Message string
+			Line                 int
+		}
+	}
+	if code != 2 || json.Unmarshal([]byte(out), &probs) != nil || probs.SchemaVersion != 1 || len(probs.Problems) != 4 ||
+		probs.Problems[0].Field != "--priority" || probs.Problems[1].Line != 3 || probs.Problems[1].Field != "hosts.h.driver" {
+		t.Errorf("--dry-run --json on a bad plan: exit %d %+v\n%s%s", code, probs, out, errOut)
 	}
 	if ents, _ := os.ReadDir(cwd); len(ents) != 0 {
 		t.Errorf("a dry run wrote %d entries in its directory", len(ents))

@@ -23,10 +23,10 @@ import (
 // "FILE:LINE: FIELD: MESSAGE" for plan files and "--flag: MESSAGE" for
 // one-off runs. It never contains secret values.
 type Error struct {
-	File    string // plan file as given; "" for flags
-	Line    int    // 0 when unknown
-	Field   string // dotted path, e.g. "images.tiny.memory_mb", or a flag name
-	Message string
+	File    string `json:"file,omitempty"`  // plan file as given; "" for flags
+	Line    int    `json:"line,omitempty"`  // 0 when unknown
+	Field   string `json:"field,omitempty"` // dotted path, e.g. "images.tiny.memory_mb", or a flag name
+	Message string `json:"message"`
 }
 
 func (e *Error) Error() string {

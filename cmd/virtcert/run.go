@@ -82,6 +82,9 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	nothingToClean.Store(true)
 	defer nothingToClean.Store(false)
 	rr, res, err := resolveRun(f)
+	if pe, ok := errors.AsType[plan.Errors](err); ok && f.dry && f.json {
+		printProblems(cmd.OutOrStdout(), pe)
+	}
 	if err != nil || f.dry {
 		if res != nil {
 			res.Dir.Close()
@@ -166,10 +169,12 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 	case oneOff && (f.one.URI == "" || (f.one.Image == "" && !attaches(f.one.Driver))):
 		return nil, nil, exitf(ExitInput, "a one-off run needs --uri and --image")
 	}
-	if err := checkSelectionFlags(f); err != nil {
-		return nil, nil, err
-	}
+	// The flags' problems and the plan's, all at once.
+	flagErrs := checkSelectionFlags(f)
 	p, res, err := loadPlan(f, oneOff)
+	if pe, ok := errors.AsType[plan.Errors](err); ok || (err == nil && flagErrs != nil) {
+		return nil, res, append(flagErrs, pe...)
+	}
 	if err != nil {
 		return nil, res, err
 	}
@@ -187,8 +192,8 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 }
 
 // checkSelectionFlags validates --checks, --exclude and --priority, every
-// problem at once (a plan.Errors).
-func checkSelectionFlags(f runFlags) error {
+// problem at once (nil: none).
+func checkSelectionFlags(f runFlags) plan.Errors {
 	var errs plan.Errors
 	for _, s := range []struct {
 		flag string
@@ -205,10 +210,7 @@ func checkSelectionFlags(f runFlags) error {
 	if f.priority < 0 || f.priority > plan.MaxPriority {
 		errs = append(errs, &plan.Error{Field: "--priority", Message: fmt.Sprintf("want 1 to %d, got %d", plan.MaxPriority, f.priority)})
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	return errs
 }
 
 func loadPlan(f runFlags, oneOff bool) (*plan.Plan, *rundir.Resumed, error) {

@@ -67,7 +67,7 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	fl.IntVar(&f.parallel, "parallel", 0, "guests at once (overrides the plan)")
 	fl.StringSliceVar(&f.checks, "checks", nil, "only these checks, areas or globs over check IDs (comma list: clock,disk.*,*.offset)")
 	fl.IntVar(&f.priority, "priority", 0, "only checks of this priority or a more urgent one (1 = must pass ... 3 = informational)")
-	fl.StringSliceVar(&f.exclude, "exclude", nil, "leave out these checks or areas (comma list)")
+	fl.StringSliceVar(&f.exclude, "exclude", nil, "leave out these checks, areas or globs (comma list)")
 	fl.StringVar(&f.resume, "resume", "", "finish the interrupted run in DIR (its plan and journal)")
 	fl.BoolVar(&f.keep, "keep-on-failure", false, "keep the guests of failed targets running and print how to reach them")
 	fl.StringVar(&f.signKey, "sign-key", "", "sign the result bundle with this ed25519 private key file")

@@ -36,6 +36,11 @@ type Driver struct {
 	// suite (drivertest) fails when a guest lacks a declared one or has
 	// one that is not declared, and exercises each.
 	Capabilities []string
+	// Hypervisors are the values HostInfo.Hypervisor takes for this
+	// driver's hosts (empty: not known before the host is open). A dry
+	// run marks checks for other hypervisors n/a from them; the
+	// conformance suite holds the driver to them.
+	Hypervisors []string
 }
 
 var (

@@ -56,6 +56,7 @@ func run(m *testing.M) int {
 		}
 	}
 	if skipWhy != "" {
+		defer removeLazy()
 		return m.Run()
 	}
 	dir, err := os.MkdirTemp("", "virtcert-e2e-bin-")
@@ -100,6 +101,16 @@ func unboundParallel() {
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
 	if !given {
 		flag.Set("test.parallel", "32")
+	}
+}
+
+// lazyDirs are directories tests made for binaries they built themselves
+// (planBinary), removed after the suite.
+var lazyDirs []string
+
+func removeLazy() {
+	for _, d := range lazyDirs {
+		os.RemoveAll(d)
 	}
 }
 

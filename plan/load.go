@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,10 +23,10 @@ import (
 // "FILE:LINE: FIELD: MESSAGE" for plan files and "--flag: MESSAGE" for
 // one-off runs. It never contains secret values.
 type Error struct {
-	File    string // plan file as given; "" for flags
-	Line    int    // 0 when unknown
-	Field   string // dotted path, e.g. "images.tiny.memory_mb", or a flag name
-	Message string
+	File    string `json:"file,omitempty"`  // plan file as given; "" for flags
+	Line    int    `json:"line,omitempty"`  // 0 when unknown
+	Field   string `json:"field,omitempty"` // dotted path, e.g. "images.tiny.memory_mb", or a flag name
+	Message string `json:"message"`
 }
 
 func (e *Error) Error() string {
@@ -70,18 +71,18 @@ func escapeControls(s string) string {
 }
 
 // Errors is every problem found in a plan, in file order. Its Error text is
-// the first problem (one clear line) plus a count of the others.
+// every problem, one a line (the CLI prints each on its own line).
 type Errors []*Error
 
 func (es Errors) Error() string {
 	if len(es) == 0 {
 		return "no errors"
 	}
-	s := es[0].Error()
-	if len(es) > 1 {
-		s += fmt.Sprintf(" (and %d more problem(s) in the plan)", len(es)-1)
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
 	}
-	return s
+	return strings.Join(lines, "\n")
 }
 
 // Unwrap lets errors.As find the individual *Error values.
@@ -113,7 +114,7 @@ func Load(path string, k Knowledge) (*Plan, error) {
 // resolves relative paths ("" = the current directory).
 func Parse(b []byte, file, baseDir string, k Knowledge) (*Plan, error) {
 	sum := sha256.Sum256(b)
-	p, lines, err := decode(b, file)
+	p, lines, decErrs, err := decode(b, file)
 	if err != nil {
 		return nil, err
 	}
@@ -121,60 +122,74 @@ func Parse(b []byte, file, baseDir string, k Knowledge) (*Plan, error) {
 	p.SHA256 = hex.EncodeToString(sum[:])
 	v := &validator{file: file, lines: lines, base: baseDir, present: lines, know: k}
 	v.validate(p)
-	if len(v.errs) > 0 {
-		sort.SliceStable(v.errs, func(i, j int) bool { return lineKey(v.errs[i]) < lineKey(v.errs[j]) })
-		return nil, v.errs
+	// Every problem at once: the decoder's (unknown fields, wrong types)
+	// and the validator's, less the validator's on a field the decoder
+	// already refused (a wrong-typed memory_mb is not also "must be > 0").
+	errs := decErrs
+	for _, e := range v.errs {
+		if !slices.ContainsFunc(decErrs, func(d *Error) bool { return sameField(d.Field, e.Field) }) {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return lineKey(errs[i]) < lineKey(errs[j]) })
+		return nil, errs
 	}
 	return p, nil
 }
 
 var (
 	lineRE    = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
-	unknownRE = regexp.MustCompile(`(?s)^field (.+) not found in type \S+$`)
+	unknownRE = regexp.MustCompile(`(?s)^field (.+) not found in type (\S+)$`)
 	cannotRE  = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
 )
 
 // decode parses b into a node tree (for line numbers and the secrets
 // scan), then decodes it strictly. yaml.v3 reports unknown keys and type
 // errors with a line only, so the line is mapped back to the field path
-// through the node tree.
-func decode(b []byte, file string) (*Plan, map[string]int, error) {
+// through the node tree. Unknown keys and wrong types are returned in
+// fieldErrs, every one of them, with the plan decoded as far as it could
+// be (to validate the rest); err is a plan that cannot be read at all.
+func decode(b []byte, file string) (p *Plan, lines map[string]int, fieldErrs Errors, err error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, nil, Errors{yamlErr(file, nil, err)}
+		return nil, nil, nil, Errors{yamlErr(file, nil, nil, err.Error())}
 	}
 	if len(root.Content) == 0 {
-		return nil, nil, Errors{{File: file, Message: "plan is empty"}}
+		return nil, nil, nil, Errors{{File: file, Message: "plan is empty"}}
 	}
-	lines := map[string]int{}  // field path -> line
+	lines = map[string]int{}   // field path -> line
 	byLine := map[int]string{} // line -> deepest field path on it
 	var secrets Errors
 	walk(root.Content[0], "", lines, byLine, file, &secrets)
 	if len(secrets) > 0 {
-		return nil, nil, secrets
+		return nil, nil, nil, secrets
 	}
 	if root.Content[0].Kind != yaml.MappingNode {
-		return nil, nil, Errors{{File: file, Line: root.Content[0].Line, Message: "plan must be a mapping (name:, hosts:, images:, ...)"}}
+		return nil, nil, nil, Errors{{File: file, Line: root.Content[0].Line, Message: "plan must be a mapping (name:, hosts:, images:, ...)"}}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	var p Plan
-	if err := dec.Decode(&p); err != nil {
-		return nil, nil, Errors{yamlErr(file, byLine, err)}
+	p = &Plan{}
+	if err := dec.Decode(p); err != nil {
+		te, ok := errors.AsType[*yaml.TypeError](err)
+		if !ok {
+			return nil, nil, nil, Errors{yamlErr(file, lines, byLine, err.Error())}
+		}
+		for _, m := range te.Errors {
+			fieldErrs = append(fieldErrs, yamlErr(file, lines, byLine, m))
+		}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, nil, Errors{{File: file, Line: extra.Line, Message: "a plan file holds one YAML document"}}
+		return nil, nil, nil, Errors{{File: file, Line: extra.Line, Message: "a plan file holds one YAML document"}}
 	}
-	return &p, lines, nil
+	return p, lines, fieldErrs, nil
 }
 
-func yamlErr(file string, byLine map[int]string, err error) *Error {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
+// yamlErr turns one of yaml.v3's messages into an Error with its line and
+// field; an unknown key gets the nearest known one as a suggestion.
+func yamlErr(file string, lines map[string]int, byLine map[int]string, msg string) *Error {
 	e := &Error{File: file, Message: strings.TrimPrefix(msg, "yaml: ")}
 	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
@@ -182,14 +197,34 @@ func yamlErr(file string, byLine map[int]string, err error) *Error {
 		e.Field = byLine[e.Line]
 	}
 	if m := unknownRE.FindStringSubmatch(e.Message); m != nil {
-		e.Message = fmt.Sprintf("unknown field %q", m[1])
-		if !strings.HasSuffix(e.Field, "."+m[1]) && e.Field != m[1] {
-			e.Field = ""
-		}
+		e.Message = fmt.Sprintf("unknown field %q", m[1]) + Suggest(m[1], fieldNames(m[2]))
+		e.Field = keyAt(lines, e.Line, m[1])
 	} else if m := cannotRE.FindStringSubmatch(e.Message); m != nil {
 		e.Message = fmt.Sprintf("wrong type: want %s, got %s %q", goTypeName(m[3]), m[1], m[2])
 	}
 	return e
+}
+
+// sameField: a and b name one field, or one lies inside the other
+// ("parallel" and "parallel[0]").
+func sameField(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	inside := func(x, y string) bool { return strings.HasPrefix(x, y+".") || strings.HasPrefix(x, y+"[") }
+	return a == b || inside(a, b) || inside(b, a)
+}
+
+// keyAt is the path of the key name written on line (several keys may
+// share a line in a flow mapping: {path: x, memroy_mb: 1}); "" if none.
+func keyAt(lines map[string]int, line int, name string) string {
+	found := ""
+	for p, l := range lines {
+		if l == line && (p == name || strings.HasSuffix(p, "."+name)) && (found == "" || p < found) {
+			found = p
+		}
+	}
+	return found
 }
 
 func goTypeName(t string) string {

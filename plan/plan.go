@@ -28,11 +28,15 @@ type Plan struct {
 	Images map[string]*Image `yaml:"images"`
 	// Matrix lists host×image pairs; empty means every host with every image.
 	Matrix []Pair `yaml:"matrix"`
-	// Suites selects areas ("clock") or check IDs ("clock.offset"); empty
-	// means the whole catalog.
+	// Suites selects areas ("clock"), check IDs ("clock.offset") or globs
+	// over check IDs (path.Match: "clock.*", "*.offset"); left out, the
+	// whole catalog.
 	Suites []string `yaml:"suites"`
 	// Exclude removes check IDs or areas from the selection.
 	Exclude []string `yaml:"exclude"`
+	// Priority keeps the checks of this priority or a more urgent one
+	// (1 = must pass ... 3 = informational); 0 (left out): all.
+	Priority int `yaml:"priority"`
 	// Parallel bounds how many guests run at once (default 2).
 	Parallel int      `yaml:"parallel"`
 	Timeouts Timeouts `yaml:"timeouts"`
@@ -145,6 +149,9 @@ const (
 	DefaultDestroy   = 20 * time.Second
 	DefaultRun       = 60 * time.Minute
 )
+
+// MaxPriority is the least urgent check priority (informational).
+const MaxPriority = 3
 
 // Peer modes.
 const (

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -248,8 +249,14 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		if strings.Contains(err.Error(), "\n") {
-			t.Fatalf("multi-line error: %q", err)
+		pe, ok := errors.AsType[Errors](err)
+		if !ok {
+			t.Fatalf("not an Errors: %T %v", err, err)
+		}
+		for _, e := range pe {
+			if strings.Contains(e.Error(), "\n") {
+				t.Fatalf("multi-line problem: %q", e)
+			}
 		}
 	})
 }
@@ -270,5 +277,81 @@ func TestLabOptions(t *testing.T) {
 	}
 	if o := LabOptions("libvirt", "qemu:///system", nil); o != nil {
 		t.Errorf("non-lab uri got options: %v", o)
+	}
+}
+
+// TestEveryProblem: a plan with several problems reports each, with its
+// line and field, in file order: unknown keys (with the nearest known key),
+// wrong types (not also "must be > 0" on the same field), and the
+// validator's findings, with near misses for drivers, profiles, checks.
+func TestEveryProblem(t *testing.T) {
+	text := `name: x
+hosts:
+  a: {driver: libvrit, uri: 'qemu:///system'}
+  b: {driver: libvirt, uri: 'qemu:///system', profile: kvm-tgc}
+images:
+  i: {path: /nonexistent.qcow2, memroy_mb: 2, cpus: lots}
+  j:
+    pth: /x.qcow2
+suites: [clock.offst]
+priority: 0
+timeouts: {redy: 5m}
+`
+	_, err := Parse([]byte(text), "p.yaml", "", know)
+	pe, ok := errors.AsType[Errors](err)
+	if !ok {
+		t.Fatalf("got %T %v", err, err)
+	}
+	want := []string{
+		`p.yaml:3: hosts.a.driver: unknown driver "libvrit" (did you mean libvirt?) (want one of existing, hyperv, libvirt)`,
+		`p.yaml:4: hosts.b.profile: unknown profile "kvm-tgc" (did you mean kvm-tcg?) (want one of generic, hyperv-gen1, hyperv-gen2, kvm, kvm-tcg; see ` + "`virtcert profiles`)",
+		`p.yaml:6: images.i.memroy_mb: unknown field "memroy_mb" (did you mean memory_mb?)`,
+		`p.yaml:6: images.i.cpus: wrong type: want an integer, got str "lots"`,
+		`p.yaml:8: images.j.pth: unknown field "pth" (did you mean path?)`,
+		`p.yaml:9: suites[0]: unknown check or area "clock.offst" (did you mean clock.offset?)`,
+		`p.yaml:10: priority: want 1 to 3 (run the checks of this priority and more urgent), got 0`,
+		`p.yaml:11: timeouts.redy: unknown field "redy" (did you mean ready?)`,
+		`p.yaml:7: images.j.path: required`,
+		`p.yaml:6: images.i.path: /nonexistent.qcow2: no such file or directory`,
+	}
+	var got []string
+	for _, e := range pe {
+		got = append(got, e.Error())
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing %q", w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	if err.Error() != strings.Join(got, "\n") {
+		t.Errorf("Error() is not every problem, one a line: %q", err.Error())
+	}
+}
+
+func TestEmptySuites(t *testing.T) {
+	_, err := Parse([]byte("name: x\nhosts:\n  a: {driver: libvirt, uri: 'qemu:///system'}\nimages:\n  i: {path: /n.qcow2}\nsuites: []\n"), "p.yaml", "", know)
+	if err == nil || !strings.Contains(err.Error(), "\np.yaml:6: suites: empty list selects no check (leave suites out for the whole catalog)") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		cand []string
+		want string
+	}{
+		{"memroy_mb", []string{"memory_mb", "cpus"}, " (did you mean memory_mb?)"},
+		{"OS", []string{"os", "user"}, " (did you mean os?)"},
+		{"x", []string{"os"}, ""},
+		{"completely", []string{"memory_mb"}, ""},
+		{"path", []string{"path"}, ""},
+	} {
+		if got := Suggest(c.s, c.cand); got != c.want {
+			t.Errorf("Suggest(%q): %q, want %q", c.s, got, c.want)
+		}
 	}
 }

@@ -25,8 +25,10 @@ type Knowledge interface {
 	CheckURI(driver, uri string) (local bool, err error)
 	// Profiles lists the built-in expectation profiles.
 	Profiles() []string
-	// Selectable reports whether s is a check ID or an area.
-	Selectable(s string) bool
+	// CheckSelector validates one entry of a check selection: a check ID,
+	// an area or a glob (path.Match) that names at least one check. Its
+	// error says what is wrong, with a near miss when there is one.
+	CheckSelector(s string) error
 	// CheckProfileFile validates a profile_overrides file.
 	CheckProfileFile(path string) error
 	// Attaches reports whether driver reaches machines that already run
@@ -113,7 +115,7 @@ type validator struct {
 }
 
 func (v *validator) errf(field, format string, args ...any) {
-	e := &Error{File: v.file, Line: v.lines[field], Field: field, Message: fmt.Sprintf(format, args...)}
+	e := &Error{File: v.file, Line: v.line(field), Field: field, Message: fmt.Sprintf(format, args...)}
 	if v.flags != nil {
 		e.File, e.Line = "", 0
 		if f, ok := v.flags[field]; ok {
@@ -121,6 +123,22 @@ func (v *validator) errf(field, format string, args ...any) {
 		}
 	}
 	v.errs = append(v.errs, e)
+}
+
+// line is the field's line, else its nearest written parent's (a
+// required field left out is reported where its mapping is).
+func (v *validator) line(field string) int {
+	for f := field; f != ""; {
+		if l, ok := v.lines[f]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	return 0
 }
 
 func (v *validator) has(field string) bool {
@@ -230,12 +248,12 @@ func (v *validator) host(name string, h *Host) (local, ok bool) {
 	case h.Driver == "":
 		v.errf(f+".driver", "required (one of %s)", strings.Join(drivers, ", "))
 	case !slices.Contains(drivers, h.Driver):
-		v.errf(f+".driver", "unknown driver %q (want one of %s)", h.Driver, strings.Join(drivers, ", "))
+		v.errf(f+".driver", "unknown driver %q%s (want one of %s)", h.Driver, Suggest(h.Driver, drivers), strings.Join(drivers, ", "))
 	default:
 		local, ok = v.hostURI(f, h)
 	}
 	if ps := v.know.Profiles(); h.Profile != "" && !slices.Contains(ps, h.Profile) {
-		v.errf(f+".profile", "unknown profile %q (want one of %s; see `virtcert profiles`)", h.Profile, strings.Join(ps, ", "))
+		v.errf(f+".profile", "unknown profile %q%s (want one of %s; see `virtcert profiles`)", h.Profile, Suggest(h.Profile, ps), strings.Join(ps, ", "))
 	}
 	v.credentials(f, h)
 	return local, ok
@@ -401,6 +419,9 @@ func (v *validator) runSettings(p *Plan, pairs []Pair) {
 	v.timeouts(&p.Timeouts)
 	v.selection("suites", p.Suites)
 	v.selection("exclude", p.Exclude)
+	if v.has("priority") && (p.Priority < 1 || p.Priority > MaxPriority) {
+		v.errf("priority", "want 1 to %d (run the checks of this priority and more urgent), got %d", MaxPriority, p.Priority)
+	}
 	switch p.Peer {
 	case "":
 		p.Peer = DefaultPeer
@@ -446,12 +467,16 @@ func (v *validator) timeouts(to *Timeouts) {
 }
 
 // selection checks suites/exclude entries against the catalog: each is an
-// area or a registered check ID.
+// area, a registered check ID or a glob naming at least one. "suites: []"
+// is a mistake, not "everything" (leave it out for the whole catalog).
 func (v *validator) selection(field string, sel []string) {
+	if len(sel) == 0 && field == "suites" && v.has(field) {
+		v.errf(field, "empty list selects no check (leave suites out for the whole catalog)")
+	}
 	for i, s := range sel {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		if !v.know.Selectable(s) {
-			v.errf(f, "unknown check or area %q (see `virtcert checks`)", s)
+		if err := v.know.CheckSelector(s); err != nil {
+			v.errf(f, "%v", err)
 		}
 	}
 }

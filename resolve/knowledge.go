@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -32,7 +33,7 @@ func (knowledge) Drivers() []string { return drivers.Names() }
 func (knowledge) CheckURI(driver, uri string) (bool, error) {
 	d, ok := drivers.Lookup(driver)
 	if !ok {
-		return false, fmt.Errorf("unknown driver %q (want one of %s)", driver, strings.Join(drivers.Names(), ", "))
+		return false, fmt.Errorf("unknown driver %q%s (want one of %s)", driver, plan.Suggest(driver, drivers.Names()), strings.Join(drivers.Names(), ", "))
 	}
 	return d.CheckURI(uri)
 }
@@ -50,11 +51,27 @@ func (knowledge) Profiles() []string {
 	return ks
 }
 
-func (k knowledge) Selectable(s string) bool {
-	if slices.Contains(suites.Areas(), s) {
-		return true
+func (k knowledge) CheckSelector(s string) error {
+	if s == "" {
+		return errors.New("empty entry (name a check, an area or a glob such as clock.*)")
 	}
-	return slices.ContainsFunc(k.catalog, func(c suites.Check) bool { return c.ID == s || c.Area == s })
+	if slices.Contains(suites.Areas(), s) || slices.ContainsFunc(k.catalog, func(c suites.Check) bool { return Selects(s, c) }) {
+		return nil
+	}
+	if _, err := path.Match(s, ""); err != nil {
+		return fmt.Errorf("bad glob %q: %v", s, err)
+	}
+	if strings.ContainsAny(s, "*?[") {
+		return fmt.Errorf("%q matches no check (see `virtcert checks`)", s)
+	}
+	names := slices.Clone(suites.Areas())
+	for _, c := range k.catalog {
+		names = append(names, c.ID)
+	}
+	if hint := plan.Suggest(s, names); hint != "" {
+		return fmt.Errorf("unknown check or area %q%s", s, hint)
+	}
+	return fmt.Errorf("unknown check or area %q (see `virtcert checks`)", s)
 }
 
 func (knowledge) Attaches(driver string) bool {
@@ -94,13 +111,18 @@ func Load(path string) (*plan.Plan, error) { return plan.Load(path, Knowledge(ni
 func FromFlags(f plan.Flags) (*plan.Plan, error) { return plan.FromFlags(f, Knowledge(nil)) }
 
 // CheckSelection validates --checks/--exclude entries against the
-// catalog: each is an area or a check ID.
+// catalog: each is an area, a check ID or a glob naming at least one.
+// Every bad entry is reported (a plan.Errors).
 func CheckSelection(flag string, sel []string) error {
 	k := Knowledge(nil)
+	var errs plan.Errors
 	for _, s := range sel {
-		if !k.Selectable(s) {
-			return &plan.Error{Field: flag, Message: fmt.Sprintf("unknown check or area %q (see `virtcert checks`)", s)}
+		if err := k.CheckSelector(s); err != nil {
+			errs = append(errs, &plan.Error{Field: flag, Message: err.Error()})
 		}
+	}
+	if len(errs) > 0 {
+		return errs
 	}
 	return nil
 }

@@ -7,11 +7,19 @@ import (
 	"strings"
 )
 
+// SchemaVersion is the version of the resolved run's JSON (`plan check
+// --json`, `run --dry-run --json`; see cmd/virtcert/USAGE.md). It changes
+// when a field is removed or changes meaning, not when one is added.
+const SchemaVersion = 1
+
 // WriteJSON writes the resolved run as indented JSON.
 func (r *Run) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(struct {
+		SchemaVersion int `json:"schema_version"`
+		*Run
+	}{SchemaVersion, r})
 }
 
 // WriteText writes the resolved run for a reader: the run's settings,
@@ -28,13 +36,16 @@ func (r *Run) WriteText(w io.Writer) error {
 		if t.Peer != nil {
 			fmt.Fprintf(&b, "  peer: %s\n", t.Peer.text())
 		}
-		fmt.Fprintf(&b, "  checks (%d): %s\n", len(t.Checks), strings.Join(t.Checks, " "))
+		fmt.Fprintf(&b, "  will run (%d): %s\n", len(t.Checks), strings.Join(t.Checks, " "))
+		if len(t.LeftOut) > 0 {
+			fmt.Fprintf(&b, "  left out (%d):\n", len(t.LeftOut))
+		}
+		width := 0
 		for _, l := range t.LeftOut {
-			verb := "left out"
-			if l.Skip {
-				verb = "SKIP"
-			}
-			fmt.Fprintf(&b, "  %s %s: %s\n", verb, l.Check, l.Reason)
+			width = max(width, len(l.Check))
+		}
+		for _, l := range t.LeftOut {
+			fmt.Fprintf(&b, "    %-*s  %s\n", width, l.Check, l.Reason)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

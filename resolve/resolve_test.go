@@ -3,6 +3,7 @@ package resolve
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,11 @@ var catalog = []suites.Check{
 }
 
 func testPlan(t *testing.T, extra string) *plan.Plan {
+	t.Helper()
+	return testPlanWith(t, catalog, extra)
+}
+
+func testPlanWith(t *testing.T, catalog []suites.Check, extra string) *plan.Plan {
 	t.Helper()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "disk.qcow2"), []byte("x"), 0o644)
@@ -50,10 +56,10 @@ func TestResolve(t *testing.T) {
 	if e.ID != "e/tiny" || e.Driver != "existing" || e.Profile != "kvm" || h.Profile != ProfileAuto || h.Transport != "ssh" {
 		t.Errorf("targets: %+v %+v", e, h)
 	}
-	if strings.Join(h.Checks, ",") != "network.peer,windows.only" {
-		t.Errorf("checks: %v", h.Checks)
+	if strings.Join(h.Checks, ",") != "network.peer" || len(h.Selected) != 2 {
+		t.Errorf("checks: %v (selected %d, want the n/a one too)", h.Checks, len(h.Selected))
 	}
-	want := map[string]string{"platform.ok": "excluded by --exclude", "disk.bad": "excluded by the plan", "windows.only": "applies to [windows] guests only, this guest is linux"}
+	want := map[string]string{"platform.ok": "not selected: excluded by --exclude", "disk.bad": "not selected: excluded by the plan", "windows.only": "n/a: not for linux guests (windows only)"}
 	for _, l := range h.LeftOut {
 		if want[l.Check] != l.Reason {
 			t.Errorf("left out %s: %q, want %q", l.Check, l.Reason, want[l.Check])
@@ -67,11 +73,12 @@ func TestResolve(t *testing.T) {
 		t.Errorf("peer: %+v", h.Peer)
 	}
 	var b bytes.Buffer
-	if err := rr.WriteJSON(&b); err != nil || !json.Valid(b.Bytes()) || !strings.Contains(b.String(), `"provision": "2m0s"`) {
+	if err := rr.WriteJSON(&b); err != nil || !json.Valid(b.Bytes()) || !strings.Contains(b.String(), `"provision": "2m0s"`) ||
+		!strings.HasPrefix(b.String(), "{\n  \"schema_version\": 1,") || !strings.Contains(b.String(), `"kind": "n/a"`) {
 		t.Errorf("json: %v\n%s", err, b.String())
 	}
 	b.Reset()
-	if err := rr.WriteText(&b); err != nil || !strings.Contains(b.String(), "left out disk.bad: excluded by the plan") {
+	if err := rr.WriteText(&b); err != nil || !strings.Contains(b.String(), "    disk.bad      not selected: excluded by the plan\n") {
 		t.Errorf("text: %v\n%s", err, b.String())
 	}
 }
@@ -91,7 +98,8 @@ func TestCheckSelection(t *testing.T) {
 	if err := CheckSelection("--checks", []string{"windows", "clock"}); err != nil {
 		t.Errorf("areas: %v", err)
 	}
-	if err := CheckSelection("--checks", []string{"nope"}); err == nil || err.Error() != "--checks: unknown check or area \"nope\" (see `virtcert checks`)" {
+	if err := CheckSelection("--checks", []string{"nope", "clok"}); err == nil ||
+		err.Error() != "--checks: unknown check or area \"nope\" (see `virtcert checks`)\n--checks: unknown check or area \"clok\" (did you mean clock?)" {
 		t.Errorf("got %v", err)
 	}
 }
@@ -106,5 +114,108 @@ func TestCredentials(t *testing.T) {
 	h = &plan.Host{PasswordEnv: "VC_PW_UNSET_X"}
 	if _, _, err := Credentials(h); err == nil || !strings.Contains(err.Error(), "VC_PW_UNSET_X") {
 		t.Errorf("unset env: %v", err)
+	}
+}
+
+// TestSelection: globs (path.Match over IDs), areas, priorities from the
+// plan and the flags, each left-out check with the selector's reason; a
+// selection that leaves nothing names every selector in force.
+func TestSelection(t *testing.T) {
+	cat := []suites.Check{
+		{ID: "clock.offset", Area: "clock", Priority: 1},
+		{ID: "clock.drift", Area: "clock", Priority: 2},
+		{ID: "disk.offset", Area: "disk", Priority: 3},
+		{ID: "disk.iops", Area: "disk", Priority: 2},
+	}
+	for _, c := range []struct {
+		plan string
+		o    Options
+		want string
+		left map[string]string
+	}{
+		{"suites: [clock.*]\n", Options{}, "clock.offset,clock.drift", map[string]string{"disk.iops": "not selected: not in the plan's suites"}},
+		{"", Options{Only: []string{"*.offset"}}, "clock.offset,disk.offset", map[string]string{"clock.drift": "not selected: not in --checks"}},
+		{"priority: 2\n", Options{}, "clock.offset,clock.drift,disk.iops", map[string]string{"disk.offset": "not selected: priority 3 (the plan's priority: 2)"}},
+		{"priority: 2\n", Options{Priority: 1}, "clock.offset", map[string]string{"disk.iops": "not selected: priority 2 (--priority 1)"}},
+		{"exclude: [disk]\n", Options{Only: []string{"clock.o*", "disk.iops"}}, "clock.offset", map[string]string{"disk.iops": "not selected: excluded by the plan"}},
+	} {
+		rr, err := Resolve(testPlanWith(t, cat, "peer: none\n"+c.plan), Options{Catalog: cat, Only: c.o.Only, Priority: c.o.Priority})
+		if err != nil {
+			t.Errorf("%q %+v: %v", c.plan, c.o, err)
+			continue
+		}
+		tg := rr.Targets[0]
+		if got := strings.Join(tg.Checks, ","); got != c.want {
+			t.Errorf("%q %+v: runs %s, want %s", c.plan, c.o, got, c.want)
+		}
+		for _, l := range tg.LeftOut {
+			if w, ok := c.left[l.Check]; ok && w != l.Reason {
+				t.Errorf("%q %+v: %s left out %q, want %q", c.plan, c.o, l.Check, l.Reason, w)
+			}
+		}
+		if len(tg.Checks)+len(tg.LeftOut) != len(cat) {
+			t.Errorf("%q %+v: %d run + %d left out, want every one of %d", c.plan, c.o, len(tg.Checks), len(tg.LeftOut), len(cat))
+		}
+	}
+	_, err := Resolve(testPlanWith(t, cat, "priority: 1\nsuites: [disk]\n"), Options{Catalog: cat})
+	if err == nil || drivers.ClassOf(err) != drivers.ClassInput ||
+		!strings.Contains(err.Error(), "no checks selected: the plan's suites [disk] and the plan's priority: 1 leave none of the 4") {
+		t.Errorf("empty selection: %v", err)
+	}
+}
+
+// TestLeftOutReasons: the one wording of n/a (OS, hypervisor) and of a
+// capability the driver lacks, and that the resolver applies them from
+// the driver's registration.
+func TestLeftOutReasons(t *testing.T) {
+	hv := suites.Check{ID: "hyperv.kvp", Hypervisors: []string{"hyperv"}, Needs: []string{"KVP"}}
+	win := suites.Check{ID: "windows.x", OS: []string{"windows"}}
+	for _, c := range []struct{ got, want string }{
+		{NotFor(hv, []string{"kvm", "qemu"}, "linux"), "n/a: not for kvm/qemu guests (hyperv only)"},
+		{NotFor(hv, []string{"hyperv"}, "linux"), ""},
+		{NotFor(hv, nil, "linux"), ""},
+		{NotFor(hv, []string{"unknown"}, "linux"), "n/a: not for guests of an unknown hypervisor (hyperv only)"},
+		{NotFor(hv, []string{""}, "linux"), ""},
+		{NotFor(win, []string{"kvm"}, "linux"), "n/a: not for linux guests (windows only)"},
+		{Lacks(hv, "existing", nil), "skip: needs KVP, which the existing driver lacks"},
+		{Lacks(hv, "hyperv", []string{"KVP"}), ""},
+		{Lacks(suites.Check{Needs: []string{suites.NeedPeer}}, "existing", nil), ""},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+	cat := []suites.Check{{ID: "platform.ok", Area: "platform"}, hv,
+		{ID: "disk.hotplug", Area: "disk", Needs: []string{drivers.CapDiskHotplug}}}
+	rr, err := Resolve(testPlan(t, "peer: none\n"), Options{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, h := rr.Targets[0], rr.Targets[1]
+	if got := fmt.Sprint(e.LeftOut); got != "[{hyperv.kvp n/a n/a: not for guests of an unknown hypervisor (hyperv only)} {disk.hotplug skip skip: needs DiskHotplug, which the existing driver lacks}]" {
+		t.Errorf("existing: %s", got)
+	}
+	if got := fmt.Sprint(h.LeftOut); got != "[{hyperv.kvp n/a n/a: not for kvm/qemu guests (hyperv only)}]" {
+		t.Errorf("libvirt: %s", got)
+	}
+}
+
+func TestCheckSelector(t *testing.T) {
+	k := Knowledge([]suites.Check{{ID: "clock.offset", Area: "clock"}})
+	for s, want := range map[string]string{
+		"clock": "", "clock.offset": "", "clock.*": "", "*.offset": "",
+		"clock.offst": `unknown check or area "clock.offst" (did you mean clock.offset?)`,
+		"nope":        "unknown check or area \"nope\" (see `virtcert checks`)",
+		"nope.*":      "\"nope.*\" matches no check (see `virtcert checks`)",
+		"[":           `bad glob "[": syntax error in pattern`,
+		"":            "empty entry (name a check, an area or a glob such as clock.*)",
+	} {
+		got := ""
+		if err := k.CheckSelector(s); err != nil {
+			got = err.Error()
+		}
+		if got != want {
+			t.Errorf("%q: %q, want %q", s, got, want)
+		}
 	}
 }

@@ -35,7 +35,8 @@ type Run struct {
 	// them; a peer may live on a host of its own).
 	Hosts map[string]*plan.Host `json:"-"`
 
-	plan *plan.Plan
+	plan    *plan.Plan
+	catalog []suites.Check
 }
 
 // Target is one host × image pair, resolved.
@@ -54,9 +55,10 @@ type Target struct {
 	Profile string `json:"profile"`
 	// Checks are the IDs of the selected checks, in run order.
 	Checks []string `json:"checks"`
-	// LeftOut are the catalog's checks that will not run, with the reason
-	// (not selected, or not for this guest's OS: those are SKIPped).
-	LeftOut []LeftOut `json:"left_out,omitempty"`
+	// LeftOut are the catalog's checks that will not run, each with its
+	// kind and reason (not selected; n/a for this hypervisor or OS; SKIP
+	// for a capability the driver lacks), in catalog order.
+	LeftOut []LeftOut `json:"left_out"`
 	// Peer is the second guest two-guest checks use (nil: none needed).
 	Peer *Peer `json:"peer,omitempty"`
 
@@ -71,11 +73,12 @@ const ProfileAuto = "auto"
 
 // LeftOut is a check that will not run and why.
 type LeftOut struct {
-	Check  string `json:"check"`
+	Check string `json:"check"`
+	// Kind is KindNotSelected, KindNA or KindSkip.
+	Kind string `json:"kind"`
+	// Reason starts with the kind ("n/a: not for linux guests (windows
+	// only)").
 	Reason string `json:"reason"`
-	// Skip is true when the check is recorded as SKIP in the results
-	// (not for this guest), false when it is not selected at all.
-	Skip bool `json:"skip,omitempty"`
 }
 
 // Peer is a target's peer guest: Host/Image to provision, or Why not.
@@ -93,6 +96,8 @@ type Options struct {
 	// Catalog is the check catalog (default suites.All()).
 	Catalog       []suites.Check
 	Only, Exclude []string
+	// Priority keeps checks of this priority or a more urgent one (0: all).
+	Priority int
 }
 
 // Resolve turns a validated plan into a Run. Its error is bad input (no
@@ -103,10 +108,11 @@ func Resolve(p *plan.Plan, o Options) (*Run, error) {
 	}
 	r := &Run{Name: p.Name, PlanPath: p.Path, PlanSHA256: p.SHA256, Parallel: p.Parallel, Timeouts: p.Timeouts,
 		PeerMode: p.Peer, ProfileOverrides: p.ProfileOverrides, Waivers: p.Waivers, ConsoleAllow: p.ConsoleAllow,
-		Hosts: p.Hosts, plan: p}
+		Hosts: p.Hosts, plan: p, catalog: o.Catalog}
 	sel, left := selectChecks(o.Catalog, p, o)
 	if len(sel) == 0 {
-		return nil, drivers.Errorf(drivers.ClassInput, "checks", "no checks selected (the catalog has %d; see `virtcert checks`)", len(o.Catalog))
+		return nil, drivers.Errorf(drivers.ClassInput, "checks", "no checks selected: %s leave none of the %d in the catalog (see `virtcert checks`)",
+			strings.Join(selectors(p, o), " and "), len(o.Catalog))
 	}
 	for _, pr := range p.Targets() {
 		t, err := r.target(p, pr, sel, left)
@@ -129,24 +135,31 @@ func (r *Run) target(p *plan.Plan, pr plan.Pair, sel []suites.Check, left []Left
 		return nil, drivers.Errorf(drivers.ClassInput, "hosts."+pr.Host+".driver", "driver %q is not built into this virtcert", h.Driver)
 	}
 	t := &Target{ID: pr.ID(), Host: pr.Host, Image: pr.Image, Compare: img.CompareAs, Driver: h.Driver, URI: h.URI,
-		Transport: reg.Transport, OS: img.OS, Profile: h.Profile, HostSpec: h, ImageSpec: img, Reg: reg,
-		LeftOut: append([]LeftOut(nil), left...)}
+		Transport: reg.Transport, OS: img.OS, Profile: h.Profile, HostSpec: h, ImageSpec: img, Reg: reg}
 	if t.Profile == "" {
 		t.Profile = ProfileAuto
 	}
+	notRun := map[string]LeftOut{}
+	for _, l := range left {
+		notRun[l.Check] = l
+	}
 	needPeer := false
 	for _, c := range sel {
-		t.Checks = append(t.Checks, c.ID)
 		t.Selected = append(t.Selected, c)
-		if len(c.OS) > 0 && !slices.Contains(c.OS, img.OS) {
-			// Known before the host is open; the hypervisor is not (the
-			// runner SKIPs by hypervisor once the host reports it).
-			_, why := c.AppliesTo("", img.OS)
-			t.LeftOut = append(t.LeftOut, LeftOut{Check: c.ID, Reason: why, Skip: true})
+		// What the driver's registration tells before the host is open;
+		// the runner judges again with what the host reports.
+		if why := NotFor(c, reg.Hypervisors, img.OS); why != "" {
+			notRun[c.ID] = LeftOut{Check: c.ID, Kind: KindNA, Reason: why}
 			continue
 		}
+		if why := Lacks(c, h.Driver, reg.Capabilities); why != "" {
+			notRun[c.ID] = LeftOut{Check: c.ID, Kind: KindSkip, Reason: why}
+			continue
+		}
+		t.Checks = append(t.Checks, c.ID)
 		needPeer = needPeer || (suites.Needs(c, suites.NeedPeer))
 	}
+	t.LeftOut = leftOutInOrder(r.catalog, notRun)
 	if needPeer {
 		t.Peer = r.peer(pr)
 		t.Peer.HostSpec, t.Peer.ImageSpec = p.Hosts[t.Peer.Host], p.Images[t.Peer.Image]
@@ -165,38 +178,71 @@ func (r *Run) peer(pr plan.Pair) *Peer {
 	return &Peer{Host: h, Image: i}
 }
 
-// selectChecks picks the catalog's checks by the plan's suites/exclude,
-// then the flags', in catalog order; left are the others with the reason.
+// selectChecks picks the catalog's checks by the plan's suites, exclude
+// and priority, then the flags', in catalog order; left are the others
+// with the reason.
 func selectChecks(catalog []suites.Check, p *plan.Plan, o Options) (sel []suites.Check, left []LeftOut) {
 	for _, c := range catalog {
-		why := ""
+		var l LeftOut
 		switch {
 		case len(p.Suites) > 0 && !Match(c, p.Suites):
-			why = "not in the plan's suites"
+			l = notSelected("not in the plan's suites")
 		case Match(c, p.Exclude):
-			why = "excluded by the plan"
+			l = notSelected("excluded by the plan")
+		case p.Priority > 0 && c.Priority > p.Priority:
+			l = notSelected("priority %d (the plan's priority: %d)", c.Priority, p.Priority)
 		case len(o.Only) > 0 && !Match(c, o.Only):
-			why = "not in --checks"
+			l = notSelected("not in --checks")
 		case Match(c, o.Exclude):
-			why = "excluded by --exclude"
-		}
-		if why != "" {
-			left = append(left, LeftOut{Check: c.ID, Reason: why})
+			l = notSelected("excluded by --exclude")
+		case o.Priority > 0 && c.Priority > o.Priority:
+			l = notSelected("priority %d (--priority %d)", c.Priority, o.Priority)
+		default:
+			sel = append(sel, c)
 			continue
 		}
-		sel = append(sel, c)
+		l.Check = c.ID
+		left = append(left, l)
 	}
 	return sel, left
 }
 
-// Match reports whether a selection (areas or check IDs) names c.
-func Match(c suites.Check, sel []string) bool {
-	for _, s := range sel {
-		if s == c.ID || s == c.Area {
-			return true
+// selectors describes the selection in force, for the error when it
+// leaves nothing.
+func selectors(p *plan.Plan, o Options) []string {
+	var out []string
+	add := func(on bool, format string, args ...any) {
+		if on {
+			out = append(out, fmt.Sprintf(format, args...))
 		}
 	}
-	return false
+	add(len(p.Suites) > 0, "the plan's suites %v", p.Suites)
+	add(len(p.Exclude) > 0, "the plan's exclude %v", p.Exclude)
+	add(p.Priority > 0, "the plan's priority: %d", p.Priority)
+	add(len(o.Only) > 0, "--checks %s", strings.Join(o.Only, ","))
+	add(len(o.Exclude) > 0, "--exclude %s", strings.Join(o.Exclude, ","))
+	add(o.Priority > 0, "--priority %d", o.Priority)
+	if len(out) == 0 {
+		out = append(out, "the selection")
+	}
+	return out
+}
+
+// leftOutInOrder lists the left-out checks in catalog order.
+func leftOutInOrder(catalog []suites.Check, m map[string]LeftOut) []LeftOut {
+	out := []LeftOut{}
+	for _, c := range catalog {
+		if l, ok := m[c.ID]; ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Match reports whether a selection (areas, check IDs or globs over IDs)
+// names c.
+func Match(c suites.Check, sel []string) bool {
+	return slices.ContainsFunc(sel, func(s string) bool { return Selects(s, c) })
 }
 
 // String is a one-line summary.

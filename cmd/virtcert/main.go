@@ -129,7 +129,14 @@ func main() {
 	if err != nil {
 		code = codeFor(err)
 		var ee *exitError
-		if !errors.As(err, &ee) || ee.err.Error() != "" {
+		var pe plan.Errors
+		switch {
+		case errors.As(err, &pe):
+			// Every problem of a plan or the flags, one a line.
+			for _, e := range pe {
+				fmt.Fprintln(os.Stderr, "virtcert: "+oneLine(e.Error()))
+			}
+		case !errors.As(err, &ee) || ee.err.Error() != "":
 			fmt.Fprintln(os.Stderr, "virtcert: "+oneLine(err.Error()))
 		}
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +29,9 @@ func newPlan() *cobra.Command {
 			}
 			var pe plan.Errors
 			if errors.As(err, &pe) {
+				if asJSON {
+					printProblems(cmd.OutOrStdout(), pe)
+				}
 				// Every problem, one a line (FILE:LINE: FIELD: MESSAGE).
 				for _, e := range pe {
 					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
@@ -36,7 +41,18 @@ func newPlan() *cobra.Command {
 			return exitf(ExitInput, "%v", err)
 		},
 	}
-	check.Flags().BoolVar(&asJSON, "json", false, "print the resolved run as JSON")
+	check.Flags().BoolVar(&asJSON, "json", false, "print the resolved run (or the problems) as JSON")
 	c.AddCommand(check)
 	return c
+}
+
+// printProblems writes a bad plan's or bad flags' problems as JSON
+// (`plan check --json`, `run --dry-run --json`; see USAGE.md).
+func printProblems(w io.Writer, pe plan.Errors) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(struct {
+		SchemaVersion int           `json:"schema_version"`
+		Problems      []*plan.Error `json:"problems"`
+	}{resolve.SchemaVersion, pe})
 }

@@ -30,8 +30,11 @@ type runFlags struct {
 	plan, out, resume, signKey, waivers string
 	one                                 plan.Flags
 	checks, exclude                     []string
-	parallel                            int
+	parallel, priority                  int
 	keep, verbose, dry, json            bool
+	// checksSet, excludeSet: the flag was given (an empty --checks ''
+	// is an error, not "everything").
+	checksSet, excludeSet bool
 }
 
 func newRun() *cobra.Command {
@@ -43,7 +46,10 @@ func newRun() *cobra.Command {
 Exit codes: 0 certified, 1 a check failed, 2 bad usage/plan/input or a
 security error, 3 harness or host failure, 130/143 interrupted.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return doRun(cmd.Context(), cmd, f) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.checksSet, f.excludeSet = cmd.Flags().Changed("checks"), cmd.Flags().Changed("exclude")
+			return doRun(cmd.Context(), cmd, f)
+		},
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.plan, "plan", "", "plan file (YAML)")
@@ -60,8 +66,9 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	fl.IntVar(&f.one.CPUs, "cpus", 0, "guest vCPUs (default 1)")
 	fl.StringVar(&f.out, "out", "", "run directory (default out/<run-label>, with out/latest pointing at it)")
 	fl.IntVar(&f.parallel, "parallel", 0, "guests at once (overrides the plan)")
-	fl.StringSliceVar(&f.checks, "checks", nil, "only these checks or areas (comma list)")
-	fl.StringSliceVar(&f.exclude, "exclude", nil, "leave out these checks or areas (comma list)")
+	fl.StringSliceVar(&f.checks, "checks", nil, "only these checks, areas or globs over check IDs (comma list: clock,disk.*,*.offset)")
+	fl.IntVar(&f.priority, "priority", 0, "only checks of this priority or a more urgent one (1 = must pass ... 3 = informational)")
+	fl.StringSliceVar(&f.exclude, "exclude", nil, "leave out these checks, areas or globs (comma list)")
 	fl.StringVar(&f.resume, "resume", "", "finish the interrupted run in DIR (its plan and journal)")
 	fl.BoolVar(&f.keep, "keep-on-failure", false, "keep the guests of failed targets running and print how to reach them")
 	fl.StringVar(&f.signKey, "sign-key", "", "sign the result bundle with this ed25519 private key file")
@@ -76,6 +83,9 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	nothingToClean.Store(true)
 	defer nothingToClean.Store(false)
 	rr, res, err := resolveRun(f)
+	if pe, ok := errors.AsType[plan.Errors](err); ok && f.dry && f.json {
+		printProblems(cmd.OutOrStdout(), pe)
+	}
 	if err != nil || f.dry {
 		if res != nil {
 			res.Dir.Close()
@@ -170,13 +180,12 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 	case oneOff && (f.one.URI == "" || (f.one.Image == "" && !attaches(f.one.Driver))):
 		return nil, nil, exitf(ExitInput, "a one-off run needs --uri and --image")
 	}
-	if err := resolve.CheckSelection("--checks", f.checks); err != nil {
-		return nil, nil, exitf(ExitInput, "%v", err)
-	}
-	if err := resolve.CheckSelection("--exclude", f.exclude); err != nil {
-		return nil, nil, exitf(ExitInput, "%v", err)
-	}
+	// The flags' problems and the plan's, all at once.
+	flagErrs := checkSelectionFlags(f)
 	p, res, err := loadPlan(f, oneOff)
+	if pe, ok := errors.AsType[plan.Errors](err); ok || (err == nil && flagErrs != nil) {
+		return nil, res, append(flagErrs, pe...)
+	}
 	if err != nil {
 		return nil, res, err
 	}
@@ -186,11 +195,33 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 	if f.waivers != "" {
 		p.Waivers = f.waivers
 	}
-	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude})
+	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude, Priority: f.priority})
 	if err != nil {
 		return nil, res, exitf(ExitInput, "%v", err)
 	}
 	return rr, res, nil
+}
+
+// checkSelectionFlags validates --checks, --exclude and --priority, every
+// problem at once (nil: none).
+func checkSelectionFlags(f runFlags) plan.Errors {
+	var errs plan.Errors
+	for _, s := range []struct {
+		flag string
+		set  bool
+		sel  []string
+	}{{"--checks", f.checksSet, f.checks}, {"--exclude", f.excludeSet, f.exclude}} {
+		if s.set && len(s.sel) == 0 {
+			errs = append(errs, &plan.Error{Field: s.flag, Message: "empty: name checks, areas or globs (leave the flag out for the whole catalog)"})
+		}
+		if err := resolve.CheckSelection(s.flag, s.sel); err != nil {
+			errs = append(errs, err.(plan.Errors)...)
+		}
+	}
+	if f.priority < 0 || f.priority > plan.MaxPriority {
+		errs = append(errs, &plan.Error{Field: "--priority", Message: fmt.Sprintf("want 1 to %d, got %d", plan.MaxPriority, f.priority)})
+	}
+	return errs
 }
 
 func loadPlan(f runFlags, oneOff bool) (*plan.Plan, *rundir.Resumed, error) {

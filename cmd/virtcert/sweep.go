@@ -137,7 +137,7 @@ func sweepHosts(stderr io.Writer, f sweepFlags) ([]sweepHost, error) {
 	case f.uri != "":
 		d, ok := drivers.Lookup(f.driver)
 		if !ok {
-			return nil, exitf(ExitInput, "--driver: unknown driver %q (want one of %v)", f.driver, drivers.Names())
+			return nil, exitf(ExitInput, "--driver: unknown driver %q%s (want one of %v)", f.driver, plan.Suggest(f.driver, drivers.Names()), drivers.Names())
 		}
 		u, err := resolve.ExpandURI(f.uri)
 		if err != nil {

@@ -100,6 +100,9 @@ func testInfo(t *testing.T, ctx context.Context, host drivers.Host) {
 	if info.Driver == "" || info.Hypervisor == "" || info.Name == "" {
 		t.Errorf("Driver, Hypervisor and Name must be set: %+v", info)
 	}
+	if d, ok := drivers.Lookup(info.Driver); ok && len(d.Hypervisors) > 0 && !slices.Contains(d.Hypervisors, info.Hypervisor) {
+		t.Errorf("Hypervisor %q is not one the %s driver declares (%v)", info.Hypervisor, info.Driver, d.Hypervisors)
+	}
 	if !slices.Contains([]string{drivers.NatureReal, drivers.NatureEmulated, drivers.NatureSimulated}, info.Nature) {
 		t.Errorf("Nature %q is not one of real, emulated, simulated", info.Nature)
 	}

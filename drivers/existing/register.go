@@ -9,7 +9,8 @@ import (
 )
 
 func init() {
-	drivers.Register(drivers.Driver{Name: "existing", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Attaches: true})
+	drivers.Register(drivers.Driver{Name: "existing", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Attaches: true,
+		Hypervisors: []string{"unknown"}})
 }
 
 // DefaultProfile: the driver cannot see the machine's hypervisor from

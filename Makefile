@@ -70,9 +70,10 @@ unit: deps vet lint
 # whose tests do not read VIRTCERT_E2E come from the unit run's test cache.
 # One package at a time (-p 1): the lab has 2 cores, and packages that
 # each boot guests at once overloaded it (dropbear and emulated NICs
-# stalled); each package still runs its own tests in parallel.
+# stalled); each package still runs its own tests in parallel. The output
+# is plain go test's (failures only), then the 10 slowest tests.
 e2e: lab-up fixtures build
-	$(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -p 1 -timeout 80m ./...
+	set -o pipefail; $(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -json -p 1 -timeout 80m ./... | $(GO) run ./internal/testtime -top 10
 
 # Tests that kill or freeze the lab's libvirtd run alone, after the others.
 e2e-disruptive: lab-up fixtures build

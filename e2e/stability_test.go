@@ -221,7 +221,8 @@ func existingPlan(plan, host, reach string) (string, error) {
 
 // slowMeasures are the measurement checks that take tens of seconds to
 // minutes each under emulation (disk.iops and disk.throughput two minutes
-// each on the Debian guest, with fio beside vcprobe); boots 2 and 3 leave
+// each on the Debian guest when fio ran beside vcprobe on every certification;
+// about 30 s each with vcprobe alone, 3 rounds); boots 2 and 3 leave
 // them out, but boot 2 keeps network.throughput.controller: through the
 // existing driver it proves the controller address the guest's SSH session
 // names. clock.offset, a measurement too, is cheap and runs on every boot.

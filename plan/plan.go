@@ -52,6 +52,12 @@ type Plan struct {
 	Waivers string `yaml:"waivers"`
 	// Console allow-list file.
 	ConsoleAllow string `yaml:"console_allow"`
+	// Agreement is the measurement mode: disk.throughput, disk.iops and
+	// the network throughput checks also run fio and iperf3 beside
+	// vcprobe and report the gap (minutes more per check under
+	// emulation). Off by default: a certification judges vcprobe's
+	// figures, with their rounds and spread.
+	Agreement bool `yaml:"agreement"`
 
 	// Path and SHA256 of the file the plan was read from (set by Load).
 	Path   string `yaml:"-"`

@@ -31,6 +31,9 @@ func (r *Run) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "parallel %d; timeouts: provision %s, ready %s, check %s, destroy %s, run %s; peer %s\n",
 		r.Parallel, to.Provision.D(), to.Ready.D(), orNone(to.Check.D().String(), to.Check == 0, "each check's own"),
 		to.Destroy.D(), to.Run.D(), r.PeerMode)
+	if r.Agreement {
+		b.WriteString("tool agreement on: fio and iperf3 run beside vcprobe\n")
+	}
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "\ntarget %s\n  driver %s, uri %s, transport %s, os %s, profile %s\n", t.ID, t.Driver, t.URI, t.Transport, t.OS, t.profileText())
 		if t.Peer != nil {

@@ -34,6 +34,8 @@ type Run struct {
 	// Hosts are the validated host entries by name (the runner opens
 	// them; a peer may live on a host of its own).
 	Hosts map[string]*plan.Host `json:"-"`
+	// Agreement is the measurement mode (plan agreement, run --agreement).
+	Agreement bool `json:"agreement,omitempty"`
 
 	plan    *plan.Plan
 	catalog []suites.Check
@@ -108,7 +110,7 @@ func Resolve(p *plan.Plan, o Options) (*Run, error) {
 	}
 	r := &Run{Name: p.Name, PlanPath: p.Path, PlanSHA256: p.SHA256, Parallel: p.Parallel, Timeouts: p.Timeouts,
 		PeerMode: p.Peer, ProfileOverrides: p.ProfileOverrides, Waivers: p.Waivers, ConsoleAllow: p.ConsoleAllow,
-		Hosts: p.Hosts, plan: p, catalog: o.Catalog}
+		Hosts: p.Hosts, Agreement: p.Agreement, plan: p, catalog: o.Catalog}
 	sel, left := selectChecks(o.Catalog, p, o)
 	if len(sel) == 0 {
 		return nil, drivers.Errorf(drivers.ClassInput, "checks", "no checks selected: %s leave none of the %d in the catalog (see `virtcert checks`)",

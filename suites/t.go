@@ -40,6 +40,11 @@ type Target struct {
 	// ConsoleAllow is the console allow-list file (the plan's
 	// console_allow, else fixtures/console-allow.yaml); "" means none.
 	ConsoleAllow string
+	// Agreement is the measurement mode (`run --agreement`, plan
+	// `agreement: true`): the throughput and IOPS checks also run the
+	// reference tools (fio, iperf3) beside vcprobe and report the gap.
+	// Off, a certification judges vcprobe's figures alone.
+	Agreement bool
 }
 
 // Peer is a second guest.

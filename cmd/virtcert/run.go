@@ -32,6 +32,7 @@ type runFlags struct {
 	checks, exclude                     []string
 	parallel, priority                  int
 	keep, verbose, dry, json            bool
+	agreement                           bool
 	// checksSet, excludeSet: the flag was given (an empty --checks ''
 	// is an error, not "everything").
 	checksSet, excludeSet bool
@@ -76,6 +77,7 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
 	fl.BoolVar(&f.dry, "dry-run", false, "print the resolved run (targets, drivers, profiles, checks) and exit: 0, or 2 for a bad plan")
 	fl.BoolVar(&f.json, "json", false, "print the final summary as JSON on stdout ("+SummarySchema+"; progress goes to stderr); with --dry-run, the resolved run")
+	fl.BoolVar(&f.agreement, "agreement", false, "measurement mode: run fio and iperf3 beside vcprobe and report the gap (the plan's agreement: true)")
 	return c
 }
 
@@ -175,6 +177,8 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 		return nil, nil, exitf(ExitInput, "give exactly one of --plan FILE, --uri URI --image PATH, or --resume DIR")
 	case f.parallel < 0:
 		return nil, nil, exitf(ExitInput, "--parallel: must be > 0")
+	case f.resume != "" && f.agreement:
+		return nil, nil, exitf(ExitInput, "--resume runs with its plan's settings; leave out --agreement")
 	case f.resume != "" && f.out != "" && f.out != f.resume:
 		return nil, nil, exitf(ExitInput, "--resume writes into its own directory; leave out --out")
 	case oneOff && (f.one.URI == "" || (f.one.Image == "" && !attaches(f.one.Driver))):
@@ -194,6 +198,9 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 	}
 	if f.waivers != "" {
 		p.Waivers = f.waivers
+	}
+	if f.agreement {
+		p.Agreement = true
 	}
 	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude, Priority: f.priority})
 	if err != nil {

@@ -59,7 +59,7 @@ func init() {
 		"clock.after-pause": {
 			What:   "the guest clock stays behind after the host pauses and resumes it (nothing sets it back)",
 			Made:   "the Debian guest with qemu-guest-agent stopped (the host cannot set the time back), paused and resumed on the lab",
-			Proofs: []suites.Proof{suites.LabProof("TestE2EClockAfterPauseDebian", ""), suites.TranscriptProof(transcripts, "kvm/clock/faulty-resume.txt")},
+			Proofs: []suites.Proof{suites.LabProof("TestE2EDebian", "clock-after-pause"), suites.TranscriptProof(transcripts, "kvm/clock/faulty-resume.txt")},
 		},
 		"clock.after-save": {
 			What:   "the guest clock stays behind after the host saves and restores it",

@@ -109,7 +109,9 @@ func measureOnly(t *testing.T) {
 func bootMeasureGuest(t *testing.T, name string) *suites.Target {
 	t.Helper()
 	measureOnly(t)
-	return setupE2E(t).bootDebian(name)
+	tg := setupE2E(t).bootDebian(name)
+	tg.Agreement = true // the measurement mode: fio and iperf3 beside vcprobe
+	return tg
 }
 
 // loadAvg is the host's /proc/loadavg, logged beside every figure.

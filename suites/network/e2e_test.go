@@ -270,18 +270,6 @@ func TestE2EHealthy(t *testing.T) {
 	want(t, run(t, tg, "network.reachability"), reports.Pass)
 }
 
-// TestE2EDebian runs the checks that compare vcprobe with fio and iperf3
-// (and read ethtool and the root device) on the Debian fixture guest.
-func TestE2EDebian(t *testing.T) {
-	e := setupE2E(t)
-	tg := e.bootDebian("nd-deb")
-	for _, id := range []string{"network.nic-driver", "network.link", "network.reachability", "network.offloads", "network.mtu",
-		"network.throughput.controller", "disk.driver", "disk.integrity", "disk.throughput", "disk.iops",
-		"disk.block-sizes", "disk.discard", "disk.root-identity"} {
-		want(t, run(t, tg, id), reports.Pass, reports.Skip)
-	}
-}
-
 // TestE2EFaults proves the checks FAIL on guests with real faults.
 func TestE2EFaults(t *testing.T) {
 	e := setupE2E(t)

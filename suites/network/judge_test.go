@@ -273,3 +273,12 @@ func TestMedianFlowAndAgreement(t *testing.T) {
 	// is evidence, not a guest FAIL.
 	mustPass(t, "iperf3 slow, vcprobe fine", JudgeThroughput([]Flow{vc, {Name: "guest->controller", Source: "iperf3", Mbps: 1}}, 100))
 }
+
+// TestFlowSpread: the spread line a certification reports beside the
+// median leaves failed rounds out.
+func TestFlowSpread(t *testing.T) {
+	got := FlowSpread([]Flow{{Mbps: 900}, {Err: "reset"}, {Mbps: 1000}, {Mbps: 800}})
+	if got != "3 rounds: median 900.0 Mbit/s, min 800.0, max 1000.0, spread 22.2% of the median" {
+		t.Fatalf("FlowSpread: %q", got)
+	}
+}

@@ -26,14 +26,15 @@ func init() {
 		Doc: "vcprobe sends TCP for duration_seconds over `streams` streams from the guest to a receiver " +
 			"in the harness, then the harness sends to vcprobe in the guest; each direction must reach " +
 			"min_mbps (the receiver's acknowledged bytes over time; guest->controller is the median of " +
-			"3 rounds). Where the guest and the controller have iperf3, iperf3 -J -P streams runs " +
+			"3 rounds, their spread in the evidence). With tool agreement on (`run --agreement` or plan " +
+			"`agreement: true`) and iperf3 on the guest and the controller, iperf3 -J -P streams runs " +
 			"interleaved with vcprobe's rounds and both medians are reported with their gap (evidence, " +
 			"not a verdict: tool disagreement is no guest fault).",
 		Timeout: 3 * time.Minute, Run: runThroughputController})
 	suites.Register(suites.Check{ID: "network.throughput.peer", Keys: []string{"min_mbps", "duration_seconds", "streams"}, Area: "network", Priority: 2, OS: []string{"linux"},
 		Needs: []string{suites.NeedPeer},
 		Title: "TCP throughput guest -> peer guest",
-		Doc: "vcprobe in the guest sends to vcprobe in the peer guest (and iperf3 where both have it); " +
+		Doc: "vcprobe in the guest sends to vcprobe in the peer guest (and, with tool agreement on, iperf3 where both have it); " +
 			"throughput must reach min_mbps. SKIPs without a peer.",
 		Timeout: 3 * time.Minute, Run: runThroughputPeer})
 }
@@ -219,6 +220,18 @@ func Agreement(flows []Flow) []string {
 	return out
 }
 
+// FlowSpread describes the rounds of one direction and tool that worked
+// (suites.Spread).
+func FlowSpread(fs []Flow) string {
+	var xs []float64
+	for _, f := range fs {
+		if f.Err == "" {
+			xs = append(xs, f.Mbps)
+		}
+	}
+	return suites.Spread("Mbit/s", xs)
+}
+
 func flowRounds(fs []Flow) string {
 	var sb strings.Builder
 	for i, f := range fs {
@@ -265,10 +278,16 @@ func runThroughputController(t *suites.T) {
 		t.Evidence(reports.Evidence{Step: fmt.Sprintf("controller receiver (round %d)", round), Output: fmt.Sprintf("received %d bytes on %d streams in %.2fs: %.1f Mbit/s", sr.Bytes, sr.Streams, sr.Seconds, sr.Mbps)})
 		return flowFrom("guest->controller", cr, err)
 	}
-	ip, lerr := exec.LookPath("iperf3")
-	hasIperf := lerr == nil && hasTool(t, t.Target.OS, "iperf3")
-	if !hasIperf {
-		t.Evidence(reports.Evidence{Step: "iperf3", Output: "iperf3 missing on the guest or the controller: vcprobe figures only"})
+	ip, hasIperf := "", false
+	if t.Target.Agreement {
+		var lerr error
+		ip, lerr = exec.LookPath("iperf3")
+		hasIperf = lerr == nil && hasTool(t, t.Target.OS, "iperf3")
+		if !hasIperf {
+			t.Evidence(reports.Evidence{Step: "iperf3", Output: "iperf3 missing on the guest or the controller: vcprobe figures only"})
+		}
+	} else {
+		t.Evidence(reports.Evidence{Step: "iperf3", Output: suites.AgreementOff("iperf3")})
 	}
 	var vc, ipf []Flow
 	for round := 1; round <= tcpRounds; round++ {
@@ -284,8 +303,9 @@ func runThroughputController(t *suites.T) {
 		}
 	}
 	t.Evidence(reports.Evidence{Step: "guest->controller rounds (median is reported)", Output: fmt.Sprintf("method: guest sends, controller receives, "+
-		"%d streams (iperf3 -P %d), %s each, receiver's bytes over time, no omitted warm-up, %d interleaved rounds\n", streams, streams, d, tcpRounds) +
+		"%d streams (iperf3 -P %d), %s each, receiver's bytes over time, no omitted warm-up, %d rounds\n", streams, streams, d, tcpRounds) +
 		flowRounds(vc) + flowRounds(ipf)})
+	t.Evidence(reports.Evidence{Step: "guest->controller spread (vcprobe)", Actual: FlowSpread(vc)})
 	flows = append(flows, MedianFlow(vc))
 	if hasIperf {
 		flows = append(flows, MedianFlow(ipf))
@@ -405,7 +425,9 @@ func runThroughputPeer(t *suites.T) {
 	collect(t, "peer receives (vcprobe)", scmd, ch)
 	flows = append(flows, flowFrom("guest->peer", cr, err))
 
-	if hasTool(t, t.Target.OS, "iperf3") && hasTool(t, p.OS, "iperf3") {
+	if !t.Target.Agreement {
+		t.Evidence(reports.Evidence{Step: "iperf3", Output: suites.AgreementOff("iperf3")})
+	} else if hasTool(t, t.Target.OS, "iperf3") && hasTool(t, p.OS, "iperf3") {
 		f := Flow{Name: "guest->peer", Source: "iperf3"}
 		// -1: one test, then exit; timeout bounds a server no client
 		// ever reached. A bare probe connect would use up its one test,

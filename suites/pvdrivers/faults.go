@@ -24,7 +24,7 @@ func init() {
 		"drivers.guest-agent": {
 			What:   "the QEMU guest agent is installed but stopped or not answering the host",
 			Made:   "the Debian guest with qemu-guest-agent stopped (systemctl stop) on the lab",
-			Proofs: []suites.Proof{suites.LabProof("TestE2EClockAfterPauseDebian", ""), suites.TranscriptProof("TestTranscripts", "kvm/drivers/faulty-agent.txt")},
+			Proofs: []suites.Proof{suites.LabProof("TestE2EDebian", "clock-after-pause"), suites.TranscriptProof("TestTranscripts", "kvm/drivers/faulty-agent.txt")},
 		},
 		"drivers.balloon": {
 			What:   "the memory balloon device has no driver: the host cannot reclaim or resize the guest's memory",

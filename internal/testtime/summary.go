@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// event is one line of `go test -json` (cmd/test2json).
+type event struct {
+	Action     string
+	Package    string
+	ImportPath string
+	Test       string
+	Elapsed    float64
+	Output     string
+}
+
+type timed struct {
+	name    string
+	seconds float64
+}
+
+type summary struct {
+	w      io.Writer
+	held   map[string][]string // a running test's output, printed if it fails
+	tests  []timed
+	failed bool
+}
+
+func newSummary(w io.Writer) *summary {
+	return &summary{w: w, held: map[string][]string{}}
+}
+
+func (s *summary) read(r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var e event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Action == "" {
+			fmt.Fprintln(s.w, sc.Text()) // not test2json: pass it through
+			continue
+		}
+		s.add(e)
+	}
+	return sc.Err()
+}
+
+func (s *summary) add(e event) {
+	key := e.Package + " " + e.Test
+	switch {
+	case e.Action == "build-output":
+		fmt.Fprint(s.w, e.Output)
+	case e.Action == "build-fail":
+		s.failed = true
+	case e.Test == "" && e.Action == "output":
+		if e.Output != "PASS\n" { // plain `go test ./...` prints only the ok line
+			fmt.Fprint(s.w, e.Output) // ok/FAIL/? lines, package-level prints
+		}
+	case e.Test == "" && e.Action == "fail":
+		s.failed = true
+		s.flush(e.Package) // tests that never ended (a timeout, a crash)
+	case e.Test == "":
+	case e.Action == "output":
+		if !strings.HasPrefix(e.Output, "=== ") { // RUN/PAUSE/CONT/NAME: -v framing
+			s.held[key] = append(s.held[key], e.Output)
+		}
+	case e.Action == "pass" || e.Action == "skip":
+		delete(s.held, key)
+		s.record(e)
+	case e.Action == "fail":
+		s.failed = true
+		fmt.Fprint(s.w, strings.Join(s.held[key], ""))
+		delete(s.held, key)
+		s.record(e)
+	}
+}
+
+// flush prints the held output of pkg's tests that never ended.
+func (s *summary) flush(pkg string) {
+	var keys []string
+	for k := range s.held {
+		if strings.HasPrefix(k, pkg+" ") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprint(s.w, strings.Join(s.held[k], ""))
+		delete(s.held, k)
+	}
+}
+
+// record keeps top-level tests only: a subtest's time is in its parent's.
+func (s *summary) record(e event) {
+	if strings.Contains(e.Test, "/") {
+		return
+	}
+	s.tests = append(s.tests, timed{name: shortPkg(e.Package) + "." + e.Test, seconds: e.Elapsed})
+}
+
+func (s *summary) slowest(n int) {
+	if len(s.tests) == 0 || n <= 0 {
+		return
+	}
+	sort.SliceStable(s.tests, func(i, j int) bool { return s.tests[i].seconds > s.tests[j].seconds })
+	n = min(n, len(s.tests))
+	fmt.Fprintf(s.w, "slowest %d tests (seconds):\n", n)
+	for _, t := range s.tests[:n] {
+		fmt.Fprintf(s.w, "  %8.1f  %s\n", t.seconds, t.name)
+	}
+}
+
+// shortPkg drops the module path.
+func shortPkg(p string) string {
+	if i := strings.Index(p, "/virtcert/virtcert/"); i >= 0 {
+		return p[i+len("/virtcert/virtcert/"):]
+	}
+	return p
+}

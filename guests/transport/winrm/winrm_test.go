@@ -358,3 +358,16 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+// A command running longer than the Receive long poll: the w:TimedOut
+// fault is retried, not mistaken for an end or an error.
+func TestLongPollTimeoutIsRetried(t *testing.T) {
+	s := startServer(t, nil)
+	cfg := s.config()
+	cfg.OperationTimeout = time.Second
+	c := dial(t, cfg)
+	r := run(t, c, "Start-Sleep -Seconds 2;Write-Output 'late';exit 6")
+	if r.Exit != 6 || string(r.Stdout) != "late\r\n" || r.Duration < 2*time.Second {
+		t.Fatalf("exit %d stdout %q after %s", r.Exit, r.Stdout, r.Duration)
+	}
+}

@@ -75,11 +75,12 @@ func dial(t testing.TB, cfg winrm.Config) *winrm.Client {
 // dropProxy forwards TCP to target until Drop cuts every connection and
 // stops accepting: a guest whose WinRM service vanished mid-command.
 type dropProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	wg     sync.WaitGroup
+	ln      net.Listener
+	target  string
+	mu      sync.Mutex
+	conns   []net.Conn
+	dropped bool
+	wg      sync.WaitGroup
 }
 
 func newDropProxy(t testing.TB, target string) *dropProxy {
@@ -109,6 +110,12 @@ func (p *dropProxy) serve() {
 			continue
 		}
 		p.mu.Lock()
+		if p.dropped { // accepted just as Drop ran
+			p.mu.Unlock()
+			c.Close()
+			u.Close()
+			return
+		}
 		p.conns = append(p.conns, c, u)
 		p.mu.Unlock()
 		go func() { _, _ = io.Copy(u, c); u.Close() }()
@@ -120,6 +127,7 @@ func (p *dropProxy) serve() {
 func (p *dropProxy) Drop() {
 	p.ln.Close()
 	p.mu.Lock()
+	p.dropped = true
 	for _, c := range p.conns {
 		c.Close()
 	}

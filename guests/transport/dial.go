@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests"
 )
 
@@ -16,6 +17,10 @@ type Access struct {
 	User    string
 	Key     *guests.ClientKey
 	HostKey string
+	// Password is the guest's admin password, for transports that log
+	// in with one (WinRM, where HostKey is the pinned TLS certificate's
+	// "sha256:<hex>"). It is a Secret: never logged or written.
+	Password drivers.Secret
 }
 
 // Dialer connects to the guest at addr and returns a ready transport: it

@@ -63,10 +63,17 @@ type HostKeyError struct {
 	Addr string
 	Want string // fingerprint of the pinned key
 	Got  string // fingerprint presented
+	// What names the identity: "host key" (SSH, the default) or "TLS
+	// certificate" (WinRM over HTTPS).
+	What string
 }
 
 func (e *HostKeyError) Error() string {
-	return "SECURITY: host key for " + e.Addr + " does not match the pinned key (want " + e.Want + ", got " + e.Got + ")"
+	what := e.What
+	if what == "" {
+		what = "host key"
+	}
+	return "SECURITY: " + what + " for " + e.Addr + " does not match the pinned key (want " + e.Want + ", got " + e.Got + ")"
 }
 
 // AuthError reports that the guest refused our credentials.

@@ -2,4 +2,7 @@
 // (import it for its side effect).
 package all
 
-import _ "github.com/virtcert/virtcert/guests/transport/ssh"
+import (
+	_ "github.com/virtcert/virtcert/guests/transport/ssh"
+	_ "github.com/virtcert/virtcert/guests/transport/winrm"
+)

@@ -48,6 +48,11 @@ type Plan struct {
 	Waivers string `yaml:"waivers"`
 	// Console allow-list file.
 	ConsoleAllow string `yaml:"console_allow"`
+	// Collect says when the guests' diagnostics (dmesg, journal,
+	// cloud-init logs, addresses, routes, modules, block devices) are
+	// saved among a target's artifacts: "on-failure" (default: when a
+	// check of the target FAILs or ERRORs), "always" or "never".
+	Collect string `yaml:"collect"`
 
 	// Path and SHA256 of the file the plan was read from (set by Load).
 	Path   string `yaml:"-"`
@@ -144,6 +149,13 @@ const (
 	DefaultReady     = 5 * time.Minute
 	DefaultDestroy   = 20 * time.Second
 	DefaultRun       = 60 * time.Minute
+)
+
+// Collect modes (Plan.Collect).
+const (
+	CollectOnFailure = "on-failure"
+	CollectAlways    = "always"
+	CollectNever     = "never"
 )
 
 // Peer modes.

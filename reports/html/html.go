@@ -160,7 +160,7 @@ type evView struct {
 	// Artifacts are the target's files (diagnostics, console), shown
 	// next to a failed check, relative to the run directory.
 	Artifacts []string
-	col                                                                int
+	col       int
 }
 
 type stepView struct {

@@ -7,6 +7,7 @@ package diag
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -29,16 +30,18 @@ type Section struct {
 
 // linuxSections are the script's sections in order: the file each is
 // saved as, and the shell that prints it (constant text: each falls back
-// to what a busybox guest has, or says why it is not available).
+// to what a busybox guest has, or says why it is not available). The
+// small, quick ones come first and the journal last: a guest that hangs
+// mid-script (a stuck disk) still gives what came before the deadline.
 var linuxSections = []struct{ file, sh string }{
 	{"dmesg.txt", `dmesg 2>&1 || echo "not available: dmesg exited $?"`},
-	{"journal.txt", `if command -v journalctl >/dev/null 2>&1; then journalctl -b --no-pager 2>&1; else echo "not available: no journalctl in the guest (no systemd journal)"; fi`},
-	{"cloud-init.log", `f=/var/log/cloud-init.log; if [ -r $f ]; then cat $f; else echo "not available: no $f in the guest"; fi`},
-	{"cloud-init-output.log", `f=/var/log/cloud-init-output.log; if [ -r $f ]; then cat $f; else echo "not available: no $f in the guest"; fi`},
 	{"ip-addr.txt", `if command -v ip >/dev/null 2>&1; then ip addr 2>&1; elif command -v ifconfig >/dev/null 2>&1; then ifconfig -a 2>&1; else echo "not available: neither ip nor ifconfig in the guest"; fi`},
 	{"ip-route.txt", `if command -v ip >/dev/null 2>&1; then ip route 2>&1; elif [ -r /proc/net/route ]; then cat /proc/net/route; else echo "not available: neither ip nor /proc/net/route in the guest"; fi`},
 	{"modules.txt", `if command -v lsmod >/dev/null 2>&1; then lsmod 2>&1; elif [ -r /proc/modules ]; then cat /proc/modules; else echo "not available: neither lsmod nor /proc/modules (a kernel without modules)"; fi`},
 	{"block-devices.txt", `if command -v lsblk >/dev/null 2>&1; then lsblk 2>&1; elif [ -r /proc/partitions ]; then cat /proc/partitions; else echo "not available: neither lsblk nor /proc/partitions in the guest"; fi`},
+	{"cloud-init.log", `f=/var/log/cloud-init.log; if [ -r $f ]; then cat $f; else echo "not available: no $f in the guest"; fi`},
+	{"cloud-init-output.log", `f=/var/log/cloud-init-output.log; if [ -r $f ]; then cat $f; else echo "not available: no $f in the guest"; fi`},
+	{"journal.txt", `if command -v journalctl >/dev/null 2>&1; then journalctl -b --no-pager 2>&1; else echo "not available: no journalctl in the guest (no systemd journal)"; fi`},
 }
 
 // marker starts a section in the script's output. The nonce (hex, made
@@ -77,25 +80,31 @@ func For(os, nonce string) Command {
 
 // Split cuts the command's output into its sections, bounds each and
 // scrubs it (Scrub). A section missing from the output (the command
-// died early) is absent from the result.
+// died early) is absent from the result. Only a marker line with this
+// command's nonce and a known file name starts a section.
 func (c Command) Split(out []byte) []Section {
 	if c.nonce == "" {
 		return []Section{bound(WindowsFile, out)}
 	}
+	type mark struct {
+		file       string
+		start, end int // the marker line's start, the body's start
+	}
+	var marks []mark
+	for _, s := range linuxSections {
+		m := []byte(marker(c.nonce, s.file) + "\n")
+		if i := bytes.Index(out, m); i >= 0 {
+			marks = append(marks, mark{s.file, i, i + len(m)})
+		}
+	}
+	slices.SortFunc(marks, func(a, b mark) int { return a.start - b.start })
 	var secs []Section
-	for i, s := range linuxSections {
-		start := bytes.Index(out, []byte(marker(c.nonce, s.file)+"\n"))
-		if start < 0 {
-			continue
+	for i, m := range marks {
+		body := out[m.end:]
+		if i+1 < len(marks) {
+			body = out[m.end:marks[i+1].start]
 		}
-		body := out[start+len(marker(c.nonce, s.file))+1:]
-		for _, next := range linuxSections[i+1:] {
-			if end := bytes.Index(body, []byte(marker(c.nonce, next.file)+"\n")); end >= 0 {
-				body = body[:end]
-				break
-			}
-		}
-		secs = append(secs, bound(s.file, body))
+		secs = append(secs, bound(m.file, body))
 	}
 	return secs
 }

@@ -19,7 +19,7 @@ import (
 
 // CollectTimeout bounds the collection of one guest's diagnostics (one
 // command): a guest that does not answer in time is noted, not waited for.
-const CollectTimeout = 60 * time.Second
+const CollectTimeout = 30 * time.Second
 
 // DiagnosticsFile is the index of a target's diagnostics: what ran, how
 // long it took and what came back, or why nothing was collected.

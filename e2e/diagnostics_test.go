@@ -58,7 +58,7 @@ func assertDiagnostics(t *testing.T, out string) {
 	}
 	_, idx := read("diagnostics.txt")
 	if m := regexp.MustCompile(`one command, ([0-9.]+)s, exit`).FindStringSubmatch(idx); m != nil {
-		t.Logf("diagnostics collected in %ss (the time they add to a failed target)", m[1])
+		t.Logf("diagnostics collected in %ss (the time they add to a failed target):\n%s", m[1], idx[:strings.Index(idx, "command:")])
 	} else {
 		t.Errorf("diagnostics.txt does not say how the collection went:\n%s", idx)
 	}

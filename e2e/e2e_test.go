@@ -307,6 +307,9 @@ func TestKeepOnFailure(t *testing.T) {
 	if m, _ := os.ReadFile(filepath.Join(out, "manifest")); bytes.Contains(m, []byte("id_ed25519")) {
 		t.Errorf("the manifest lists a private key:\n%s", m)
 	}
+	// The guest's diagnostics were saved before it was kept (and the walk
+	// above found no key in them).
+	assertDiagnostics(t, out)
 	// The kept guest is "a machine that already runs": certify it with the
 	// existing driver, reusing the kept key and pinned host key. Nothing
 	// may be created or destroyed.

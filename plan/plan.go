@@ -58,6 +58,11 @@ type Plan struct {
 	// emulation). Off by default: a certification judges vcprobe's
 	// figures, with their rounds and spread.
 	Agreement bool `yaml:"agreement"`
+	// Collect says when the guests' diagnostics (dmesg, journal,
+	// cloud-init logs, addresses, routes, modules, block devices) are
+	// saved among a target's artifacts: "on-failure" (default: when a
+	// check of the target FAILs or ERRORs), "always" or "never".
+	Collect string `yaml:"collect"`
 
 	// Path and SHA256 of the file the plan was read from (set by Load).
 	Path   string `yaml:"-"`
@@ -158,6 +163,13 @@ const (
 
 // MaxPriority is the least urgent check priority (informational).
 const MaxPriority = 3
+
+// Collect modes (Plan.Collect).
+const (
+	CollectOnFailure = "on-failure"
+	CollectAlways    = "always"
+	CollectNever     = "never"
+)
 
 // Peer modes.
 const (

@@ -37,8 +37,8 @@ func TestLoadGood(t *testing.T) {
 	if p.Timeouts.Ready.D() != 90*time.Second || p.Timeouts.Run.D() != DefaultRun || p.Timeouts.Destroy.D() != 10*time.Second {
 		t.Errorf("timeouts: %+v", p.Timeouts)
 	}
-	if p.Peer != PeerProvision || p.Parallel != 2 {
-		t.Errorf("peer/parallel: %q %d", p.Peer, p.Parallel)
+	if p.Peer != PeerProvision || p.Parallel != 2 || p.Collect != CollectOnFailure {
+		t.Errorf("peer/parallel/collect: %q %d %q", p.Peer, p.Parallel, p.Collect)
 	}
 	if got := p.Targets(); len(got) != 2 || got[0].ID() != "lab/tiny" {
 		t.Errorf("targets: %v", got)
@@ -82,6 +82,7 @@ images:
 		{"not a mapping", "- a\n- b\n", "plan must be a mapping"},
 		{"no hosts", "name: x\nimages:\n  tiny: {path: img/disk.qcow2}\n", "hosts: at least one host is required"},
 		{"bad peer", base + "peer: bogus\n", `peer: want "provision", "none"`},
+		{"bad collect", base + "collect: sometimes\n", `p.yaml:6: collect: want "on-failure", "always" or "never", got "sometimes"`},
 		{"unknown profile", strings.Replace(base, "driver: libvirt,", "driver: libvirt, profile: vmware,", 1), `hosts.lab.profile: unknown profile "vmware"`},
 		{"bad os", strings.Replace(base, "{path: img/disk.qcow2}", "{path: img/disk.qcow2, os: beos}", 1), `images.tiny.os: unknown OS family "beos"`},
 		{"bad ntp server", strings.Replace(base, "driver: libvirt,", "driver: libvirt, ntp_servers: ['192.168.150.1', 'a b'],", 1), `hosts.lab.ntp_servers[1]: "a b" is neither an IP address nor a host name`},

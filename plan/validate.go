@@ -431,6 +431,13 @@ func (v *validator) runSettings(p *Plan, pairs []Pair) {
 			v.errf("peer", "want %q, %q or a matrix target HOST/IMAGE, got %q", PeerProvision, PeerNone, p.Peer)
 		}
 	}
+	switch p.Collect {
+	case "":
+		p.Collect = CollectOnFailure
+	case CollectOnFailure, CollectAlways, CollectNever:
+	default:
+		v.errf("collect", "want %q, %q or %q, got %q", CollectOnFailure, CollectAlways, CollectNever, p.Collect)
+	}
 	v.readable("waivers", &p.Waivers)
 	v.readable("console_allow", &p.ConsoleAllow)
 	v.readable("profile_overrides", &p.ProfileOverrides)

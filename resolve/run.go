@@ -27,10 +27,12 @@ type Run struct {
 	// PeerMode is the plan's peer: provision, none or HOST/IMAGE.
 	PeerMode string `json:"peer"`
 	// ProfileOverrides, Waivers and ConsoleAllow are files (absolute).
-	ProfileOverrides string    `json:"profile_overrides,omitempty"`
-	Waivers          string    `json:"waivers,omitempty"`
-	ConsoleAllow     string    `json:"console_allow,omitempty"`
-	Targets          []*Target `json:"targets"`
+	ProfileOverrides string `json:"profile_overrides,omitempty"`
+	Waivers          string `json:"waivers,omitempty"`
+	ConsoleAllow     string `json:"console_allow,omitempty"`
+	// Collect is when guest diagnostics are saved (plan.Collect*).
+	Collect string    `json:"collect,omitempty"`
+	Targets []*Target `json:"targets"`
 	// Hosts are the validated host entries by name (the runner opens
 	// them; a peer may live on a host of its own).
 	Hosts map[string]*plan.Host `json:"-"`
@@ -110,7 +112,7 @@ func Resolve(p *plan.Plan, o Options) (*Run, error) {
 	}
 	r := &Run{Name: p.Name, PlanPath: p.Path, PlanSHA256: p.SHA256, Parallel: p.Parallel, Timeouts: p.Timeouts,
 		PeerMode: p.Peer, ProfileOverrides: p.ProfileOverrides, Waivers: p.Waivers, ConsoleAllow: p.ConsoleAllow,
-		Hosts: p.Hosts, Agreement: p.Agreement, plan: p, catalog: o.Catalog}
+		Collect: p.Collect, Hosts: p.Hosts, Agreement: p.Agreement, plan: p, catalog: o.Catalog}
 	sel, left := selectChecks(o.Catalog, p, o)
 	if len(sel) == 0 {
 		return nil, drivers.Errorf(drivers.ClassInput, "checks", "no checks selected: %s leave none of the %d in the catalog (see `virtcert checks`)",

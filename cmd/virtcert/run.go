@@ -32,7 +32,7 @@ type runFlags struct {
 	checks, exclude                     []string
 	parallel, priority                  int
 	keep, verbose, dry, json            bool
-	agreement                           bool
+	agreement, collect                  bool
 	// checksSet, excludeSet: the flag was given (an empty --checks ''
 	// is an error, not "everything").
 	checksSet, excludeSet bool
@@ -72,6 +72,7 @@ security error, 3 harness or host failure, 130/143 interrupted.`,
 	fl.StringSliceVar(&f.exclude, "exclude", nil, "leave out these checks, areas or globs (comma list)")
 	fl.StringVar(&f.resume, "resume", "", "finish the interrupted run in DIR (its plan and journal)")
 	fl.BoolVar(&f.keep, "keep-on-failure", false, "keep the guests of failed targets running and print how to reach them")
+	fl.BoolVar(&f.collect, "collect", false, "save every guest's diagnostics (dmesg, journal, cloud-init logs, addresses, routes, modules, block devices) in artifacts/<target>/, not only on FAIL or ERROR (plan: collect: always|on-failure|never)")
 	fl.StringVar(&f.signKey, "sign-key", "", "sign the result bundle with this ed25519 private key file")
 	fl.StringVar(&f.waivers, "waivers", "", "waiver file (overrides the plan's)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
@@ -284,6 +285,9 @@ func runOptions(cmd *cobra.Command, f runFlags, out, label string) (runner.Optio
 	}
 	opt := runner.Options{Out: out, RunLabel: label, Version: getVersion(), ProbePath: probePath(),
 		KeepOnFailure: f.keep, Resume: f.resume != "", Log: logger}
+	if f.collect {
+		opt.Collect = plan.CollectAlways
+	}
 	tty := false
 	if fo, ok := stdout.(*os.File); ok {
 		tty = progress.IsTerminal(fo)

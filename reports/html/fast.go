@@ -3,7 +3,9 @@ package html
 import (
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -14,8 +16,9 @@ import (
 // therefore written here directly, with html/template's own escaper
 // (HTMLEscapeString: & < > " ' and NUL) applied to every value. Values are
 // only ever placed in element text or in double-quoted attributes, where
-// that escaping is sufficient; the one URL (a waiver's tracker) is
-// checked for an http(s) scheme before it becomes an href. The Chromium
+// that escaping is sufficient; the URLs are a waiver's tracker (checked
+// for an http(s) scheme before it becomes an href) and a failed check's
+// artifacts (only clean relative paths under artifacts/, escaped). The Chromium
 // and hostile-output tests cover this code.
 
 var esc = template.HTMLEscapeString
@@ -107,6 +110,7 @@ func evidenceHTML(evs []evView) template.HTML {
 			fmt.Fprintf(&b, "%s · ", esc(e.Title))
 		}
 		fmt.Fprintf(&b, "priority %d · %s · %d retries</p>\n", e.Priority, esc(e.Duration), e.Retries)
+		writeArtifacts(&b, e.Artifacts)
 		if e.Orig != "" {
 			fmt.Fprintf(&b, `<div class="wnote">Waived — original verdict <b>%s</b>: %s`, esc(e.Orig), esc(e.OrigReason))
 			if w := e.Waiver; w != nil {
@@ -180,4 +184,36 @@ func evidenceHTML(evs []evView) template.HTML {
 		b.WriteString("\n</div></details>\n")
 	}
 	return template.HTML(b.String())
+}
+
+// writeArtifacts links a failed check's target artifacts (guest
+// diagnostics, console), relative to the run directory the report sits
+// in. Only a path under artifacts/ becomes a link; anything else (a
+// hand-edited results.json) is shown as text.
+func writeArtifacts(b *strings.Builder, arts []string) {
+	if len(arts) == 0 {
+		return
+	}
+	b.WriteString(`<p class="arts">artifacts:`)
+	for _, a := range arts {
+		if href, ok := artifactHref(a); ok {
+			fmt.Fprintf(b, ` <a href="%s">%s</a>`, esc(href), esc(path.Base(a)))
+		} else {
+			fmt.Fprintf(b, ` <code>%s</code>`, esc(a))
+		}
+	}
+	b.WriteString("</p>\n")
+}
+
+// artifactHref is a's relative URL, when a is a clean path under
+// artifacts/ (each segment escaped).
+func artifactHref(a string) (string, bool) {
+	if !fs.ValidPath(a) || !strings.HasPrefix(a, "artifacts/") {
+		return "", false
+	}
+	segs := strings.Split(a, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/"), true
 }

@@ -158,7 +158,10 @@ type evView struct {
 	Notes                                                              []string
 	Steps                                                              []stepView
 	Measures                                                           []measureView
-	col                                                                int
+	// Artifacts are the target's files (diagnostics, console), shown
+	// next to a failed check, relative to the run directory.
+	Artifacts []string
+	col       int
 }
 
 type stepView struct {
@@ -488,6 +491,9 @@ func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) e
 		Orig: string(r.OriginalStatus), OrigReason: r.OriginalReason}
 	e.col = ti
 	e.Open = r.Status == reports.Fail || r.Status == reports.Error || r.Status == reports.Waived
+	if e.Open {
+		e.Artifacts = t.Artifacts
+	}
 	e.Classes = fmt.Sprintf("%s a%d", filterClass(r.Status), ai)
 	if r.Waiver != nil {
 		e.Waiver = waiverNote(r.Waiver)

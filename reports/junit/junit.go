@@ -14,7 +14,13 @@
 //     and expiry in a "waived.<check>" property and in system-out;
 //   - the environment fingerprint (HostInfo, GuestInfo, run ID, plan hash,
 //     virtcert version, profile, verdict) as <properties>;
-//   - every check's evidence in the suite's <system-out>.
+//   - every check's evidence in the suite's <system-out>;
+//   - a target with a FAIL or ERROR lists its artifacts (guest
+//     diagnostics, console; paths relative to the run directory, where
+//     junit.xml is) as "[[ATTACHMENT|path]]" lines at the top of the
+//     suite's <system-out> (Jenkins' attachments plugin reads them) and in
+//     an "artifacts" property; with CaseOutput, also in each failed
+//     testcase's <system-out>.
 //
 // The default output validates against the Apache Ant JUnit schema that
 // Jenkins, GitLab and GitHub reporters follow, which allows system-out only
@@ -120,6 +126,12 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 		fmt.Fprintf(&out, "TARGET ERROR: %s\n\n", t.Error)
 		s.SystemErr.Data = t.Error + "\n"
 	}
+	attach := ""
+	if failed(t) && len(t.Artifacts) > 0 {
+		attach = attachments(t.Artifacts)
+		s.AddProperty("artifacts", strings.Join(t.Artifacts, " "))
+		out.WriteString(attach + "\n")
+	}
 	for _, r := range t.Results {
 		ev := EvidenceText(r)
 		tc := gojunit.Testcase{Name: nonEmpty(r.Check, "check"), Classname: nonEmpty(r.Area, "virtcert"), Time: secs(r.Duration)}
@@ -137,6 +149,9 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 		}
 		if opt.CaseOutput {
 			tc.SystemOut = &gojunit.Output{Data: ev}
+			if r.Status == reports.Fail || r.Status == reports.Error {
+				tc.SystemOut.Data = attach + ev
+			}
 		}
 		s.AddTestcase(tc)
 		fmt.Fprintf(&out, "=== %s [%s] %s (%ss", r.Check, r.Status, r.Title, secs(r.Duration))
@@ -152,6 +167,21 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 	}
 	s.SystemOut.Data = out.String()
 	return s
+}
+
+// failed reports whether a target has a FAIL or ERROR, or a setup error.
+func failed(t *reports.Target) bool {
+	c := t.Count()
+	return c[reports.Fail] > 0 || c[reports.Error] > 0 || t.Error != ""
+}
+
+// attachments is one "[[ATTACHMENT|path]]" line per artifact.
+func attachments(arts []string) string {
+	var b strings.Builder
+	for _, a := range arts {
+		fmt.Fprintf(&b, "[[ATTACHMENT|%s]]\n", a)
+	}
+	return b.String()
 }
 
 func nonEmpty(s, def string) string {

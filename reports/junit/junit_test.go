@@ -104,7 +104,7 @@ func TestNoControlCharactersAndGoParses(t *testing.T) {
 func TestSchema(t *testing.T) {
 	xsd := reportstest.JUnitXSD(t)
 	xmllint := reportstest.NeedTool(t, "xmllint", "libxml2-utils")
-	for name, run := range map[string]*reports.Run{"sample": waivedSample(), "synthetic": reportstest.Synthetic(10000), "empty": {ID: "x"}} {
+	for name, run := range map[string]*reports.Run{"sample": waivedSample(), "artifacts": artifactSample(), "synthetic": reportstest.Synthetic(10000), "empty": {ID: "x"}} {
 		t.Run(name, func(t *testing.T) {
 			f := filepath.Join(t.TempDir(), "junit.xml")
 			if err := os.WriteFile(f, render(t, run, Options{}), 0o644); err != nil {
@@ -200,4 +200,47 @@ func BenchmarkJUnit10k(b *testing.B) {
 		n = buf.Len()
 	}
 	b.ReportMetric(float64(n), "bytes/report")
+}
+
+// artifactSample is the waived sample whose failing target (the
+// simulated Hyper-V host) has its guest's diagnostics.
+func artifactSample() *reports.Run {
+	run := waivedSample()
+	run.Targets[1].Artifacts = []string{"artifacts/hyperv-sim_debian-12/dmesg.txt", "artifacts/hyperv-sim_debian-12/diagnostics.txt"}
+	return run
+}
+
+// TestAttachments: a failed target's artifacts are [[ATTACHMENT|path]]
+// lines in its suite's system-out and an "artifacts" property (and, with
+// CaseOutput, in each failed testcase's system-out); a target without a
+// failure gets none.
+func TestAttachments(t *testing.T) {
+	run := artifactSample()
+	if run.Targets[0].Artifacts == nil || failed(run.Targets[0]) || !failed(run.Targets[1]) {
+		t.Fatal("test premise: target 0 passes with artifacts, target 1 fails")
+	}
+	ts := Build(run, Options{CaseOutput: true})
+	line := "[[ATTACHMENT|artifacts/hyperv-sim_debian-12/dmesg.txt]]\n"
+	fail := ts.Suites[1]
+	if !strings.HasPrefix(fail.SystemOut.Data, line) {
+		t.Errorf("failed suite's system-out does not start with the attachments:\n%.300s", fail.SystemOut.Data)
+	}
+	prop := ""
+	for _, p := range *fail.Properties {
+		if p.Name == "artifacts" {
+			prop = p.Value
+		}
+	}
+	if prop != strings.Join(run.Targets[1].Artifacts, " ") {
+		t.Errorf("artifacts property = %q", prop)
+	}
+	for _, tc := range fail.Testcases {
+		has := tc.SystemOut != nil && strings.Contains(tc.SystemOut.Data, line)
+		if want := tc.Failure != nil || tc.Error != nil; has != want {
+			t.Errorf("%s: attachments in its system-out %v, want %v", tc.Name, has, want)
+		}
+	}
+	if pass := ts.Suites[0]; strings.Contains(pass.SystemOut.Data, "[[ATTACHMENT|") {
+		t.Error("a target without failures lists attachments")
+	}
 }

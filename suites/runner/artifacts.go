@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -28,13 +27,7 @@ func (r *runner) saveConsole(g drivers.Guest, dir string, t *reports.Target) {
 	if t.Guest.Name != "" && g.Name() != t.Guest.Name {
 		name = "console-peer.log"
 	}
-	p := filepath.Join(dir, name)
-	if r.writeArtifact(p, b) == nil {
-		rel, _ := filepath.Rel(r.opt.Out, p)
-		if !slices.Contains(t.Artifacts, rel) {
-			t.Artifacts = append(t.Artifacts, rel)
-		}
-	}
+	r.addArtifact(t, filepath.Join(dir, name), b)
 }
 
 // keep leaves a failed target's guest running and writes how to reach

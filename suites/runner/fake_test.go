@@ -142,6 +142,8 @@ type fakeOS struct {
 	broken   error
 	cmds     []string
 	uploaded map[string]int
+	// answer, when set, answers the commands it knows (ok true).
+	answer func(ctx context.Context, cmd transport.Command) (res transport.Result, err error, ok bool)
 }
 
 func (x *fakeOS) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
@@ -154,6 +156,11 @@ func (x *fakeOS) Run(ctx context.Context, cmd transport.Command) (transport.Resu
 		return transport.Result{}, x.broken
 	}
 	x.cmds = append(x.cmds, cmd.Cmd)
+	if x.answer != nil {
+		if res, err, ok := x.answer(ctx, cmd); ok {
+			return res, err
+		}
+	}
 	switch {
 	case strings.Contains(cmd.Cmd, "os-release"):
 		return transport.Result{Cmd: cmd.Cmd, Stdout: []byte("PRETTY_NAME=\"Fake Linux 1\"\n\nVC_KERNEL=6.1.0-fake\n")}, nil
@@ -199,6 +206,7 @@ type fakeDial struct {
 	hostKey error
 	fail    error
 	dials   int
+	answer  func(ctx context.Context, cmd transport.Command) (transport.Result, error, bool)
 }
 
 func (d *fakeDial) dial(ctx context.Context, addr string, a transport.Access) (transport.Transport, string, error) {
@@ -214,7 +222,7 @@ func (d *fakeDial) dial(ctx context.Context, addr string, a transport.Access) (t
 	if d.fail != nil {
 		return nil, "3 attempts", d.fail
 	}
-	x := &fakeOS{}
+	x := &fakeOS{answer: d.answer}
 	d.conns = append(d.conns, x)
 	return x, "1 attempt", nil
 }

@@ -70,6 +70,9 @@ type Options struct {
 	// KeepOnFailure keeps the guests of failed targets and writes how to
 	// reach them.
 	KeepOnFailure bool
+	// Collect overrides the plan's collect: (plan.CollectAlways for
+	// --collect); "" keeps the plan's.
+	Collect string
 	// Dial connects to guests (default: the dialer registered for each
 	// target's transport kind, transport.DialerFor).
 	Dial transport.Dialer

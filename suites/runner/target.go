@@ -139,6 +139,9 @@ func (x *targetRun) provision(ctx context.Context) (over bool) {
 		x.r.setupFailed(x.t, x.todo, err)
 		if gs != nil && gs.g != nil {
 			x.r.saveConsole(gs.g, x.dir, x.t)
+			if x.r.wantsDiagnostics(true) {
+				x.collect(ctx, gs, "the guest never answered (target setup failed)")
+			}
 		}
 		return true
 	}
@@ -228,12 +231,23 @@ func (x *targetRun) teardown() {
 	x.r.journal(journal.Record{Type: journal.TargetDestroyed, Target: x.t.ID})
 }
 
-// wrapUp saves the console, removes the helpers and decides whether the
-// target failed (and its guest is kept).
+// wrapUp decides whether the target failed, saves the guest's
+// diagnostics (on failure, or as the plan or --collect says) and its
+// console, removes the helpers and keeps a failed target's guest when
+// asked.
 func (x *targetRun) wrapUp(ctx context.Context) {
 	r, t := x.r, x.t
 	if x.dead != nil {
 		t.Error = x.dead.Error()
+	}
+	c := t.Count()
+	failed := c[reports.Fail] > 0 || c[reports.Error] > 0 || t.Error != ""
+	if r.wantsDiagnostics(failed) {
+		why := ""
+		if x.dead != nil {
+			why = "the guest can no longer be reached: " + reports.Clean(x.dead.Error())
+		}
+		x.collect(ctx, x.gs, why)
 	}
 	r.saveConsole(x.gs.g, x.dir, t)
 	if x.dead == nil {
@@ -245,8 +259,6 @@ func (x *targetRun) wrapUp(ctx context.Context) {
 	if ctx.Err() == nil {
 		t.Finished = r.opt.Now().UTC()
 	}
-	c := t.Count()
-	failed := c[reports.Fail] > 0 || c[reports.Error] > 0 || t.Error != ""
 	if failed && r.opt.KeepOnFailure {
 		r.keep(t, x.gs, x.dir)
 		x.kept = true

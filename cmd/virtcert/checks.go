@@ -130,9 +130,10 @@ func newChecks() *cobra.Command {
 
 func newProfiles() *cobra.Command {
 	return &cobra.Command{
-		Use:   "profiles [NAME]",
-		Short: "Print the built-in expectation profiles as YAML (copy one to override values with profile_overrides)",
-		Args:  cobra.MaximumNArgs(1),
+		Use:               "profiles [NAME]",
+		Short:             "Print the built-in expectation profiles as YAML (copy one to override values with profile_overrides)",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeProfile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bp, err := suites.BuiltinProfiles()
 			if err != nil {

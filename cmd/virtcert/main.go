@@ -200,6 +200,7 @@ func newRoot() *cobra.Command {
 	// Unknown commands and bad arguments are usage errors.
 	for _, c := range root.Commands() {
 		wrapArgs(c)
+		registerCompletions(c)
 	}
 	return root
 }

@@ -46,6 +46,22 @@ type Check struct {
 // NeedPeer: a second guest on the same network.
 const NeedPeer = "peer"
 
+// NeedHelper: the vcprobe helper in the guest (HelperChecks lists the
+// checks that SKIP without it).
+const NeedHelper = "vcprobe"
+
+// HelperChecks are the IDs of the checks among cs that need the vcprobe
+// helper: the ones a run without it SKIPs.
+func HelperChecks(cs []Check) []string {
+	var ids []string
+	for _, c := range cs {
+		if Needs(c, NeedHelper) {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
 var (
 	mu       sync.Mutex
 	registry = map[string]Check{}

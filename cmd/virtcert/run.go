@@ -40,7 +40,13 @@ func newRun() *cobra.Command {
 		Short: "Run a certification",
 		Long: `Run a certification from a plan file, or a one-off run from flags.
 Exit codes: 0 certified, 1 a check failed, 2 bad usage/plan/input or a
-security error, 3 harness or host failure, 130/143 interrupted.`,
+security error, 3 harness or host failure, 130/143 interrupted.
+
+The guest helper vcprobe is taken from $VIRTCERT_PROBE, else from beside
+this binary (bin/vcprobe; make build builds both). It is never built on
+the fly. Without it the run says so in its first lines and lists the
+selected checks that will SKIP (` + "`virtcert checks`" + ` shows them with the
+need "vcprobe").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return doRun(cmd.Context(), cmd, f) },
 	}
@@ -113,7 +119,9 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	stdout := cmd.OutOrStdout()
 	warnInsecure(cmd.ErrOrStderr(), rr.Hosts)
 	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", getVersion(), label, rr.Name, short(rr.PlanSHA256), out)
+	probe := findProbe(stdout, rr)
 	opt, sink := runOptions(cmd, f, out, label)
+	opt.ProbePath = probe
 	opt.Dir, opt.Journal = res.Dir, res.Records
 	run, outcome, runErr := runner.Run(ctx, rr, opt)
 	sink.Close()
@@ -233,7 +241,7 @@ func runOptions(cmd *cobra.Command, f runFlags, out, label string) (runner.Optio
 	if f.verbose {
 		logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	opt := runner.Options{Out: out, RunLabel: label, Version: getVersion(), ProbePath: probePath(),
+	opt := runner.Options{Out: out, RunLabel: label, Version: getVersion(),
 		KeepOnFailure: f.keep, Resume: f.resume != "", Log: logger}
 	tty := false
 	if fo, ok := stdout.(*os.File); ok {
@@ -313,18 +321,6 @@ func resumePlan(d *rundir.Dir) (*plan.Plan, error) {
 		return nil, exitf(ExitInput, "--resume %s: not a run directory (no plan.yaml)", d.Path())
 	}
 	return resolve.Load(filepath.Join(d.Path(), rundir.PlanFile))
-}
-
-// probePath finds vcprobe: $VIRTCERT_PROBE, else beside the binary.
-func probePath() string {
-	if p := os.Getenv("VIRTCERT_PROBE"); p != "" {
-		return p
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(exe), "vcprobe")
 }
 
 // printer writes user-facing progress lines (debug logs go to slog).

@@ -29,9 +29,9 @@ func init() {
 			"3 rounds). Where the guest and the controller have iperf3, iperf3 -J -P streams runs " +
 			"interleaved with vcprobe's rounds and both medians are reported with their gap (evidence, " +
 			"not a verdict: tool disagreement is no guest fault).",
-		Timeout: 3 * time.Minute, Run: runThroughputController})
+		Needs: []string{suites.NeedHelper}, Timeout: 3 * time.Minute, Run: runThroughputController})
 	suites.Register(suites.Check{ID: "network.throughput.peer", Keys: []string{"min_mbps", "duration_seconds", "streams"}, Area: "network", Priority: 2, OS: []string{"linux"},
-		Needs: []string{suites.NeedPeer},
+		Needs: []string{suites.NeedPeer, suites.NeedHelper},
 		Title: "TCP throughput guest -> peer guest",
 		Doc: "vcprobe in the guest sends to vcprobe in the peer guest (and iperf3 where both have it); " +
 			"throughput must reach min_mbps. SKIPs without a peer.",

@@ -53,7 +53,7 @@ func TestResolve(t *testing.T) {
 	if strings.Join(h.Checks, ",") != "network.peer,windows.only" {
 		t.Errorf("checks: %v", h.Checks)
 	}
-	want := map[string]string{"platform.ok": "excluded by --exclude", "disk.bad": "excluded by the plan", "windows.only": "applies to [windows] guests only, this guest is linux"}
+	want := map[string]string{"platform.ok": "excluded by --exclude", "disk.bad": "excluded by the plan", "windows.only": "not for linux guests: applies to [windows] guests only"}
 	for _, l := range h.LeftOut {
 		if want[l.Check] != l.Reason {
 			t.Errorf("left out %s: %q, want %q", l.Check, l.Reason, want[l.Check])

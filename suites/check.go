@@ -129,13 +129,22 @@ func areaRank(a string) int {
 // AppliesTo reports whether c applies to a hypervisor and OS, and if not,
 // a reason for the SKIP.
 func (c Check) AppliesTo(hypervisor, os string) (bool, string) {
+	why := NotApplicable(c, hypervisor, os)
+	return why == "", why
+}
+
+// NotApplicable is the one wording of why c does not apply to a guest of
+// that OS on that hypervisor ("not for kvm guests: applies to [hyperv]
+// hosts only"), "" when it applies. Such a check is N/A, not SKIP: in
+// the results, the reports and `plan check` alike.
+func NotApplicable(c Check, hypervisor, os string) string {
 	if len(c.OS) > 0 && !slices.Contains(c.OS, os) {
-		return false, fmt.Sprintf("applies to %v guests only, this guest is %s", c.OS, os)
+		return fmt.Sprintf("not for %s guests: applies to %v guests only", os, c.OS)
 	}
 	if len(c.Hypervisors) > 0 && !slices.Contains(c.Hypervisors, hypervisor) {
-		return false, fmt.Sprintf("applies to %v hosts only, this host is %s", c.Hypervisors, hypervisor)
+		return fmt.Sprintf("not for %s guests: applies to %v hosts only", hypervisor, c.Hypervisors)
 	}
-	return true, ""
+	return ""
 }
 
 // Needs reports whether c declares need.

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -249,8 +248,9 @@ func runOptions(cmd *cobra.Command, f runFlags, out, label string) (runner.Optio
 	}
 	sink := progress.New(stdout, tty)
 	opt.Sink = sink
-	if !tty {
-		opt.Progress = &printer{w: stdout, start: time.Now()}
+	if ev, ok := sink.(progress.Eventer); ok {
+		// The line logger: the runner's events in its one line format.
+		opt.Progress = ev
 	}
 	return opt, sink
 }
@@ -323,19 +323,6 @@ func resumePlan(d *rundir.Dir) (*plan.Plan, error) {
 	return resolve.Load(filepath.Join(d.Path(), rundir.PlanFile))
 }
 
-// printer writes user-facing progress lines (debug logs go to slog).
-type printer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	start time.Time
-}
-
-func (p *printer) Event(target, format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "%7.1fs [%s] %s\n", time.Since(p.start).Seconds(), target, reports.Clean(fmt.Sprintf(format, args...)))
-}
-
 func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Outcome) {
 	warned := map[string]bool{}
 	for _, t := range run.Targets {
@@ -347,8 +334,8 @@ func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Ou
 	l := reports.Line // IDs and names may come from a hostile results.json
 	for _, t := range run.Targets {
 		c := t.Count()
-		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  waived %d\n", l(t.ID), l(string(t.Verdict(run.Complete))),
-			c[reports.Pass], c[reports.Fail], c[reports.Error], c[reports.Skip], c[reports.Waived])
+		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  n/a %d  waived %d\n", l(t.ID), l(string(t.Verdict(run.Complete))),
+			c[reports.Pass], c[reports.Fail], c[reports.Error], c[reports.Skip], c[reports.NA], c[reports.Waived])
 		if t.NothingTested(run.Complete) {
 			fmt.Fprintf(w, "%-28s %s\n", "", t.Why(run.Complete))
 		}

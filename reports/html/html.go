@@ -174,11 +174,16 @@ type statusFilter struct {
 	N             int
 }
 
-func statusClass(s reports.Status) string { return "s-" + strings.ToLower(string(s)) }
+func statusClass(s reports.Status) string { return "s-" + cssName(s) }
+
+// cssName is a status as a CSS class suffix: "pass", "n-a".
+func cssName(s reports.Status) string {
+	return strings.ReplaceAll(strings.ToLower(string(s)), "/", "-")
+}
 
 // filterClass marks rows and evidence for the CSS filter (kept apart from
 // the s-* badge colours).
-func filterClass(s reports.Status) string { return "k-" + strings.ToLower(string(s)) }
+func filterClass(s reports.Status) string { return "k-" + cssName(s) }
 
 func verdictClass(v reports.Verdict) string {
 	switch v {

@@ -132,6 +132,9 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 		case reports.Skip:
 			// <skipped> allows only a message attribute in the Ant schema.
 			tc.Skipped = &gojunit.Result{Message: msg, Data: ev}
+		case reports.NA:
+			// JUnit has no "not applicable": skipped, the message says n/a.
+			tc.Skipped = &gojunit.Result{Message: "n/a: " + msg, Data: ev}
 		case reports.Waived:
 			s.AddProperty("waived."+nonEmpty(r.Check, "check"), waivedNote(r))
 		}

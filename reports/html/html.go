@@ -202,7 +202,7 @@ func ts(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-func dur(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
+func dur(d time.Duration) string { return reports.HumanDuration(d) }
 
 func build(run *reports.Run, opt Options) *view {
 	v := &view{
@@ -400,7 +400,7 @@ func (v *view) matrixRow(targets []*reports.Target, ix *resultIndex, ck string, 
 			row.Diff = true
 		}
 		for _, m := range r.Measures {
-			cv.Note = fmt.Sprintf("%s %s", num(m.Value), m.Unit)
+			cv.Note = reports.Human(m.Value, m.Unit)
 			break
 		}
 		cv.Label = fmt.Sprintf("%s on %s: %s", ck, t.ID, r.Status)
@@ -517,9 +517,9 @@ func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) e
 		e.Steps = append(e.Steps, sv)
 	}
 	for _, m := range r.Measures {
-		mv := measureView{Name: m.Name, Value: num(m.Value) + " " + m.Unit, Better: m.Better, Source: m.Source, Samples: len(m.Series)}
+		mv := measureView{Name: m.Name, Value: reports.Human(m.Value, m.Unit), Better: m.Better, Source: m.Source, Samples: len(m.Series)}
 		if m.Threshold != nil {
-			mv.Threshold = num(*m.Threshold) + " " + m.Unit
+			mv.Threshold = reports.Human(*m.Threshold, m.Unit)
 			mv.Class = "s-pass"
 			if !passes(m) {
 				mv.Class = "s-fail"

@@ -111,3 +111,17 @@ func TestLive(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsShareTheLineFormat: the runner's free-text events and the
+// progress lines come out in one format when not on a terminal.
+func TestEventsShareTheLineFormat(t *testing.T) {
+	var b bytes.Buffer
+	s := &lines{w: &b, now: func() time.Time { return time.Date(2026, 11, 21, 9, 1, 30, 0, time.UTC) }, targets: map[string]*lineTarget{}}
+	s.Target("lab/tiny").Phase(Provisioning)
+	var ev Eventer = s
+	ev.Event("lab/tiny", "guest %s ready", "vc-1")
+	want := "09:01:30 lab/tiny  provisioning\n09:01:30 lab/tiny  guest vc-1 ready\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

@@ -12,10 +12,17 @@ import (
 // and every check ERRORs.
 func oneOffNoHost(t *testing.T, env []string, extra ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	dir := t.TempDir()
+	code, stdout, stderr, _ = oneOffNoHostIn(t, t.TempDir(), env, extra...)
+	return code, stdout, stderr
+}
+
+// oneOffNoHostIn is oneOffNoHost in dir; the run directory is dir/o.
+func oneOffNoHostIn(t *testing.T, dir string, env []string, extra ...string) (code int, stdout, stderr, out string) {
+	t.Helper()
 	os.WriteFile(filepath.Join(dir, "img.qcow2"), []byte("QFI\xfb"), 0o644)
 	args := append([]string{"run", "--uri", "qemu+unix:///system?socket=" + filepath.Join(dir, "no-libvirtd"), "--image", "img.qcow2", "--out", "o"}, extra...)
-	return runBinary(t, dir, env, args...)
+	code, stdout, stderr = runBinary(t, dir, env, args...)
+	return code, stdout, stderr, filepath.Join(dir, "o")
 }
 
 // TestHelperStated: a run states at its start which vcprobe it uploads,

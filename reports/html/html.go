@@ -279,7 +279,7 @@ func (v *view) addColumn(run *reports.Run, targets []*reports.Target, i int, t *
 	}
 	tv := t.Verdict(run.Complete)
 	cd := card{Target: t.ID, Host: t.Host, Image: t.Image, Verdict: string(tv), VerdictClass: verdictClass(tv),
-		Nature: t.HostInfo.Nature, Hypervisor: t.HostInfo.Hypervisor, Error: t.Error}
+		Nature: cmpOr(string(t.HostInfo.Nature), "unknown"), Hypervisor: hypervisorLine(t), Error: t.Error}
 	if t.NothingTested(run.Complete) {
 		cd.Note = t.Why(run.Complete)
 	}
@@ -288,6 +288,25 @@ func (v *view) addColumn(run *reports.Run, targets []*reports.Target, i int, t *
 		cd.Counts = append(cd.Counts, countView{Status: string(s), Class: statusClass(s), N: cnt[s]})
 	}
 	v.Cards = append(v.Cards, cd)
+}
+
+// hypervisorLine is a card's hypervisor line, never empty: the host's
+// hypervisor, else its driver, else that the host was not reached.
+func hypervisorLine(t *reports.Target) string {
+	switch {
+	case t.HostInfo.Hypervisor != "":
+		return t.HostInfo.Hypervisor
+	case t.HostInfo.Driver != "":
+		return t.HostInfo.Driver + " (hypervisor not reported)"
+	}
+	return "hypervisor unknown (host not reached)"
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // resultIndex is the run's results by column and check: checks grouped

@@ -90,6 +90,9 @@ func (x *targetRun) resolve(ctx context.Context) (over bool) {
 		return true
 	}
 	t.HostInfo = info
+	if t.HostInfo.Driver == "" {
+		t.HostInfo.Driver = rt.Driver // the plan's, when the host could not say
+	}
 	// insecure: true is the plan's word, known even when the open failed:
 	// every report shows it (drivers.HostInfo.TLSUnverified).
 	t.HostInfo.TLSUnverified = rt.HostSpec.Insecure

@@ -6,7 +6,7 @@ LAB   := fixtures/lab/lab
 BIN   := bin/virtcert
 OUT   ?= out
 
-.PHONY: all build deps lab-up lab-down lab-status fixtures tiny debian vcprobe \
+.PHONY: all build deps deps-certify lab-up lab-down lab-status fixtures tiny debian vcprobe \
         unit e2e e2e-disruptive test certify vet lint fmt fuzz fuzz-seeds bench measure clean
 
 all: build
@@ -21,19 +21,27 @@ DIRTY    ?= $(shell test -z "$$(git status --porcelain --untracked-files=no 2>/d
 BI       := github.com/virtcert/virtcert/internal/buildinfo
 LDFLAGS  := $(if $(VERSION),-X $(BI).version=$(VERSION)) $(if $(REVISION),-X $(BI).revision=$(REVISION) -X $(BI).dirty=$(DIRTY))
 
-build:
+# Both binaries: virtcert and the guest helper it copies in (bin/vcprobe,
+# found beside bin/virtcert).
+build: vcprobe
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/virtcert
 
 vcprobe:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/vcprobe ./cmd/vcprobe
 
-# Debian packages the lab, the fixtures and the tests need, and the npm
-# PowerShell grammar the Hyper-V script tests parse with (both idempotent).
+# Debian packages a certification needs (the lab and the Debian fixture
+# guest): all `make certify` installs.
+deps-certify:
+	fixtures/deps.sh certify
+
+# Everything the tests need too: the test-only Debian packages (tiny guest,
+# chromium, fio, iperf3, xmllint, python3-winrm...) and the npm PowerShell
+# grammar the Hyper-V script tests parse with (both idempotent).
 deps:
-	fixtures/deps.sh
+	fixtures/deps.sh test
 	drivers/hyperv/testdata/psparse/setup.sh
 
-lab-up: deps
+lab-up: deps-certify
 	$(LAB) up
 
 lab-down:
@@ -45,7 +53,7 @@ lab-status:
 tiny: deps
 	fixtures/guests/tiny/build
 
-debian: deps
+debian: deps-certify
 	fixtures/guests/debian/build
 
 fixtures: tiny debian vcprobe
@@ -72,11 +80,11 @@ unit: deps vet lint
 # each boot guests at once overloaded it (dropbear and emulated NICs
 # stalled); each package still runs its own tests in parallel. The output
 # is plain go test's (failures only), then the 10 slowest tests.
-e2e: lab-up fixtures build
+e2e: deps lab-up fixtures build
 	set -o pipefail; $(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -json -p 1 -timeout 80m ./... | $(GO) run ./internal/testtime -top 10
 
 # Tests that kill or freeze the lab's libvirtd run alone, after the others.
-e2e-disruptive: lab-up fixtures build
+e2e-disruptive: deps lab-up fixtures build
 	$(LAB) exec -- env VIRTCERT_E2E=1 VIRTCERT_E2E_DISRUPTIVE=1 $(GO) test -count=1 -timeout 20m -run 'TestReliabDisruptive' ./e2e/
 	$(LAB) up
 
@@ -87,7 +95,7 @@ test:
 	  echo "make test: stage $$s took $$(( $$(date +%s) - t0 ))s (exit $$rc)"; \
 	  [ $$rc = 0 ] || exit $$rc; done
 
-certify: lab-up debian build vcprobe
+certify: lab-up debian build
 	$(LAB) exec -- $(BIN) run --plan fixtures/plans/default.yaml
 
 # Every fuzz target of the module for FUZZTIME each (default 60s), one

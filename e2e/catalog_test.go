@@ -129,6 +129,13 @@ func assertHealthy(t *testing.T, cs []catEntry, run *reports.Run) {
 			if strings.TrimSpace(r.Reason) == "" {
 				t.Errorf("%s: SKIP without a reason", c.ID)
 			}
+			if !applies {
+				t.Errorf("%s: SKIP on a %s host it does not apply to (want N/A)", c.ID, hv)
+			}
+		case reports.NA:
+			if applies || strings.TrimSpace(r.Reason) == "" {
+				t.Errorf("%s: N/A on a %s host it applies to, or without a reason: %q", c.ID, hv, r.Reason)
+			}
 		default:
 			t.Errorf("%s: %s on a healthy guest: %s\n%s", c.ID, r.Status, r.Reason, indent(evidenceText(r)))
 		}
@@ -138,7 +145,7 @@ func assertHealthy(t *testing.T, cs []catEntry, run *reports.Run) {
 			t.Errorf("result for %s, which `virtcert checks` does not list", id)
 		}
 	}
-	t.Logf("%d checks: %d PASS, %d SKIP, %d FAIL, %d ERROR\n%s", len(cs), count[reports.Pass], count[reports.Skip],
+	t.Logf("%d checks: %d PASS, %d SKIP, %d N/A, %d FAIL, %d ERROR\n%s", len(cs), count[reports.Pass], count[reports.Skip], count[reports.NA],
 		count[reports.Fail], count[reports.Error], table.String())
 }
 

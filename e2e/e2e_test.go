@@ -165,8 +165,8 @@ func TestSIGINT(t *testing.T) {
 	need(t)
 	t.Parallel()
 	for _, at := range []struct{ name, line string }{
-		{"during a check", `\[lab/tiny\] e2e\.slow \.\.\.`},
-		{"during boot", `\[lab/tiny\] provisioning vc-`},
+		{"during a check", ` lab/tiny  e2e\.slow \.\.\.`},
+		{"during boot", ` lab/tiny  provisioning vc-`},
 	} {
 		t.Run(at.name, func(t *testing.T) {
 			t.Parallel()
@@ -204,7 +204,7 @@ func TestSIGKILL(t *testing.T) {
 	kill := func(t *testing.T) (out, label string) {
 		out = filepath.Join(t.TempDir(), "run")
 		p := start(t, []string{"VIRTCERT_E2E_SLOW=300"}, "run", "--plan", tinyPlan(t, "suites: [e2e]\n"), "--out", out)
-		p.waitLine(t, `\[lab/tiny\] e2e\.slow \.\.\.`, 6*time.Minute)
+		p.waitLine(t, ` lab/tiny  e2e\.slow \.\.\.`, 6*time.Minute)
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		p.wait(t, time.Minute)
 		return out, labelOf(t, p.out())

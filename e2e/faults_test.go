@@ -196,7 +196,7 @@ func runFault(t *testing.T, fc faultCase) {
 	t0 := time.Now()
 	p := start(t, nil, "run", "--plan", faultPlan(t, fc), "--out", out)
 	if fc.during != nil {
-		l := p.waitLine(t, `\[lab/tiny\] provisioning vc-\S+`, 6*time.Minute)
+		l := p.waitLine(t, ` lab/tiny  provisioning vc-\S+`, 6*time.Minute)
 		fc.during(t, p, regexp.MustCompile(`provisioning (vc-\S+)`).FindStringSubmatch(l)[1])
 	}
 	code := p.wait(t, 15*time.Minute)

@@ -87,7 +87,7 @@ func waitOut(t *testing.T, p *proc, re string, d time.Duration) string {
 
 // domainOf waits for the runner to name target's domain.
 func domainOf(t *testing.T, p *proc, target string, d time.Duration) string {
-	return waitOut(t, p, `\[`+regexp.QuoteMeta(target)+`\] provisioning (vc-\S+)`, d)
+	return waitOut(t, p, ` `+regexp.QuoteMeta(target)+`  provisioning (vc-\S+)`, d)
 }
 
 // resultsKept checks that every result the journal holds is in
@@ -160,8 +160,8 @@ func TestReliabSignals(t *testing.T) {
 		code   int
 	}{
 		{"SIGINT during readiness", `lab/tiny\s+waiting for readiness`, syscall.SIGINT, false, 130},
-		{"SIGTERM mid-check", `\[lab/tiny\] e2e\.slow \.\.\.`, syscall.SIGTERM, false, 143},
-		{"second SIGINT forces", `\[lab/tiny\] e2e\.slow \.\.\.`, syscall.SIGINT, true, 130},
+		{"SIGTERM mid-check", ` lab/tiny  e2e\.slow \.\.\.`, syscall.SIGTERM, false, 143},
+		{"second SIGINT forces", ` lab/tiny  e2e\.slow \.\.\.`, syscall.SIGINT, true, 130},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -240,12 +240,12 @@ func TestReliabGuestCrash(t *testing.T) {
 	p := start(t, []string{"VIRTCERT_E2E_SLOW=60"}, "run", "--plan", plan, "--out", out)
 	gone := domainOf(t, p, "lab/gone", 6*time.Minute)
 	nolink := domainOf(t, p, "lab/nolink", 6*time.Minute)
-	waitOut(t, p, `\[lab/gone\] e2e\.slow \.\.\.`, 6*time.Minute)
+	waitOut(t, p, ` lab/gone  e2e\.slow \.\.\.`, 6*time.Minute)
 	if o, err := virsh(t.Context(), "destroy", gone); err != nil {
 		t.Errorf("virsh destroy %s: %v %s", gone, err, o)
 	}
 	tDrop := time.Now()
-	waitOut(t, p, `\[lab/nolink\] e2e\.slow \.\.\.`, 6*time.Minute)
+	waitOut(t, p, ` lab/nolink  e2e\.slow \.\.\.`, 6*time.Minute)
 	if o, err := virsh(t.Context(), "domiflist", nolink); err == nil {
 		for _, l := range strings.Split(o, "\n") {
 			if f := strings.Fields(l); len(f) >= 5 && strings.HasPrefix(f[0], "vnet") {
@@ -519,7 +519,7 @@ func TestReliabDisruptive(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "run")
 		plan := matrixPlan(t, []relImage{{"a", ""}, {"b", ""}}, "{provision: 2m, ready: 3m, destroy: 3s, run: 15m}", "suites: [e2e]\n")
 		p := start(t, []string{"VIRTCERT_E2E_SLOW=40"}, "run", "--plan", plan, "--out", out)
-		waitOut(t, p, `\[lab/a\] e2e\.slow \.\.\.`, 6*time.Minute)
+		waitOut(t, p, ` lab/a  e2e\.slow \.\.\.`, 6*time.Minute)
 		pid := libvirtdPid(t)
 		if err := signalPid(pid, syscall.SIGKILL); err != nil {
 			t.Fatalf("kill libvirtd %d: %v", pid, err)

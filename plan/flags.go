@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -17,11 +20,55 @@ type Flags struct {
 	Parallel                                                      int
 }
 
-// Names of the generated host and image in a one-off plan.
+// Fallback names of the generated host and image in a one-off plan, when
+// OneOffNames finds nothing better.
 const (
 	FlagHost  = "host"
 	FlagImage = "image"
 )
+
+// OneOffNames names a one-off run's host and image so its target reads
+// "<image base name> on <host or driver>": the image file's base name
+// without its extension ("debian-12"), and the URI's host name, a URI
+// alias such as "lab", or else the driver ("libvirt"). A name the plan
+// grammar would refuse falls back to FlagHost or FlagImage.
+func OneOffNames(f Flags) (host, image string) {
+	host, image = FlagHost, FlagImage
+	if b := filepath.Base(f.Image); f.Image != "" {
+		if n := planName(strings.TrimSuffix(b, filepath.Ext(b))); n != "" {
+			image = n
+		}
+	}
+	h := f.URI
+	if u, err := url.Parse(f.URI); err == nil && u.Scheme != "" {
+		h = u.Hostname()
+	}
+	for _, n := range []string{h, f.Driver} {
+		if n = planName(n); n != "" {
+			return n, image
+		}
+	}
+	return host, image
+}
+
+// planName makes s a valid plan name (letters, digits, "_.-", at most 40,
+// starting with a letter or digit), "" when nothing is left.
+func planName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 128 && (r == '_' || r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '-'
+	}, s)
+	s = strings.Trim(s, "_.-")
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	if !nameRE.MatchString(s) {
+		return ""
+	}
+	return s
+}
 
 // FromFlags builds and validates a one-element plan from flags. Errors name
 // the flag ("--image: /x.qcow2: no such file or directory").
@@ -29,30 +76,32 @@ func FromFlags(f Flags, k Knowledge) (*Plan, error) {
 	if f.Driver == "" {
 		f.Driver = DefaultDriver
 	}
+	hn, in := OneOffNames(f)
 	p := &Plan{
 		Name:   "one-off",
-		Hosts:  map[string]*Host{FlagHost: {Driver: f.Driver, URI: f.URI}},
-		Images: map[string]*Image{FlagImage: {Path: f.Image, Kernel: f.Kernel, Initrd: f.Initrd, Cmdline: f.Cmdline, User: f.User, Format: f.Format, OS: f.OS, MemoryMB: f.MemoryMB, CPUs: f.CPUs}},
+		Hosts:  map[string]*Host{hn: {Driver: f.Driver, URI: f.URI}},
+		Images: map[string]*Image{in: {Path: f.Image, Kernel: f.Kernel, Initrd: f.Initrd, Cmdline: f.Cmdline, User: f.User, Format: f.Format, OS: f.OS, MemoryMB: f.MemoryMB, CPUs: f.CPUs}},
 		Suites: f.Suites, Exclude: f.Exclude, Parallel: f.Parallel,
 	}
 	present := map[string]int{}
 	if f.MemoryMB != 0 {
-		present["images.image.memory_mb"] = 0
+		present["images."+in+".memory_mb"] = 0
 	}
 	if f.CPUs != 0 {
-		present["images.image.cpus"] = 0
+		present["images."+in+".cpus"] = 0
 	}
 	if f.Parallel != 0 {
 		present["parallel"] = 0
 	}
 	wd, _ := os.Getwd()
-	v := &validator{lines: map[string]int{}, present: present, base: wd, know: k, flags: map[string]string{
-		"hosts.host.driver": "--driver", "hosts.host.uri": "--uri",
-		"images.image.path": "--image", "images.image.kernel": "--kernel", "images.image.initrd": "--initrd",
-		"images.image.cmdline": "--cmdline", "images.image.user": "--user", "images.image.format": "--format",
-		"images.image.os": "--os", "images.image.memory_mb": "--memory", "images.image.cpus": "--cpus",
-		"parallel": "--parallel",
-	}}
+	v := &validator{lines: map[string]int{}, present: present, base: wd, know: k, flags: map[string]string{"parallel": "--parallel"}}
+	for field, flag := range map[string]string{"driver": "--driver", "uri": "--uri"} {
+		v.flags["hosts."+hn+"."+field] = flag
+	}
+	for field, flag := range map[string]string{"path": "--image", "kernel": "--kernel", "initrd": "--initrd", "cmdline": "--cmdline",
+		"user": "--user", "format": "--format", "os": "--os", "memory_mb": "--memory", "cpus": "--cpus"} {
+		v.flags["images."+in+"."+field] = flag
+	}
 	for i := range f.Suites {
 		v.flags[fmt.Sprintf("suites[%d]", i)] = "--checks"
 	}

@@ -192,8 +192,12 @@ func TestFromFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Hosts[FlagHost].Driver != "libvirt" || !filepath.IsAbs(p.Images[FlagImage].Kernel) || len(p.SHA256) != 64 {
-		t.Errorf("plan: %+v %+v", p.Hosts[FlagHost], p.Images[FlagImage])
+	// A readable target: "<image base name> on <host or driver>".
+	if p.Hosts["libvirt"] == nil || p.Images["disk"] == nil {
+		t.Fatalf("one-off names: hosts %v images %v, want libvirt and disk", p.Hosts, p.Images)
+	}
+	if p.Hosts["libvirt"].Driver != "libvirt" || !filepath.IsAbs(p.Images["disk"].Kernel) || len(p.SHA256) != 64 {
+		t.Errorf("plan: %+v %+v", p.Hosts["libvirt"], p.Images["disk"])
 	}
 	for _, c := range []struct {
 		f    Flags
@@ -262,6 +266,26 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
+// TestOneOffNames: a one-off run's target is named after the image file
+// and the URI's host (or its alias, or the driver).
+func TestOneOffNames(t *testing.T) {
+	for _, c := range []struct {
+		f           Flags
+		host, image string
+	}{
+		{Flags{Driver: "libvirt", URI: "qemu:///system", Image: "/var/img/debian-12.qcow2"}, "libvirt", "debian-12"},
+		{Flags{Driver: "libvirt", URI: "qemu+ssh://kvm1.example.org/system", Image: "x/Ubuntu 24.04 (LTS).img"}, "kvm1.example.org", "Ubuntu-24.04--LTS"},
+		{Flags{Driver: "libvirt", URI: "lab", Image: "tiny.qcow2"}, "lab", "tiny"},
+		{Flags{Driver: "hyperv", URI: "https://hv1:5986/wsman", Image: "C:/img/win.vhdx"}, "hv1", "win"},
+		{Flags{Driver: "existing", URI: "ssh://root@10.0.0.5"}, "10.0.0.5", FlagImage},
+		{Flags{Driver: "libvirt", URI: "qemu:///system", Image: "/img/---.qcow2"}, "libvirt", FlagImage},
+	} {
+		if h, i := OneOffNames(c.f); h != c.host || i != c.image {
+			t.Errorf("%+v: %s/%s, want %s/%s", c.f, h, i, c.host, c.image)
+		}
+	}
+}
+
 func TestLabOptions(t *testing.T) {
 	t.Setenv("VIRTCERT_LAB_URI", "qemu:///system?socket=/x")
 	img, _ := filepath.Abs("testdata/img/disk.qcow2")
@@ -269,7 +293,10 @@ func TestLabOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := p.Hosts[FlagHost]
+	h := p.Hosts["lab"]
+	if h == nil {
+		t.Fatalf("one-off on the lab: hosts %v, want one named lab", p.Hosts)
+	}
 	if h.URI != "qemu:///system?socket=/x" || h.Options["network"] != "virtcert" || h.Options["pool"] != "virtcert" {
 		t.Errorf("lab host: %+v", h)
 	}

@@ -26,6 +26,7 @@ package reports
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -49,6 +50,11 @@ const (
 	Skip Status = "SKIP"
 	// Waived: the check failed or errored, and a valid waiver covers it.
 	Waived Status = "WAIVED"
+	// NA: the check does not apply to the target's hypervisor or guest
+	// OS (a Hyper-V check on a KVM host); Reason says why. Kept apart from
+	// SKIP (a check that applies but could not run here), and never
+	// changes a verdict: like SKIP it is neither a PASS nor a FAIL.
+	NA Status = "N/A"
 )
 
 // Run is one certification run: every target and every check result.
@@ -201,6 +207,21 @@ const (
 // Counts tallies results by status.
 type Counts map[Status]int
 
+// String is the one rendering of a tally ("39 pass, 2 skip, 8 n/a"),
+// statuses in StatusRank order, those with no result left out.
+func (c Counts) String() string {
+	var parts []string
+	for _, s := range Statuses {
+		if c[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[s], strings.ToLower(string(s))))
+		}
+	}
+	if len(parts) == 0 {
+		return "no checks"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Group is the target's comparison group: Compare, else the image name.
 func (t *Target) Group() string {
 	if t.Compare != "" {
@@ -255,7 +276,7 @@ func (t *Target) Why(runComplete bool) string {
 	case !runComplete || t.Finished.IsZero():
 		return "the target did not finish"
 	case c[Pass] == 0:
-		return fmt.Sprintf("nothing tested: no selected check passed (%d skipped, %d waived)", c[Skip], c[Waived])
+		return fmt.Sprintf("nothing tested: no selected check passed (%d skipped, %d n/a, %d waived)", c[Skip], c[NA], c[Waived])
 	}
 	return fmt.Sprintf("%d check(s) passed, none failed", c[Pass])
 }

@@ -61,7 +61,8 @@ func Clean(s string) string {
 	return b.String()
 }
 
-// StatusRank orders statuses worst first: FAIL, ERROR, WAIVED, SKIP, PASS.
+// StatusRank orders statuses worst first: FAIL, ERROR, WAIVED, SKIP, N/A,
+// PASS.
 // Reports list failures first with it.
 func StatusRank(s Status) int {
 	switch s {
@@ -73,11 +74,13 @@ func StatusRank(s Status) int {
 		return 2
 	case Skip:
 		return 3
-	case Pass:
+	case NA:
 		return 4
+	case Pass:
+		return 5
 	}
-	return 5
+	return 6
 }
 
 // Statuses lists every status in StatusRank order.
-var Statuses = []Status{Fail, Error, Waived, Skip, Pass}
+var Statuses = []Status{Fail, Error, Waived, Skip, NA, Pass}

@@ -32,7 +32,7 @@ const (
 //	n/a: not for guests of an unknown hypervisor (hyperv only)
 func NotFor(c suites.Check, hypervisors []string, guestOS string) string {
 	if guestOS != "" && len(c.OS) > 0 && !slices.Contains(c.OS, guestOS) {
-		return fmt.Sprintf("%s: not for %s guests (%s only)", KindNA, guestOS, strings.Join(c.OS, "/"))
+		return KindNA + ": " + suites.NotFor(guestOS+" guests", c.OS)
 	}
 	hv := slices.DeleteFunc(slices.Clone(hypervisors), func(h string) bool { return h == "" })
 	if len(hv) > 0 && len(c.Hypervisors) > 0 && !slices.ContainsFunc(hv, func(h string) bool { return slices.Contains(c.Hypervisors, h) }) {
@@ -40,7 +40,7 @@ func NotFor(c suites.Check, hypervisors []string, guestOS string) string {
 		if what == "unknown guests" {
 			what = "guests of an unknown hypervisor"
 		}
-		return fmt.Sprintf("%s: not for %s (%s only)", KindNA, what, strings.Join(c.Hypervisors, "/"))
+		return KindNA + ": " + suites.NotFor(what, c.Hypervisors)
 	}
 	return ""
 }

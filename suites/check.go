@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -45,6 +46,22 @@ type Check struct {
 
 // NeedPeer: a second guest on the same network.
 const NeedPeer = "peer"
+
+// NeedHelper: the vcprobe helper in the guest (HelperChecks lists the
+// checks that SKIP without it).
+const NeedHelper = "vcprobe"
+
+// HelperChecks are the IDs of the checks among cs that need the vcprobe
+// helper: the ones a run without it SKIPs.
+func HelperChecks(cs []Check) []string {
+	var ids []string
+	for _, c := range cs {
+		if Needs(c, NeedHelper) {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
 
 var (
 	mu       sync.Mutex
@@ -113,13 +130,28 @@ func areaRank(a string) int {
 // AppliesTo reports whether c applies to a hypervisor and OS, and if not,
 // a reason for the SKIP.
 func (c Check) AppliesTo(hypervisor, os string) (bool, string) {
+	why := NotApplicable(c, hypervisor, os)
+	return why == "", why
+}
+
+// NotApplicable is why c does not apply to a guest of that OS on that
+// hypervisor ("not for kvm guests (hyperv only)"), "" when it applies.
+// Such a check is N/A, not SKIP: in the results, the reports and `plan
+// check` alike (resolve.NotFor prefixes the same words with "n/a: ").
+func NotApplicable(c Check, hypervisor, os string) string {
 	if len(c.OS) > 0 && !slices.Contains(c.OS, os) {
-		return false, fmt.Sprintf("applies to %v guests only, this guest is %s", c.OS, os)
+		return NotFor(os+" guests", c.OS)
 	}
 	if len(c.Hypervisors) > 0 && !slices.Contains(c.Hypervisors, hypervisor) {
-		return false, fmt.Sprintf("applies to %v hosts only, this host is %s", c.Hypervisors, hypervisor)
+		return NotFor(hypervisor+" guests", c.Hypervisors)
 	}
-	return true, ""
+	return ""
+}
+
+// NotFor is the one wording of a check that does not apply: "not for
+// WHAT (ONLY only)", e.g. "not for linux guests (windows only)".
+func NotFor(what string, only []string) string {
+	return fmt.Sprintf("not for %s (%s only)", what, strings.Join(only, "/"))
 }
 
 // Needs reports whether c declares need.

@@ -138,9 +138,10 @@ func newChecks() *cobra.Command {
 func newProfiles() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "profiles [NAME]",
-		Short: "Print the built-in expectation profiles as YAML (copy one to override values with profile_overrides)",
-		Args:  cobra.MaximumNArgs(1),
+		Use:               "profiles [NAME]",
+		Short:             "Print the built-in expectation profiles as YAML (copy one to override values with profile_overrides)",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeProfile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bp, err := suites.BuiltinProfiles()
 			if err != nil {

@@ -180,6 +180,7 @@ func newRoot() *cobra.Command {
 	// Unknown commands and bad arguments are usage errors.
 	for _, c := range root.Commands() {
 		wrapArgs(c)
+		registerCompletions(c)
 	}
 	return root
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,7 +44,13 @@ func newRun() *cobra.Command {
 		Short: "Run a certification",
 		Long: `Run a certification from a plan file, or a one-off run from flags.
 Exit codes: 0 certified, 1 a check failed, 2 bad usage/plan/input or a
-security error, 3 harness or host failure, 130/143 interrupted.`,
+security error, 3 harness or host failure, 130/143 interrupted.
+
+The guest helper vcprobe is taken from $VIRTCERT_PROBE, else from beside
+this binary (bin/vcprobe; make build builds both). It is never built on
+the fly. Without it the run says so in its first lines and lists the
+selected checks that will SKIP (` + "`virtcert checks`" + ` shows them with the
+need "vcprobe").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.checksSet, f.excludeSet = cmd.Flags().Changed("checks"), cmd.Flags().Changed("exclude")
@@ -128,7 +133,9 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	warnInsecure(cmd.ErrOrStderr(), rr.Hosts)
 	build := buildinfo.Get()
 	fmt.Fprintf(stdout, "virtcert %s: run %s, plan %s (sha256 %s), output %s\n", build.String(), label, rr.Name, short(rr.PlanSHA256), out)
+	probe := findProbe(stdout, rr)
 	opt, sink := runOptions(cmd, f, out, label)
+	opt.ProbePath = probe
 	opt.Dir, opt.Journal = res.Dir, res.Records
 	run, outcome, runErr := runner.Run(ctx, rr, opt)
 	sink.Close()
@@ -283,7 +290,7 @@ func runOptions(cmd *cobra.Command, f runFlags, out, label string) (runner.Optio
 	if f.verbose {
 		logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	opt := runner.Options{Out: out, RunLabel: label, Version: getVersion(), ProbePath: probePath(),
+	opt := runner.Options{Out: out, RunLabel: label, Version: getVersion(),
 		KeepOnFailure: f.keep, Resume: f.resume != "", Log: logger}
 	if f.collect {
 		opt.Collect = plan.CollectAlways
@@ -294,8 +301,9 @@ func runOptions(cmd *cobra.Command, f runFlags, out, label string) (runner.Optio
 	}
 	sink := progress.New(stdout, tty)
 	opt.Sink = sink
-	if !tty {
-		opt.Progress = &printer{w: stdout, start: time.Now()}
+	if ev, ok := sink.(progress.Eventer); ok {
+		// The line logger: the runner's events in its one line format.
+		opt.Progress = ev
 	}
 	return opt, sink
 }
@@ -368,31 +376,6 @@ func resumePlan(d *rundir.Dir) (*plan.Plan, error) {
 	return resolve.Load(filepath.Join(d.Path(), rundir.PlanFile))
 }
 
-// probePath finds vcprobe: $VIRTCERT_PROBE, else beside the binary.
-func probePath() string {
-	if p := os.Getenv("VIRTCERT_PROBE"); p != "" {
-		return p
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(exe), "vcprobe")
-}
-
-// printer writes user-facing progress lines (debug logs go to slog).
-type printer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	start time.Time
-}
-
-func (p *printer) Event(target, format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "%7.1fs [%s] %s\n", time.Since(p.start).Seconds(), target, reports.Clean(fmt.Sprintf(format, args...)))
-}
-
 func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Outcome) {
 	warned := map[string]bool{}
 	for _, t := range run.Targets {
@@ -404,8 +387,8 @@ func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Ou
 	l := reports.Line // IDs and names may come from a hostile results.json
 	for _, t := range run.Targets {
 		c := t.Count()
-		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  waived %d\n", l(t.ID), l(string(t.Verdict(run.Complete))),
-			c[reports.Pass], c[reports.Fail], c[reports.Error], c[reports.Skip], c[reports.Waived])
+		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  n/a %d  waived %d\n", l(t.ID), l(string(t.Verdict(run.Complete))),
+			c[reports.Pass], c[reports.Fail], c[reports.Error], c[reports.Skip], c[reports.NA], c[reports.Waived])
 		if t.NothingTested(run.Complete) {
 			fmt.Fprintf(w, "%-28s %s\n", "", t.Why(run.Complete))
 		}

@@ -178,11 +178,16 @@ type statusFilter struct {
 	N             int
 }
 
-func statusClass(s reports.Status) string { return "s-" + strings.ToLower(string(s)) }
+func statusClass(s reports.Status) string { return "s-" + cssName(s) }
+
+// cssName is a status as a CSS class suffix: "pass", "n-a".
+func cssName(s reports.Status) string {
+	return strings.ReplaceAll(strings.ToLower(string(s)), "/", "-")
+}
 
 // filterClass marks rows and evidence for the CSS filter (kept apart from
 // the s-* badge colours).
-func filterClass(s reports.Status) string { return "k-" + strings.ToLower(string(s)) }
+func filterClass(s reports.Status) string { return "k-" + cssName(s) }
 
 func verdictClass(v reports.Verdict) string {
 	switch v {
@@ -201,7 +206,7 @@ func ts(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-func dur(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
+func dur(d time.Duration) string { return reports.HumanDuration(d) }
 
 func build(run *reports.Run, opt Options) *view {
 	v := &view{
@@ -278,7 +283,7 @@ func (v *view) addColumn(run *reports.Run, targets []*reports.Target, i int, t *
 	}
 	tv := t.Verdict(run.Complete)
 	cd := card{Target: t.ID, Host: t.Host, Image: t.Image, Verdict: string(tv), VerdictClass: verdictClass(tv),
-		Nature: t.HostInfo.Nature, Hypervisor: t.HostInfo.Hypervisor, Error: t.Error}
+		Nature: cmpOr(string(t.HostInfo.Nature), "unknown"), Hypervisor: hypervisorLine(t), Error: t.Error}
 	if t.NothingTested(run.Complete) {
 		cd.Note = t.Why(run.Complete)
 	}
@@ -287,6 +292,25 @@ func (v *view) addColumn(run *reports.Run, targets []*reports.Target, i int, t *
 		cd.Counts = append(cd.Counts, countView{Status: string(s), Class: statusClass(s), N: cnt[s]})
 	}
 	v.Cards = append(v.Cards, cd)
+}
+
+// hypervisorLine is a card's hypervisor line, never empty: the host's
+// hypervisor, else its driver, else that the host was not reached.
+func hypervisorLine(t *reports.Target) string {
+	switch {
+	case t.HostInfo.Hypervisor != "":
+		return t.HostInfo.Hypervisor
+	case t.HostInfo.Driver != "":
+		return t.HostInfo.Driver + " (hypervisor not reported)"
+	}
+	return "hypervisor unknown (host not reached)"
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // resultIndex is the run's results by column and check: checks grouped
@@ -399,7 +423,7 @@ func (v *view) matrixRow(targets []*reports.Target, ix *resultIndex, ck string, 
 			row.Diff = true
 		}
 		for _, m := range r.Measures {
-			cv.Note = fmt.Sprintf("%s %s", num(m.Value), m.Unit)
+			cv.Note = reports.Human(m.Value, m.Unit)
 			break
 		}
 		cv.Label = fmt.Sprintf("%s on %s: %s", ck, t.ID, r.Status)
@@ -519,9 +543,9 @@ func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) e
 		e.Steps = append(e.Steps, sv)
 	}
 	for _, m := range r.Measures {
-		mv := measureView{Name: m.Name, Value: num(m.Value) + " " + m.Unit, Better: m.Better, Source: m.Source, Samples: len(m.Series)}
+		mv := measureView{Name: m.Name, Value: reports.Human(m.Value, m.Unit), Better: m.Better, Source: m.Source, Samples: len(m.Series)}
 		if m.Threshold != nil {
-			mv.Threshold = num(*m.Threshold) + " " + m.Unit
+			mv.Threshold = reports.Human(*m.Threshold, m.Unit)
 			mv.Class = "s-pass"
 			if !passes(m) {
 				mv.Class = "s-fail"

@@ -247,7 +247,7 @@ func barsChart(id, name, unit, better string, bs []barIn) barChart {
 			cls = "bar-bad"
 		}
 		w := math.Max(0, X(b.v)-ch.PL)
-		ch.Bars = append(ch.Bars, bar{Label: b.label, Value: num(b.v) + " " + unit, Class: cls, Y: r1(ch.PT + rowH*float64(i) + 4), W: r1(w), H: rowH - 8, TextX: r1(ch.PL + w + 6)})
+		ch.Bars = append(ch.Bars, bar{Label: b.label, Value: reports.Human(b.v, unit), Class: cls, Y: r1(ch.PT + rowH*float64(i) + 4), W: r1(w), H: rowH - 8, TextX: r1(ch.PL + w + 6)})
 		verdict := "meets"
 		if !b.pass {
 			verdict = "misses"

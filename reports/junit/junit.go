@@ -144,6 +144,9 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 		case reports.Skip:
 			// <skipped> allows only a message attribute in the Ant schema.
 			tc.Skipped = &gojunit.Result{Message: msg, Data: ev}
+		case reports.NA:
+			// JUnit has no "not applicable": skipped, the message says n/a.
+			tc.Skipped = &gojunit.Result{Message: "n/a: " + msg, Data: ev}
 		case reports.Waived:
 			s.AddProperty("waived."+nonEmpty(r.Check, "check"), waivedNote(r))
 		}
@@ -314,9 +317,9 @@ func EvidenceText(r *reports.Result) string {
 		}
 	}
 	for _, m := range r.Measures {
-		fmt.Fprintf(&b, "measurement %s = %g %s", c(m.Name), m.Value, c(m.Unit))
+		fmt.Fprintf(&b, "measurement %s = %s", c(m.Name), c(reports.Human(m.Value, m.Unit)))
 		if m.Threshold != nil {
-			fmt.Fprintf(&b, " (threshold %g, %s is better)", *m.Threshold, c(m.Better))
+			fmt.Fprintf(&b, " (threshold %s, %s is better)", c(reports.Human(*m.Threshold, m.Unit)), c(m.Better))
 		}
 		if len(m.Series) > 0 {
 			fmt.Fprintf(&b, " [%d samples]", len(m.Series))

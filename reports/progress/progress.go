@@ -13,7 +13,7 @@
 //	p.Phase(progress.Readiness)
 //	p.Checks(12)
 //	p.CheckDone("clock.offset", reports.Pass)
-//	p.Done(reports.Certified)
+//	p.Done(reports.Certified, target.Count())
 //
 // Every method is safe for concurrent use; targets progress in parallel.
 package progress
@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -56,7 +55,15 @@ type TargetProgress interface {
 	Phase(phase string)
 	Checks(total int)
 	CheckDone(check string, st reports.Status)
-	Done(v reports.Verdict)
+	// Done ends the target with its verdict and its tally: the
+	// target's own Count(), the one the summary table shows too.
+	Done(v reports.Verdict, c reports.Counts)
+}
+
+// Eventer receives the runner's free-text progress events; the line
+// logger is one, so events and progress lines share one format.
+type Eventer interface {
+	Event(target, format string, args ...any)
 }
 
 // IsTerminal reports whether f is a terminal (the live view is used only
@@ -76,12 +83,12 @@ func Nop() Sink { return nop{} }
 
 type nop struct{}
 
-func (nop) Target(string) TargetProgress     { return nop{} }
-func (nop) Close()                           {}
-func (nop) Phase(string)                     {}
-func (nop) Checks(int)                       {}
-func (nop) CheckDone(string, reports.Status) {}
-func (nop) Done(reports.Verdict)             {}
+func (nop) Target(string) TargetProgress         { return nop{} }
+func (nop) Close()                               {}
+func (nop) Phase(string)                         {}
+func (nop) Checks(int)                           {}
+func (nop) CheckDone(string, reports.Status)     {}
+func (nop) Done(reports.Verdict, reports.Counts) {}
 
 // ---- line logs ----
 
@@ -96,7 +103,6 @@ type lineTarget struct {
 	s           *lines
 	id          string
 	total, done int
-	counts      reports.Counts
 }
 
 func (s *lines) Target(id string) TargetProgress {
@@ -105,12 +111,20 @@ func (s *lines) Target(id string) TargetProgress {
 	if t, ok := s.targets[id]; ok {
 		return t
 	}
-	t := &lineTarget{s: s, id: reports.Clean(id), counts: reports.Counts{}}
+	t := &lineTarget{s: s, id: reports.Clean(id)}
 	s.targets[id] = t
 	return t
 }
 
 func (s *lines) Close() {}
+
+// Event prints one of the runner's free-text events in the same format
+// as the progress lines ("15:04:05 target  text").
+func (s *lines) Event(target, format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.printf(reports.Clean(target), "%s", reports.Clean(fmt.Sprintf(format, args...)))
+}
 
 // printf writes one whole line with one Write call, so lines of parallel
 // targets never interleave. Caller holds s.mu.
@@ -136,27 +150,13 @@ func (t *lineTarget) CheckDone(check string, st reports.Status) {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	t.done++
-	t.counts[st]++
 	t.s.printf(t.id, "check %d/%d %s %s", t.done, t.total, reports.Clean(check), st)
 }
 
-func (t *lineTarget) Done(v reports.Verdict) {
+func (t *lineTarget) Done(v reports.Verdict, c reports.Counts) {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
-	t.s.printf(t.id, "done: %s (%s)", v, summary(t.counts))
-}
-
-func summary(c reports.Counts) string {
-	var parts []string
-	for _, s := range reports.Statuses {
-		if c[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", c[s], strings.ToLower(string(s))))
-		}
-	}
-	if len(parts) == 0 {
-		return "no checks"
-	}
-	return strings.Join(parts, ", ")
+	t.s.printf(t.id, "done: %s (%s)", v, c)
 }
 
 // ---- live view ----
@@ -175,6 +175,7 @@ type liveTarget struct {
 	total, done int
 	counts      reports.Counts
 	verdict     reports.Verdict
+	final       reports.Counts // the target's tally, from Done
 	finished    bool
 }
 
@@ -217,7 +218,7 @@ func (t *liveTarget) right() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.finished {
-		return fmt.Sprintf("%s (%s)", t.verdict, summary(t.counts))
+		return fmt.Sprintf("%s (%s)", t.verdict, t.final)
 	}
 	if n := t.counts[reports.Fail] + t.counts[reports.Error]; n > 0 {
 		return fmt.Sprintf("%d failing", n)
@@ -249,13 +250,13 @@ func (t *liveTarget) CheckDone(check string, st reports.Status) {
 	t.bar.Increment()
 }
 
-func (t *liveTarget) Done(v reports.Verdict) {
+func (t *liveTarget) Done(v reports.Verdict, c reports.Counts) {
 	t.mu.Lock()
 	if t.finished {
 		t.mu.Unlock()
 		return
 	}
-	t.finished, t.verdict = true, v
+	t.finished, t.verdict, t.final = true, v, c
 	t.mu.Unlock()
 	// Complete the bar at whatever count was reached: a target that
 	// errored out early is done, not stuck.

@@ -38,7 +38,7 @@ func TestLines(t *testing.T) {
 	p.Checks(2)
 	p.CheckDone("clock.offset", reports.Pass)
 	s.Target("lab-kvm/debian-12").CheckDone("disk.integrity", reports.Fail)
-	p.Done(reports.NotCertified)
+	p.Done(reports.NotCertified, reports.Counts{reports.Fail: 1, reports.Pass: 1})
 	s.Close()
 	want := `23:15:02 lab-kvm/debian-12  provisioning
 23:15:02 lab-kvm/debian-12  waiting for readiness 
@@ -65,7 +65,7 @@ func TestLinesParallelDoNotInterleave(t *testing.T) {
 			for j := 0; j < 50; j++ {
 				p.CheckDone("x.y", reports.Pass)
 			}
-			p.Done(reports.Certified)
+			p.Done(reports.Certified, reports.Counts{reports.Pass: 50})
 		}(i)
 	}
 	wg.Wait()
@@ -93,10 +93,10 @@ func TestLive(t *testing.T) {
 	a.Checks(2)
 	a.CheckDone("clock.offset", reports.Pass)
 	a.CheckDone("disk.integrity", reports.Pass)
-	a.Done(reports.Certified)
+	a.Done(reports.Certified, reports.Counts{reports.Pass: 2})
 	h.Checks(3)
 	h.CheckDone("clock.offset", reports.Fail)
-	h.Done(reports.NotCertified) // stopped early: completes anyway
+	h.Done(reports.NotCertified, reports.Counts{reports.Fail: 1}) // stopped early: completes anyway
 	done := make(chan struct{})
 	go func() { s.Close(); close(done) }()
 	select {
@@ -109,5 +109,19 @@ func TestLive(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("live output lacks %q:\n%q", want, out)
 		}
+	}
+}
+
+// TestEventsShareTheLineFormat: the runner's free-text events and the
+// progress lines come out in one format when not on a terminal.
+func TestEventsShareTheLineFormat(t *testing.T) {
+	var b bytes.Buffer
+	s := &lines{w: &b, now: func() time.Time { return time.Date(2026, 11, 21, 9, 1, 30, 0, time.UTC) }, targets: map[string]*lineTarget{}}
+	s.Target("lab/tiny").Phase(Provisioning)
+	var ev Eventer = s
+	ev.Event("lab/tiny", "guest %s ready", "vc-1")
+	want := "09:01:30 lab/tiny  provisioning\n09:01:30 lab/tiny  guest vc-1 ready\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 }

@@ -44,7 +44,7 @@ func NeedTool(t testing.TB, name, debPkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not installed (Debian package %s; fixtures/deps.sh installs it)", name, debPkg)
+		t.Skipf("%s not installed (Debian package %s; `fixtures/deps.sh test` installs it)", name, debPkg)
 	}
 	return p
 }

@@ -35,20 +35,20 @@ func init() {
 			"payload, CRC32) with O_DIRECT, fsyncs, drops the page cache and reads it back. A write " +
 			"refused by the disk, or any block that differs, fails. Target: a file on the root " +
 			"filesystem, or on an initramfs guest a blank unpartitioned disk.",
-		Timeout: 5 * time.Minute, Run: runIntegrity})
+		Needs: []string{suites.NeedHelper}, Timeout: 5 * time.Minute, Run: runIntegrity})
 	reg(suites.Check{ID: "disk.throughput", Keys: []string{"min_read_mbps", "min_write_mbps", "duration_seconds", "size_mb", "max_fio_disagreement_percent"}, Priority: 2, Title: "Sequential read/write throughput",
 		Doc: "vcprobe seqwrite and seqread (1 MiB blocks, O_DIRECT, duration_seconds each) must reach " +
 			"min_write_mbps and min_read_mbps (median of 3 rounds, their spread in the evidence). With tool agreement on " +
 			"(`run --agreement` or plan `agreement: true`) and fio in the guest, fio runs the same jobs " +
 			"(--output-format=json), interleaved with vcprobe over 5 rounds with the same warm-up; the medians of both are reported, with whether they agree within " +
 			"max_fio_disagreement_percent (evidence, not a verdict: tool disagreement is no guest fault).",
-		Timeout: 6 * time.Minute, Run: func(t *suites.T) { runBench(t, "seq") }})
+		Needs: []string{suites.NeedHelper}, Timeout: 6 * time.Minute, Run: func(t *suites.T) { runBench(t, "seq") }})
 	reg(suites.Check{ID: "disk.iops", Keys: []string{"min_read_iops", "min_write_iops", "duration_seconds", "size_mb", "max_fio_disagreement_percent"}, Priority: 2, Title: "4 KiB random read/write IOPS",
 		Doc: "vcprobe randread and randwrite (4 KiB, O_DIRECT) must reach min_read_iops and " +
 			"min_write_iops (median of 3 rounds after 1 s of uncounted warm-up, their spread in the evidence); with tool " +
 			"agreement on (`run --agreement` or plan `agreement: true`) and fio in the guest, the same jobs (psync, iodepth 1, " +
 			"ramp_time) run interleaved over 5 rounds and both medians are reported with their gap.",
-		Timeout: 6 * time.Minute, Run: func(t *suites.T) { runBench(t, "rand") }})
+		Needs: []string{suites.NeedHelper}, Timeout: 6 * time.Minute, Run: func(t *suites.T) { runBench(t, "rand") }})
 	reg(suites.Check{ID: "disk.block-sizes", Keys: []string{"logical", "physical", "alignment_bytes"}, Priority: 2, Title: "Logical/physical block sizes and partition alignment",
 		Doc: "/sys/block/X/queue/{logical,physical}_block_size must be in the profile's lists and every " +
 			"partition must start on an alignment_bytes boundary.",

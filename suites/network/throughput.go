@@ -30,9 +30,9 @@ func init() {
 			"`agreement: true`) and iperf3 on the guest and the controller, iperf3 -J -P streams runs " +
 			"interleaved with vcprobe's rounds and both medians are reported with their gap (evidence, " +
 			"not a verdict: tool disagreement is no guest fault).",
-		Timeout: 3 * time.Minute, Run: runThroughputController})
+		Needs: []string{suites.NeedHelper}, Timeout: 3 * time.Minute, Run: runThroughputController})
 	suites.Register(suites.Check{ID: "network.throughput.peer", Keys: []string{"min_mbps", "duration_seconds", "streams"}, Area: "network", Priority: 2, OS: []string{"linux"},
-		Needs: []string{suites.NeedPeer},
+		Needs: []string{suites.NeedPeer, suites.NeedHelper},
 		Title: "TCP throughput guest -> peer guest",
 		Doc: "vcprobe in the guest sends to vcprobe in the peer guest (and, with tool agreement on, iperf3 where both have it); " +
 			"throughput must reach min_mbps. SKIPs without a peer.",

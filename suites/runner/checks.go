@@ -122,6 +122,12 @@ func (x *targetRun) needs(c suites.Check) error {
 			}
 			return &needError{reason: "no peer guest"}
 		}
+		if n == suites.NeedHelper {
+			if x.tg.Helper == "" {
+				return &needError{reason: "the vcprobe helper is not in the guest (see the run's first lines)"}
+			}
+			continue
+		}
 		if ok, err := drivers.HasCapability(x.gs.g, n); err != nil || !ok {
 			return &needError{reason: "host driver lacks capability: " + n}
 		}

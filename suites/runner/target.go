@@ -54,7 +54,7 @@ func (r *runner) target(ctx context.Context, rt *resolve.Target) *reports.Target
 	if x.resolve(ctx) {
 		return r.finish(x.t)
 	}
-	defer func() { x.sink.Done(x.t.Verdict(!x.t.Finished.IsZero())) }()
+	defer func() { x.sink.Done(x.t.Verdict(!x.t.Finished.IsZero()), x.t.Count()) }()
 	defer x.teardown()
 	if x.provision(ctx) {
 		return r.finish(x.t)
@@ -90,6 +90,9 @@ func (x *targetRun) resolve(ctx context.Context) (over bool) {
 		return true
 	}
 	t.HostInfo = info
+	if t.HostInfo.Driver == "" {
+		t.HostInfo.Driver = rt.Driver // the plan's, when the host could not say
+	}
 	// insecure: true is the plan's word, known even when the open failed:
 	// every report shows it (drivers.HostInfo.TLSUnverified).
 	t.HostInfo.TLSUnverified = rt.HostSpec.Insecure
@@ -111,7 +114,7 @@ func (x *targetRun) resolve(ctx context.Context) (over bool) {
 			continue
 		}
 		if ok, why := c.AppliesTo(info.Hypervisor, rt.OS); !ok {
-			r.record(t, skipped(c, why))
+			r.record(t, notApplicable(c, why))
 			continue
 		}
 		x.todo = append(x.todo, c)
@@ -265,9 +268,10 @@ func (x *targetRun) wrapUp(ctx context.Context) {
 	}
 }
 
-// skipped is the SKIP result of a check that does not apply, with why.
-func skipped(c suites.Check, why string) *reports.Result {
-	return notRun(c, &needError{reason: why}, why)
+// notApplicable is the N/A result of a check that does not apply to the
+// target's hypervisor or OS, with why.
+func notApplicable(c suites.Check, why string) *reports.Result {
+	return notRun(c, &naError{reason: why}, why)
 }
 
 // notRun is the result of a check that did not run because of err: its

@@ -40,14 +40,14 @@ func Target(platform string, x transport.Transport, g drivers.Guest) (*suites.Ta
 }
 
 // Execute runs check id against tg through suites.Execute, as the runner
-// does (including the applicability SKIP the runner decides).
+// does (including the N/A the runner decides for a check that does not apply).
 func Execute(id string, tg *suites.Target) (*reports.Result, error) {
 	c, ok := suites.Lookup(id)
 	if !ok {
 		return nil, fmt.Errorf("no check %s registered", id)
 	}
 	if ok, why := c.AppliesTo(tg.HostInfo.Hypervisor, "linux"); !ok {
-		return &reports.Result{Check: id, Status: reports.Skip, Reason: why}, nil
+		return &reports.Result{Check: id, Status: reports.NA, Reason: why}, nil
 	}
 	return suites.Execute(context.Background(), c, tg), nil
 }

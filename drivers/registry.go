@@ -36,6 +36,10 @@ type Driver struct {
 	// suite (drivertest) fails when a guest lacks a declared one or has
 	// one that is not declared, and exercises each.
 	Capabilities []string
+	// HostCapabilities are the optional capabilities its Host has
+	// (HostResources); drivertest holds the host to them and exercises
+	// each.
+	HostCapabilities []string
 }
 
 var (

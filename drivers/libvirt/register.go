@@ -13,7 +13,8 @@ var Capabilities = []string{drivers.CapDiskHotplug, drivers.CapLinkControl, driv
 	drivers.CapPauseResume, drivers.CapGuestClock, drivers.CapGuestTimeSync, drivers.CapMACs, drivers.CapRunningConfig}
 
 func init() {
-	drivers.Register(drivers.Driver{Name: "libvirt", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Capabilities: Capabilities})
+	drivers.Register(drivers.Driver{Name: "libvirt", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Capabilities: Capabilities,
+		HostCapabilities: []string{drivers.CapHostResources}})
 }
 
 // DefaultProfile is "kvm" with hardware acceleration, else "kvm-tcg"

@@ -27,7 +27,8 @@ func init() {
 	drivers.RegisterCapability[Heartbeat](CapHeartbeat)
 	drivers.RegisterCapability[KVP](CapKVP)
 	drivers.RegisterCapability[CopyFile](CapCopyFile)
-	drivers.Register(drivers.Driver{Name: "hyperv", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Capabilities: Capabilities})
+	drivers.Register(drivers.Driver{Name: "hyperv", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Capabilities: Capabilities,
+		HostCapabilities: []string{drivers.CapHostResources}})
 }
 
 // DefaultProfile is "hyperv-gen1" for generation: "1", else

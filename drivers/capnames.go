@@ -17,6 +17,8 @@ const (
 	CapGuestTimeSync = "GuestTimeSync"
 	CapMACs          = "MACs"
 	CapRunningConfig = "RunningConfig"
+	// CapHostResources is a host capability (Driver.HostCapabilities).
+	CapHostResources = "HostResources"
 )
 
 // capabilities maps a capability name to its test on a guest.
@@ -30,6 +32,7 @@ var capabilities = map[string]func(any) bool{
 	CapGuestTimeSync: is[GuestTimeSync],
 	CapMACs:          is[MACs],
 	CapRunningConfig: is[RunningConfig],
+	CapHostResources: is[HostResources],
 }
 
 func is[C any](x any) bool {
@@ -49,7 +52,7 @@ func RegisterCapability[C any](name string) {
 	capabilities[name] = is[C]
 }
 
-// HasCapability reports whether guest g has the named capability; an
+// HasCapability reports whether guest (or host) g has the named capability; an
 // unknown name is an error (a check needing it could never run).
 func HasCapability(g any, name string) (bool, error) {
 	regMu.Lock()
@@ -61,7 +64,7 @@ func HasCapability(g any, name string) (bool, error) {
 	return test(g), nil
 }
 
-// CapabilitiesOf lists the capabilities guest g has, sorted.
+// CapabilitiesOf lists the capabilities guest (or host) g has, sorted.
 func CapabilitiesOf(g any) []string {
 	regMu.Lock()
 	defer regMu.Unlock()

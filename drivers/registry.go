@@ -41,6 +41,10 @@ type Driver struct {
 	// run marks checks for other hypervisors n/a from them; the
 	// conformance suite holds the driver to them.
 	Hypervisors []string
+	// HostCapabilities are the optional capabilities its Host has
+	// (HostResources); drivertest holds the host to them and exercises
+	// each.
+	HostCapabilities []string
 }
 
 var (

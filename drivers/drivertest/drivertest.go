@@ -79,6 +79,7 @@ func Run(t *testing.T, h Harness) {
 	defer host.Close()
 
 	t.Run("Info", func(t *testing.T) { testInfo(t, ctx, host) })
+	t.Run("HostCapabilities", func(t *testing.T) { testHostCaps(t, ctx, host) })
 	if !cfg.Provisions {
 		t.Run("Existing", func(t *testing.T) { testExisting(t, ctx, host, h) })
 		return

@@ -41,9 +41,24 @@ func init() {
 		Open: func(context.Context, string, drivers.OpenOptions) (drivers.Host, error) {
 			return nil, errors.New("use the harness")
 		},
-		CheckURI:       func(string) (bool, error) { return false, nil },
-		DefaultProfile: func(drivers.HostInfo, map[string]string) string { return "kvm-tcg" },
-		Capabilities:   []string{drivers.CapPauseResume, drivers.CapRunningConfig}})
+		CheckURI:         func(string) (bool, error) { return false, nil },
+		DefaultProfile:   func(drivers.HostInfo, map[string]string) string { return "kvm-tcg" },
+		Capabilities:     []string{drivers.CapPauseResume, drivers.CapRunningConfig},
+		HostCapabilities: []string{drivers.CapHostResources}})
+}
+
+// Resources is the fake's declared host capability; broken "resources"
+// reports more free memory than the host has, "resctx" ignores its
+// context.
+func (h *fakeHost) Resources(ctx context.Context) (drivers.Resources, error) {
+	if err := ctx.Err(); err != nil && h.broken != "resctx" {
+		return drivers.Resources{}, drivers.Errorf(drivers.ClassHost, "resources", "%w", err)
+	}
+	r := drivers.Resources{TotalMemoryMB: 4096, FreeMemoryMB: 3000, CPUs: 2}
+	if h.broken == "resources" {
+		r.FreeMemoryMB = 5000
+	}
+	return r, nil
 }
 
 func (h *fakeHost) Info(ctx context.Context) (drivers.HostInfo, error) {
@@ -204,12 +219,14 @@ func TestSuiteCatchesBrokenDrivers(t *testing.T) {
 		t.Skip("child process")
 	}
 	for broken, want := range map[string]string{
-		"destroy":  "must be idempotent",
-		"leak":     "a failed Provision left",
-		"sweepall": "sweep would remove the unlabelled",
-		"dropcap":  "declares capability PauseResume but its guest lacks it",
-		"resume":   "domain stuck paused",
-		"config":   "RunningConfig memory 1024 MiB, 1 vCPUs; the spec asked 64 MiB, 2 vCPUs",
+		"destroy":   "must be idempotent",
+		"leak":      "a failed Provision left",
+		"sweepall":  "sweep would remove the unlabelled",
+		"dropcap":   "declares capability PauseResume but its guest lacks it",
+		"resume":    "domain stuck paused",
+		"config":    "RunningConfig memory 1024 MiB, 1 vCPUs; the spec asked 64 MiB, 2 vCPUs",
+		"resources": "free memory 5000 MiB of 4096 MiB",
+		"resctx":    "Resources with a cancelled context succeeded",
 	} {
 		t.Run(broken, func(t *testing.T) {
 			t.Parallel()

@@ -28,7 +28,7 @@ func init() {
 	drivers.RegisterCapability[KVP](CapKVP)
 	drivers.RegisterCapability[CopyFile](CapCopyFile)
 	drivers.Register(drivers.Driver{Name: "hyperv", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Capabilities: Capabilities,
-		Hypervisors: []string{"hyperv"}})
+		Hypervisors: []string{"hyperv"}, HostCapabilities: []string{drivers.CapHostResources}})
 }
 
 // DefaultProfile is "hyperv-gen1" for generation: "1", else

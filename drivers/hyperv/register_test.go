@@ -11,4 +11,5 @@ import (
 // without a host; drivertest checks a live guest too).
 func TestDeclaredCapabilities(t *testing.T) {
 	drivertest.Declared(t, "hyperv", (*Guest)(nil))
+	drivertest.DeclaredHost(t, "hyperv", (*Host)(nil))
 }

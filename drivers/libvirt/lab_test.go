@@ -2,13 +2,17 @@ package libvirt
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/drivers/drivertest"
 )
 
 // labURI returns the lab's libvirt URI, or skips with the reason.
@@ -103,4 +107,36 @@ func TestLabProbeDetects(t *testing.T) {
 		t.Fatalf("TCG probe: ok=%v why=%q err=%v", ok, why, err)
 	}
 	t.Log(why)
+}
+
+// TestLabResources: the lab's libvirtd reports this machine's memory and
+// CPUs (it runs here, in a network namespace), through the conformance
+// suite's contract check.
+func TestLabResources(t *testing.T) {
+	uri := labURI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	got := drivertest.Resources(t, ctx, openLab(t, ctx, uri))
+	if want := memTotalMB(t); got.TotalMemoryMB < want*95/100 || got.TotalMemoryMB > want {
+		t.Errorf("total memory %d MiB; /proc/meminfo says %d MiB", got.TotalMemoryMB, want)
+	}
+	if got.CPUs < runtime.NumCPU() {
+		t.Errorf("%d CPUs; this process sees %d", got.CPUs, runtime.NumCPU())
+	}
+}
+
+// memTotalMB is MemTotal from /proc/meminfo in MiB.
+func memTotalMB(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Skip(err)
+	}
+	var kib int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kib); err == nil {
+			return kib / 1024
+		}
+	}
+	t.Fatal("no MemTotal in /proc/meminfo")
+	return 0
 }

@@ -14,7 +14,7 @@ var Capabilities = []string{drivers.CapDiskHotplug, drivers.CapLinkControl, driv
 
 func init() {
 	drivers.Register(drivers.Driver{Name: "libvirt", Open: Open, CheckURI: CheckURI, DefaultProfile: DefaultProfile, Capabilities: Capabilities,
-		Hypervisors: []string{"kvm", "qemu"}})
+		Hypervisors: []string{"kvm", "qemu"}, HostCapabilities: []string{drivers.CapHostResources}})
 }
 
 // DefaultProfile is "kvm" with hardware acceleration, else "kvm-tcg"

@@ -11,4 +11,5 @@ import (
 // without a host; drivertest checks a live guest too).
 func TestDeclaredCapabilities(t *testing.T) {
 	drivertest.Declared(t, "libvirt", (*Guest)(nil))
+	drivertest.DeclaredHost(t, "libvirt", (*Host)(nil))
 }

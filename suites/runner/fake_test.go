@@ -29,6 +29,37 @@ type fakeHost struct {
 	transientN int // fail this many Provision calls with a host error first
 	// addrOverride, when it returns non-empty, is the guests' address.
 	addrOverride func() string
+	// provFail, when set, fails Provision of the guests it names.
+	provFail func(name string) error
+	// beforeAddr, when set, runs before a guest's Address answers.
+	beforeAddr func(ctx context.Context, name string)
+	// Logical timestamps: each event gets the next tick; memory in use
+	// by live guests and its peak.
+	tick           int
+	stamps         map[string]int // "provision NAME", "address NAME" -> tick
+	mem            map[string]int
+	liveMB, peakMB int
+}
+
+// stamp records what happened at the next tick. Caller holds h.mu.
+func (h *fakeHost) stamp(what string) {
+	h.tick++
+	if h.stamps == nil {
+		h.stamps = map[string]int{}
+	}
+	h.stamps[what] = h.tick
+}
+
+// stampOf returns the tick of the first event whose key contains sub.
+func (h *fakeHost) stampOf(sub string) (int, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, v := range h.stamps {
+		if strings.Contains(k, sub) {
+			return v, true
+		}
+	}
+	return 0, false
 }
 
 func newFakeHost() *fakeHost {
@@ -46,6 +77,14 @@ func (h *fakeHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drive
 		h.transientN--
 		return nil, drivers.Errorf(drivers.ClassHost, "provision", "connection reset by libvirtd")
 	}
+	if h.provFail != nil {
+		h.mu.Unlock()
+		err := h.provFail(spec.Name)
+		h.mu.Lock()
+		if err != nil {
+			return nil, err
+		}
+	}
 	for k, err := range h.failProv {
 		if strings.Contains(spec.Name, k) {
 			return nil, err
@@ -62,6 +101,13 @@ func (h *fakeHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drive
 	}
 	h.live[spec.Name] = g
 	h.events = append(h.events, fmt.Sprintf("provision %s mem=%d", spec.Name, spec.MemoryMB))
+	h.stamp("provision " + spec.Name)
+	if h.mem == nil {
+		h.mem = map[string]int{}
+	}
+	h.mem[spec.Name] = spec.MemoryMB
+	h.liveMB += spec.MemoryMB
+	h.peakMB = max(h.peakMB, h.liveMB)
 	return g, nil
 }
 
@@ -103,6 +149,14 @@ type fakeGuest struct {
 
 func (g *fakeGuest) Name() string { return g.name }
 func (g *fakeGuest) Address(ctx context.Context) (string, error) {
+	if g.h.beforeAddr != nil {
+		g.h.beforeAddr(ctx, g.name)
+	}
+	defer func() {
+		g.h.mu.Lock()
+		g.h.stamp("address " + g.name)
+		g.h.mu.Unlock()
+	}()
 	if g.noAddr {
 		<-ctx.Done()
 		return "", fmt.Errorf("no DHCP lease for %s", g.name)
@@ -130,6 +184,7 @@ func (g *fakeGuest) Destroy(ctx context.Context, grace time.Duration) error {
 	defer g.h.mu.Unlock()
 	if _, ok := g.h.live[g.name]; ok {
 		g.h.events = append(g.h.events, "destroy "+g.name)
+		g.h.liveMB -= g.h.mem[g.name]
 	}
 	delete(g.h.live, g.name)
 	return nil

@@ -3,8 +3,10 @@ package runner
 import (
 	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/plan"
@@ -87,4 +89,97 @@ matrix:
   - {host: h2, image: other}
 timeouts: {ready: 2s, provision: 5s, destroy: 1s}
 `+extra)
+}
+
+// waitLive waits until a live guest's name ends with suffix, or ctx
+// ends; it reports whether it saw one.
+func waitLive(ctx context.Context, h *fakeHost, suffix string) bool {
+	for {
+		if slices.ContainsFunc(h.names(), func(n string) bool { return strings.HasSuffix(n, suffix) }) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// TestPeerBootsWithTarget: the peer is provisioned while the target's
+// guest boots, not after it is ready. The fake's target guest gets no
+// address until the peer exists (within its ready timeout): booted one
+// after the other, the target never becomes ready. The order is read
+// from the fake's logical timestamps.
+func TestPeerBootsWithTarget(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, okCheck, peerCheck)
+	h.beforeAddr = func(ctx context.Context, name string) {
+		if strings.HasSuffix(name, "-h1-tiny") {
+			waitLive(ctx, h, "-h1-tiny-peer")
+		}
+	}
+	p := testPlan(t, "parallel: 1\nmatrix:\n  - {host: h1, image: tiny}\n  - {host: h1, image: other}\npeer: h1/other\n")
+	run, _, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := run.Targets[0]
+	for _, id := range []string{"platform.ok", "network.peer"} {
+		if r := result(t, tg, id); r.Status != reports.Pass {
+			t.Errorf("%s: %s %s", id, r.Status, r.Reason)
+		}
+	}
+	peer, ok1 := h.stampOf("provision " + run.ID + "-h1-tiny-peer")
+	ready, ok2 := h.stampOf("address " + run.ID + "-h1-tiny")
+	if !ok1 || !ok2 || peer > ready {
+		t.Errorf("peer provisioned at tick %d (%v), target's address at tick %d (%v): want the peer first", peer, ok1, ready, ok2)
+	}
+	if left := h.names(); len(left) != 0 {
+		t.Errorf("guests left: %v", left)
+	}
+}
+
+// TestPeerBootsWithTargetCleanup: when the target's guest fails to
+// provision while its peer boots, or the run is cancelled while both
+// boot, both are destroyed.
+func TestPeerBootsWithTargetCleanup(t *testing.T) {
+	for _, c := range []string{"target fails", "cancelled"} {
+		t.Run(c, func(t *testing.T) {
+			h, d := newFakeHost(), &fakeDial{}
+			o := opts(t, h, d, okCheck, peerCheck)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			h.provFail = func(name string) error {
+				if strings.HasSuffix(name, "-h1-tiny") && c == "target fails" {
+					wctx, stop := context.WithTimeout(ctx, 5*time.Second)
+					defer stop()
+					waitLive(wctx, h, "-h1-tiny-peer")
+					return drivers.Errorf(drivers.ClassGuest, "provision", "image does not boot")
+				}
+				return nil
+			}
+			both := false
+			h.beforeAddr = func(actx context.Context, name string) {
+				if c == "cancelled" && strings.HasSuffix(name, "-h1-tiny") {
+					both = waitLive(actx, h, "-h1-tiny-peer")
+					cancel()
+				}
+			}
+			p := testPlan(t, "parallel: 1\nmatrix:\n  - {host: h1, image: tiny}\n  - {host: h1, image: other}\npeer: h1/other\n")
+			run, _, err := runP(ctx, p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(strings.Join(h.events, "\n"), "-h1-tiny-peer") || c == "cancelled" && !both {
+				t.Fatalf("the peer was not provisioned alongside:\n%s", strings.Join(h.events, "\n"))
+			}
+			if left := h.names(); len(left) != 0 {
+				t.Errorf("guests left: %v", left)
+			}
+			if c == "target fails" && !strings.Contains(run.Targets[0].Error, "image does not boot") {
+				t.Errorf("target error %q", run.Targets[0].Error)
+			}
+		})
+	}
 }

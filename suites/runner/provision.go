@@ -48,7 +48,10 @@ func (r *runner) provision(ctx context.Context, q guestReq, cleanups *[]func()) 
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.rr.Timeouts.Ready.D())
 	defer cancel()
-	r.opt.Sink.Target(id).Phase(progress.Readiness)
+	if q.suffix == "" {
+		// The peer boots alongside: the phase shown is the target's.
+		r.opt.Sink.Target(id).Phase(progress.Readiness)
+	}
 	if err := r.address(ctx, rctx, s, id, q.img.Port); err != nil {
 		return s, err
 	}

@@ -185,6 +185,9 @@ type hostConn struct {
 	h    drivers.Host
 	info drivers.HostInfo
 	err  error
+
+	admOnce sync.Once
+	adm     *admitter // nil: the host does not report its resources
 }
 
 // Run certifies every target of the resolved run rr. It returns the

@@ -37,9 +37,10 @@ type targetRun struct {
 	prof     *suites.Profile
 	todo     []suites.Check
 	cleanups []func()
-	gs       *session // the guest
-	peer     *session // its peer, when a check needs one
-	peerErr  error    // why there is no peer (statusOf decides)
+	gs       *session     // the guest
+	peer     *session     // its peer, when a check needs one
+	peerErr  error        // why there is no peer (statusOf decides)
+	peerHost drivers.Host // where the peer goes, when one is wanted
 	tg       *suites.Target
 	dead     error // why the guest can no longer be checked
 	kept     bool  // the guest was kept for debugging: teardown leaves it
@@ -56,11 +57,19 @@ func (r *runner) target(ctx context.Context, rt *resolve.Target) *reports.Target
 	}
 	defer func() { x.sink.Done(x.t.Verdict(!x.t.Finished.IsZero()), x.t.Count()) }()
 	defer x.teardown()
+	x.wantPeer(ctx)
+	if x.admit(ctx) {
+		return r.finish(x.t)
+	}
+	// The peer boots while the target boots; it is waited for (and
+	// cancelled when the target could not be set up) before teardown.
+	peerUp := x.startPeer(ctx)
 	if x.provision(ctx) {
+		peerUp(false)
 		return r.finish(x.t)
 	}
 	x.ready(ctx)
-	x.providePeer(ctx)
+	peerUp(true)
 	x.checks(ctx)
 	x.wrapUp(ctx)
 	return r.finish(x.t)
@@ -184,41 +193,6 @@ func (x *targetRun) follow() {
 	gs := x.gs
 	x.tg.OS, x.tg.Address, x.tg.Helper = gs.os, gs.addr, gs.helper
 	x.tg.Controller = controllerFor(x.h, gs.addr)
-}
-
-// providePeer provisions the peer guest when a check needs one. A peer
-// the plan declines is a missing need (SKIP); a peer that could not be
-// provisioned, or whose host could not be opened, is a harness or host
-// failure (ERROR): the target must not be certified without its
-// two-guest checks.
-func (x *targetRun) providePeer(ctx context.Context) {
-	p := x.rt.Peer
-	if p == nil || !slices.ContainsFunc(x.todo, func(c suites.Check) bool { return suites.Needs(c, suites.NeedPeer) }) {
-		return
-	}
-	if p.Why != "" {
-		x.peerErr = &needError{reason: p.Why}
-		return
-	}
-	r := x.r
-	r.progress(x.t.ID, "provisioning a peer guest (%s/%s) for two-guest checks", p.Host, p.Image)
-	peerHost := x.h
-	if p.Host != x.rt.Host {
-		h, _, err := r.host(ctx, p.Host)
-		if err != nil {
-			x.peerErr = &drivers.Error{Class: drivers.ClassHost, Op: "peer host " + p.Host, Err: err}
-			return
-		}
-		peerHost = h
-	}
-	ps, err := r.provision(ctx, guestReq{h: peerHost, hp: p.HostSpec, img: p.ImageSpec, rt: x.rt, suffix: "-peer"}, &x.cleanups)
-	if err != nil {
-		// Whatever its class, a missing peer is not this guest's fault.
-		x.peerErr = &drivers.Error{Class: drivers.ClassHost, Op: "peer guest (" + p.Host + "/" + p.Image + ")", Err: err}
-		return
-	}
-	x.peer = ps
-	x.tg.Peer = &suites.Peer{Guest: ps.g, Address: ps.addr, OS: ps.os, Helper: ps.helper}
 }
 
 // teardown destroys what the target made, in reverse order, unless a

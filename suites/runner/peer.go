@@ -1,0 +1,123 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/suites"
+)
+
+// wantPeer decides whether the target gets a peer guest: only when a
+// check to run needs one. A peer the plan declines is a missing need
+// (SKIP); a peer whose host could not be opened is a host failure
+// (ERROR): the target must not be certified without its two-guest
+// checks. When a peer is wanted, x.peerHost is set.
+func (x *targetRun) wantPeer(ctx context.Context) {
+	p := x.rt.Peer
+	if p == nil || !slices.ContainsFunc(x.todo, func(c suites.Check) bool { return suites.Needs(c, suites.NeedPeer) }) {
+		return
+	}
+	if p.Why != "" {
+		x.peerErr = &needError{reason: p.Why}
+		return
+	}
+	x.peerHost = x.h
+	if p.Host != x.rt.Host {
+		h, _, err := x.r.host(ctx, p.Host)
+		if err != nil {
+			x.peerErr = &drivers.Error{Class: drivers.ClassHost, Op: "peer host " + p.Host, Err: err}
+			x.peerHost = nil
+			return
+		}
+		x.peerHost = h
+	}
+}
+
+// startPeer provisions the peer, when one is wanted, in the background
+// while the target's guest is provisioned. The returned wait joins it:
+// with targetUp false (the target could not be set up) it cancels the
+// peer first. Either way, whatever the peer made is in x.cleanups when
+// wait returns, so teardown destroys both guests, also on Ctrl-C.
+func (x *targetRun) startPeer(ctx context.Context) (wait func(targetUp bool)) {
+	if x.peerHost == nil {
+		return func(bool) {}
+	}
+	r, p := x.r, x.rt.Peer
+	r.progress(x.t.ID, "provisioning a peer guest (%s/%s) for two-guest checks, alongside the target", p.Host, p.Image)
+	pctx, cancel := context.WithCancel(ctx)
+	var (
+		ps  *session
+		err error
+		cl  []func()
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ps, err = r.provision(pctx, guestReq{h: x.peerHost, hp: p.HostSpec, img: p.ImageSpec, rt: x.rt, suffix: "-peer"}, &cl)
+	}()
+	return func(targetUp bool) {
+		if !targetUp {
+			cancel()
+		}
+		<-done
+		// The peer's connection lives until teardown; so does its context.
+		x.cleanups = append(x.cleanups, cl...)
+		x.cleanups = append(x.cleanups, cancel)
+		switch {
+		case !targetUp || ctx.Err() != nil:
+		case err != nil:
+			// Whatever its class, a missing peer is not this guest's fault.
+			x.peerErr = &drivers.Error{Class: drivers.ClassHost, Op: "peer guest (" + p.Host + "/" + p.Image + ")", Err: err}
+		default:
+			x.peer = ps
+			x.tg.Peer = &suites.Peer{Guest: ps.g, Address: ps.addr, OS: ps.os, Helper: ps.helper}
+		}
+	}
+}
+
+// admit waits until the hosts have room for the target's guest and its
+// peer (admission.go). A target too big for its host is a setup failure
+// at once; a peer too big for its host leaves the target without a peer
+// (its peer checks ERROR). It returns true when the target is over.
+func (x *targetRun) admit(ctx context.Context) (over bool) {
+	r, rt, t := x.r, x.rt, x.t
+	if !drivers.Provisions(x.h) {
+		return false
+	}
+	img := rt.ImageSpec
+	tn := need{host: rt.Host, guest: "guest " + t.ID, memMB: int64(img.MemoryMB), cpus: img.CPUs}
+	if a := r.admission(ctx, rt.Host, x.h); a != nil {
+		if err := a.fits(rt.Host, tn); err != nil {
+			r.setupFailed(t, x.todo, err)
+			return true
+		}
+	}
+	needs := []need{tn}
+	hosts := map[string]drivers.Host{rt.Host: x.h}
+	if x.peerHost != nil {
+		p := rt.Peer
+		pn := need{host: p.Host, guest: "peer guest " + p.Host + "/" + p.Image, memMB: int64(p.ImageSpec.MemoryMB), cpus: p.ImageSpec.CPUs}
+		together := []need{pn}
+		if p.Host == rt.Host {
+			together = []need{tn, pn}
+		}
+		if a := r.admission(ctx, p.Host, x.peerHost); a != nil {
+			if err := a.fits(p.Host, together...); err != nil {
+				x.peerErr = &drivers.Error{Class: drivers.ClassHost, Op: "peer guest (" + p.Host + "/" + p.Image + ")", Err: err}
+				r.setupErr(fmt.Errorf("%s: %w", t.ID, err))
+				x.peerHost = nil
+			}
+		}
+		if x.peerHost != nil {
+			needs, hosts[p.Host] = append(needs, pn), x.peerHost
+		}
+	}
+	got, err := r.admit(ctx, t.ID, hosts, needs)
+	if err != nil {
+		return true // interrupted while waiting: nothing was made
+	}
+	x.cleanups = append(x.cleanups, got.release)
+	return false
+}

@@ -27,7 +27,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"profiles", "kvm"}, []string{"kvm", "kvm-tcg"}, []string{"hyperv-gen2", "generic"}},
 		{[]string{"run", "--plan", ""}, []string{"yaml", "yml"}, nil}, // file extensions for the shell
 	} {
-		code, out, errOut := runBinary(t, dir, nil, append([]string{"__complete"}, c.args...)...)
+		code, out, errOut := runIn(t, dir, nil, append([]string{"__complete"}, c.args...)...)
 		if code != 0 {
 			t.Fatalf("__complete %v: exit %d: %s", c.args, code, errOut)
 		}
@@ -43,7 +43,7 @@ func TestCompletion(t *testing.T) {
 			}
 		}
 	}
-	if _, out, _ := runBinary(t, dir, nil, "__complete", "run", "--plan", ""); !strings.HasPrefix(strings.Split(out, "\n")[2], ":8") {
+	if _, out, _ := runIn(t, dir, nil, "__complete", "run", "--plan", ""); !strings.HasPrefix(strings.Split(out, "\n")[2], ":8") {
 		t.Errorf("--plan does not complete *.yaml files (want directive 8, FilterFileExt):\n%s", out)
 	}
 }

@@ -21,7 +21,7 @@ func oneOffNoHostIn(t *testing.T, dir string, env []string, extra ...string) (co
 	t.Helper()
 	os.WriteFile(filepath.Join(dir, "img.qcow2"), []byte("QFI\xfb"), 0o644)
 	args := append([]string{"run", "--uri", "qemu+unix:///system?socket=" + filepath.Join(dir, "no-libvirtd"), "--image", "img.qcow2", "--out", "o"}, extra...)
-	code, stdout, stderr = runBinary(t, dir, env, args...)
+	code, stdout, stderr = runIn(t, dir, env, args...)
 	return code, stdout, stderr, filepath.Join(dir, "o")
 }
 
@@ -53,7 +53,7 @@ func TestHelperStated(t *testing.T) {
 	if !strings.Contains(out, "helper: vcprobe "+probe+"\n") || strings.Contains(out, "will SKIP") {
 		t.Errorf("helper present: want it named:\n%s", out)
 	}
-	_, help, _ := runBinary(t, t.TempDir(), nil, "run", "--help")
+	_, help, _ := runIn(t, t.TempDir(), nil, "run", "--help")
 	if !strings.Contains(help, "$VIRTCERT_PROBE") || !strings.Contains(help, "make build") {
 		t.Errorf("run --help does not say where vcprobe comes from:\n%s", help)
 	}

@@ -36,11 +36,11 @@ func TestReportHumanUnitsAndNA(t *testing.T) {
 	dir := t.TempDir()
 	b, _ := json.Marshal(run)
 	os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644)
-	code, _, errOut := runBinary(t, dir, nil, "report", "html", "results.json", "-o", "r.html")
+	code, _, errOut := runIn(t, dir, nil, "report", "html", "results.json", "-o", "r.html")
 	if code != 0 {
 		t.Fatalf("report html: exit %d: %s", code, errOut)
 	}
-	code, _, errOut = runBinary(t, dir, nil, "report", "junit", "results.json", "-o", "j.xml")
+	code, _, errOut = runIn(t, dir, nil, "report", "junit", "results.json", "-o", "j.xml")
 	if code != 0 {
 		t.Fatalf("report junit: exit %d: %s", code, errOut)
 	}

@@ -69,7 +69,7 @@ func printSummaryJSON(w io.Writer, run *reports.Run, paths reportPaths, o *runne
 	seen := map[string]bool{}
 	for _, t := range run.Targets {
 		ts := targetSummary{ID: t.ID, Verdict: t.Verdict(run.Complete), Why: t.Why(run.Complete), Error: t.Error, Counts: map[string]int{}}
-		for _, s := range []reports.Status{reports.Pass, reports.Fail, reports.Error, reports.Skip, reports.Waived} {
+		for _, s := range reports.Statuses {
 			ts.Counts[strings.ToLower(string(s))] = 0
 		}
 		for s, n := range t.Count() {

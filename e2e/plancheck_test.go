@@ -92,7 +92,7 @@ type dryCheck struct {
 }
 
 type dryRun struct {
-	SchemaVersion int `json:"schema_version"`
+	SchemaVersion string `json:"schema_version"`
 	Targets       []struct {
 		ID, Driver, Profile string
 		Checks              []string
@@ -125,8 +125,8 @@ func TestPlanCheckDefault(t *testing.T) {
 	}
 	code, out, errOut = runPlain(t, env, cwd, "plan", "check", "--json", defaultPlan())
 	var rr dryRun
-	if code != 0 || json.Unmarshal([]byte(out), &rr) != nil || rr.SchemaVersion != 1 || len(rr.Targets) != 1 {
-		t.Fatalf("plan check --json: exit %d schema %d\n%s%s", code, rr.SchemaVersion, out, errOut)
+	if code != 0 || json.Unmarshal([]byte(out), &rr) != nil || rr.SchemaVersion != "virtcert.resolved-run/v1" || len(rr.Targets) != 1 {
+		t.Fatalf("plan check --json: exit %d schema %q\n%s%s", code, rr.SchemaVersion, out, errOut)
 	}
 	tg := rr.Targets[0]
 	if n := len(tg.Checks) + len(tg.LeftOut); n != len(cat) {
@@ -208,13 +208,13 @@ func TestDryRunSelection(t *testing.T) {
 	// As JSON: the flags' problems and the plan's, each with its place.
 	code, out, errOut = runPlain(t, env, cwd, "run", "--dry-run", "--json", "--plan", bad, "--priority", "9")
 	var probs struct {
-		SchemaVersion int `json:"schema_version"`
+		SchemaVersion string `json:"schema_version"`
 		Problems      []struct {
 			File, Field, Message string
 			Line                 int
 		}
 	}
-	if code != 2 || json.Unmarshal([]byte(out), &probs) != nil || probs.SchemaVersion != 1 || len(probs.Problems) != 4 ||
+	if code != 2 || json.Unmarshal([]byte(out), &probs) != nil || probs.SchemaVersion != "virtcert.plan-problems/v1" || len(probs.Problems) != 4 ||
 		probs.Problems[0].Field != "--priority" || probs.Problems[1].Line != 3 || probs.Problems[1].Field != "hosts.h.driver" {
 		t.Errorf("--dry-run --json on a bad plan: exit %d %+v\n%s%s", code, probs, out, errOut)
 	}

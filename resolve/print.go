@@ -10,14 +10,17 @@ import (
 // SchemaVersion is the version of the resolved run's JSON (`plan check
 // --json`, `run --dry-run --json`; see cmd/virtcert/USAGE.md). It changes
 // when a field is removed or changes meaning, not when one is added.
-const SchemaVersion = 1
+const SchemaVersion = "virtcert.resolved-run/v1"
+
+// ProblemsSchema names the document of a bad plan's problems.
+const ProblemsSchema = "virtcert.plan-problems/v1"
 
 // WriteJSON writes the resolved run as indented JSON.
 func (r *Run) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
-		SchemaVersion int `json:"schema_version"`
+		SchemaVersion string `json:"schema_version"`
 		*Run
 	}{SchemaVersion, r})
 }

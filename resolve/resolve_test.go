@@ -74,7 +74,7 @@ func TestResolve(t *testing.T) {
 	}
 	var b bytes.Buffer
 	if err := rr.WriteJSON(&b); err != nil || !json.Valid(b.Bytes()) || !strings.Contains(b.String(), `"provision": "2m0s"`) ||
-		!strings.HasPrefix(b.String(), "{\n  \"schema_version\": 1,") || !strings.Contains(b.String(), `"kind": "n/a"`) {
+		!strings.HasPrefix(b.String(), "{\n  \"schema_version\": \"virtcert.resolved-run/v1\",") || !strings.Contains(b.String(), `"kind": "n/a"`) {
 		t.Errorf("json: %v\n%s", err, b.String())
 	}
 	b.Reset()

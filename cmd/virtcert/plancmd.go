@@ -52,7 +52,7 @@ func printProblems(w io.Writer, pe plan.Errors) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(struct {
-		SchemaVersion int           `json:"schema_version"`
+		SchemaVersion string        `json:"schema_version"`
 		Problems      []*plan.Error `json:"problems"`
-	}{resolve.SchemaVersion, pe})
+	}{resolve.ProblemsSchema, pe})
 }

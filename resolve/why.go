@@ -46,10 +46,14 @@ func NotFor(c suites.Check, hypervisors []string, guestOS string) string {
 }
 
 // Lacks is the reason a target cannot run c because its driver lacks a
-// capability c needs (the peer is not a capability), or "".
+// capability c needs, or "". The peer and the vcprobe helper are not
+// driver capabilities: the runner decides those once the guests exist.
 func Lacks(c suites.Check, driver string, caps []string) string {
 	for _, n := range c.Needs {
-		if n != suites.NeedPeer && !slices.Contains(caps, n) {
+		if n == suites.NeedPeer || n == suites.NeedHelper {
+			continue
+		}
+		if !slices.Contains(caps, n) {
 			return fmt.Sprintf("%s: needs %s, which the %s driver lacks", KindSkip, n, driver)
 		}
 	}

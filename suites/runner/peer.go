@@ -10,13 +10,18 @@ import (
 )
 
 // wantPeer decides whether the target gets a peer guest: only when a
-// check to run needs one. A peer the plan declines is a missing need
-// (SKIP); a peer whose host could not be opened is a host failure
-// (ERROR): the target must not be certified without its two-guest
-// checks. When a peer is wanted, x.peerHost is set.
+// check to run needs one and could use it (a check that also needs the
+// helper SKIPs when the run has none: no peer is booted for it). A peer
+// the plan declines is a missing need (SKIP); a peer whose host could
+// not be opened is a host failure (ERROR): the target must not be
+// certified without its two-guest checks. When a peer is wanted,
+// x.peerHost is set.
 func (x *targetRun) wantPeer(ctx context.Context) {
 	p := x.rt.Peer
-	if p == nil || !slices.ContainsFunc(x.todo, func(c suites.Check) bool { return suites.Needs(c, suites.NeedPeer) }) {
+	usable := func(c suites.Check) bool {
+		return suites.Needs(c, suites.NeedPeer) && (x.r.opt.ProbePath != "" || !suites.Needs(c, suites.NeedHelper))
+	}
+	if p == nil || !slices.ContainsFunc(x.todo, usable) {
 		return
 	}
 	if p.Why != "" {

@@ -123,6 +123,7 @@ func (x *targetRun) admit(ctx context.Context) (over bool) {
 	if err != nil {
 		return true // interrupted while waiting: nothing was made
 	}
+	x.admitted = got
 	x.cleanups = append(x.cleanups, got.release)
 	return false
 }

@@ -42,8 +42,9 @@ type targetRun struct {
 	peerErr  error        // why there is no peer (statusOf decides)
 	peerHost drivers.Host // where the peer goes, when one is wanted
 	tg       *suites.Target
-	dead     error // why the guest can no longer be checked
-	kept     bool  // the guest was kept for debugging: teardown leaves it
+	dead     error     // why the guest can no longer be checked
+	kept     bool      // the guest was kept for debugging: teardown leaves it
+	admitted *admitted // the host memory admission gave the guests (nil: none)
 }
 
 // target runs one host × image pair from start to destroy.
@@ -199,6 +200,13 @@ func (x *targetRun) follow() {
 // failed target's guests are kept for debugging.
 func (x *targetRun) teardown() {
 	if x.kept {
+		// A kept guest is the user's now: admission stops counting it,
+		// or a target waiting for its memory would wait until the run's
+		// timeout and end INCOMPLETE.
+		if x.admitted != nil {
+			x.admitted.release()
+			x.r.progress(x.t.ID, "the kept guest's memory is no longer counted by admission: later guests on its host may not fit")
+		}
 		return
 	}
 	x.sink.Phase(progress.Teardown)

@@ -22,6 +22,11 @@ func (x *targetRun) checks(ctx context.Context) {
 		if res == nil {
 			return // interrupted: neither kept nor journalled
 		}
+		// Every result is shown, also a check that could not run (a
+		// missing need, a guest already lost): the progress counts reach
+		// the total and agree with the target's tally.
+		x.r.progress(x.t.ID, "%s %s %s", c.ID, res.Status, res.Reason)
+		x.sink.CheckDone(c.ID, res.Status)
 		x.r.record(x.t, res)
 	}
 }
@@ -50,8 +55,6 @@ func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 	} else if c.Disruptive {
 		x.afterDisruptive(ctx, c)
 	}
-	x.r.progress(id, "%s %s %s", c.ID, res.Status, res.Reason)
-	x.sink.CheckDone(c.ID, res.Status)
 	return res
 }
 

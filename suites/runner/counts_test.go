@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/progress"
 	"github.com/virtcert/virtcert/suites"
@@ -94,5 +95,41 @@ func TestProgressCountsEveryCheck(t *testing.T) {
 	tg := run.Targets[0]
 	if got, want := sink.checked[tg.ID], tg.Count(); !maps.Equal(got, want) || sink.total[tg.ID] != 2 {
 		t.Errorf("progress saw %v of %d checks, the target has %v", got, sink.total[tg.ID], want)
+	}
+}
+
+// TestDoneForEveryTarget: a target that ends before provisioning (its
+// host cannot be opened; every check N/A here) still gets its done line
+// with its tally (before, the line logger printed none for it and the
+// live view aborted its bar without a verdict).
+func TestDoneForEveryTarget(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		failOpen bool
+		checks   []suites.Check
+	}{
+		{"host cannot be opened", true, []suites.Check{okCheck}},
+		{"every check n/a", false, []suites.Check{hypervOnly}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, d := newFakeHost(), &fakeDial{}
+			o := opts(t, h, d, c.checks...)
+			if c.failOpen {
+				o.Openers["libvirt"] = func(context.Context, string, drivers.OpenOptions) (drivers.Host, error) {
+					return nil, drivers.Errorf(drivers.ClassHost, "open", "connection refused")
+				}
+			}
+			sink := &doneSink{done: map[string]reports.Counts{}}
+			o.Sink = sink
+			run, _, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg := run.Targets[0]
+			got, ok := sink.done[tg.ID]
+			if !ok || !maps.Equal(got, tg.Count()) || len(got) == 0 {
+				t.Errorf("done line: %v (seen %v), the target has %v", got, ok, tg.Count())
+			}
+		})
 	}
 }

@@ -53,10 +53,13 @@ func (r *runner) target(ctx context.Context, rt *resolve.Target) *reports.Target
 	if ctx.Err() != nil {
 		return x.t // interrupted before this target started: nothing recorded
 	}
+	// Every target that started ends its progress with its verdict and
+	// tally: also one whose host could not be opened, or whose checks
+	// are all N/A here (nothing to run).
+	defer func() { x.sink.Done(x.t.Verdict(!x.t.Finished.IsZero()), x.t.Count()) }()
 	if x.resolve(ctx) {
 		return r.finish(x.t)
 	}
-	defer func() { x.sink.Done(x.t.Verdict(!x.t.Finished.IsZero()), x.t.Count()) }()
 	defer x.teardown()
 	x.wantPeer(ctx)
 	if x.admit(ctx) {

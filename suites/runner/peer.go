@@ -68,8 +68,14 @@ func (x *targetRun) startPeer(ctx context.Context) (wait func(targetUp bool)) {
 		}
 		<-done
 		// The peer's connection lives until teardown; so does its context.
-		x.cleanups = append(x.cleanups, cl...)
-		x.cleanups = append(x.cleanups, cancel)
+		// Teardown destroys the peer also when the target's guest is kept.
+		down := append(cl, cancel)
+		x.peerDown = func() {
+			for _, f := range slices.Backward(down) {
+				f()
+			}
+		}
+		x.cleanups = append(x.cleanups, x.peerDown)
 		switch {
 		case !targetUp || ctx.Err() != nil:
 		case err != nil:

@@ -45,6 +45,7 @@ type targetRun struct {
 	dead     error     // why the guest can no longer be checked
 	kept     bool      // the guest was kept for debugging: teardown leaves it
 	admitted *admitted // the host memory admission gave the guests (nil: none)
+	peerDown func()    // destroys the peer (nil: none was provisioned)
 }
 
 // target runs one host × image pair from start to destroy.
@@ -203,6 +204,12 @@ func (x *targetRun) follow() {
 // failed target's guests are kept for debugging.
 func (x *targetRun) teardown() {
 	if x.kept {
+		// Only the failed guest is kept (Outcome.Kept names it): its
+		// peer, which nothing lists and no ssh_config reaches, goes.
+		if x.peerDown != nil {
+			x.sink.Phase(progress.Teardown)
+			x.peerDown()
+		}
 		// A kept guest is the user's now: admission stops counting it,
 		// or a target waiting for its memory would wait until the run's
 		// timeout and end INCOMPLETE.

@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/virtcert/virtcert/guests/transport/winrm"
@@ -28,6 +29,21 @@ func TestProbesFitTheWinRMCommandLine(t *testing.T) {
 	} {
 		if n := len(winrm.CommandLine(script)); n > winrm.MaxCommandLine {
 			t.Errorf("%s: a %d-character command line, over the %d WinRM carries", name, n, winrm.MaxCommandLine)
+		}
+	}
+}
+
+// The boot identity must survive a step of the clock: LastBootUpTime is
+// derived from the current time (the kernel moves its boot time with
+// every clock step), so a resume or restore followed by a time-sync step
+// would read as a reboot. Both probes print the same identity.
+func TestBootIdentityIsNotDerivedFromTheClock(t *testing.T) {
+	for name, p := range map[string]string{"BootID": probes.BootID, "Responsive": probes.Responsive} {
+		if strings.Contains(p, "LastBootUpTime") {
+			t.Errorf("%s derives the boot identity from LastBootUpTime", name)
+		}
+		if !strings.Contains(p, bootIdentity) {
+			t.Errorf("%s does not print bootIdentity", name)
 		}
 	}
 }

@@ -84,3 +84,23 @@ func TestProblemsIgnoreNotPresentDevices(t *testing.T) {
 		t.Fatalf("code 28 passed: %+v", v.Items[0])
 	}
 }
+
+// A not-present device of a profile service is not judged for its
+// signature; a service with only not-present devices still fails.
+func TestSignedIgnoresNotPresentDevices(t *testing.T) {
+	inv := &windows.Inventory{
+		Devices: []windows.Device{
+			{Name: "Red Hat VirtIO Ethernet Adapter", PNPDeviceID: `PCI\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01\3&267A616A&0&18`, Service: "netkvm"},
+			{Name: "Red Hat VirtIO Ethernet Adapter #2", PNPDeviceID: `PCI\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01\3&267A616A&0&20`, Service: "netkvm", ConfigManagerErrorCode: 45},
+		},
+		Signed: []windows.SignedDriver{{DeviceID: `PCI\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01\3&267A616A&0&18`, IsSigned: true, Signer: "Red Hat, Inc."}},
+	}
+	v := windows.JudgeSigned(inv, []string{"netkvm"}, []string{"Red Hat, Inc."})
+	if len(v.Items) != 1 || !v.Items[0].OK {
+		t.Fatalf("items %+v", v.Items)
+	}
+	inv.Devices = inv.Devices[1:]
+	if v := windows.JudgeSigned(inv, []string{"netkvm"}, []string{"Red Hat, Inc."}); len(v.Items) != 1 || v.Items[0].OK {
+		t.Fatalf("only a not-present device, items %+v", v.Items)
+	}
+}

@@ -219,3 +219,53 @@ func TestCheckSelector(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanYAMLKeepsFlagSelection: the plan a run saves for --resume
+// carries what --checks, --exclude and --priority selected (a resumed
+// run ran the whole plan: the priority-3 and excluded checks too); the
+// plan's own selection is saved as written when no flag narrowed it.
+func TestPlanYAMLKeepsFlagSelection(t *testing.T) {
+	cat := []suites.Check{
+		{ID: "platform.ok", Area: "platform", Title: "ok", Priority: 1, Timeout: time.Second},
+		{ID: "disk.bad", Area: "disk", Title: "bad", Priority: 1, Timeout: time.Second},
+		{ID: "disk.slow", Area: "disk", Title: "slow", Priority: 3, Timeout: time.Second},
+		{ID: "clock.offset", Area: "clock", Title: "offset", Priority: 1, Timeout: time.Second},
+	}
+	for _, c := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"priority", Options{Priority: 1}, "platform.ok disk.bad clock.offset"},
+		{"checks glob and exclude", Options{Only: []string{"disk.*", "clock"}, Exclude: []string{"disk.bad"}}, "disk.slow clock.offset"},
+		{"no flags", Options{}, "platform.ok disk.bad disk.slow clock.offset"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.o.Catalog = cat
+			rr, err := Resolve(testPlanWith(t, cat, "matrix: [{host: h1, image: tiny}]\n"), c.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := rr.PlanYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "disk.qcow2"), []byte("x"), 0o644)
+			p, err := plan.Parse(b, "plan.yaml", dir, Knowledge(cat))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, b)
+			}
+			again, err := Resolve(p, Options{Catalog: cat})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(again.Targets[0].Checks, " "); got != c.want {
+				t.Errorf("resumed run selects %q, want %q\n%s", got, c.want, b)
+			}
+			if c.name == "no flags" && bytes.Contains(b, []byte("suites")) {
+				t.Errorf("the plan's selection was rewritten without a flag:\n%s", b)
+			}
+		})
+	}
+}

@@ -41,6 +41,10 @@ type Run struct {
 
 	plan    *plan.Plan
 	catalog []suites.Check
+	// narrowed: the flags (Options) narrowed the plan's selection to
+	// selected, which PlanYAML then writes as the plan's suites.
+	narrowed bool
+	selected []string
 }
 
 // Target is one host × image pair, resolved.
@@ -114,6 +118,10 @@ func Resolve(p *plan.Plan, o Options) (*Run, error) {
 		PeerMode: p.Peer, ProfileOverrides: p.ProfileOverrides, Waivers: p.Waivers, ConsoleAllow: p.ConsoleAllow,
 		Collect: p.Collect, Hosts: p.Hosts, Agreement: p.Agreement, plan: p, catalog: o.Catalog}
 	sel, left := selectChecks(o.Catalog, p, o)
+	r.narrowed = len(o.Only) > 0 || len(o.Exclude) > 0 || o.Priority > 0
+	for _, c := range sel {
+		r.selected = append(r.selected, c.ID)
+	}
 	if len(sel) == 0 {
 		return nil, drivers.Errorf(drivers.ClassInput, "checks", "no checks selected: %s leave none of the %d in the catalog (see `virtcert checks`)",
 			strings.Join(selectors(p, o), " and "), len(o.Catalog))
@@ -129,8 +137,17 @@ func Resolve(p *plan.Plan, o Options) (*Run, error) {
 }
 
 // PlanYAML is the validated plan as YAML (saved in the run directory for
-// --resume).
-func (r *Run) PlanYAML() ([]byte, error) { return r.plan.Resolved() }
+// --resume). When --checks, --exclude or --priority narrowed the plan's
+// selection, its suites are the checks selected, by ID: a resumed run
+// runs what the interrupted one was asked to, not the whole plan.
+func (r *Run) PlanYAML() ([]byte, error) {
+	if !r.narrowed {
+		return r.plan.Resolved()
+	}
+	p := *r.plan
+	p.Suites = slices.Clone(r.selected)
+	return p.Resolved()
+}
 
 func (r *Run) target(p *plan.Plan, pr plan.Pair, sel []suites.Check, left []LeftOut) (*Target, error) {
 	h, img := p.Hosts[pr.Host], p.Images[pr.Image]

@@ -53,13 +53,14 @@ func findProbe(w io.Writer, rr *resolve.Run) string {
 	return ""
 }
 
-// helperChecks are the selected checks, over every target, that need
-// the helper, each once.
+// helperChecks are the checks that will run, over every target, that
+// need the helper, each once (not those N/A for the target's OS or
+// hypervisor: they are N/A, helper or not).
 func helperChecks(rr *resolve.Run) []string {
 	var ids []string
 	for _, t := range rr.Targets {
 		for _, id := range suites.HelperChecks(t.Selected) {
-			if !slices.Contains(ids, id) {
+			if slices.Contains(t.Checks, id) && !slices.Contains(ids, id) {
 				ids = append(ids, id)
 			}
 		}

@@ -3,8 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/virtcert/virtcert/resolve"
+	"github.com/virtcert/virtcert/suites"
 )
 
 // oneOffNoHost is a one-off run of the real binary whose host cannot be
@@ -62,4 +66,23 @@ func TestHelperStated(t *testing.T) {
 func firstLines(s string, n int) string {
 	l := strings.SplitN(s, "\n", n+1)
 	return strings.Join(l[:min(n, len(l))], "\n")
+}
+
+// TestHelperChecksWillRun: the checks listed as SKIPping without the
+// helper are those that will run: a Linux-only helper check is N/A for
+// a Windows image, not a SKIP.
+func TestHelperChecksWillRun(t *testing.T) {
+	probe := suites.Check{ID: "disk.integrity", Needs: []string{suites.NeedHelper}, OS: []string{"linux"}}
+	other := suites.Check{ID: "clock.offset"}
+	rr := &resolve.Run{Targets: []*resolve.Target{
+		{ID: "h/win", Selected: []suites.Check{probe, other}, Checks: []string{"clock.offset"}},
+		{ID: "h/linux", Selected: []suites.Check{probe, other}, Checks: []string{"disk.integrity", "clock.offset"}},
+	}}
+	if got := helperChecks(rr); !slices.Equal(got, []string{"disk.integrity"}) {
+		t.Errorf("both targets: %v", got)
+	}
+	rr.Targets = rr.Targets[:1]
+	if got := helperChecks(rr); len(got) != 0 {
+		t.Errorf("the Windows target alone: %v, want none (the check is N/A there)", got)
+	}
 }

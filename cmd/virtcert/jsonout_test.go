@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -147,6 +148,29 @@ func TestVerifyJSONAndDiffFailOn(t *testing.T) {
 		args := append([]string{"report", "diff"}, bad...)
 		if code, _, _ := execSplit(t, append(args, "testdata/diff-old.json", "testdata/diff-new.json")...); code != ExitInput {
 			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+}
+
+// TestEmptySelectionJSON: a selection that leaves no check is a plan
+// problem like the others: `run --dry-run --json` and `plan check
+// --json` print the problems document (stdout was empty), exit 2, and
+// stderr says it as before.
+func TestEmptySelectionJSON(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "d.qcow2")
+	os.WriteFile(img, []byte("x"), 0o644)
+	p := filepath.Join(dir, "p.yaml")
+	os.WriteFile(p, []byte("name: x\nsuites: [windows]\nexclude: [windows]\nhosts:\n  h: {driver: testdrv, uri: 'test://one'}\nimages:\n  i: {path: "+img+"}\n"), 0o644)
+	for _, args := range [][]string{
+		{"run", "--dry-run", "--json", "--driver", "testdrv", "--uri", "test://one", "--image", img, "--checks", "clock", "--exclude", "clock"},
+		{"plan", "check", "--json", p},
+	} {
+		code, out, errs := execSplit(t, args...)
+		doc := jsonDoc(t, out, "virtcert.plan-problems/v1")
+		probs, _ := doc["problems"].([]any)
+		if code != 2 || len(probs) != 1 || !strings.Contains(fmt.Sprint(probs[0]), "no checks selected") {
+			t.Errorf("%v: exit %d, problems %v\nstderr %s", args, code, probs, errs)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/resolve"
 )
@@ -26,6 +27,7 @@ func newPlan() *cobra.Command {
 				if rr, err = resolve.Resolve(p, resolve.Options{}); err == nil {
 					return printRun(cmd.OutOrStdout(), rr, asJSON)
 				}
+				err = resolveProblem(err)
 			}
 			var pe plan.Errors
 			if errors.As(err, &pe) {
@@ -55,4 +57,15 @@ func printProblems(w io.Writer, pe plan.Errors) {
 		SchemaVersion string        `json:"schema_version"`
 		Problems      []*plan.Error `json:"problems"`
 	}{resolve.ProblemsSchema, pe})
+}
+
+// resolveProblem is resolve.Resolve's bad-input error (a selection that
+// leaves no check, a driver not built in) as a plan problem: printed
+// like the plan's own and, with --json, as the problems document (it
+// left stdout empty).
+func resolveProblem(err error) error {
+	if de, ok := errors.AsType[*drivers.Error](err); ok && de.Class == drivers.ClassInput {
+		return plan.Errors{&plan.Error{Field: de.Op, Message: de.Err.Error()}}
+	}
+	return exitf(ExitInput, "%v", err)
 }

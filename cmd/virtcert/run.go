@@ -212,7 +212,7 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 	}
 	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude, Priority: f.priority})
 	if err != nil {
-		return nil, res, exitf(ExitInput, "%v", err)
+		return nil, res, resolveProblem(err)
 	}
 	return rr, res, nil
 }

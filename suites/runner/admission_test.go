@@ -247,3 +247,42 @@ func TestNoResourcesNoAdmission(t *testing.T) {
 		t.Errorf("peak %d MiB, want both guests at once (256)", h.peakMB)
 	}
 }
+
+// TestKeptGuestReleasesAdmission: with --keep-on-failure, a failed
+// target's kept guest stops counting against its host's admission: the
+// next target (one at a time, and room for one guest) runs at once
+// rather than waiting until the run's timeout and ending INCOMPLETE.
+func TestKeptGuestReleasesAdmission(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, failCheck)
+	o.KeepOnFailure = true
+	withResources(o, h, drivers.Resources{TotalMemoryMB: 1000, FreeMemoryMB: 200, CPUs: 2})
+	p := parsePlan(t, `name: test
+hosts:
+  h1: {driver: libvirt, uri: "qemu:///system"}
+images:
+  tiny: {path: disk.qcow2, memory_mb: 128}
+  other: {path: disk.qcow2, memory_mb: 128}
+parallel: 1
+matrix:
+  - {host: h1, image: tiny}
+  - {host: h1, image: other}
+timeouts: {ready: 2s, provision: 5s, destroy: 1s, run: 20s}
+`)
+	start := time.Now()
+	run, out, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the run took %s: a target waited for the kept guest's memory", took)
+	}
+	for _, tg := range run.Targets {
+		if v := tg.Verdict(run.Complete); v != reports.NotCertified || tg.Count()[reports.Fail] != 1 {
+			t.Errorf("%s: %s %v, want NOT CERTIFIED with its FAIL", tg.ID, v, tg.Count())
+		}
+	}
+	if len(out.Kept) != 2 {
+		t.Errorf("kept %v, want both failed guests", out.Kept)
+	}
+}

@@ -22,6 +22,11 @@ func (x *targetRun) checks(ctx context.Context) {
 		if res == nil {
 			return // interrupted: neither kept nor journalled
 		}
+		// Every result is shown, also a check that could not run (a
+		// missing need, a guest already lost): the progress counts reach
+		// the total and agree with the target's tally.
+		x.r.progress(x.t.ID, "%s %s %s", c.ID, res.Status, res.Reason)
+		x.sink.CheckDone(c.ID, res.Status)
 		x.r.record(x.t, res)
 	}
 }
@@ -50,8 +55,6 @@ func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 	} else if c.Disruptive {
 		x.afterDisruptive(ctx, c)
 	}
-	x.r.progress(id, "%s %s %s", c.ID, res.Status, res.Reason)
-	x.sink.CheckDone(c.ID, res.Status)
 	return res
 }
 
@@ -107,30 +110,32 @@ func (x *targetRun) afterDisruptive(ctx context.Context, c suites.Check) {
 	x.dead = guestFault(op, err)
 }
 
-// needs checks what c declares it needs: a peer guest, and each
-// capability of the guest's driver. A need that cannot be met is a
-// needError (SKIP with the reason); a peer that could not be provisioned
-// is the error that said so (ERROR).
+// needs checks what c declares it needs: the helper, each capability
+// of the guest's driver, and a peer guest. A need that cannot be met is
+// a needError (SKIP with the reason); a peer that could not be
+// provisioned is the error that said so (ERROR). The peer is judged
+// last, whatever the order of c.Needs: a check that would SKIP anyway
+// (no helper, a missing capability) is not made an ERROR by a peer that
+// failed to boot.
 func (x *targetRun) needs(c suites.Check) error {
 	for _, n := range c.Needs {
-		if n == suites.NeedPeer {
-			if x.tg.Peer != nil {
-				continue
-			}
-			if x.peerErr != nil {
-				return x.peerErr
-			}
-			return &needError{reason: "no peer guest"}
-		}
-		if n == suites.NeedHelper {
+		switch {
+		case n == suites.NeedPeer:
+		case n == suites.NeedHelper:
 			if x.tg.Helper == "" {
 				return &needError{reason: "the vcprobe helper is not in the guest (see the run's first lines)"}
 			}
-			continue
+		default:
+			if ok, err := drivers.HasCapability(x.gs.g, n); err != nil || !ok {
+				return &needError{reason: "host driver lacks capability: " + n}
+			}
 		}
-		if ok, err := drivers.HasCapability(x.gs.g, n); err != nil || !ok {
-			return &needError{reason: "host driver lacks capability: " + n}
+	}
+	if suites.Needs(c, suites.NeedPeer) && x.tg.Peer == nil {
+		if x.peerErr != nil {
+			return x.peerErr
 		}
+		return &needError{reason: "no peer guest"}
 	}
 	return nil
 }

@@ -2,10 +2,12 @@ package runner
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
 )
@@ -31,6 +33,35 @@ func TestHelperNeed(t *testing.T) {
 			t.Errorf("with the helper: %s %s", r.Status, r.Reason)
 		case !withProbe && (r.Status != reports.Skip || !strings.Contains(r.Reason, "vcprobe")):
 			t.Errorf("without the helper: %s %q, want SKIP naming vcprobe", r.Status, r.Reason)
+		}
+	}
+}
+
+// TestPeerCheckWithoutHelper: a two-guest check that also needs the
+// helper SKIPs (naming vcprobe) when the run has no helper, whatever
+// the order of its needs: no peer is booted for it, and a peer that
+// would have failed to boot does not make it an ERROR (before, the
+// peer booted alongside the target, failed, and the check that could
+// never have run made the run NOT CERTIFIED).
+func TestPeerCheckWithoutHelper(t *testing.T) {
+	for _, needs := range [][]string{{suites.NeedPeer, suites.NeedHelper}, {suites.NeedHelper, suites.NeedPeer}} {
+		tp := suites.Check{ID: "network.tp", Area: "network", Title: "tp", Needs: needs, Timeout: 5 * time.Second, Run: func(t *suites.T) {}}
+		h, d := newFakeHost(), &fakeDial{}
+		h.failProv["-peer"] = drivers.Errorf(drivers.ClassHost, "provision", "no space left in pool")
+		o := opts(t, h, d, okCheck, tp)
+		o.ProbePath = ""
+		run, _, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := result(t, run.Targets[0], "network.tp"); r.Status != reports.Skip || !strings.Contains(r.Reason, "vcprobe") {
+			t.Errorf("needs %v: %s %q, want SKIP naming vcprobe", needs, r.Status, r.Reason)
+		}
+		if run.Verdict() != reports.Certified {
+			t.Errorf("needs %v: verdict %s", needs, run.Verdict())
+		}
+		if slices.ContainsFunc(h.events, func(e string) bool { return strings.Contains(e, "-peer") }) || h.provCount != 1 {
+			t.Errorf("needs %v: a peer was booted for a check that cannot use it: %d provisions, %v", needs, h.provCount, h.events)
 		}
 	}
 }

@@ -10,13 +10,18 @@ import (
 )
 
 // wantPeer decides whether the target gets a peer guest: only when a
-// check to run needs one. A peer the plan declines is a missing need
-// (SKIP); a peer whose host could not be opened is a host failure
-// (ERROR): the target must not be certified without its two-guest
-// checks. When a peer is wanted, x.peerHost is set.
+// check to run needs one and could use it (a check that also needs the
+// helper SKIPs when the run has none: no peer is booted for it). A peer
+// the plan declines is a missing need (SKIP); a peer whose host could
+// not be opened is a host failure (ERROR): the target must not be
+// certified without its two-guest checks. When a peer is wanted,
+// x.peerHost is set.
 func (x *targetRun) wantPeer(ctx context.Context) {
 	p := x.rt.Peer
-	if p == nil || !slices.ContainsFunc(x.todo, func(c suites.Check) bool { return suites.Needs(c, suites.NeedPeer) }) {
+	usable := func(c suites.Check) bool {
+		return suites.Needs(c, suites.NeedPeer) && (x.r.opt.ProbePath != "" || !suites.Needs(c, suites.NeedHelper))
+	}
+	if p == nil || !slices.ContainsFunc(x.todo, usable) {
 		return
 	}
 	if p.Why != "" {
@@ -63,8 +68,14 @@ func (x *targetRun) startPeer(ctx context.Context) (wait func(targetUp bool)) {
 		}
 		<-done
 		// The peer's connection lives until teardown; so does its context.
-		x.cleanups = append(x.cleanups, cl...)
-		x.cleanups = append(x.cleanups, cancel)
+		// Teardown destroys the peer also when the target's guest is kept.
+		down := append(cl, cancel)
+		x.peerDown = func() {
+			for _, f := range slices.Backward(down) {
+				f()
+			}
+		}
+		x.cleanups = append(x.cleanups, x.peerDown)
 		switch {
 		case !targetUp || ctx.Err() != nil:
 		case err != nil:
@@ -118,6 +129,7 @@ func (x *targetRun) admit(ctx context.Context) (over bool) {
 	if err != nil {
 		return true // interrupted while waiting: nothing was made
 	}
+	x.admitted = got
 	x.cleanups = append(x.cleanups, got.release)
 	return false
 }

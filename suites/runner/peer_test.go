@@ -183,3 +183,22 @@ func TestPeerBootsWithTargetCleanup(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepOnFailureDestroysPeer: --keep-on-failure keeps the failed
+// target's guest, the one Outcome.Kept names, and destroys its peer
+// (before, the peer was left running, listed nowhere).
+func TestKeepOnFailureDestroysPeer(t *testing.T) {
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, failCheck, peerCheck)
+	o.KeepOnFailure = true
+	run, out, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := result(t, run.Targets[0], "network.peer"); r.Status != reports.Pass {
+		t.Fatalf("peer check: %s %s (the test needs a peer)", r.Status, r.Reason)
+	}
+	if live := h.names(); len(out.Kept) != 1 || len(live) != 1 || live[0] != out.Kept[0].Guest {
+		t.Errorf("kept %v, live %v: want the target's guest alone", out.Kept, live)
+	}
+}

@@ -42,8 +42,10 @@ type targetRun struct {
 	peerErr  error        // why there is no peer (statusOf decides)
 	peerHost drivers.Host // where the peer goes, when one is wanted
 	tg       *suites.Target
-	dead     error // why the guest can no longer be checked
-	kept     bool  // the guest was kept for debugging: teardown leaves it
+	dead     error     // why the guest can no longer be checked
+	kept     bool      // the guest was kept for debugging: teardown leaves it
+	admitted *admitted // the host memory admission gave the guests (nil: none)
+	peerDown func()    // destroys the peer (nil: none was provisioned)
 }
 
 // target runs one host × image pair from start to destroy.
@@ -52,10 +54,13 @@ func (r *runner) target(ctx context.Context, rt *resolve.Target) *reports.Target
 	if ctx.Err() != nil {
 		return x.t // interrupted before this target started: nothing recorded
 	}
+	// Every target that started ends its progress with its verdict and
+	// tally: also one whose host could not be opened, or whose checks
+	// are all N/A here (nothing to run).
+	defer func() { x.sink.Done(x.t.Verdict(!x.t.Finished.IsZero()), x.t.Count()) }()
 	if x.resolve(ctx) {
 		return r.finish(x.t)
 	}
-	defer func() { x.sink.Done(x.t.Verdict(!x.t.Finished.IsZero()), x.t.Count()) }()
 	defer x.teardown()
 	x.wantPeer(ctx)
 	if x.admit(ctx) {
@@ -199,6 +204,19 @@ func (x *targetRun) follow() {
 // failed target's guests are kept for debugging.
 func (x *targetRun) teardown() {
 	if x.kept {
+		// Only the failed guest is kept (Outcome.Kept names it): its
+		// peer, which nothing lists and no ssh_config reaches, goes.
+		if x.peerDown != nil {
+			x.sink.Phase(progress.Teardown)
+			x.peerDown()
+		}
+		// A kept guest is the user's now: admission stops counting it,
+		// or a target waiting for its memory would wait until the run's
+		// timeout and end INCOMPLETE.
+		if x.admitted != nil {
+			x.admitted.release()
+			x.r.progress(x.t.ID, "the kept guest's memory is no longer counted by admission: later guests on its host may not fit")
+		}
 		return
 	}
 	x.sink.Phase(progress.Teardown)

@@ -75,10 +75,10 @@ func init() {
 		"windows.hyperv.kvp":         f("the Hyper-V data exchange (KVP) service is stopped in the guest", "Get-Service vmickvpexchange Stopped", hv+"hyperv/ic-stopped.txt"),
 		"windows.hyperv.timesync":    f("the Hyper-V time synchronization service is stopped in the guest", "Get-Service vmictimesync Stopped", hv+"hyperv/ic-stopped.txt"),
 		"windows.hyperv.vss":         f("the Hyper-V VSS requestor is stopped: backups are not application-consistent", "Get-Service vmicvss Stopped", hv+"hyperv/ic-stopped.txt"),
-		"windows.lifecycle.reboot":   f("a reboot requested in the guest never happens", "LastBootUpTime unchanged after shutdown.exe /r", kvm+"lifecycle/no-reboot.txt"),
+		"windows.lifecycle.reboot":   f("a reboot requested in the guest never happens", "the boot identity (Kernel-General event 12) unchanged after shutdown.exe /r", kvm+"lifecycle/no-reboot.txt"),
 		"windows.lifecycle.pause-resume": f("the guest does not survive a host pause/resume (it rebooted, or its disk refuses writes)",
-			"a new LastBootUpTime after resume; a write refused after resume", kvm+"lifecycle/rebooted-on-resume.txt", kvm+"lifecycle/read-only-after-resume.txt"),
-		"windows.lifecycle.save-restore": f("the guest does not survive a host save/restore", "a new LastBootUpTime after restore", kvm+"lifecycle/rebooted-on-resume.txt"),
+			"a new boot identity (another Kernel-General event 12) after resume; a write refused after resume", kvm+"lifecycle/rebooted-on-resume.txt", kvm+"lifecycle/read-only-after-resume.txt"),
+		"windows.lifecycle.save-restore": f("the guest does not survive a host save/restore", "a new boot identity (another Kernel-General event 12) after restore", kvm+"lifecycle/rebooted-on-resume.txt"),
 		"windows.lifecycle.shutdown":     f("Windows ignores the host's graceful shutdown (ACPI power button)", "a replayed guest that ignores PowerShutdown", "IgnoreShutdown"),
 	})
 }

@@ -67,3 +67,40 @@ func TestInventoryWMIFailed(t *testing.T) {
 		t.Fatalf("want ERROR naming WMI, got\n%s", suitetest.Describe(r))
 	}
 }
+
+// Win32_PnPEntity lists devices that are not present (code 45, Present
+// False): an image built with another NIC keeps them. They are not in an
+// error state; a present device with code 28 still is.
+func TestProblemsIgnoreNotPresentDevices(t *testing.T) {
+	inv := &windows.Inventory{Devices: []windows.Device{
+		{Name: "Red Hat VirtIO Ethernet Adapter", Service: "netkvm"},
+		{Name: "Intel(R) PRO/1000 MT Network Connection", PNPDeviceID: `PCI\VEN_8086&DEV_100E\3&267A616A&0&18`, Service: "E1G60", ConfigManagerErrorCode: 45},
+	}}
+	if v := windows.JudgeProblems(inv); !v.Items[0].OK {
+		t.Fatalf("a not-present device failed the check: %+v", v.Items[0])
+	}
+	inv.Devices = append(inv.Devices, windows.Device{Name: "Ethernet Controller", ConfigManagerErrorCode: 28})
+	if v := windows.JudgeProblems(inv); v.Items[0].OK {
+		t.Fatalf("code 28 passed: %+v", v.Items[0])
+	}
+}
+
+// A not-present device of a profile service is not judged for its
+// signature; a service with only not-present devices still fails.
+func TestSignedIgnoresNotPresentDevices(t *testing.T) {
+	inv := &windows.Inventory{
+		Devices: []windows.Device{
+			{Name: "Red Hat VirtIO Ethernet Adapter", PNPDeviceID: `PCI\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01\3&267A616A&0&18`, Service: "netkvm"},
+			{Name: "Red Hat VirtIO Ethernet Adapter #2", PNPDeviceID: `PCI\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01\3&267A616A&0&20`, Service: "netkvm", ConfigManagerErrorCode: 45},
+		},
+		Signed: []windows.SignedDriver{{DeviceID: `PCI\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01\3&267A616A&0&18`, IsSigned: true, Signer: "Red Hat, Inc."}},
+	}
+	v := windows.JudgeSigned(inv, []string{"netkvm"}, []string{"Red Hat, Inc."})
+	if len(v.Items) != 1 || !v.Items[0].OK {
+		t.Fatalf("items %+v", v.Items)
+	}
+	inv.Devices = inv.Devices[1:]
+	if v := windows.JudgeSigned(inv, []string{"netkvm"}, []string{"Red Hat, Inc."}); len(v.Items) != 1 || v.Items[0].OK {
+		t.Fatalf("only a not-present device, items %+v", v.Items)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf16"
 
@@ -27,6 +28,17 @@ var PowerShellArgs = []string{"-NoLogo", "-NoProfile", "-NonInteractive", "-Exec
 // scriptPrelude silences progress records, which would otherwise arrive
 // as CLIXML noise on stderr.
 const scriptPrelude = "$ProgressPreference='SilentlyContinue';"
+
+// MaxCommandLine is the longest command line WinRS runs: its cmd shell
+// hands the command to cmd.exe, whose limit is 8191 characters; past it
+// Windows answers "The command line is too long." (or truncates).
+const MaxCommandLine = 8191
+
+// CommandLine is the command line Run sends for script, as cmd.exe sees
+// it (the transport's prelude included).
+func CommandLine(script string) string {
+	return PowerShell + " " + strings.Join(PowerShellArgs, " ") + " " + EncodeScript(scriptPrelude+script)
+}
 
 // EncodeScript is the -EncodedCommand argument for script.
 func EncodeScript(script string) string {
@@ -56,8 +68,8 @@ func (c *Client) Run(ctx context.Context, cmd transport.Command) (transport.Resu
 // run is Run with caller-provided writers (Download streams through it).
 func (c *Client) run(ctx context.Context, cmd transport.Command, stdout, stderr io.Writer) (int, error) {
 	script := scriptPrelude + cmd.Cmd
-	if len(script) > c.cfg.MaxScript {
-		return -1, drivers.Errorf(drivers.ClassInput, "winrm run", "script of %d characters is over the %d that -EncodedCommand carries safely: upload it and run it with -File", len(script), c.cfg.MaxScript)
+	if n := len(CommandLine(cmd.Cmd)); n > MaxCommandLine || c.cfg.MaxScript > 0 && len(script) > c.cfg.MaxScript {
+		return -1, drivers.Errorf(drivers.ClassInput, "winrm run", "script of %d characters makes a %d-character command line; -EncodedCommand carries at most %d (and Config.MaxScript %d): upload it and run it with -File", len(script), n, MaxCommandLine, c.cfg.MaxScript)
 	}
 	if cmd.Timeout > 0 {
 		var cancel context.CancelFunc

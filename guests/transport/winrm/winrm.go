@@ -60,8 +60,10 @@ type Config struct {
 	// one replaces it (default 300; Windows limits a shell's lifetime
 	// commands and processes, and a quota fault recycles at once).
 	RecycleAfter int
-	// MaxScript bounds a command's script (default 2000 characters):
-	// -EncodedCommand breaks at about 2.5-3 KB of script.
+	// MaxScript, when positive, also bounds a command's script in
+	// characters. Zero: the only bound is MaxCommandLine, which is what
+	// Windows enforces (about 3000 ASCII characters of script once
+	// encoded as -EncodedCommand).
 	MaxScript int
 }
 
@@ -86,9 +88,6 @@ func (c *Config) defaults() error {
 	}
 	if c.RecycleAfter <= 0 {
 		c.RecycleAfter = 300
-	}
-	if c.MaxScript <= 0 {
-		c.MaxScript = 2000
 	}
 	return nil
 }

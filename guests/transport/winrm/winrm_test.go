@@ -311,6 +311,22 @@ func TestScriptTooLongIsInputError(t *testing.T) {
 	}
 }
 
+// A script that fits cmd.exe's 8191-character command line once encoded
+// (the Windows inventory script is about 2700 characters) must run: the
+// bound is the command line Windows enforces, not a guess below it.
+func TestScriptUpToTheCommandLineLimitRuns(t *testing.T) {
+	s := startServer(t, nil)
+	c := dial(t, s.config())
+	long := "Write-Output '" + strings.Repeat("x", 2900) + "'"
+	if n := len(winrm.CommandLine(long)); n > winrm.MaxCommandLine {
+		t.Fatalf("test script makes a %d-character command line", n)
+	}
+	r := run(t, c, long)
+	if r.Exit != 0 || len(r.Stdout) != 2902 {
+		t.Fatalf("exit %d, %d bytes of stdout", r.Exit, len(r.Stdout))
+	}
+}
+
 func TestClosedClient(t *testing.T) {
 	s := startServer(t, nil)
 	c := dial(t, s.config())

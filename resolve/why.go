@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"strings"
 
 	"github.com/virtcert/virtcert/suites"
 )
@@ -36,11 +35,7 @@ func NotFor(c suites.Check, hypervisors []string, guestOS string) string {
 	}
 	hv := slices.DeleteFunc(slices.Clone(hypervisors), func(h string) bool { return h == "" })
 	if len(hv) > 0 && len(c.Hypervisors) > 0 && !slices.ContainsFunc(hv, func(h string) bool { return slices.Contains(c.Hypervisors, h) }) {
-		what := strings.Join(hv, "/") + " guests"
-		if what == "unknown guests" {
-			what = "guests of an unknown hypervisor"
-		}
-		return KindNA + ": " + suites.NotFor(what, c.Hypervisors)
+		return KindNA + ": " + suites.NotFor(suites.GuestsOn(hv...), c.Hypervisors)
 	}
 	return ""
 }

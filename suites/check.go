@@ -143,9 +143,19 @@ func NotApplicable(c Check, hypervisor, os string) string {
 		return NotFor(os+" guests", c.OS)
 	}
 	if len(c.Hypervisors) > 0 && !slices.Contains(c.Hypervisors, hypervisor) {
-		return NotFor(hypervisor+" guests", c.Hypervisors)
+		return NotFor(GuestsOn(hypervisor), c.Hypervisors)
 	}
 	return ""
+}
+
+// GuestsOn names the guests of hosts reporting one of hypervisors:
+// "kvm/qemu guests", or "guests of an unknown hypervisor" for a host
+// that cannot tell (the existing driver's "unknown").
+func GuestsOn(hypervisors ...string) string {
+	if len(hypervisors) == 1 && hypervisors[0] == "unknown" {
+		return "guests of an unknown hypervisor"
+	}
+	return strings.Join(hypervisors, "/") + " guests"
 }
 
 // NotFor is the one wording of a check that does not apply: "not for

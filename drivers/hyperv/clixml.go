@@ -1,12 +1,9 @@
 package hyperv
 
 import (
-	"bytes"
-	"encoding/xml"
-	"errors"
-	"io"
-	"strconv"
 	"strings"
+
+	"github.com/virtcert/virtcert/internal/clixml"
 )
 
 // PowerShell serialises its non-output streams (errors, warnings, verbose,
@@ -17,7 +14,8 @@ import (
 //	<Objs Version="1.1.0.1" xmlns="..."><S S="Error">line_x000D__x000A_</S>...</Objs>
 //
 // with characters outside XML's range escaped as _xHHHH_. ParseCLIXML turns
-// that back into readable text per stream.
+// that back into readable text per stream; the decoding itself is
+// internal/clixml's, shared with the WinRM transport.
 
 // CLIXML is what a stderr stream held, by PowerShell stream.
 type CLIXML struct {
@@ -27,91 +25,29 @@ type CLIXML struct {
 	Plain string
 }
 
-const clixmlHeader = "#< CLIXML"
+const clixmlHeader = clixml.Header
 
 // ParseCLIXML parses stderr. It never fails: text it cannot parse ends up
 // in Plain, so no diagnostic is ever lost.
 func ParseCLIXML(stderr []byte) CLIXML {
 	var out CLIXML
 	var plain strings.Builder
-	rest := string(stderr)
-	for {
-		i := strings.Index(rest, clixmlHeader)
-		if i < 0 {
-			plain.WriteString(rest)
-			break
+	for _, p := range clixml.Split(string(stderr)) {
+		if !p.Doc {
+			plain.WriteString(p.Text)
+			continue
 		}
-		plain.WriteString(rest[:i])
-		rest = rest[i+len(clixmlHeader):]
-		end := strings.Index(rest, clixmlHeader)
-		doc := rest
-		if end >= 0 {
-			doc, rest = rest[:end], rest[end:]
-		} else {
-			rest = ""
+		recs, err := clixml.Decode(p.Text)
+		if err != nil {
+			plain.WriteString(p.Text)
+			continue
 		}
-		if err := out.parseDoc(doc); err != nil {
-			plain.WriteString(doc)
+		for _, r := range recs {
+			out.add(r.Stream, r.Text)
 		}
 	}
 	out.Plain = strings.TrimSpace(plain.String())
 	return out
-}
-
-func (c *CLIXML) parseDoc(doc string) error {
-	dec := xml.NewDecoder(strings.NewReader(doc))
-	dec.Strict = true
-	depth := 0
-	var sawObjs bool
-	var stream string
-	var text bytes.Buffer
-	inS := false
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if depth == 1 {
-				if t.Name.Local != "Objs" {
-					return errors.New("clixml: root is not Objs")
-				}
-				sawObjs = true
-			}
-			// Only top-level <S S="stream"> carry stream text; <S> deeper
-			// down are string members of serialised objects (progress
-			// records), which we drop.
-			if depth == 2 && t.Name.Local == "S" {
-				inS = true
-				stream = ""
-				text.Reset()
-				for _, a := range t.Attr {
-					if a.Name.Local == "S" {
-						stream = a.Value
-					}
-				}
-			}
-		case xml.EndElement:
-			if depth == 2 && inS {
-				inS = false
-				c.add(stream, decodeCLIXMLString(text.String()))
-			}
-			depth--
-		case xml.CharData:
-			if inS && depth == 2 {
-				text.Write(t)
-			}
-		}
-	}
-	if !sawObjs || depth != 0 {
-		return errors.New("clixml: incomplete document")
-	}
-	return nil
 }
 
 func (c *CLIXML) add(stream, s string) {
@@ -127,27 +63,6 @@ func (c *CLIXML) add(stream, s string) {
 	default:
 		c.Information = append(c.Information, s)
 	}
-}
-
-// decodeCLIXMLString undoes PowerShell's _xHHHH_ escaping (an escaped
-// underscore is _x005F_).
-func decodeCLIXMLString(s string) string {
-	if !strings.Contains(s, "_x") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if i+7 <= len(s) && s[i] == '_' && s[i+1] == 'x' && s[i+6] == '_' {
-			if n, err := strconv.ParseUint(s[i+2:i+6], 16, 16); err == nil {
-				b.WriteRune(rune(n))
-				i += 7
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-		i++
-	}
-	return b.String()
 }
 
 // ErrorText is the error stream as one readable message: PowerShell

@@ -76,3 +76,10 @@ func TestCLIXMLSummary(t *testing.T) {
 		t.Fatalf("summary %q", got)
 	}
 }
+
+func TestParseCLIXMLSurrogatePair(t *testing.T) {
+	c := ParseCLIXML([]byte("#< CLIXML\r\n<Objs><S S=\"Error\">VM _xD83D__xDE00_ failed</S></Objs>"))
+	if len(c.Error) != 1 || c.Error[0] != "VM \U0001F600 failed" {
+		t.Fatalf("error = %q", c.Error)
+	}
+}

@@ -69,3 +69,13 @@ func FuzzDecodeStderr(f *testing.F) {
 		}
 	})
 }
+
+// A character outside the BMP arrives as a UTF-16 surrogate pair of
+// escapes and comes out as the one character (it came out as two U+FFFD
+// before the decoder was shared with the Hyper-V driver).
+func TestDecodeStderrSurrogatePair(t *testing.T) {
+	got := string(DecodeStderr([]byte("#< CLIXML\r\n<Objs><S S=\"Warning\">ok _xD83D__xDE00__x000A_</S></Objs>")))
+	if got != "WARNING: ok \U0001F600\n" {
+		t.Fatalf("got %q", got)
+	}
+}

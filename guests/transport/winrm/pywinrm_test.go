@@ -3,21 +3,14 @@ package winrm_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/virtcert/virtcert/fixtures/pywinrm"
 	"github.com/virtcert/virtcert/fixtures/wsman"
 	"github.com/virtcert/virtcert/guests/transport/winrm"
 )
-
-// systemPython is Debian's python3, which has python3-winrm (the PATH
-// python3 may be a pyenv one without Debian's packages).
-const systemPython = "/usr/bin/python3"
 
 // TestPyWinRMAgrees checks each server behaviour the transport relies on
 // (the pinned certificate, 401 on wrong credentials, UTF-8 output in
@@ -26,32 +19,17 @@ const systemPython = "/usr/bin/python3"
 // pywinrm, an independent client, so the transport is not proven only
 // against a server shaped to suit it.
 func TestPyWinRMAgrees(t *testing.T) {
-	if _, err := os.Stat(systemPython); err != nil {
-		t.Skipf("%s not found: this check needs Debian's python3 with python3-winrm", systemPython)
-	}
-	if out, err := exec.Command(systemPython, "-c", "import winrm, requests_ntlm, xmltodict").CombinedOutput(); err != nil {
-		t.Skipf("python3-winrm is absent (apt-get install python3-winrm, or make deps): %s", strings.TrimSpace(string(out)))
-	}
+	pywinrm.Need(t)
 	const quota = 4
 	s := startServer(t, func(c *wsman.Config) { c.MaxShellLifetimeCommands = quota })
 	ca, err := s.run.WriteCAFile(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, _ := json.Marshal(map[string]any{
+	out, _ := pywinrm.Run(t, 90*time.Second, "testdata/pywinrm_check.py", map[string]any{
 		"host": s.run.Host, "port": s.run.Port, "username": testUser, "password": testPass,
 		"ca": ca, "pin": s.pin, "append_script": winrm.ScriptAppend, "quota": quota,
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, systemPython, "testdata/pywinrm_check.py")
-	cmd.Stdin = bytes.NewReader(job)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("pywinrm_check.py: %v\n%s\n%s", err, out, stderr.String())
-	}
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {

@@ -44,130 +44,163 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("vcprobe "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	emit := func(v any, err error) int {
-		enc := json.NewEncoder(stdout)
-		if e := enc.Encode(v); e != nil {
-			fmt.Fprintln(stderr, "vcprobe:", e)
-			return 1
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "vcprobe:", err)
-			return 1
-		}
-		return 0
-	}
 	switch args[0] {
 	case "clock":
-		if err := fs.Parse(args[1:]); err != nil {
-			return 2
-		}
-		if err := probe.ServeClock(stdin, stdout, probe.Now); err != nil {
-			fmt.Fprintln(stderr, "vcprobe clock:", err)
-			return 1
-		}
-		return 0
+		return runClock(fs, args, stdin, stdout, stderr)
 	case "mono":
-		d := fs.Duration("duration", 2*time.Second, "how long to scan")
-		if err := fs.Parse(args[1:]); err != nil {
-			return 2
-		}
-		return emit(probe.MonoCheck(*d), nil)
+		return runMono(fs, args, stdout, stderr)
 	case "tcp-server":
-		listen := fs.String("listen", ":5201", "address to listen on")
-		d := fs.Duration("duration", 60*time.Second, "give up after this long")
-		threads := fs.Int("threads", 1, "OS threads the streams share (GOMAXPROCS); 1 like iperf3 -s")
-		if err := fs.Parse(args[1:]); err != nil {
-			return 2
-		}
-		if *threads < 1 {
-			fmt.Fprintln(stderr, "tcp-server: -threads must be >= 1")
-			return 2
-		}
-		runtime.GOMAXPROCS(*threads)
-		ln, err := net.Listen("tcp", *listen)
-		if err != nil {
-			return emit(probe.TCPResult{Role: "server", Error: err.Error()}, err)
-		}
-		// Tell the controller we listen before it connects: one line on
-		// stderr, so stdout stays a single JSON document.
-		fmt.Fprintln(stderr, "listening", ln.Addr())
-		ctx, cancel := context.WithTimeout(context.Background(), *d)
-		defer cancel()
-		res, err := probe.TCPServe(ctx, ln)
-		return emit(res, err)
+		return runTCPServer(fs, args, stdout, stderr)
 	case "tcp-client":
-		addr := fs.String("connect", "", "receiver address host:port")
-		d := fs.Duration("duration", 5*time.Second, "send for this long")
-		streams := fs.Int("streams", 1, "parallel TCP streams (1..255)")
-		threads := fs.Int("threads", 1, "OS threads the streams share (GOMAXPROCS); 1 like iperf3 before 3.16, whose streams all run in one thread")
-		if err := fs.Parse(args[1:]); err != nil {
-			return 2
-		}
-		if *threads < 1 {
-			fmt.Fprintln(stderr, "tcp-client: -threads must be >= 1")
-			return 2
-		}
-		runtime.GOMAXPROCS(*threads)
-		if *addr == "" {
-			fmt.Fprintln(stderr, "tcp-client: -connect is required")
-			return 2
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), *d+60*time.Second)
-		defer cancel()
-		res, err := probe.TCPSend(ctx, *addr, *d, *streams)
-		return emit(res, err)
+		return runTCPClient(fs, args, stdout, stderr)
 	case "disk":
-		var o probe.DiskOptions
-		var size, bs string
-		fs.StringVar(&o.Path, "path", "", "file or block device")
-		fs.StringVar(&size, "size", "64M", "bytes to use (K, M, G suffixes)")
-		fs.StringVar(&o.Mode, "mode", "seqread", "seqwrite, seqread, randread, randwrite")
-		fs.StringVar(&bs, "bs", "1M", "block size")
-		fs.BoolVar(&o.Direct, "direct", true, "O_DIRECT")
-		fs.DurationVar(&o.Duration, "duration", 5*time.Second, "measure for this long")
-		fs.DurationVar(&o.Ramp, "ramp", 0, "uncounted warm-up before the measured window (fio --ramp_time)")
-		fs.BoolVar(&o.GoSyscall, "gosyscall", false, "I/O through os.File instead of raw pread/pwrite (for comparison)")
-		if err := fs.Parse(args[1:]); err != nil {
-			return 2
-		}
-		var err error
-		if o.Size, err = parseSize(size); err != nil {
-			fmt.Fprintln(stderr, "disk: -size:", err)
-			return 2
-		}
-		b, err := parseSize(bs)
-		if err != nil || o.Path == "" {
-			fmt.Fprintln(stderr, "disk: -bs and -path are required and valid")
-			return 2
-		}
-		o.BS = int(b)
-		res, err := probe.DiskBench(o)
-		return emit(res, err)
+		return runDisk(fs, args, stdout, stderr)
 	case "integrity":
-		path := fs.String("path", "", "file or block device (overwritten)")
-		size := fs.String("size", "64M", "bytes to write and verify")
-		phase := fs.String("phase", "both", "both, write or verify")
-		seed := fs.Uint64("seed", 0, "pattern seed (0: from the clock)")
-		direct := fs.Bool("direct", true, "O_DIRECT")
-		if err := fs.Parse(args[1:]); err != nil {
-			return 2
-		}
-		n, err := parseSize(*size)
-		if err != nil || *path == "" || (*phase != "both" && *phase != "write" && *phase != "verify") {
-			fmt.Fprintln(stderr, "integrity: -path, -size and -phase both|write|verify are required")
-			return 2
-		}
-		if *seed == 0 {
-			if *phase == "verify" {
-				fmt.Fprintln(stderr, "integrity: -phase verify needs the -seed used to write")
-				return 2
-			}
-			*seed = uint64(time.Now().UnixNano())
-		}
-		return emit(probe.Integrity(*path, n, *seed, *phase, *direct), nil)
+		return runIntegrity(fs, args, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "vcprobe: unknown subcommand %q\n", args[0])
 	return 2
+}
+
+// emit writes v as one JSON document on stdout, then err (if any) on
+// stderr; the exit status is 1 if either fails.
+func emit(stdout, stderr io.Writer, v any, err error) int {
+	enc := json.NewEncoder(stdout)
+	if e := enc.Encode(v); e != nil {
+		fmt.Fprintln(stderr, "vcprobe:", e)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vcprobe:", err)
+		return 1
+	}
+	return 0
+}
+
+// runClock: vcprobe clock serves the clock protocol on stdin/stdout.
+func runClock(fs *flag.FlagSet, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if err := probe.ServeClock(stdin, stdout, probe.Now); err != nil {
+		fmt.Fprintln(stderr, "vcprobe clock:", err)
+		return 1
+	}
+	return 0
+}
+
+// runMono: vcprobe mono scans the monotonic clock.
+func runMono(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	d := fs.Duration("duration", 2*time.Second, "how long to scan")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	return emit(stdout, stderr, probe.MonoCheck(*d), nil)
+}
+
+// runTCPServer: vcprobe tcp-server receives TCP streams.
+func runTCPServer(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	listen := fs.String("listen", ":5201", "address to listen on")
+	d := fs.Duration("duration", 60*time.Second, "give up after this long")
+	threads := fs.Int("threads", 1, "OS threads the streams share (GOMAXPROCS); 1 like iperf3 -s")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *threads < 1 {
+		fmt.Fprintln(stderr, "tcp-server: -threads must be >= 1")
+		return 2
+	}
+	runtime.GOMAXPROCS(*threads)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return emit(stdout, stderr, probe.TCPResult{Role: "server", Error: err.Error()}, err)
+	}
+	// Tell the controller we listen before it connects: one line on
+	// stderr, so stdout stays a single JSON document.
+	fmt.Fprintln(stderr, "listening", ln.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), *d)
+	defer cancel()
+	res, err := probe.TCPServe(ctx, ln)
+	return emit(stdout, stderr, res, err)
+}
+
+// runTCPClient: vcprobe tcp-client sends TCP streams.
+func runTCPClient(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	addr := fs.String("connect", "", "receiver address host:port")
+	d := fs.Duration("duration", 5*time.Second, "send for this long")
+	streams := fs.Int("streams", 1, "parallel TCP streams (1..255)")
+	threads := fs.Int("threads", 1, "OS threads the streams share (GOMAXPROCS); 1 like iperf3 before 3.16, whose streams all run in one thread")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *threads < 1 {
+		fmt.Fprintln(stderr, "tcp-client: -threads must be >= 1")
+		return 2
+	}
+	runtime.GOMAXPROCS(*threads)
+	if *addr == "" {
+		fmt.Fprintln(stderr, "tcp-client: -connect is required")
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *d+60*time.Second)
+	defer cancel()
+	res, err := probe.TCPSend(ctx, *addr, *d, *streams)
+	return emit(stdout, stderr, res, err)
+}
+
+// runDisk: vcprobe disk measures disk throughput.
+func runDisk(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	var o probe.DiskOptions
+	var size, bs string
+	fs.StringVar(&o.Path, "path", "", "file or block device")
+	fs.StringVar(&size, "size", "64M", "bytes to use (K, M, G suffixes)")
+	fs.StringVar(&o.Mode, "mode", "seqread", "seqwrite, seqread, randread, randwrite")
+	fs.StringVar(&bs, "bs", "1M", "block size")
+	fs.BoolVar(&o.Direct, "direct", true, "O_DIRECT")
+	fs.DurationVar(&o.Duration, "duration", 5*time.Second, "measure for this long")
+	fs.DurationVar(&o.Ramp, "ramp", 0, "uncounted warm-up before the measured window (fio --ramp_time)")
+	fs.BoolVar(&o.GoSyscall, "gosyscall", false, "I/O through os.File instead of raw pread/pwrite (for comparison)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	var err error
+	if o.Size, err = parseSize(size); err != nil {
+		fmt.Fprintln(stderr, "disk: -size:", err)
+		return 2
+	}
+	b, err := parseSize(bs)
+	if err != nil || o.Path == "" {
+		fmt.Fprintln(stderr, "disk: -bs and -path are required and valid")
+		return 2
+	}
+	o.BS = int(b)
+	res, err := probe.DiskBench(o)
+	return emit(stdout, stderr, res, err)
+}
+
+// runIntegrity: vcprobe integrity writes and verifies a pattern.
+func runIntegrity(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
+	path := fs.String("path", "", "file or block device (overwritten)")
+	size := fs.String("size", "64M", "bytes to write and verify")
+	phase := fs.String("phase", "both", "both, write or verify")
+	seed := fs.Uint64("seed", 0, "pattern seed (0: from the clock)")
+	direct := fs.Bool("direct", true, "O_DIRECT")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	n, err := parseSize(*size)
+	if err != nil || *path == "" || (*phase != "both" && *phase != "write" && *phase != "verify") {
+		fmt.Fprintln(stderr, "integrity: -path, -size and -phase both|write|verify are required")
+		return 2
+	}
+	if *seed == 0 {
+		if *phase == "verify" {
+			fmt.Fprintln(stderr, "integrity: -phase verify needs the -seed used to write")
+			return 2
+		}
+		*seed = uint64(time.Now().UnixNano())
+	}
+	return emit(stdout, stderr, probe.Integrity(*path, n, *seed, *phase, *direct), nil)
 }
 
 func parseSize(s string) (int64, error) {

@@ -62,29 +62,9 @@ type winrmExecutor struct {
 // DialWinRM connects to a WinRM endpoint and opens a shell.
 func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Executor, error) {
 	op := "hyperv open " + drivers.RedactURI(uri)
-	u, err := url.Parse(uri)
-	if err != nil || u.Host == "" || u.User != nil {
-		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "bad URI %q: want https://host:5986/wsman (credentials go in username_env/password_env, never in the URI)", drivers.RedactURI(uri))
-	}
-	if u.Path != "/wsman" && u.Path != "" {
-		return nil, drivers.Errorf(drivers.ClassInput, op, "path %q: the WinRM endpoint is /wsman", u.Path)
-	}
-	https := false
-	port := 5985
-	switch u.Scheme {
-	case "https":
-		https, port = true, 5986
-	case "http":
-		if !opts.Insecure {
-			return nil, drivers.Errorf(drivers.ClassInput, op, "plain http sends everything in clear text: use https://host:5986/wsman, or set insecure: true explicitly")
-		}
-	default:
-		return nil, drivers.Errorf(drivers.ClassInput, op, "scheme %q: want https (or http with insecure)", u.Scheme)
-	}
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil || port <= 0 || port > 65535 {
-			return nil, drivers.Errorf(drivers.ClassInput, op, "bad port %q", p)
-		}
+	u, https, port, err := winrmURI(op, uri, opts.Insecure)
+	if err != nil {
+		return nil, err
 	}
 	o, err := parseOptions(opts.Extra)
 	if err != nil {
@@ -97,44 +77,12 @@ func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Execu
 			auth = "cert"
 		}
 	}
-	var ca, cert, key []byte
-	if opts.CACertFile != "" {
-		if ca, err = os.ReadFile(opts.CACertFile); err != nil {
-			return nil, drivers.Wrap(drivers.ClassInput, op+": ca_cert", err)
-		}
-		if !x509.NewCertPool().AppendCertsFromPEM(ca) {
-			return nil, drivers.Errorf(drivers.ClassInput, op, "ca_cert %s holds no PEM certificate", opts.CACertFile)
-		}
+	ca, cert, key, decorate, err := winrmAuth(op, auth, https, opts)
+	if err != nil {
+		return nil, err
 	}
 	params := winrm.NewParameters("PT60S", "en-US", 153600)
-	switch auth {
-	case "cert":
-		if !https {
-			return nil, drivers.Errorf(drivers.ClassInput, op, "client-certificate authentication needs https")
-		}
-		if opts.ClientCertFile == "" || opts.ClientKeyFile == "" {
-			return nil, drivers.Errorf(drivers.ClassInput, op, "auth cert needs client_cert and client_key")
-		}
-		if cert, err = os.ReadFile(opts.ClientCertFile); err != nil {
-			return nil, drivers.Wrap(drivers.ClassInput, op+": client_cert", err)
-		}
-		if key, err = os.ReadFile(opts.ClientKeyFile); err != nil {
-			return nil, drivers.Wrap(drivers.ClassInput, op+": client_key", err)
-		}
-		if _, err := tls.X509KeyPair(cert, key); err != nil {
-			return nil, drivers.Errorf(drivers.ClassInput, op, "client_cert/client_key do not form a key pair")
-		}
-		params.TransportDecorator = func() winrm.Transporter { return &winrm.ClientAuthRequest{} }
-	case "ntlm", "basic":
-		if opts.Username == "" || opts.Password.Reveal() == "" {
-			return nil, drivers.Errorf(drivers.ClassInput, op, "auth %s needs a user name and a password (username_env / password_env or password_file)", auth)
-		}
-		if auth == "ntlm" {
-			user, pass := opts.Username, opts.Password.Reveal()
-			params.TransportDecorator = func() winrm.Transporter { return &NTLMTransport{User: user, Password: pass} }
-		}
-	}
-	params.TransportDecorator = checked(params.TransportDecorator)
+	params.TransportDecorator = checked(decorate)
 	// The response-header timeout must outlast the WinRS OperationTimeout
 	// (PT60S above), after which a Receive returns w:TimedOut and the
 	// library polls again.
@@ -152,6 +100,76 @@ func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Execu
 		return nil, err
 	}
 	return ex, nil
+}
+
+// winrmURI checks a WinRM endpoint URI and returns it parsed, whether it
+// is https and its port (5986 for https, 5985 for http, unless given).
+func winrmURI(op, uri string, insecure bool) (u *url.URL, https bool, port int, err error) {
+	u, err = url.Parse(uri)
+	if err != nil || u.Host == "" || u.User != nil {
+		return nil, false, 0, drivers.Errorf(drivers.ClassInput, "hyperv open", "bad URI %q: want https://host:5986/wsman (credentials go in username_env/password_env, never in the URI)", drivers.RedactURI(uri))
+	}
+	if u.Path != "/wsman" && u.Path != "" {
+		return nil, false, 0, drivers.Errorf(drivers.ClassInput, op, "path %q: the WinRM endpoint is /wsman", u.Path)
+	}
+	port = 5985
+	switch u.Scheme {
+	case "https":
+		https, port = true, 5986
+	case "http":
+		if !insecure {
+			return nil, false, 0, drivers.Errorf(drivers.ClassInput, op, "plain http sends everything in clear text: use https://host:5986/wsman, or set insecure: true explicitly")
+		}
+	default:
+		return nil, false, 0, drivers.Errorf(drivers.ClassInput, op, "scheme %q: want https (or http with insecure)", u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port <= 0 || port > 65535 {
+			return nil, false, 0, drivers.Errorf(drivers.ClassInput, op, "bad port %q", p)
+		}
+	}
+	return u, https, port, nil
+}
+
+// winrmAuth reads the TLS material of opts and checks the credentials
+// that auth needs; decorate is the transport of the auth (nil for basic).
+func winrmAuth(op, auth string, https bool, opts drivers.OpenOptions) (ca, cert, key []byte, decorate func() winrm.Transporter, err error) {
+	if opts.CACertFile != "" {
+		if ca, err = os.ReadFile(opts.CACertFile); err != nil {
+			return nil, nil, nil, nil, drivers.Wrap(drivers.ClassInput, op+": ca_cert", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(ca) {
+			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "ca_cert %s holds no PEM certificate", opts.CACertFile)
+		}
+	}
+	switch auth {
+	case "cert":
+		if !https {
+			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "client-certificate authentication needs https")
+		}
+		if opts.ClientCertFile == "" || opts.ClientKeyFile == "" {
+			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "auth cert needs client_cert and client_key")
+		}
+		if cert, err = os.ReadFile(opts.ClientCertFile); err != nil {
+			return nil, nil, nil, nil, drivers.Wrap(drivers.ClassInput, op+": client_cert", err)
+		}
+		if key, err = os.ReadFile(opts.ClientKeyFile); err != nil {
+			return nil, nil, nil, nil, drivers.Wrap(drivers.ClassInput, op+": client_key", err)
+		}
+		if _, err := tls.X509KeyPair(cert, key); err != nil {
+			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "client_cert/client_key do not form a key pair")
+		}
+		decorate = func() winrm.Transporter { return &winrm.ClientAuthRequest{} }
+	case "ntlm", "basic":
+		if opts.Username == "" || opts.Password.Reveal() == "" {
+			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "auth %s needs a user name and a password (username_env / password_env or password_file)", auth)
+		}
+		if auth == "ntlm" {
+			user, pass := opts.Username, opts.Password.Reveal()
+			decorate = func() winrm.Transporter { return &NTLMTransport{User: user, Password: pass} }
+		}
+	}
+	return ca, cert, key, decorate, nil
 }
 
 // within runs f under ctx (drivers.Within): the library ignores contexts.

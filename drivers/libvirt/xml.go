@@ -201,6 +201,39 @@ func domainXML(p domainParams) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	disks := domainDisks(p)
+	d := libvirtxml.Domain{
+		Type:          p.Type,
+		Name:          p.Name,
+		Metadata:      &libvirtxml.DomainMetadata{XML: string(meta)},
+		Memory:        &libvirtxml.DomainMemory{Value: uint(p.MemoryMB), Unit: "MiB"},
+		CurrentMemory: &libvirtxml.DomainCurrentMemory{Value: uint(p.MemoryMB), Unit: "MiB"},
+		VCPU:          &libvirtxml.DomainVCPU{Placement: "static", Value: uint(p.CPUs)},
+		OS: &libvirtxml.DomainOS{
+			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"},
+			Kernel:  p.Kernel,
+			Initrd:  p.Initrd,
+			Cmdline: p.Cmdline,
+		},
+		Features: &libvirtxml.DomainFeatureList{
+			ACPI: &libvirtxml.DomainFeature{},
+			APIC: &libvirtxml.DomainFeatureAPIC{},
+		},
+		Clock:      &libvirtxml.DomainClock{Offset: "utc"},
+		OnPoweroff: "destroy",
+		OnReboot:   "restart",
+		OnCrash:    "destroy",
+		Devices:    domainDevices(p, disks),
+	}
+	if p.UEFI {
+		d.OS.Firmware = "efi"
+	}
+	return d.Marshal()
+}
+
+// domainDisks is the domain's disks in target order: the root overlay
+// (boot disk unless a kernel is given), the extra disks, then the seed.
+func domainDisks(p domainParams) []libvirtxml.DomainDisk {
 	targets := diskTargets{}
 	volDisk := func(vol, bus, serial string) libvirtxml.DomainDisk {
 		return libvirtxml.DomainDisk{
@@ -233,60 +266,39 @@ func domainXML(p domainParams) (string, error) {
 		}
 		disks = append(disks, seed)
 	}
+	return disks
+}
+
+// domainDevices is the domain's device list around disks.
+func domainDevices(p domainParams, disks []libvirtxml.DomainDisk) *libvirtxml.DomainDeviceList {
 	zero := uint(0)
-	d := libvirtxml.Domain{
-		Type:          p.Type,
-		Name:          p.Name,
-		Metadata:      &libvirtxml.DomainMetadata{XML: string(meta)},
-		Memory:        &libvirtxml.DomainMemory{Value: uint(p.MemoryMB), Unit: "MiB"},
-		CurrentMemory: &libvirtxml.DomainCurrentMemory{Value: uint(p.MemoryMB), Unit: "MiB"},
-		VCPU:          &libvirtxml.DomainVCPU{Placement: "static", Value: uint(p.CPUs)},
-		OS: &libvirtxml.DomainOS{
-			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"},
-			Kernel:  p.Kernel,
-			Initrd:  p.Initrd,
-			Cmdline: p.Cmdline,
+	return &libvirtxml.DomainDeviceList{
+		Disks: disks,
+		Controllers: []libvirtxml.DomainController{
+			{Type: "scsi", Index: &zero, Model: "virtio-scsi"},
+			{Type: "virtio-serial", Index: &zero},
 		},
-		Features: &libvirtxml.DomainFeatureList{
-			ACPI: &libvirtxml.DomainFeature{},
-			APIC: &libvirtxml.DomainFeatureAPIC{},
-		},
-		Clock:      &libvirtxml.DomainClock{Offset: "utc"},
-		OnPoweroff: "destroy",
-		OnReboot:   "restart",
-		OnCrash:    "destroy",
-		Devices: &libvirtxml.DomainDeviceList{
-			Disks: disks,
-			Controllers: []libvirtxml.DomainController{
-				{Type: "scsi", Index: &zero, Model: "virtio-scsi"},
-				{Type: "virtio-serial", Index: &zero},
-			},
-			Interfaces: []libvirtxml.DomainInterface{nicXML(p.Network, p.NICModel, p.MAC)},
-			Serials: []libvirtxml.DomainSerial{{
-				Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: p.Console}},
-				Target: &libvirtxml.DomainSerialTarget{Port: &zero},
-			}},
-			Channels: []libvirtxml.DomainChannel{{
-				// The QEMU guest agent channel (GuestClock, address fallback).
-				Source: &libvirtxml.DomainChardevSource{UNIX: &libvirtxml.DomainChardevSourceUNIX{Mode: "bind"}},
-				Target: &libvirtxml.DomainChannelTarget{VirtIO: &libvirtxml.DomainChannelTargetVirtIO{Name: "org.qemu.guest_agent.0"}},
-			}},
-			RNGs: []libvirtxml.DomainRNG{{
-				// Guests generate SSH keys and DHCP ids early in boot; a
-				// starved entropy pool delays them under emulation.
-				Model:   "virtio",
-				Backend: &libvirtxml.DomainRNGBackend{Random: &libvirtxml.DomainRNGBackendRandom{Device: "/dev/urandom"}},
-			}},
-			// A virtio balloon, as virt-install and libvirt's own
-			// defaults give a KVM guest: drivers.balloon checks the guest
-			// binds it (the probe domain below needs none).
-			MemBalloon: &libvirtxml.DomainMemBalloon{Model: "virtio"},
-		},
+		Interfaces: []libvirtxml.DomainInterface{nicXML(p.Network, p.NICModel, p.MAC)},
+		Serials: []libvirtxml.DomainSerial{{
+			Source: &libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: p.Console}},
+			Target: &libvirtxml.DomainSerialTarget{Port: &zero},
+		}},
+		Channels: []libvirtxml.DomainChannel{{
+			// The QEMU guest agent channel (GuestClock, address fallback).
+			Source: &libvirtxml.DomainChardevSource{UNIX: &libvirtxml.DomainChardevSourceUNIX{Mode: "bind"}},
+			Target: &libvirtxml.DomainChannelTarget{VirtIO: &libvirtxml.DomainChannelTargetVirtIO{Name: "org.qemu.guest_agent.0"}},
+		}},
+		RNGs: []libvirtxml.DomainRNG{{
+			// Guests generate SSH keys and DHCP ids early in boot; a
+			// starved entropy pool delays them under emulation.
+			Model:   "virtio",
+			Backend: &libvirtxml.DomainRNGBackend{Random: &libvirtxml.DomainRNGBackendRandom{Device: "/dev/urandom"}},
+		}},
+		// A virtio balloon, as virt-install and libvirt's own
+		// defaults give a KVM guest: drivers.balloon checks the guest
+		// binds it (the probe domain below needs none).
+		MemBalloon: &libvirtxml.DomainMemBalloon{Model: "virtio"},
 	}
-	if p.UEFI {
-		d.OS.Firmware = "efi"
-	}
-	return d.Marshal()
 }
 
 // nicXML is one NIC on a libvirt network.

@@ -129,62 +129,19 @@ func DiskBench(o DiskOptions) (DiskResult, error) {
 		return res, fmt.Errorf("disk: buffer: %w", err)
 	}
 	defer release()
-	// Written data carries the integrity pattern's magic at every 4 KiB,
-	// so a scratch disk used for a benchmark is still recognised as ours
-	// (and safe to overwrite) by the next check.
-	if o.BS >= BlockSize {
-		for off := 0; off+BlockSize <= o.BS; off += BlockSize {
-			FillBlock(buf[off:off+BlockSize], 0, 0)
-		}
-	} else {
-		copy(buf, "VCPROBE1")
-	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	fd := f.Fd()
-	var blk int64
-	// One I/O at a time with pread/pwrite (queue depth 1): the same as
-	// fio --ioengine=psync --iodepth=1, which the suites run beside it.
-	// io runs I/Os until the deadline; the clock is read every 16 I/Os:
-	// under emulation a clock read is not free, and a per-I/O read skews
-	// small-block IOPS against fio.
-	io1 := func(until time.Time) (bytes, ops int64, err error) {
-		for i := 0; i%16 != 0 || time.Now().Before(until); i++ {
-			b := blk % blocks
-			if random {
-				b = rng.Int64N(blocks)
-			}
-			off := b * int64(o.BS)
-			var n int
-			switch {
-			case !o.GoSyscall:
-				n, err = rawIO(fd, write, buf, off)
-			case write:
-				n, err = f.WriteAt(buf, off)
-			default:
-				n, err = f.ReadAt(buf, off)
-				if errors.Is(err, io.EOF) && n == o.BS {
-					err = nil
-				}
-			}
-			if err != nil {
-				return bytes, ops, err
-			}
-			bytes += int64(n)
-			ops++
-			blk++
-		}
-		return bytes, ops, nil
-	}
+	markBenchBuf(buf, o.BS)
+	l := &diskLoop{f: f, fd: f.Fd(), write: write, random: random, goSyscall: o.GoSyscall, buf: buf, bs: o.BS, blocks: blocks,
+		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))}
 	if o.Ramp > 0 {
 		rs := time.Now()
-		if _, _, err := io1(rs.Add(o.Ramp)); err != nil {
+		if _, _, err := l.run(rs.Add(o.Ramp)); err != nil {
 			res.Error = "ramp: " + err.Error()
 		}
 		res.RampSeconds = time.Since(rs).Seconds()
 	}
 	start := time.Now()
 	if res.Error == "" {
-		res.Bytes, res.Ops, err = io1(start.Add(o.Duration))
+		res.Bytes, res.Ops, err = l.run(start.Add(o.Duration))
 		if err != nil {
 			res.Error = err.Error()
 		}
@@ -214,6 +171,65 @@ func DiskBench(o DiskOptions) (DiskResult, error) {
 		return res, fmt.Errorf("disk %s: %s", o.Mode, res.Error)
 	}
 	return res, nil
+}
+
+// markBenchBuf fills a benchmark's write buffer of bs bytes. Written data
+// carries the integrity pattern's magic at every 4 KiB, so a scratch disk
+// used for a benchmark is still recognised as ours (and safe to
+// overwrite) by the next check.
+func markBenchBuf(buf []byte, bs int) {
+	if bs >= BlockSize {
+		for off := 0; off+BlockSize <= bs; off += BlockSize {
+			FillBlock(buf[off:off+BlockSize], 0, 0)
+		}
+	} else {
+		copy(buf, "VCPROBE1")
+	}
+}
+
+// diskLoop is DiskBench's I/O loop over blocks blocks of bs bytes: one
+// I/O at a time with pread/pwrite (queue depth 1), the same as fio
+// --ioengine=psync --iodepth=1, which the suites run beside it.
+type diskLoop struct {
+	f                        *os.File
+	fd                       uintptr
+	write, random, goSyscall bool
+	buf                      []byte
+	bs                       int
+	blocks, blk              int64
+	rng                      *rand.Rand
+}
+
+// run runs I/Os until the deadline, going on from the block the last run
+// stopped at; the clock is read every 16 I/Os: under emulation a clock
+// read is not free, and a per-I/O read skews small-block IOPS against fio.
+func (l *diskLoop) run(until time.Time) (bytes, ops int64, err error) {
+	for i := 0; i%16 != 0 || time.Now().Before(until); i++ {
+		b := l.blk % l.blocks
+		if l.random {
+			b = l.rng.Int64N(l.blocks)
+		}
+		off := b * int64(l.bs)
+		var n int
+		switch {
+		case !l.goSyscall:
+			n, err = rawIO(l.fd, l.write, l.buf, off)
+		case l.write:
+			n, err = l.f.WriteAt(l.buf, off)
+		default:
+			n, err = l.f.ReadAt(l.buf, off)
+			if errors.Is(err, io.EOF) && n == l.bs {
+				err = nil
+			}
+		}
+		if err != nil {
+			return bytes, ops, err
+		}
+		bytes += int64(n)
+		ops++
+		l.blk++
+	}
+	return bytes, ops, nil
 }
 
 // rawIO is one pread64/pwrite64 through RawSyscall6, which the Go

@@ -41,15 +41,11 @@ func TCPServe(ctx context.Context, ln net.Listener) (TCPResult, error) {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var (
-		mu        sync.Mutex
-		wg        sync.WaitGroup
-		first     time.Time
-		last      time.Time
-		want      = -1
-		accepted  int
-		errs      []error
-		conns     []net.Conn
-		perStream []int64
+		rx       tcpReceiver
+		wg       sync.WaitGroup
+		want     = -1
+		accepted int
+		conns    []net.Conn
 	)
 	for want < 0 || accepted < want {
 		c, err := ln.Accept()
@@ -71,7 +67,7 @@ func TCPServe(ctx context.Context, ln net.Listener) (TCPResult, error) {
 		_ = c.SetReadDeadline(time.Time{})
 		if want < 0 {
 			want = int(hdr[0])
-			perStream = make([]int64, want)
+			rx.perStream = make([]int64, want)
 		}
 		idx := accepted
 		accepted++
@@ -79,36 +75,7 @@ func TCPServe(ctx context.Context, ln net.Listener) (TCPResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer c.Close()
-			buf := make([]byte, tcpBuf)
-			var n int64
-			for {
-				k, err := c.Read(buf)
-				if k > 0 {
-					now := time.Now()
-					mu.Lock()
-					if first.IsZero() {
-						first = now
-					}
-					last = now
-					mu.Unlock()
-					n += int64(k)
-				}
-				if err != nil {
-					if !errors.Is(err, io.EOF) {
-						mu.Lock()
-						errs = append(errs, err)
-						mu.Unlock()
-					}
-					break
-				}
-			}
-			var ack [8]byte
-			binary.BigEndian.PutUint64(ack[:], uint64(n))
-			_, _ = c.Write(ack[:])
-			mu.Lock()
-			perStream[idx] = n
-			mu.Unlock()
+			rx.receive(c, idx)
 		}()
 	}
 	done := make(chan struct{})
@@ -123,21 +90,67 @@ func TCPServe(ctx context.Context, ln net.Listener) (TCPResult, error) {
 		return res, fmt.Errorf("tcp server: %w", ctx.Err())
 	}
 	res.Streams = want
-	res.PerStream = perStream
-	for _, n := range perStream {
+	res.PerStream = rx.perStream
+	for _, n := range rx.perStream {
 		res.Bytes += n
 	}
-	if !first.IsZero() {
-		res.Seconds = last.Sub(first).Seconds()
+	if !rx.first.IsZero() {
+		res.Seconds = rx.last.Sub(rx.first).Seconds()
 	}
 	if res.Seconds > 0 {
 		res.Mbps = float64(res.Bytes) * 8 / res.Seconds / 1e6
 	}
-	if len(errs) > 0 {
-		res.Error = errs[0].Error()
-		return res, fmt.Errorf("tcp server: %w", errs[0])
+	if len(rx.errs) > 0 {
+		res.Error = rx.errs[0].Error()
+		return res, fmt.Errorf("tcp server: %w", rx.errs[0])
 	}
 	return res, nil
+}
+
+// tcpReceiver is what TCPServe's streams share: the arrival of the
+// first and the last byte of any stream, the read errors other than EOF,
+// and the bytes each stream received (perStream, sized before the first
+// stream starts).
+type tcpReceiver struct {
+	mu          sync.Mutex
+	first, last time.Time
+	errs        []error
+	perStream   []int64
+}
+
+// receive reads stream idx on c to its end, acknowledges the byte count
+// (8 bytes, big-endian) and records it.
+func (r *tcpReceiver) receive(c net.Conn, idx int) {
+	defer c.Close()
+	buf := make([]byte, tcpBuf)
+	var n int64
+	for {
+		k, err := c.Read(buf)
+		if k > 0 {
+			now := time.Now()
+			r.mu.Lock()
+			if r.first.IsZero() {
+				r.first = now
+			}
+			r.last = now
+			r.mu.Unlock()
+			n += int64(k)
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				r.mu.Lock()
+				r.errs = append(r.errs, err)
+				r.mu.Unlock()
+			}
+			break
+		}
+	}
+	var ack [8]byte
+	binary.BigEndian.PutUint64(ack[:], uint64(n))
+	_, _ = c.Write(ack[:])
+	r.mu.Lock()
+	r.perStream[idx] = n
+	r.mu.Unlock()
 }
 
 // TCPSend connects streams connections to addr, sends for d, and reports

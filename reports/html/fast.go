@@ -111,79 +111,96 @@ func evidenceHTML(evs []evView) template.HTML {
 		}
 		fmt.Fprintf(&b, "priority %d · %s · %d retries</p>\n", e.Priority, esc(e.Duration), e.Retries)
 		writeArtifacts(&b, e.Artifacts)
-		if e.Orig != "" {
-			fmt.Fprintf(&b, `<div class="wnote">Waived — original verdict <b>%s</b>: %s`, esc(e.Orig), esc(e.OrigReason))
-			if w := e.Waiver; w != nil {
-				fmt.Fprintf(&b, "<br>waiver: %s", esc(w.Justification))
-				writeTracker(&b, w.Tracker)
-				fmt.Fprintf(&b, ", expires %s", esc(w.Expires))
-			}
-			b.WriteString("</div>")
-		} else if w := e.Waiver; w != nil && w.Expired {
-			fmt.Fprintf(&b, `<div class="wnote expired">An expired waiver matched and no longer applies: %s`, esc(w.Justification))
-			writeTracker(&b, w.Tracker)
-			fmt.Fprintf(&b, ", expired %s</div>", esc(w.Expires))
-		}
+		writeWaiverNote(&b, e)
 		for _, n := range e.Notes {
 			fmt.Fprintf(&b, `<div class="note">note: %s</div>`, esc(n))
 		}
-		for _, s := range e.Steps {
-			fmt.Fprintf(&b, "\n<div class=\"st\"><b>%s</b>", esc(s.Step))
-			if s.Command != "" {
-				fmt.Fprintf(&b, " <code>%s</code>", esc(s.Command))
-			}
-			if s.Exit != "" || s.Duration != "" {
-				b.WriteString(" <i>")
-				if s.Exit != "" {
-					fmt.Fprintf(&b, "exit %s", esc(s.Exit))
-				}
-				if s.Exit != "" && s.Duration != "" {
-					b.WriteString(" · ")
-				}
-				b.WriteString(esc(s.Duration))
-				b.WriteString("</i>")
-			}
-			if s.OK != "" {
-				fmt.Fprintf(&b, ` <span class="badge %s">%s</span>`, esc(s.OKClass), esc(s.OK))
-			}
-			if s.Expected != "" || s.Actual != "" || s.Tolerance != "" || s.Profile != "" {
-				b.WriteString("<p>")
-				if s.Expected != "" || s.Actual != "" {
-					fmt.Fprintf(&b, "expected <b>%s</b> actual <b>%s</b>", esc(s.Expected), esc(s.Actual))
-				}
-				if s.Tolerance != "" {
-					fmt.Fprintf(&b, " tolerance <b>%s</b>", esc(s.Tolerance))
-				}
-				if s.Profile != "" {
-					fmt.Fprintf(&b, " profile <code>%s</code>", esc(s.Profile))
-				}
-				b.WriteString("</p>")
-			}
-			if s.Output != "" {
-				fmt.Fprintf(&b, `<pre class="out">%s</pre>`, esc(s.Output))
-			}
-			b.WriteString("</div>")
+		for j := range e.Steps {
+			writeStep(&b, &e.Steps[j])
 		}
-		if len(e.Measures) > 0 {
-			b.WriteString("<table class=\"steps\"><thead><tr><th scope=\"col\">measurement</th><th scope=\"col\">value</th><th scope=\"col\">threshold</th><th scope=\"col\">better</th><th scope=\"col\">source</th><th scope=\"col\">samples</th></tr></thead><tbody>\n")
-			for _, m := range e.Measures {
-				fmt.Fprintf(&b, "<tr><td><code>%s</code></td><td>", esc(m.Name))
-				if m.Class != "" {
-					fmt.Fprintf(&b, `<span class="badge %s">%s</span>`, esc(m.Class), esc(m.Value))
-				} else {
-					b.WriteString(esc(m.Value))
-				}
-				samples := ""
-				if m.Samples > 0 {
-					samples = fmt.Sprint(m.Samples)
-				}
-				fmt.Fprintf(&b, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", esc(m.Threshold), esc(m.Better), esc(m.Source), samples)
-			}
-			b.WriteString("\n</tbody></table>")
-		}
+		writeMeasures(&b, e.Measures)
 		b.WriteString("\n</div></details>\n")
 	}
 	return template.HTML(b.String())
+}
+
+// writeWaiverNote writes the waiver note of e: the original verdict of a
+// waived result, or an expired waiver that matched and no longer applies.
+func writeWaiverNote(b *strings.Builder, e *evView) {
+	if e.Orig != "" {
+		fmt.Fprintf(b, `<div class="wnote">Waived — original verdict <b>%s</b>: %s`, esc(e.Orig), esc(e.OrigReason))
+		if w := e.Waiver; w != nil {
+			fmt.Fprintf(b, "<br>waiver: %s", esc(w.Justification))
+			writeTracker(b, w.Tracker)
+			fmt.Fprintf(b, ", expires %s", esc(w.Expires))
+		}
+		b.WriteString("</div>")
+	} else if w := e.Waiver; w != nil && w.Expired {
+		fmt.Fprintf(b, `<div class="wnote expired">An expired waiver matched and no longer applies: %s`, esc(w.Justification))
+		writeTracker(b, w.Tracker)
+		fmt.Fprintf(b, ", expired %s</div>", esc(w.Expires))
+	}
+}
+
+// writeStep writes one step of an evidence entry.
+func writeStep(b *strings.Builder, s *stepView) {
+	fmt.Fprintf(b, "\n<div class=\"st\"><b>%s</b>", esc(s.Step))
+	if s.Command != "" {
+		fmt.Fprintf(b, " <code>%s</code>", esc(s.Command))
+	}
+	if s.Exit != "" || s.Duration != "" {
+		b.WriteString(" <i>")
+		if s.Exit != "" {
+			fmt.Fprintf(b, "exit %s", esc(s.Exit))
+		}
+		if s.Exit != "" && s.Duration != "" {
+			b.WriteString(" · ")
+		}
+		b.WriteString(esc(s.Duration))
+		b.WriteString("</i>")
+	}
+	if s.OK != "" {
+		fmt.Fprintf(b, ` <span class="badge %s">%s</span>`, esc(s.OKClass), esc(s.OK))
+	}
+	if s.Expected != "" || s.Actual != "" || s.Tolerance != "" || s.Profile != "" {
+		b.WriteString("<p>")
+		if s.Expected != "" || s.Actual != "" {
+			fmt.Fprintf(b, "expected <b>%s</b> actual <b>%s</b>", esc(s.Expected), esc(s.Actual))
+		}
+		if s.Tolerance != "" {
+			fmt.Fprintf(b, " tolerance <b>%s</b>", esc(s.Tolerance))
+		}
+		if s.Profile != "" {
+			fmt.Fprintf(b, " profile <code>%s</code>", esc(s.Profile))
+		}
+		b.WriteString("</p>")
+	}
+	if s.Output != "" {
+		fmt.Fprintf(b, `<pre class="out">%s</pre>`, esc(s.Output))
+	}
+	b.WriteString("</div>")
+}
+
+// writeMeasures writes the measurement table of an evidence entry, if any.
+func writeMeasures(b *strings.Builder, ms []measureView) {
+	if len(ms) == 0 {
+		return
+	}
+	b.WriteString("<table class=\"steps\"><thead><tr><th scope=\"col\">measurement</th><th scope=\"col\">value</th><th scope=\"col\">threshold</th><th scope=\"col\">better</th><th scope=\"col\">source</th><th scope=\"col\">samples</th></tr></thead><tbody>\n")
+	for _, m := range ms {
+		fmt.Fprintf(b, "<tr><td><code>%s</code></td><td>", esc(m.Name))
+		if m.Class != "" {
+			fmt.Fprintf(b, `<span class="badge %s">%s</span>`, esc(m.Class), esc(m.Value))
+		} else {
+			b.WriteString(esc(m.Value))
+		}
+		samples := ""
+		if m.Samples > 0 {
+			samples = fmt.Sprint(m.Samples)
+		}
+		fmt.Fprintf(b, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", esc(m.Threshold), esc(m.Better), esc(m.Source), samples)
+	}
+	b.WriteString("\n</tbody></table>")
 }
 
 // writeArtifacts links a failed check's target artifacts (guest

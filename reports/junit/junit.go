@@ -83,29 +83,12 @@ const antTime = "2006-01-02T15:04:05"
 func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Testsuite {
-	start := t.Started
-	if start.IsZero() {
-		start = run.Started
-	}
-	var total time.Duration
-	for _, r := range t.Results {
-		total += r.Duration
-	}
-	if !t.Started.IsZero() && !t.Finished.IsZero() && t.Finished.After(t.Started) {
-		total = t.Finished.Sub(t.Started)
-	}
-	hostname := t.HostInfo.Name
-	if strings.TrimSpace(hostname) == "" {
-		hostname = t.Host
-	}
-	if strings.TrimSpace(hostname) == "" {
-		hostname = "localhost"
-	}
+	start, total := suiteTiming(run, t)
 	s := gojunit.Testsuite{
 		Name:      nonEmpty(t.ID, "target"),
 		ID:        idx,
 		Package:   nonEmpty(t.ID, "target"),
-		Hostname:  hostname,
+		Hostname:  suiteHostname(t),
 		Time:      secs(total),
 		Timestamp: start.UTC().Format(antTime),
 		// The schema requires <properties>, <system-out> and <system-err>.
@@ -134,42 +117,83 @@ func suite(run *reports.Run, t *reports.Target, idx int, opt Options) gojunit.Te
 	}
 	for _, r := range t.Results {
 		ev := EvidenceText(r)
-		tc := gojunit.Testcase{Name: nonEmpty(r.Check, "check"), Classname: nonEmpty(r.Area, "virtcert"), Time: secs(r.Duration)}
-		msg := r.Reason
-		switch r.Status {
-		case reports.Fail:
-			tc.Failure = &gojunit.Result{Message: msg, Type: "virtcert.FAIL", Data: ev}
-		case reports.Error:
-			tc.Error = &gojunit.Result{Message: msg, Type: "virtcert.ERROR", Data: ev}
-		case reports.Skip:
-			// <skipped> allows only a message attribute in the Ant schema.
-			tc.Skipped = &gojunit.Result{Message: msg, Data: ev}
-		case reports.NA:
-			// JUnit has no "not applicable": skipped, the message says n/a.
-			tc.Skipped = &gojunit.Result{Message: "n/a: " + msg, Data: ev}
-		case reports.Waived:
+		if r.Status == reports.Waived {
 			s.AddProperty("waived."+nonEmpty(r.Check, "check"), waivedNote(r))
 		}
-		if opt.CaseOutput {
-			tc.SystemOut = &gojunit.Output{Data: ev}
-			if r.Status == reports.Fail || r.Status == reports.Error {
-				tc.SystemOut.Data = attach + ev
-			}
-		}
-		s.AddTestcase(tc)
-		fmt.Fprintf(&out, "=== %s [%s] %s (%ss", r.Check, r.Status, r.Title, secs(r.Duration))
-		if r.Retries > 0 {
-			fmt.Fprintf(&out, ", %d retries", r.Retries)
-		}
-		out.WriteString(")\n")
-		if r.Status == reports.Waived {
-			fmt.Fprintf(&out, "WAIVED: %s\n", waivedNote(r))
-		}
-		out.WriteString(ev)
-		out.WriteString("\n")
+		s.AddTestcase(testcase(r, ev, attach, opt))
+		writeResultOutput(&out, r, ev)
 	}
 	s.SystemOut.Data = out.String()
 	return s
+}
+
+// suiteTiming is a target's suite timestamp (its start, else the run's)
+// and duration (its wall time, else the sum of its results).
+func suiteTiming(run *reports.Run, t *reports.Target) (start time.Time, total time.Duration) {
+	start = t.Started
+	if start.IsZero() {
+		start = run.Started
+	}
+	for _, r := range t.Results {
+		total += r.Duration
+	}
+	if !t.Started.IsZero() && !t.Finished.IsZero() && t.Finished.After(t.Started) {
+		total = t.Finished.Sub(t.Started)
+	}
+	return start, total
+}
+
+// suiteHostname is the host name a target reports, else its host, else
+// localhost.
+func suiteHostname(t *reports.Target) string {
+	hostname := t.HostInfo.Name
+	if strings.TrimSpace(hostname) == "" {
+		hostname = t.Host
+	}
+	if strings.TrimSpace(hostname) == "" {
+		hostname = "localhost"
+	}
+	return hostname
+}
+
+// testcase is the <testcase> of r, with ev its evidence text and attach
+// the target's artifact list (prefixed to a failure's case output).
+func testcase(r *reports.Result, ev, attach string, opt Options) gojunit.Testcase {
+	tc := gojunit.Testcase{Name: nonEmpty(r.Check, "check"), Classname: nonEmpty(r.Area, "virtcert"), Time: secs(r.Duration)}
+	msg := r.Reason
+	switch r.Status {
+	case reports.Fail:
+		tc.Failure = &gojunit.Result{Message: msg, Type: "virtcert.FAIL", Data: ev}
+	case reports.Error:
+		tc.Error = &gojunit.Result{Message: msg, Type: "virtcert.ERROR", Data: ev}
+	case reports.Skip:
+		// <skipped> allows only a message attribute in the Ant schema.
+		tc.Skipped = &gojunit.Result{Message: msg, Data: ev}
+	case reports.NA:
+		// JUnit has no "not applicable": skipped, the message says n/a.
+		tc.Skipped = &gojunit.Result{Message: "n/a: " + msg, Data: ev}
+	}
+	if opt.CaseOutput {
+		tc.SystemOut = &gojunit.Output{Data: ev}
+		if r.Status == reports.Fail || r.Status == reports.Error {
+			tc.SystemOut.Data = attach + ev
+		}
+	}
+	return tc
+}
+
+// writeResultOutput writes r's section of the suite's <system-out>.
+func writeResultOutput(out *strings.Builder, r *reports.Result, ev string) {
+	fmt.Fprintf(out, "=== %s [%s] %s (%ss", r.Check, r.Status, r.Title, secs(r.Duration))
+	if r.Retries > 0 {
+		fmt.Fprintf(out, ", %d retries", r.Retries)
+	}
+	out.WriteString(")\n")
+	if r.Status == reports.Waived {
+		fmt.Fprintf(out, "WAIVED: %s\n", waivedNote(r))
+	}
+	out.WriteString(ev)
+	out.WriteString("\n")
 }
 
 // failed reports whether a target has a FAIL or ERROR, or a setup error.

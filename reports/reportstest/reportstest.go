@@ -41,85 +41,94 @@ func Sample() *reports.Run {
 		Versions: map[string]string{"hyperv": "10.0.20348.1 (sim)"}, Accel: "hyperv", Nature: drivers.NatureSimulated,
 		Notes: []string{"WS-Man simulator: Hyper-V behaviour is modelled, not real"},
 	}
-	guest := func(name string) reports.GuestInfo {
-		return reports.GuestInfo{
-			Name: name, Address: "192.168.122.10", Distro: "Debian GNU/Linux 12 (bookworm)", Kernel: "6.1.0-28-amd64",
-			ImageSHA256: "3f1c2a9d8e7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa998877", ImagePath: "/var/lib/virtcert/debian-12.qcow2",
-			Config:      map[string]string{"cpus": "2", "memory": "1024 MiB", "nic": "virtio", "disk": "virtio", "firmware": "bios"},
-			BootSeconds: 14.2,
-		}
-	}
-	clockSeries := func(drift float64) []reports.Point {
-		var p []reports.Point
-		for i := 0; i < 20; i++ {
-			p = append(p, reports.Point{T: float64(i) * 3, V: 0.002*math.Sin(float64(i)/3) + drift*float64(i)})
-		}
-		return p
-	}
-	res := func(check, area string, st reports.Status, reason string, at time.Duration) *reports.Result {
-		return &reports.Result{Check: check, Area: area, Priority: 1, Title: check, Status: st, Reason: reason,
-			Started: t0.Add(at), Duration: 1500*time.Millisecond + at/100}
-	}
-	common := func(hyperv bool) []*reports.Result {
-		hv := res("platform.hypervisor", "platform", reports.Pass, "", time.Minute)
-		hv.Evidence = []reports.Evidence{{Step: "read hypervisor", Command: "systemd-detect-virt", Exit: ip(0), Output: "qemu", Expected: "qemu", Actual: "qemu", OK: bp(true), Duration: 40 * time.Millisecond}}
-		if hyperv {
-			hv.Evidence[0].Output, hv.Evidence[0].Expected, hv.Evidence[0].Actual = "microsoft", "microsoft", "microsoft"
-		}
-		pv := res("drivers.paravirtual", "drivers", reports.Pass, "", 2*time.Minute)
-		pv.Evidence = []reports.Evidence{{Step: "list bound drivers", Command: "ls -l /sys/bus/*/drivers/*", Exit: ip(0), Output: "virtio_net virtio0\nvirtio_blk virtio1", OK: bp(true)}}
-		cs := res("clock.source", "clock", reports.Skip, "clock source is tsc under emulation (TCG): no kvm-clock to expect", 3*time.Minute)
-		cs.Evidence = []reports.Evidence{{Step: "read current_clocksource", Command: "cat /sys/devices/system/clocksource/clocksource0/current_clocksource", Exit: ip(0), Output: "tsc"}}
-		if hyperv {
-			cs.Status, cs.Reason = reports.Fail, "clocksource is tsc, expected hyperv_clocksource_tsc_page"
-			cs.Evidence[0].Expected, cs.Evidence[0].Actual, cs.Evidence[0].OK = "hyperv_clocksource_tsc_page", "tsc", bp(false)
-			cs.Evidence[0].Profile = "hyperv:clock.source.expected"
-		}
-		co := res("clock.offset", "clock", reports.Pass, "", 4*time.Minute)
-		co.Evidence = []reports.Evidence{{Step: "offset vs controller (20 samples, RTT/2 corrected)", Command: "date +%s.%N", Exit: ip(0),
-			Expected: "|offset| <= 0.050 s", Actual: "max |offset| 0.004 s", Tolerance: "0.050 s", Profile: "kvm-tcg:clock.offset.max_seconds", OK: bp(true)}}
-		co.Measures = []reports.Measurement{{Name: "clock.offset", Unit: "s", Value: 0.004, Threshold: fp(0.05), Better: "lower", Source: "vcprobe", Series: clockSeries(0)}}
-		if hyperv {
-			co.Status, co.Reason = reports.Fail, "offset drifted to 0.061 s, tolerance 0.050 s"
-			co.Evidence[0].Actual, co.Evidence[0].OK, co.Evidence[0].Profile = "max |offset| 0.061 s", bp(false), "hyperv:clock.offset.max_seconds"
-			co.Measures[0].Value, co.Measures[0].Series = 0.061, clockSeries(0.003)
-		}
-		nl := res("network.link", "network", reports.Pass, "", 5*time.Minute)
-		nl.Evidence = []reports.Evidence{{Step: "link state", Command: "ip -o link show eth0", Exit: ip(0), Output: "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500", OK: bp(true)}}
-		nt := res("network.throughput", "network", reports.Pass, "", 6*time.Minute)
-		thr := 940.0
-		if hyperv {
-			thr = 310
-			nt.Status, nt.Reason = reports.Fail, "310 Mbit/s below the profile minimum 500 Mbit/s"
-		}
-		nt.Measures = []reports.Measurement{{Name: "tcp.throughput.guest_to_controller", Unit: "Mbit/s", Value: thr, Threshold: fp(500), Better: "higher", Source: "iperf3"}}
-		nt.Evidence = []reports.Evidence{{Step: "iperf3 10 s", Command: "iperf3 -c 192.168.122.1 -t 10 -J", Exit: ip(0), Expected: ">= 500 Mbit/s", Actual: fmt.Sprintf("%.0f Mbit/s", thr), Tolerance: "profile minimum", Profile: "network.throughput.min_mbits", OK: bp(!hyperv)}}
-		di := res("disk.integrity", "disk", reports.Pass, "", 7*time.Minute)
-		di.Evidence = []reports.Evidence{{Step: "write pattern, drop caches, read back", Command: "vcprobe disk-pattern --size 64M /mnt/t", Exit: ip(0), Output: "sha256 ok", OK: bp(true)}}
-		di.Measures = []reports.Measurement{{Name: "disk.write.throughput", Unit: "MB/s", Value: 180, Threshold: fp(50), Better: "higher", Source: "fio"}}
-		cl := res("console.clean", "console", reports.Pass, "", 8*time.Minute)
-		cl.Evidence = []reports.Evidence{{Step: "scan serial console for oops/panic", Command: "host: read console log", Output: Hostile, OK: bp(true)}}
-		if hyperv {
-			cl.Status, cl.Reason = reports.Error, "console log unavailable: simulator returned \x1b[1mHTTP 500\x1b[0m <b>boom</b>"
-			cl.Evidence[0].OK = nil
-		}
-		return []*reports.Result{hv, pv, cs, co, nl, nt, di, cl}
-	}
 	kvm := &reports.Target{ID: "lab-kvm/debian-12", Host: "lab-kvm", Image: "debian-12", Profile: "kvm-tcg", HostInfo: kvmHost,
-		Guest: guest("vc-ab12cd-debian-12"), Results: common(false), Started: t0, Finished: t0.Add(9 * time.Minute),
+		Guest: sampleGuest("vc-ab12cd-debian-12"), Results: sampleResults(false), Started: t0, Finished: t0.Add(9 * time.Minute),
 		Artifacts: []string{"artifacts/lab-kvm_debian-12/console.log"}}
 	hv := &reports.Target{ID: "hyperv-sim/debian-12", Host: "hyperv-sim", Image: "debian-12", Profile: "hyperv", HostInfo: hvHost,
-		Guest: guest("vc-ab12cd-debian-12"), Results: common(true), Started: t0, Finished: t0.Add(9 * time.Minute)}
-	tinyG := guest("vc-ab12cd-tiny")
+		Guest: sampleGuest("vc-ab12cd-debian-12"), Results: sampleResults(true), Started: t0, Finished: t0.Add(9 * time.Minute)}
+	tinyG := sampleGuest("vc-ab12cd-tiny")
 	tinyG.Distro, tinyG.Kernel, tinyG.ImageSHA256 = "busybox initramfs", "6.1.0-28-amd64", "aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55aa55"
 	tiny := &reports.Target{ID: "lab-kvm/tiny", Host: "lab-kvm", Image: "tiny", Profile: "kvm-tcg", HostInfo: kvmHost,
 		Guest: tinyG, Started: t0, Finished: t0.Add(3 * time.Minute)}
-	for _, r := range common(false)[:5] {
+	for _, r := range sampleResults(false)[:5] {
 		tiny.Results = append(tiny.Results, r)
 	}
 	return &reports.Run{Schema: reports.SchemaVersion, ID: "vc-20261121-2315-ab12cd", Version: "0.1.0-test",
 		PlanHash: "9b2e5c0d4a1f7e6b3c8d2a0f1e4b7c6d5a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d", PlanName: "default",
 		Started: t0, Finished: t0.Add(10 * time.Minute), Complete: true, Targets: []*reports.Target{kvm, hv, tiny}}
+}
+
+// sampleGuest is the guest of a Sample target.
+func sampleGuest(name string) reports.GuestInfo {
+	return reports.GuestInfo{
+		Name: name, Address: "192.168.122.10", Distro: "Debian GNU/Linux 12 (bookworm)", Kernel: "6.1.0-28-amd64",
+		ImageSHA256: "3f1c2a9d8e7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa998877", ImagePath: "/var/lib/virtcert/debian-12.qcow2",
+		Config:      map[string]string{"cpus": "2", "memory": "1024 MiB", "nic": "virtio", "disk": "virtio", "firmware": "bios"},
+		BootSeconds: 14.2,
+	}
+}
+
+// clockSeries is a clock-offset series of 20 samples drifting by drift.
+func clockSeries(drift float64) []reports.Point {
+	var p []reports.Point
+	for i := 0; i < 20; i++ {
+		p = append(p, reports.Point{T: float64(i) * 3, V: 0.002*math.Sin(float64(i)/3) + drift*float64(i)})
+	}
+	return p
+}
+
+// res is a Sample result started at Epoch+at.
+func res(check, area string, st reports.Status, reason string, at time.Duration) *reports.Result {
+	return &reports.Result{Check: check, Area: area, Priority: 1, Title: check, Status: st, Reason: reason,
+		Started: Epoch.Add(at), Duration: 1500*time.Millisecond + at/100}
+}
+
+// sampleResults is the results of a debian-12 Sample target: the KVM ones,
+// or those of the simulated Hyper-V host when hyperv.
+func sampleResults(hyperv bool) []*reports.Result {
+	hv := res("platform.hypervisor", "platform", reports.Pass, "", time.Minute)
+	hv.Evidence = []reports.Evidence{{Step: "read hypervisor", Command: "systemd-detect-virt", Exit: ip(0), Output: "qemu", Expected: "qemu", Actual: "qemu", OK: bp(true), Duration: 40 * time.Millisecond}}
+	if hyperv {
+		hv.Evidence[0].Output, hv.Evidence[0].Expected, hv.Evidence[0].Actual = "microsoft", "microsoft", "microsoft"
+	}
+	pv := res("drivers.paravirtual", "drivers", reports.Pass, "", 2*time.Minute)
+	pv.Evidence = []reports.Evidence{{Step: "list bound drivers", Command: "ls -l /sys/bus/*/drivers/*", Exit: ip(0), Output: "virtio_net virtio0\nvirtio_blk virtio1", OK: bp(true)}}
+	cs := res("clock.source", "clock", reports.Skip, "clock source is tsc under emulation (TCG): no kvm-clock to expect", 3*time.Minute)
+	cs.Evidence = []reports.Evidence{{Step: "read current_clocksource", Command: "cat /sys/devices/system/clocksource/clocksource0/current_clocksource", Exit: ip(0), Output: "tsc"}}
+	if hyperv {
+		cs.Status, cs.Reason = reports.Fail, "clocksource is tsc, expected hyperv_clocksource_tsc_page"
+		cs.Evidence[0].Expected, cs.Evidence[0].Actual, cs.Evidence[0].OK = "hyperv_clocksource_tsc_page", "tsc", bp(false)
+		cs.Evidence[0].Profile = "hyperv:clock.source.expected"
+	}
+	co := res("clock.offset", "clock", reports.Pass, "", 4*time.Minute)
+	co.Evidence = []reports.Evidence{{Step: "offset vs controller (20 samples, RTT/2 corrected)", Command: "date +%s.%N", Exit: ip(0),
+		Expected: "|offset| <= 0.050 s", Actual: "max |offset| 0.004 s", Tolerance: "0.050 s", Profile: "kvm-tcg:clock.offset.max_seconds", OK: bp(true)}}
+	co.Measures = []reports.Measurement{{Name: "clock.offset", Unit: "s", Value: 0.004, Threshold: fp(0.05), Better: "lower", Source: "vcprobe", Series: clockSeries(0)}}
+	if hyperv {
+		co.Status, co.Reason = reports.Fail, "offset drifted to 0.061 s, tolerance 0.050 s"
+		co.Evidence[0].Actual, co.Evidence[0].OK, co.Evidence[0].Profile = "max |offset| 0.061 s", bp(false), "hyperv:clock.offset.max_seconds"
+		co.Measures[0].Value, co.Measures[0].Series = 0.061, clockSeries(0.003)
+	}
+	nl := res("network.link", "network", reports.Pass, "", 5*time.Minute)
+	nl.Evidence = []reports.Evidence{{Step: "link state", Command: "ip -o link show eth0", Exit: ip(0), Output: "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500", OK: bp(true)}}
+	nt := res("network.throughput", "network", reports.Pass, "", 6*time.Minute)
+	thr := 940.0
+	if hyperv {
+		thr = 310
+		nt.Status, nt.Reason = reports.Fail, "310 Mbit/s below the profile minimum 500 Mbit/s"
+	}
+	nt.Measures = []reports.Measurement{{Name: "tcp.throughput.guest_to_controller", Unit: "Mbit/s", Value: thr, Threshold: fp(500), Better: "higher", Source: "iperf3"}}
+	nt.Evidence = []reports.Evidence{{Step: "iperf3 10 s", Command: "iperf3 -c 192.168.122.1 -t 10 -J", Exit: ip(0), Expected: ">= 500 Mbit/s", Actual: fmt.Sprintf("%.0f Mbit/s", thr), Tolerance: "profile minimum", Profile: "network.throughput.min_mbits", OK: bp(!hyperv)}}
+	di := res("disk.integrity", "disk", reports.Pass, "", 7*time.Minute)
+	di.Evidence = []reports.Evidence{{Step: "write pattern, drop caches, read back", Command: "vcprobe disk-pattern --size 64M /mnt/t", Exit: ip(0), Output: "sha256 ok", OK: bp(true)}}
+	di.Measures = []reports.Measurement{{Name: "disk.write.throughput", Unit: "MB/s", Value: 180, Threshold: fp(50), Better: "higher", Source: "fio"}}
+	cl := res("console.clean", "console", reports.Pass, "", 8*time.Minute)
+	cl.Evidence = []reports.Evidence{{Step: "scan serial console for oops/panic", Command: "host: read console log", Output: Hostile, OK: bp(true)}}
+	if hyperv {
+		cl.Status, cl.Reason = reports.Error, "console log unavailable: simulator returned \x1b[1mHTTP 500\x1b[0m <b>boom</b>"
+		cl.Evidence[0].OK = nil
+	}
+	return []*reports.Result{hv, pv, cs, co, nl, nt, di, cl}
 }
 
 // Synthetic returns a run of n results spread over 10 targets (5 hosts ×

@@ -37,6 +37,17 @@ func TestScriptsGolden(t *testing.T) {
 			t.Errorf("%s differs from %s (run go test ./drivers/hyperv -run Golden -update and review the diff)", name, golden)
 		}
 	}
+	// A golden file whose script is gone pins nothing: -update never
+	// removes it, so it would read as a pinned script that no longer exists.
+	goldens, err := filepath.Glob(filepath.Join("testdata", "*.ps1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range goldens {
+		if _, ok := scripts[strings.TrimSuffix(filepath.Base(g), ".golden")]; !ok {
+			t.Errorf("%s: no such script is rendered; remove the stale golden file", g)
+		}
+	}
 }
 
 // Values must never be spliced into script text: no template action may

@@ -2,7 +2,6 @@ package drivers
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 )
@@ -99,6 +98,3 @@ func Openers() map[string]Opener {
 	}
 	return m
 }
-
-// Registered reports whether name is a registered driver.
-func Registered(name string) bool { return slices.Contains(Names(), name) }

@@ -125,6 +125,9 @@ func newChecks() *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
+			if note := simulatedNote(list); note != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), "\n"+note)
+			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), "\nvirtcert checks --faults: how each fault is made and the tests that prove the check FAILs on it (suites/CATALOG.md)")
 			return err
 		},
@@ -204,4 +207,18 @@ func catalogFor(guestOS string) ([]suites.Check, error) {
 		}
 	}
 	return out, nil
+}
+
+// simulatedNote says, when the list holds checks of Windows guests, that
+// they are proven on constructed transcripts only: no Windows guest has
+// run them (suites.TranscriptSources: windows-* are constructed).
+func simulatedNote(list []checkInfo) string {
+	for _, c := range list {
+		if slices.Contains(c.OS, "windows") {
+			return "SIMULATED: the Windows checks (windows.*) are proven on constructed transcripts only\n" +
+				"(fixtures/transcripts/windows-*, built from documented output formats) and fixtures/winguest;\n" +
+				"none has run against a real Windows guest, so they cannot certify one yet."
+		}
+	}
+	return ""
 }

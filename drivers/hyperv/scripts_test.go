@@ -37,6 +37,17 @@ func TestScriptsGolden(t *testing.T) {
 			t.Errorf("%s differs from %s (run go test ./drivers/hyperv -run Golden -update and review the diff)", name, golden)
 		}
 	}
+	// A golden file whose script is gone pins nothing: -update never
+	// removes it, so it would read as a pinned script that no longer exists.
+	goldens, err := filepath.Glob(filepath.Join("testdata", "*.ps1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range goldens {
+		if _, ok := scripts[strings.TrimSuffix(filepath.Base(g), ".golden")]; !ok {
+			t.Errorf("%s: no such script is rendered; remove the stale golden file", g)
+		}
+	}
 }
 
 // Values must never be spliced into script text: no template action may
@@ -44,9 +55,15 @@ func TestScriptsGolden(t *testing.T) {
 func TestTemplatesUseOnlyStaticData(t *testing.T) {
 	re := regexp.MustCompile(`\{\{[^}]*\}\}`)
 	allowed := regexp.MustCompile(`^\{\{-?\s*(template "[a-z]+" \.|define "[a-z]+"|end|\.Script|\.JSONDepth)\s*-?\}\}$`)
-	files, _ := filepath.Glob("scripts/*")
+	files, err := filepath.Glob("scripts/*")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no templates under scripts/ to inspect (%v)", err)
+	}
 	for _, f := range files {
-		b, _ := os.ReadFile(f)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, m := range re.FindAllString(string(b), -1) {
 			if !allowed.MatchString(m) {
 				t.Errorf("%s: template action %s is not static structure", f, m)
@@ -56,7 +73,10 @@ func TestTemplatesUseOnlyStaticData(t *testing.T) {
 }
 
 func TestParamBlocksParse(t *testing.T) {
-	scripts, _ := Scripts()
+	scripts, err := Scripts()
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no scripts rendered to parse (%v)", err)
+	}
 	for name, body := range scripts {
 		ps, err := ParseParamBlock(string(body))
 		if err != nil {

@@ -37,17 +37,6 @@ func Dmesg(out string) []DmesgLine {
 	return ls
 }
 
-// Grep returns the lines whose text contains sub.
-func Grep(ls []DmesgLine, sub string) []DmesgLine {
-	var out []DmesgLine
-	for _, l := range ls {
-		if strings.Contains(l.Text, sub) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 var hvDetected = regexp.MustCompile(`Hypervisor detected: (.+)$`)
 
 // HypervisorDetected returns the vendor in "Hypervisor detected: KVM"

@@ -19,16 +19,6 @@ type Iface struct {
 	IPv6  []netip.Prefix
 }
 
-// HasFlag reports whether the interface flags include f.
-func (i Iface) HasFlag(f string) bool {
-	for _, x := range i.Flags {
-		if x == f {
-			return true
-		}
-	}
-	return false
-}
-
 // IPAddr parses `ip addr show` or `ip -o addr show` output. Interfaces keep
 // the order they were first seen; unparseable lines are skipped.
 func IPAddr(out string) []Iface {

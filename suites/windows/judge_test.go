@@ -179,10 +179,12 @@ func TestWindowsHealthy(t *testing.T) {
 
 // TestWindowsFaultsCovered: every Windows check has a FAIL case above.
 func TestWindowsFaultsCovered(t *testing.T) {
+	n := 0
 	for _, c := range suites.All() {
 		if c.Area != "windows" {
 			continue
 		}
+		n++
 		if c.Fault.What == "" || len(c.Fault.Proofs) == 0 {
 			t.Errorf("%s: no fault and proof", c.ID)
 		}
@@ -191,5 +193,8 @@ func TestWindowsFaultsCovered(t *testing.T) {
 				t.Errorf("%s: proof %s is not replayed here", c.ID, p)
 			}
 		}
+	}
+	if n == 0 {
+		t.Error("no windows check registered: nothing was held to a fault and proof")
 	}
 }

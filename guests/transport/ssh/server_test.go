@@ -97,14 +97,6 @@ func (s *testServer) close() {
 	s.wg.Wait()
 }
 
-func (s *testServer) dropAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.netConn {
-		c.Close()
-	}
-}
-
 func (s *testServer) serve() {
 	defer s.wg.Done()
 	for {

@@ -21,10 +21,11 @@ import (
 	"github.com/masterzen/winrm/soap"
 
 	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/internal/wsmanseal"
 )
 
 // poster sends SOAP envelopes over HTTPS with the guest's certificate
-// pinned. It replaces masterzen/winrm's own HTTP layer, which cannot pin
+// pinned, or over plain HTTP sealed with NTLM (sealed lanes). It replaces masterzen/winrm's own HTTP layer, which cannot pin
 // a certificate, ignores contexts and reports a 401 as "invalid content
 // type". Every request carries its context, so a cancelled Run stops its
 // HTTP request at once.
@@ -33,7 +34,7 @@ type poster struct {
 	user      string
 	password  string
 	basic     bool
-	lanes     chan *http.Client // free lanes
+	lanes     chan lane // free lanes
 	all       []*http.Transport
 
 	mu     sync.Mutex
@@ -52,6 +53,12 @@ func CertFingerprint(der []byte) string {
 // transport would send an exchange's second leg on another connection.
 const lanes = 6
 
+// lane is one connection: HTTPS (hc) or plain HTTP sealed with NTLM (seal).
+type lane struct {
+	hc   *http.Client
+	seal *wsmanseal.Client
+}
+
 func newPoster(cfg *Config) *poster {
 	p := &poster{
 		url:      "https://" + cfg.Addr + "/wsman",
@@ -59,7 +66,20 @@ func newPoster(cfg *Config) *poster {
 		user:     cfg.User,
 		password: cfg.Password.Reveal(),
 		basic:    cfg.Auth == AuthBasic,
-		lanes:    make(chan *http.Client, lanes),
+		lanes:    make(chan lane, lanes),
+	}
+	if cfg.HTTP {
+		p.url = "http://" + cfg.Addr + "/wsman"
+		for range lanes {
+			tr := &http.Transport{
+				DialContext:           (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+				ResponseHeaderTimeout: cfg.OperationTimeout + cfg.ConnectTimeout + 10*time.Second,
+				IdleConnTimeout:       90 * time.Second,
+			}
+			p.all = append(p.all, tr)
+			p.lanes <- lane{seal: wsmanseal.NewClient(p.url, p.user, p.password, tr, maxResponse)}
+		}
+		return p
 	}
 	want := strings.ToLower(cfg.CertSHA256)
 	for range lanes {
@@ -91,10 +111,13 @@ func newPoster(cfg *Config) *poster {
 		}
 		var rt http.RoundTripper = tr
 		if !p.basic {
-			rt = ntlmssp.Negotiator{RoundTripper: tr}
+			// go-ntlmssp's Negotiator resends with Basic when the guest
+			// offers no NTLM: noBasic stops that request, so NTLM never
+			// falls back to Basic, even inside the pinned channel.
+			rt = ntlmssp.Negotiator{RoundTripper: noBasic{tr}}
 		}
 		p.all = append(p.all, tr)
-		p.lanes <- &http.Client{Transport: rt}
+		p.lanes <- lane{hc: &http.Client{Transport: rt}}
 	}
 	return p
 }
@@ -164,47 +187,111 @@ const maxResponse = 16 << 20
 func (p *poster) post(ctx context.Context, msg *soap.SoapMessage) (string, error) {
 	body := msg.String()
 	msg.Free()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, strings.NewReader(body))
+	var ln lane
+	select {
+	case ln = <-p.lanes:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { p.lanes <- ln }()
+	var status int
+	var b []byte
+	var err error
+	if ln.seal != nil {
+		status, b, err = p.sealedPost(ctx, ln.seal, body)
+	} else {
+		status, b, err = p.tlsPost(ctx, ln.hc, body)
+	}
 	if err != nil {
 		return "", err
+	}
+	switch {
+	case status == http.StatusUnauthorized:
+		return "", &transport.AuthError{Addr: p.addr, Err: errors.New("the guest refused the credentials (HTTP 401)")}
+	case status == http.StatusOK:
+		return string(b), nil
+	}
+	if f, ok := parseFault(b); ok {
+		return "", f
+	}
+	return "", &netError{op: "post", addr: p.addr, err: fmt.Errorf("HTTP %d: %s", status, short(string(bytes.TrimSpace(b))))}
+}
+
+// tlsPost sends one envelope over the pinned HTTPS lane hc.
+func (p *poster) tlsPost(ctx context.Context, hc *http.Client, body string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
 	// Over NTLM the Negotiator turns these into the NTLM exchange; with
 	// AuthBasic they are sent as they are (only ever over TLS).
 	req.SetBasicAuth(p.user, p.password)
-	var hc *http.Client
-	select {
-	case hc = <-p.lanes:
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-	defer func() { p.lanes <- hc }()
 	resp, err := hc.Do(req)
 	if err != nil {
 		p.mu.Lock()
 		pe := p.pinErr
 		p.mu.Unlock()
 		if pe != nil && errors.As(err, new(*tls.CertificateVerificationError)) || pe != nil && strings.Contains(err.Error(), "does not match the pinned") {
-			return "", pe
+			return 0, nil, pe
 		}
-		return "", &netError{op: "post", addr: p.addr, err: err}
+		if errors.Is(err, ErrBasicRefused) {
+			return 0, nil, &SealError{Addr: p.addr, Err: ErrBasicRefused}
+		}
+		return 0, nil, &netError{op: "post", addr: p.addr, err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return "", &netError{op: "read response", addr: p.addr, err: err}
+		return 0, nil, &netError{op: "read response", addr: p.addr, err: err}
 	}
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
-		return "", &transport.AuthError{Addr: p.addr, Err: errors.New("the guest refused the credentials (HTTP 401)")}
-	case resp.StatusCode == http.StatusOK:
-		return string(b), nil
-	}
-	if f, ok := parseFault(b); ok {
-		return "", f
-	}
-	return "", &netError{op: "post", addr: p.addr, err: fmt.Errorf("HTTP %d: %s", resp.StatusCode, short(string(bytes.TrimSpace(b))))}
+	return resp.StatusCode, b, nil
 }
+
+// sealedPost sends one envelope sealed with NTLM over plain HTTP.
+// Refusals to send or accept clear text are *SealError; a refused login
+// is HTTP 401 (an AuthError above).
+func (p *poster) sealedPost(ctx context.Context, c *wsmanseal.Client, body string) (int, []byte, error) {
+	status, b, err := c.Post(ctx, []byte(body))
+	switch {
+	case err == nil:
+		return status, b, nil
+	case errors.Is(err, wsmanseal.ErrCredentials):
+		return http.StatusUnauthorized, nil, nil
+	case errors.Is(err, wsmanseal.ErrBasicOnly), errors.Is(err, wsmanseal.ErrNoSeal), errors.Is(err, wsmanseal.ErrUnsealed),
+		errors.Is(err, wsmanseal.ErrRefusedSealed), errors.Is(err, wsmanseal.ErrFrame), errors.Is(err, wsmanseal.ErrSignature):
+		return 0, nil, &SealError{Addr: p.addr, Err: err}
+	}
+	return 0, nil, &netError{op: "post", addr: p.addr, err: err}
+}
+
+// ErrBasicRefused: over HTTPS with NTLM asked for, the guest offered only
+// Basic; the password was not sent.
+var ErrBasicRefused = errors.New("the guest offered only Basic authentication; NTLM was asked for, so the password was not sent")
+
+// noBasic refuses to send any request carrying Basic credentials.
+type noBasic struct{ http.RoundTripper }
+
+func (n noBasic) RoundTrip(req *http.Request) (*http.Response, error) {
+	if a := req.Header.Get("Authorization"); len(a) >= 6 && strings.EqualFold(a[:6], "basic ") {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, ErrBasicRefused
+	}
+	return n.RoundTripper.RoundTrip(req)
+}
+
+// SealError is a refusal to talk in clear text: over plain HTTP the guest
+// would not seal (or answered unsealed), or it offered only Basic. It is
+// a security error (exit 2), never retried.
+type SealError struct {
+	Addr string
+	Err  error
+}
+
+func (e *SealError) Error() string { return "SECURITY: winrm " + e.Addr + ": " + e.Err.Error() }
+func (e *SealError) Unwrap() error { return e.Err }
 
 func (p *poster) close() {
 	for _, tr := range p.all {

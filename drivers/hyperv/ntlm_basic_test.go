@@ -7,8 +7,10 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -77,15 +79,35 @@ func TestNTLMNeverSendsBasic(t *testing.T) {
 }
 
 // auth: basic is the explicit way to Basic, over verified HTTPS; over
-// plain HTTP it needs insecure: true.
+// plain HTTP it is refused, even with insecure: true.
 func TestBasicOnlyWhenAsked(t *testing.T) {
 	b, url, ca := basicServer(t)
 	_, err := hyperv.DialWinRM(context.Background(), url, drivers.OpenOptions{Username: "u", Password: "hunter2", CACertFile: ca, Extra: map[string]string{"auth": "basic"}})
 	if err == nil || !b.sentBasic(t, "hunter2") {
 		t.Fatalf("auth: basic over verified https did not use Basic: %v %q", err, b.auths)
 	}
-	_, err = hyperv.DialWinRM(context.Background(), strings.Replace(url, "https:", "http:", 1), drivers.OpenOptions{Username: "u", Password: "hunter2", Extra: map[string]string{"auth": "basic"}})
-	if err == nil || drivers.ClassOf(err) != drivers.ClassInput {
-		t.Fatalf("auth: basic over plain http without insecure: %v", err)
+	n := len(b.auths)
+	_, err = hyperv.DialWinRM(context.Background(), strings.Replace(url, "https:", "http:", 1), drivers.OpenOptions{Username: "u", Password: "hunter2", Insecure: true, Extra: map[string]string{"auth": "basic"}})
+	if err == nil || drivers.ClassOf(err) != drivers.ClassInput || len(b.auths) != n {
+		t.Fatalf("auth: basic over plain http: %v (%d requests sent), want an input error before any request", err, len(b.auths)-n)
 	}
+}
+
+// plainServer serves h over plain http and returns its base URL.
+func plainServer(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func hostPort(t *testing.T, raw string) (string, int) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Hostname(), p
 }

@@ -21,9 +21,9 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 )
 
-// Open connects to a Hyper-V host. uri is https://host[:5986]/wsman
-// (http://host:5985/wsman only with opts.Insecure), or "local" to run on
-// this Windows host without WinRM.
+// Open connects to a Hyper-V host. uri is https://host[:5986]/wsman,
+// http://host:5985/wsman (NTLM with every message sealed; never Basic),
+// or "local" to run on this Windows host without WinRM.
 func Open(ctx context.Context, uri string, opts drivers.OpenOptions) (drivers.Host, error) {
 	if uri == "local" || uri == "local:" {
 		ex, err := newLocalExecutor()
@@ -62,7 +62,7 @@ type winrmExecutor struct {
 // DialWinRM connects to a WinRM endpoint and opens a shell.
 func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Executor, error) {
 	op := "hyperv open " + drivers.RedactURI(uri)
-	u, https, port, err := winrmURI(op, uri, opts.Insecure)
+	u, https, port, err := winrmURI(op, uri)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Execu
 
 // winrmURI checks a WinRM endpoint URI and returns it parsed, whether it
 // is https and its port (5986 for https, 5985 for http, unless given).
-func winrmURI(op, uri string, insecure bool) (u *url.URL, https bool, port int, err error) {
+func winrmURI(op, uri string) (u *url.URL, https bool, port int, err error) {
 	u, err = url.Parse(uri)
 	if err != nil || u.Host == "" || u.User != nil {
 		return nil, false, 0, drivers.Errorf(drivers.ClassInput, "hyperv open", "bad URI %q: want https://host:5986/wsman (credentials go in username_env/password_env, never in the URI)", drivers.RedactURI(uri))
@@ -117,11 +117,10 @@ func winrmURI(op, uri string, insecure bool) (u *url.URL, https bool, port int, 
 	case "https":
 		https, port = true, 5986
 	case "http":
-		if !insecure {
-			return nil, false, 0, drivers.Errorf(drivers.ClassInput, op, "plain http sends everything in clear text: use https://host:5986/wsman, or set insecure: true explicitly")
-		}
+		// Plain http is spoken only with NTLM message encryption
+		// (SealedTransport); winrmAuth refuses Basic and cert over it.
 	default:
-		return nil, false, 0, drivers.Errorf(drivers.ClassInput, op, "scheme %q: want https (or http with insecure)", u.Scheme)
+		return nil, false, 0, drivers.Errorf(drivers.ClassInput, op, "scheme %q: want https (or http, NTLM-sealed)", u.Scheme)
 	}
 	if p := u.Port(); p != "" {
 		if port, err = strconv.Atoi(p); err != nil || port <= 0 || port > 65535 {
@@ -164,9 +163,15 @@ func winrmAuth(op, auth string, https bool, opts drivers.OpenOptions) (ca, cert,
 		if opts.Username == "" || opts.Password.Reveal() == "" {
 			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "auth %s needs a user name and a password (username_env / password_env or password_file)", auth)
 		}
-		if auth == "ntlm" {
-			user, pass := opts.Username, opts.Password.Reveal()
+		if auth == "basic" && !https {
+			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "auth basic over plain http would send the password readable: use auth ntlm (messages are then sealed) or https")
+		}
+		user, pass := opts.Username, opts.Password.Reveal()
+		switch {
+		case auth == "ntlm" && https:
 			decorate = func() winrm.Transporter { return &NTLMTransport{User: user, Password: pass} }
+		case auth == "ntlm":
+			decorate = func() winrm.Transporter { return &SealedTransport{User: user, Password: pass} }
 		}
 	}
 	return ca, cert, key, decorate, nil
@@ -291,6 +296,8 @@ func classifyWinRM(op string, err error) error {
 	switch {
 	case errors.Is(err, ErrBasicRefused):
 		return drivers.Wrap(drivers.ClassSecurity, op, ErrBasicRefused)
+	case sealRefusal(err):
+		return drivers.Errorf(drivers.ClassSecurity, op, "SECURITY: %v", err)
 	case errors.As(err, &ua), errors.As(err, &cv) && errors.As(cv.Err, &ua):
 		return drivers.Errorf(drivers.ClassSecurity, op, "the host's TLS certificate is not signed by a trusted CA (name the CA with ca_cert; insecure: true only for throw-away tests)")
 	case errors.As(err, &he):

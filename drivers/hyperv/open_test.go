@@ -19,7 +19,7 @@ func TestOpenRejectsBadInput(t *testing.T) {
 		want string
 	}{
 		{"https://u:p4ss-secret@host:5986/wsman", creds, "never in the URI"},
-		{"http://127.0.0.1:5985/wsman", creds, "clear text"},
+		{"http://127.0.0.1:5985/wsman", drivers.OpenOptions{Username: "u", Password: "p4ss-secret", Insecure: true, Extra: map[string]string{"auth": "basic"}}, "password readable"},
 		{"ftp://host/wsman", creds, "scheme"},
 		{"https://host:5986/other", creds, "/wsman"},
 		{"https://host:99999/wsman", creds, "bad port"},

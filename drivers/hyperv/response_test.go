@@ -18,7 +18,9 @@ const soapNS = `xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http:
 // garbledHost opens a shell and starts commands like a WinRM host, then
 // answers every Receive with an empty body labelled SOAP.
 func garbledHost(t *testing.T) *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// HTTPS, unverified (insecure): over plain HTTP the driver would
+	// insist on NTLM sealing, which this host does not speak.
+	return httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		req := string(b)
 		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")

@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/journal"
@@ -109,7 +111,7 @@ func (x *targetRun) resolve(ctx context.Context) (over bool) {
 	}
 	// insecure: true is the plan's word, known even when the open failed:
 	// every report shows it (drivers.HostInfo.TLSUnverified).
-	t.HostInfo.TLSUnverified = rt.HostSpec.Insecure
+	t.HostInfo.TLSUnverified = identityUnverified(rt.HostSpec)
 	if err == nil {
 		t.Profile = r.profileName(rt, info)
 	}
@@ -334,4 +336,11 @@ func controllerFor(h drivers.Host, addr string) string {
 		return c.Controller(addr)
 	}
 	return ""
+}
+
+// identityUnverified: the plan says insecure: true, or the URI is plain
+// http:// (WinRM with NTLM sealing hides the traffic but pins no
+// identity). Either way every report carries the TLS banner.
+func identityUnverified(h *plan.Host) bool {
+	return h.Insecure || strings.HasPrefix(strings.ToLower(h.URI), "http://")
 }

@@ -286,3 +286,32 @@ func ntHash(pw string) string {
 	h.Write(b)
 	return strings.Repeat("0", 32) + ":" + hex.EncodeToString(h.Sum(nil))
 }
+
+// TestNTLMNeverFallsBackToBasicOverTLS: go-ntlmssp's negotiator resends
+// with Basic when the server offers no NTLM; inside the pinned channel
+// too, the password must not go out in a Basic header.
+func TestNTLMNeverFallsBackToBasicOverTLS(t *testing.T) {
+	var mu sync.Mutex
+	var auths []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auths = append(auths, r.Header.Get("Authorization"))
+		mu.Unlock()
+		rw.Header().Set("WWW-Authenticate", `Basic realm="WSMAN"`)
+		rw.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := winrm.Config{Addr: srv.Listener.Addr().String(), User: testUser, Password: drivers.Secret(testPass),
+		CertSHA256: winrm.CertFingerprint(srv.Certificate().Raw)}
+	_, err := winrm.Dial(context.Background(), cfg)
+	if _, ok := errors.AsType[*winrm.SealError](err); !ok || drivers.ClassOf(err) != drivers.ClassSecurity {
+		t.Fatalf("Basic-only server over pinned TLS: err %v (class %v), want a SECURITY refusal", err, drivers.ClassOf(err))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, a := range auths {
+		if strings.HasPrefix(strings.ToLower(a), "basic") {
+			t.Fatalf("the password went out in a Basic header: %q", auths)
+		}
+	}
+}

@@ -18,7 +18,9 @@ import (
 // SealedTransport is a masterzen/winrm Transporter for plain
 // http://host:5985/wsman: every envelope is sealed with NTLM message
 // encryption (internal/wsmanseal), as Windows requires by default
-// (AllowUnencrypted=false answers an unsealed message with 401).
+// (AllowUnencrypted=false answers an unsealed message with 401: the
+// failure analysed in hashicorp/packer#6205; masterzen/winrm#184 notes that
+// its Azure/go-ntlmssp cannot seal).
 //
 // masterzen's own winrm.NewEncryption("ntlm") is not used: its Post falls
 // back to unencrypted NTLM when the handshake request fails, sends an

@@ -11,6 +11,7 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/drivers/hyperv"
 	"github.com/virtcert/virtcert/fixtures/hypervsim"
+	"github.com/virtcert/virtcert/fixtures/wsman"
 )
 
 // TestSealedHTTP: against the simulator's plain-HTTP listener with
@@ -70,5 +71,40 @@ func TestSealedHTTPRefusesBasicOnlyHost(t *testing.T) {
 	}
 	if b.sentBasic(t, "hunter2") {
 		t.Fatalf("the password went out in a Basic header: %q", b.auths)
+	}
+}
+
+// TestSealedHTTPDeadline: over sealed HTTP too, a command past its
+// deadline is stopped on the host at once. That needs a second sealed
+// session beside the pending Receive long poll: one session carries one
+// request at a time.
+func TestSealedHTTPDeadline(t *testing.T) {
+	be := &slowBackend{cancelled: make(chan struct{})}
+	srv, err := wsman.Start(wsman.Config{Backend: be, Users: map[string]string{"u": "pw-123"}, HTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	ex, err := hyperv.DialWinRM(ctx, srv.URL, drivers.OpenOptions{Username: "u", Password: "pw-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if _, err := ex.Exec(short, "hang"); err == nil || !strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("hang: %v", err)
+	}
+	select {
+	case <-be.cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the abandoned command still runs on the host")
+	}
+	for i := 0; i < 20; i++ {
+		out, err := ex.Exec(ctx, "echo ok")
+		if err != nil || out.Exit != 0 || string(out.Stdout) != "ran: echo ok" {
+			t.Fatalf("command %d: %+v %v", i, out, err)
+		}
 	}
 }

@@ -204,7 +204,9 @@ func challengeOf(status int, hdr http.Header) ([]byte, error) {
 	if status == http.StatusUnauthorized && basic {
 		return nil, ErrBasicOnly
 	}
-	return nil, fmt.Errorf("NTLM login: HTTP %d without an NTLM challenge", status)
+	// No challenge at all (a server that asks for no login, or a
+	// bare "Negotiate"): nothing can be sealed.
+	return nil, fmt.Errorf("%w (HTTP %d without an NTLM challenge)", ErrNoSeal, status)
 }
 
 // emptyPost sends one leg of the login and reports which connection

@@ -38,7 +38,7 @@ func TestUnframeRejects(t *testing.T) {
 	}
 }
 
-func TestServerSessionRefusesTamperingAndReplay(t *testing.T) {
+func TestServerSessionRefusesWrongDirection(t *testing.T) {
 	key := bytes.Repeat([]byte{7}, 16)
 	flags := uint32(FlagsNeeded | FlagKeyExch)
 	if _, err := NewServerSession(flags&^Flag128, key); !errors.Is(err, ErrWeakSeal) {

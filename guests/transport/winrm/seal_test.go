@@ -129,9 +129,10 @@ func TestClientRefusesUnsealedHTTP(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	offers := map[string]string{
-		"basic only":  `Basic realm="WSMAN"`,
-		"no sealing":  "Negotiate " + base64.StdEncoding.EncodeToString(challengeWithout(wsmanseal.FlagSeal)),
-		"40-bit seal": "Negotiate " + base64.StdEncoding.EncodeToString(challengeWithout(wsmanseal.Flag128)),
+		"basic only":   `Basic realm="WSMAN"`,
+		"no challenge": "Negotiate",
+		"no sealing":   "Negotiate " + base64.StdEncoding.EncodeToString(challengeWithout(wsmanseal.FlagSeal)),
+		"40-bit seal":  "Negotiate " + base64.StdEncoding.EncodeToString(challengeWithout(wsmanseal.Flag128)),
 	}
 	for name, offer := range offers {
 		proxy := newOfferProxy(t, srv.Listener.Addr().String(), offer)

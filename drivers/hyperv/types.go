@@ -1,5 +1,7 @@
 package hyperv
 
+import "strings"
+
 // Typed outputs of the scripts (see scripts/*.ps1).
 
 type infoOut struct {
@@ -38,10 +40,24 @@ type NetworkAdapter struct {
 
 // IntegrationService is one Get-VMIntegrationService row.
 type IntegrationService struct {
-	Name                       string
+	Id                         string // "Microsoft:<VM id>\<service GUID>"
+	Name                       string // display name, localised by Windows
 	Enabled                    bool
-	PrimaryStatusDescription   string // "OK", "No Contact", "Lost Communication"
+	PrimaryStatus              string // PrimaryOperationalStatus enum name: "Ok", "NoContact", "LostCommunication"
+	PrimaryStatusDescription   string // localised text of the same: "OK", "No Contact"
 	SecondaryStatusDescription string
+}
+
+// Integration service Id GUIDs (VMIntegrationComponent.Id ends with one;
+// the names are localised, the GUIDs are not).
+const (
+	ServiceGuestInterface = "6C09BB55-D683-4DA0-8931-C9BF705F6480"
+	ServiceKVP            = "2A34B1C2-FD73-4043-8A5B-DD2159BC743F"
+)
+
+// Is reports whether the service has the given Id GUID.
+func (s IntegrationService) Is(guid string) bool {
+	return strings.HasSuffix(strings.ToUpper(s.Id), `\`+guid)
 }
 
 type queryOut struct {

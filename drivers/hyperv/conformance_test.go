@@ -19,7 +19,10 @@ import (
 const simParent = `C:\images\tiny.vhdx`
 
 // labSim starts the simulated host backed by the lab, or skips.
-func labSim(t *testing.T) (*hypervsim.Sim, string) {
+func labSim(t *testing.T) (*hypervsim.Sim, string) { return labSimAs(t, "", "") }
+
+// labSimAs starts it as a given Windows Server version and language.
+func labSimAs(t *testing.T, profile, locale string) (*hypervsim.Sim, string) {
 	t.Helper()
 	if os.Getenv("VIRTCERT_E2E") != "1" {
 		t.Skip("conformance against the lab-backed simulator: set VIRTCERT_E2E=1 (needs the lab: make lab-up tiny)")
@@ -51,7 +54,7 @@ func labSim(t *testing.T) (*hypervsim.Sim, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sim, err := hypervsim.Start(ctx, hypervsim.Options{
-		LabURI: uri, Users: map[string]string{"vcadmin": "Sim-Passw0rd"}, Dir: t.TempDir(),
+		LabURI: uri, Users: map[string]string{"vcadmin": "Sim-Passw0rd"}, Dir: t.TempDir(), Profile: profile, Locale: locale,
 		Images: map[string]drivers.Image{simParent: {
 			Path: filepath.Join(tiny, "disk.qcow2"), Format: "qcow2", OS: "linux", Firmware: "bios",
 			Kernel: filepath.Join(tiny, "vmlinuz"), Initrd: filepath.Join(tiny, "initrd.img"), Cmdline: strings.TrimSpace(string(cmdline)),
@@ -106,11 +109,22 @@ func (s *simHarness) Config() drivertest.Config {
 
 // TestSimConformance runs the driver conformance suite against the
 // simulated Hyper-V host over HTTPS WinRM, each VM backed by a real tiny
-// guest on the lab.
+// guest on the lab, once per simulated Windows Server version (each
+// binding the driver's cmdlet calls against that version's published
+// parameter sets). The 2019 host speaks German, so no step may depend on
+// English text; the 2022 host speaks English.
 func TestSimConformance(t *testing.T) {
-	sim, _ := labSim(t)
-	drivertest.Run(t, &simHarness{t: t, sim: sim})
-	if n := sim.Backend.VMNames(); len(n) != 0 {
-		t.Errorf("VMs left on the simulated host: %v", n)
+	for _, c := range []struct{ profile, locale string }{{"2019", "de-DE"}, {"2022", "en-US"}} {
+		t.Run(c.profile+"-"+c.locale, func(t *testing.T) {
+			sim, _ := labSimAs(t, c.profile, c.locale)
+			info := sim.Backend.Profile()
+			if info != c.profile {
+				t.Fatalf("simulator runs profile %q, want %q", info, c.profile)
+			}
+			drivertest.Run(t, &simHarness{t: t, sim: sim})
+			if n := sim.Backend.VMNames(); len(n) != 0 {
+				t.Errorf("VMs left on the simulated host: %v", n)
+			}
+		})
 	}
 }

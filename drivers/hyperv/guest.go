@@ -210,7 +210,7 @@ func (g *Guest) noAddress(q queryOut) error {
 	}
 	var kvp *IntegrationService
 	for i, s := range q.IntegrationServices {
-		if strings.EqualFold(s.Name, "Key-Value Pair Exchange") {
+		if s.Is(ServiceKVP) {
 			kvp = &q.IntegrationServices[i]
 		}
 	}
@@ -219,7 +219,7 @@ func (g *Guest) noAddress(q queryOut) error {
 		return drivers.Errorf(drivers.ClassGuest, op, "no address: the VM has no Key-Value Pair Exchange integration service")
 	case !kvp.Enabled:
 		return drivers.Errorf(drivers.ClassGuest, op, "no address: the Key-Value Pair Exchange integration service is disabled on the VM")
-	case kvp.PrimaryStatusDescription != "OK":
+	case !strings.EqualFold(kvp.PrimaryStatus, "Ok"):
 		return drivers.Errorf(drivers.ClassGuest, op, "no address: the guest never answered on KVP (status %q, heartbeat %q): integration services are missing or not running in the guest (Linux: hv_utils and hv_kvp_daemon from hyperv-daemons)", kvp.PrimaryStatusDescription, q.Heartbeat)
 	}
 	return drivers.Errorf(drivers.ClassGuest, op, "no address: KVP works but the guest reported no IPv4 address (no DHCP lease on switch %q?)", g.h.opts.Switch)

@@ -174,7 +174,7 @@ func (h *Host) uploadScripts(ctx context.Context) error {
 	if out.Exit != 0 {
 		return scriptFailure("hyperv upload: create script directory", "mkdir", out)
 	}
-	dir := strings.TrimSpace(string(out.Stdout))
+	dir := strings.TrimSpace(string(stripBOM(out.Stdout)))
 	if err := safeHostPath(dir); err != nil || !strings.Contains(dir, `\`) {
 		return drivers.Errorf(drivers.ClassHost, "hyperv upload", "host temp directory %q is not usable from a command line (%v)", dir, err)
 	}
@@ -320,31 +320,34 @@ func (e *ScriptError) Error() string {
 	return fmt.Sprintf("%s exited %d: %s", e.Script, e.Exit, e.Message)
 }
 
-var notRecognized = regexp.MustCompile(`The term '([A-Za-z]+-[A-Za-z]+)' is not recognized as the name of a cmdlet`)
-
-// scriptFailure turns a failed command into one classified, readable error.
+// scriptFailure turns a failed command into one classified, readable
+// error. It classifies by the error's category and id, never by its text,
+// which Windows localises.
 func scriptFailure(op, script string, out Output) error {
-	cx := ParseCLIXML(out.Stderr)
-	msg := cx.ErrorText() // classified on the full text, category included
-	summary := cx.Summary()
-	if summary == "" {
-		summary = strings.TrimSpace(string(out.Stdout))
+	se := &ScriptError{Script: script, Exit: out.Exit}
+	pe, found := ParsePSError(out.Stderr)
+	if !found {
+		se.Message = ParseCLIXML(stripBOM(out.Stderr)).Summary()
+		if se.Message == "" {
+			se.Message = strings.TrimSpace(string(stripBOM(out.Stdout)))
+		}
+		if se.Message == "" {
+			se.Message = "(no error text)"
+		}
+		return &drivers.Error{Class: drivers.ClassHost, Op: op, Err: se}
 	}
-	if summary == "" {
-		summary = "(no error text)"
-	}
-	se := &ScriptError{Script: script, Exit: out.Exit, Message: summary}
+	se.Message = fmt.Sprintf("%s [%s, %s]", pe.Message, pe.Category, pe.ID)
+	kind, src := pe.Kind(), pe.Source()
 	switch {
-	case notRecognized.MatchString(msg):
-		cmdlet := notRecognized.FindStringSubmatch(msg)[1]
-		return &drivers.Error{Class: drivers.ClassHost, Op: op, Err: fmt.Errorf("the Hyper-V PowerShell module is not available on this host (%s is not a known command); install the Hyper-V role or its management tools (Install-WindowsFeature Hyper-V-PowerShell): %w", cmdlet, se)}
-	case strings.Contains(msg, "not found on the host"):
-		// provision.ps1's own check of the parent image: a plan mistake.
+	case kind == "CommandNotFoundException":
+		return &drivers.Error{Class: drivers.ClassHost, Op: op, Err: fmt.Errorf("the Hyper-V PowerShell module is not available on this host (a cmdlet is not a known command); install the Hyper-V role or its management tools (Install-WindowsFeature Hyper-V-PowerShell): %w", se)}
+	case bindingIDs[kind] && strings.HasPrefix(src, "Microsoft.HyperV."):
+		return &drivers.Error{Class: drivers.ClassHost, Op: op, Err: fmt.Errorf("the host's Hyper-V module does not accept a call the driver makes (a Windows Server version the driver does not support?): %w", se)}
+	case bindingIDs[kind], inputIDs[kind]:
 		return &drivers.Error{Class: drivers.ClassInput, Op: op, Err: se}
-	case strings.Contains(msg, "Cannot validate argument on parameter"), strings.Contains(msg, "Cannot bind parameter"),
-		strings.Contains(msg, "A parameter cannot be found"), strings.Contains(msg, "Cannot process argument transformation"):
-		return &drivers.Error{Class: drivers.ClassInput, Op: op, Err: se}
-	case strings.Contains(msg, "required permission"), strings.Contains(msg, "Access is denied"), strings.Contains(msg, "PermissionDenied"):
+	case guestIDs[kind]:
+		return &drivers.Error{Class: drivers.ClassGuest, Op: op, Err: se}
+	case pe.Category == "PermissionDenied", kind == "AccessDenied", strings.HasPrefix(kind, "UnauthorizedAccess"):
 		return &drivers.Error{Class: drivers.ClassInput, Op: op, Err: fmt.Errorf("the WinRM user lacks Hyper-V rights (add it to the Hyper-V Administrators group): %w", se)}
 	}
 	return &drivers.Error{Class: drivers.ClassHost, Op: op, Err: se}

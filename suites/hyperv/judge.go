@@ -25,7 +25,7 @@ type Host struct {
 // service returns the host's view of one integration service.
 func (h Host) service(name string) (hyperv.IntegrationService, bool) {
 	for _, s := range h.Services {
-		if strings.EqualFold(s.Name, name) {
+		if strings.EqualFold(s.Canonical(), name) {
 			return s, true
 		}
 	}
@@ -95,7 +95,7 @@ func serviceItem(v *suites.Verdict, h Host, name string) {
 		v.Add("host: "+name+" integration service", false, "enabled, status OK", "not listed by Get-VMIntegrationService", "", "")
 		return
 	}
-	v.Add("host: "+name+" integration service", s.Enabled && s.PrimaryStatusDescription == "OK", "enabled, status OK", describe(s), "", "")
+	v.Add("host: "+name+" integration service", s.Enabled && s.StatusOK(), "enabled, status OK", describe(s), "", "")
 }
 
 // JudgeKVP: the guest's KVP daemon runs, and the host reads the guest's
@@ -190,7 +190,7 @@ func JudgeIntegrationServices(g Guest, h Host) suites.Verdict {
 	}
 	names := make([]string, 0, len(h.Services))
 	for _, s := range h.Services {
-		names = append(names, s.Name)
+		names = append(names, s.Canonical())
 	}
 	sort.Strings(names)
 	for _, n := range names {
@@ -198,7 +198,7 @@ func JudgeIntegrationServices(g Guest, h Host) suites.Verdict {
 		if !s.Enabled {
 			continue
 		}
-		v.Add("host: "+n+" status", s.PrimaryStatusDescription == "OK", "OK", describe(s), "", "")
+		v.Add("host: "+n+" status", s.StatusOK(), "OK", describe(s), "", "")
 		if kind, ok := serviceKinds[n]; ok {
 			vmbusItem(&v, g, h, kind)
 		}

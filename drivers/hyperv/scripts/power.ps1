@@ -14,14 +14,25 @@ switch ($Op) {
         $job = Stop-VM -VM $vm -Force -AsJob
         if (-not (Wait-Job -Job $job -Timeout $TimeoutSeconds)) {
             Remove-Job -Job $job -Force
-            throw ("VM {0} did not shut down within {1}s" -f $Name, $TimeoutSeconds)
+            Stop-VcError -Id 'VcShutdownTimeout' -Category OperationTimeout -Message ("VM {0} did not shut down within {1}s" -f $Name, $TimeoutSeconds)
         }
         Receive-Job -Job $job | Out-Null
         Remove-Job -Job $job -Force
     }
     'TurnOff' { Stop-VM -VM $vm -TurnOff -Force }
-    'Reboot' { Restart-VM -VM $vm -Type Reboot -Force }
-    'Reset' { Restart-VM -VM $vm -Type Reset -Force }
+    'Reboot' {
+        # Restart-VM has no -Type on any documented version (MicrosoftDocs
+        # windows-powershell-docs, winserver2019-ps and winserver2022-ps
+        # Restart-VM.md): it is a hard restart. A reboot the guest performs
+        # itself is asked through the shutdown integration service,
+        # Msvm_ShutdownComponent.InitiateReboot (Windows Server 2016 and
+        # later), selected by the VM's GUID.
+        $sd = Get-CimInstance -Namespace 'root\virtualization\v2' -ClassName 'Msvm_ShutdownComponent' -Filter ("SystemName='{0}'" -f $vm.Id.Guid)
+        if ($null -eq $sd) { Stop-VcError -Id 'VcNoShutdownService' -Category ResourceUnavailable -Message ("VM {0} has no shutdown integration service" -f $Name) }
+        $r = Invoke-CimMethod -InputObject $sd -MethodName 'InitiateReboot' -Arguments @{ Force = $true; Reason = 'virtcert' }
+        if ($r.ReturnValue -ne 0) { Stop-VcError -Id 'VcRebootRefused' -Category InvalidOperation -Message ("InitiateReboot on VM {0} returned {1}" -f $Name, $r.ReturnValue) }
+    }
+    'Reset' { Restart-VM -VM $vm -Force }
     'Save' { Save-VM -VM $vm }
     'Suspend' { Suspend-VM -VM $vm }
     'Resume' { Resume-VM -VM $vm }

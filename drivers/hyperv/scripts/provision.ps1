@@ -24,7 +24,7 @@ $Notes = $lines -join "`r`n"
 $createdVhd = $false
 $createdVM = $false
 try {
-    if (-not (Test-Path -LiteralPath $ParentPath)) { throw ("parent image {0} not found on the host" -f $ParentPath) }
+    if (-not (Test-Path -LiteralPath $ParentPath)) { Stop-VcError -Id 'VcParentNotFound' -Category ObjectNotFound -Message ("parent image {0} not found on the host" -f $ParentPath) }
     if (Test-Path -LiteralPath $VhdPath) { throw ("differencing disk {0} already exists" -f $VhdPath) }
     New-VHD -Path $VhdPath -ParentPath $ParentPath -Differencing | Out-Null
     $createdVhd = $true
@@ -35,7 +35,8 @@ try {
     Set-VMProcessor -VMName $Name -Count $CPUs
     Set-VMMemory -VMName $Name -DynamicMemoryEnabled $false
     # Copy-VMFile (fcopy) needs the Guest Service Interface, off by default.
-    Enable-VMIntegrationService -VMName $Name -Name 'Guest Service Interface'
+    # Chosen by its Id GUID: the display name is localised.
+    Get-VMIntegrationService -VMName $Name | Where-Object { $_.Id -like '*\6C09BB55-D683-4DA0-8931-C9BF705F6480' } | Enable-VMIntegrationService
     if ($Generation -eq '2') {
         if ($SecureBoot -eq 'On') {
             Set-VMFirmware -VMName $Name -EnableSecureBoot On -SecureBootTemplate 'MicrosoftUEFICertificateAuthority'

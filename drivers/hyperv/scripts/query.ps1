@@ -18,7 +18,7 @@ $nics = @(Get-VMNetworkAdapter -VM $vm | ForEach-Object {
     [ordered]@{ Name = $_.Name; MacAddress = [string]$_.MacAddress; SwitchName = [string]$_.SwitchName; Connected = [bool]$_.Connected; IPAddresses = @($_.IPAddresses | Where-Object { $_ }) }
 })
 $services = @(Get-VMIntegrationService -VM $vm | ForEach-Object {
-    [ordered]@{ Name = $_.Name; Enabled = [bool]$_.Enabled; PrimaryStatusDescription = [string]$_.PrimaryStatusDescription; SecondaryStatusDescription = [string]$_.SecondaryStatusDescription }
+    [ordered]@{ Id = [string]$_.Id; Name = $_.Name; Enabled = [bool]$_.Enabled; PrimaryStatus = [string]$_.PrimaryOperationalStatus; PrimaryStatusDescription = [string]$_.PrimaryStatusDescription; SecondaryStatusDescription = [string]$_.SecondaryStatusDescription }
 })
 $items = $null
 if ($Kvp) { $items = Get-VcKvp -VM $vm }

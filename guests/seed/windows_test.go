@@ -150,13 +150,21 @@ func TestWindowsSeedChecker(t *testing.T) {
 	ud := string(good[UserDataFile])
 	listener := listenerRE.FindString(ud)
 	mutate := map[string]func(map[string][]byte){
-		"no listener":      func(f map[string][]byte) { f[UserDataFile] = []byte(strings.Replace(ud, listener, "", 1)) },
-		"HTTP listener":    func(f map[string][]byte) { f[UserDataFile] = []byte(strings.Replace(ud, "-Transport HTTPS -Address", "-Transport HTTP -Address", 1)) },
-		"other thumbprint": func(f map[string][]byte) { f[UserDataFile] = []byte(strings.ReplaceAll(ud, w.Cert.Thumbprint(), other.Thumbprint())) },
-		"no header":        func(f map[string][]byte) { f[UserDataFile] = []byte(strings.TrimPrefix(ud, "#ps1_sysnative\n")) },
-		"no firewall":      func(f map[string][]byte) { f[UserDataFile] = []byte(strings.Replace(ud, "-LocalPort 5986", "-LocalPort 5985", 1)) },
-		"no user_data":     func(f map[string][]byte) { delete(f, UserDataFile) },
-		"other password":   func(f map[string][]byte) { f[MetaDataJSON] = bytes.Replace(f[MetaDataJSON], []byte(w.Password.Reveal()), []byte("x"), 1) },
+		"no listener": func(f map[string][]byte) { f[UserDataFile] = []byte(strings.Replace(ud, listener, "", 1)) },
+		"HTTP listener": func(f map[string][]byte) {
+			f[UserDataFile] = []byte(strings.Replace(ud, "-Transport HTTPS -Address", "-Transport HTTP -Address", 1))
+		},
+		"other thumbprint": func(f map[string][]byte) {
+			f[UserDataFile] = []byte(strings.ReplaceAll(ud, w.Cert.Thumbprint(), other.Thumbprint()))
+		},
+		"no header": func(f map[string][]byte) { f[UserDataFile] = []byte(strings.TrimPrefix(ud, "#ps1_sysnative\n")) },
+		"no firewall": func(f map[string][]byte) {
+			f[UserDataFile] = []byte(strings.Replace(ud, "-LocalPort 5986", "-LocalPort 5985", 1))
+		},
+		"no user_data": func(f map[string][]byte) { delete(f, UserDataFile) },
+		"other password": func(f map[string][]byte) {
+			f[MetaDataJSON] = bytes.Replace(f[MetaDataJSON], []byte(w.Password.Reveal()), []byte("x"), 1)
+		},
 		"password in script": func(f map[string][]byte) {
 			f[UserDataFile] = []byte(ud + "# " + w.Password.Reveal() + "\n")
 		},
@@ -178,7 +186,10 @@ func TestWindowsSeedGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pfx, _ := regexp.MustCompile(`FromBase64String\('([A-Za-z0-9+/=]+)'\)`).FindStringSubmatch(string(files[UserDataFile])), 0
+	pfx := regexp.MustCompile(`FromBase64String\('([A-Za-z0-9+/=]+)'\)`).FindStringSubmatch(string(files[UserDataFile]))
+	if pfx == nil {
+		t.Fatal("user_data carries no PFX")
+	}
 	for path, golden := range map[string]string{MetaDataJSON: "windows-meta_data.json", UserDataFile: "windows-user_data.ps1"} {
 		got := strings.NewReplacer(w.Password.Reveal(), "<PASSWORD>", w.Cert.Thumbprint(), "<THUMBPRINT>", pfx[1], "<PFX>").Replace(string(files[path]))
 		gp := filepath.Join("testdata", golden)

@@ -156,7 +156,7 @@ func (r *Run) target(p *plan.Plan, pr plan.Pair, sel []suites.Check, left []Left
 		return nil, drivers.Errorf(drivers.ClassInput, "hosts."+pr.Host+".driver", "driver %q is not built into this virtcert", h.Driver)
 	}
 	t := &Target{ID: pr.ID(), Host: pr.Host, Image: pr.Image, Compare: img.CompareAs, Driver: h.Driver, URI: h.URI,
-		Transport: reg.Transport, OS: img.OS, Profile: h.Profile, HostSpec: h, ImageSpec: img, Reg: reg}
+		Transport: TransportFor(img.OS, reg.Transport), OS: img.OS, Profile: h.Profile, HostSpec: h, ImageSpec: img, Reg: reg}
 	if t.Profile == "" {
 		t.Profile = ProfileAuto
 	}

@@ -101,7 +101,7 @@ func (r *runner) access(q guestReq, name string, s *session) error {
 	}
 	s.spec = drivers.GuestSpec{Name: name, RunLabel: r.label, MemoryMB: img.MemoryMB, CPUs: img.CPUs, Seed: sd,
 		NICModel: img.NICModel, DiskBus: img.DiskBus,
-		Image: drivers.Image{Path: img.Path, Format: img.Format, OS: img.OS, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Firmware: img.Firmware}}
+		Image: drivers.Image{Path: img.Path, Format: img.Format, OS: img.OS, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Firmware: img.Firmware, RTC: img.RTC}}
 	if img.Address != "" {
 		s.spec.Extra = map[string]string{"address": img.Address}
 		if img.Port != 0 {

@@ -292,3 +292,41 @@ func TestWinRMCertSecrets(t *testing.T) {
 		t.Errorf("password lacks complexity classes")
 	}
 }
+
+// TestWindowsUserDataSyntax parses the golden user_data with the real
+// PowerShell grammar the Hyper-V scripts are checked with (tree-sitter,
+// set up by drivers/hyperv/testdata/psparse/setup.sh, `make deps`; its
+// own test, TestSyntaxCheckerCatchesErrors, shows it rejects a broken
+// script).
+func TestWindowsUserDataSyntax(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed: PowerShell syntax check skipped")
+	}
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "drivers", "hyperv", "testdata", "psparse"))
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "tree-sitter-powershell", "tree-sitter-powershell.wasm")); err != nil {
+		t.Skip("tree-sitter-powershell not installed: make deps")
+	}
+	// The golden file with its placeholders filled as the seed fills them.
+	b, err := os.ReadFile(filepath.Join("testdata", "windows-user_data.ps1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "user_data.ps1")
+	src := strings.NewReplacer("<PFX>", "TUlJ", "<THUMBPRINT>", strings.Repeat("AB", 20)).Replace(string(b))
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// --liftoff-only keeps V8 from optimising the 1 MB grammar (seconds
+	// of CPU); an older node exits 9 on it: run without.
+	args := []string{"--liftoff-only", filepath.Join(dir, "check.cjs"), p}
+	out, err := exec.Command(node, args...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 9 {
+		out, err = exec.Command(node, args[1:]...).CombinedOutput()
+	}
+	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 2 {
+		t.Fatalf("checker broke: %s", out)
+	} else if err != nil {
+		t.Errorf("user_data does not parse as PowerShell (%v):\n%s", err, out)
+	}
+}

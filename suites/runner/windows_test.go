@@ -213,3 +213,28 @@ peer: none
 	}
 	t.Cleanup(func() { h.Close() })
 }
+
+// TestWindowsGuestNeverAnswersWinRM: a Windows guest whose listener
+// never comes up FAILs at readiness, saying WinRM did not answer.
+func TestWindowsGuestNeverAnswersWinRM(t *testing.T) {
+	h := &winHost{guests: map[string]*winGuest{}, delay: time.Hour}
+	o := opts(t, newFakeHost(), &fakeDial{}, winCheck)
+	o.Dial = nil
+	o.Openers["libvirt"] = func(ctx context.Context, uri string, _ drivers.OpenOptions) (drivers.Host, error) { return h, nil }
+	p := parsePlan(t, `name: win
+hosts:
+  h1: {driver: libvirt, uri: "qemu:///system"}
+images:
+  win: {path: disk.qcow2, os: windows, memory_mb: 2048}
+timeouts: {ready: 2s, provision: 5s, destroy: 1s}
+peer: none
+`)
+	run, _, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := result(t, run.Targets[0], "windows.hello")
+	if r.Status != reports.Fail || !strings.Contains(r.Reason, "never answered WINRM") {
+		t.Errorf("windows.hello: %s %q, want FAIL: never answered WINRM", r.Status, r.Reason)
+	}
+}

@@ -238,3 +238,57 @@ peer: none
 		t.Errorf("windows.hello: %s %q, want FAIL: never answered WINRM", r.Status, r.Reason)
 	}
 }
+
+// TestKeepWindowsGuest: a kept failed Windows guest gets winrm.txt (its
+// address, account and pinned certificate), no ssh_config, and the
+// password is nowhere in the run directory.
+func TestKeepWindowsGuest(t *testing.T) {
+	h := &winHost{guests: map[string]*winGuest{}}
+	failWin := winCheck
+	failWin.Run = func(t *suites.T) {
+		r := t.Run("fail", "exit 3")
+		t.Expect("exit status", r.OK(), "0", strconv.Itoa(r.Exit), "")
+	}
+	o := opts(t, newFakeHost(), &fakeDial{}, failWin)
+	o.Dial, o.KeepOnFailure = nil, true
+	o.Openers["libvirt"] = func(ctx context.Context, uri string, _ drivers.OpenOptions) (drivers.Host, error) { return h, nil }
+	p := parsePlan(t, "name: win\nhosts:\n  h1: {driver: libvirt, uri: \"qemu:///system\"}\nimages:\n  win: {path: disk.qcow2, os: windows}\ntimeouts: {ready: 20s, provision: 5s, destroy: 1s}\npeer: none\n")
+	_, out, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	if len(out.Kept) != 1 {
+		t.Fatalf("kept: %+v", out.Kept)
+	}
+	h.mu.Lock()
+	files, err := readConfigDrive(h.spec.Seed)
+	h.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md struct {
+		AdminPass string `json:"admin_pass"`
+	}
+	json.Unmarshal(files[seed.MetaDataJSON], &md)
+	var txt []byte
+	filepath.Walk(o.Out, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		if md.AdminPass == "" || strings.Contains(string(b), md.AdminPass) {
+			t.Errorf("%s holds the admin password", p)
+		}
+		switch filepath.Base(p) {
+		case "ssh_config":
+			t.Errorf("ssh_config written for a Windows guest: %s", p)
+		case "winrm.txt":
+			txt = b
+		}
+		return nil
+	})
+	if !strings.Contains(string(txt), "certificate: sha256:") || !strings.Contains(string(txt), "user: Administrator") {
+		t.Errorf("winrm.txt: %q", txt)
+	}
+}

@@ -3,8 +3,10 @@ package resolve
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/plan"
 )
 
@@ -42,5 +44,21 @@ func TestTransportFor(t *testing.T) {
 		if got := TransportFor(c.os, c.drv); got != c.want {
 			t.Errorf("TransportFor(%q, %q) = %q, want %q", c.os, c.drv, got, c.want)
 		}
+	}
+}
+
+// TestWindowsOnAttachingDriver: a Windows image on a driver that attaches
+// to a running machine is bad input, said before anything runs.
+func TestWindowsOnAttachingDriver(t *testing.T) {
+	dir := t.TempDir()
+	text := "name: t\nhosts:\n  e: {driver: existing, uri: \"ssh://u@10.0.0.9\", profile: kvm}\n" +
+		"images:\n  win: {os: windows, host_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2bPk6VbGSg6Ul4ahDfNnoX8bS9fHmKjbCj9uZ9jBbZ\"}\n"
+	p, err := plan.Parse([]byte(text), "t.yaml", dir, Knowledge(catalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Resolve(p, Options{Catalog: catalog})
+	if err == nil || drivers.ClassOf(err) != drivers.ClassInput || !strings.Contains(err.Error(), "images.win.os") {
+		t.Fatalf("err %v (class %v), want bad input on images.win.os", err, drivers.ClassOf(err))
 	}
 }

@@ -61,6 +61,16 @@ func NewWinRMCert(hostname string) (*WinRMCert, error) {
 	return &WinRMCert{DER: der, key: key}, nil
 }
 
+// CommonName is the certificate's subject CN (the hostname it was made
+// for).
+func (c *WinRMCert) CommonName() string {
+	cert, err := x509.ParseCertificate(c.DER)
+	if err != nil {
+		return ""
+	}
+	return cert.Subject.CommonName
+}
+
 // Pin is the certificate's pin as the WinRM transport checks it:
 // "sha256:" and the lowercase hex SHA-256 of the DER.
 func (c *WinRMCert) Pin() string {

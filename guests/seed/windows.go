@@ -2,12 +2,15 @@ package seed
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"text/template"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -25,7 +28,8 @@ const (
 	UserDataFile = "openstack/latest/user_data"
 )
 
-// WinRMPort is the WinRM HTTPS listener's port.
+// WinRMPort is the WinRM HTTPS listener's port (WinRM's default for
+// HTTPS; the script opens it in the firewall).
 const WinRMPort = 5986
 
 // Windows describes one Windows guest's config drive.
@@ -33,8 +37,10 @@ type Windows struct {
 	// InstanceID is the config drive's uuid: cloudbase-init runs its
 	// per-instance plugins again when it changes. Required.
 	InstanceID string
-	// Hostname is set by cloudbase-init's SetHostNamePlugin, which cuts
-	// it to the 15 characters of a NetBIOS name. Required.
+	// Hostname is set by cloudbase-init's SetHostNamePlugin. It must be a
+	// NetBIOS name (at most 15 letters, digits and hyphens, not all
+	// digits; WindowsHostname makes one) and the certificate's CN, which
+	// the listener names. Required.
 	Hostname string
 	// User is the admin account cloudbase-init creates or updates
 	// (meta_data "meta.admin_username"; the image's cloudbase-init.conf
@@ -53,14 +59,16 @@ func (w Windows) Validate() error {
 	switch {
 	case w.InstanceID == "":
 		return errors.New("seed: windows: instance id is required")
-	case !hostnameRE.MatchString(w.Hostname):
-		return fmt.Errorf("seed: windows: bad hostname %q", w.Hostname)
+	case !netbiosRE.MatchString(w.Hostname) || strings.Trim(w.Hostname, "0123456789") == "":
+		return fmt.Errorf("seed: windows: hostname %q is not a NetBIOS name (at most 15 letters, digits and hyphens)", w.Hostname)
 	case !winUserRE.MatchString(w.User):
 		return fmt.Errorf("seed: windows: bad user %q", w.User)
 	case len(w.Password.Reveal()) < 12:
 		return errors.New("seed: windows: the admin password must have at least 12 characters")
 	case w.Cert == nil:
 		return errors.New("seed: windows: the WinRM certificate is required")
+	case w.Cert.CommonName() != w.Hostname:
+		return fmt.Errorf("seed: windows: the certificate names %q, not the hostname %q", w.Cert.CommonName(), w.Hostname)
 	}
 	return nil
 }
@@ -68,6 +76,18 @@ func (w Windows) Validate() error {
 // winUserRE is a local Windows account name: at most 20 characters,
 // none of the reserved ones.
 var winUserRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,19}$`)
+
+// netbiosRE is a Windows computer name cloudbase-init sets as is.
+var netbiosRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,14}$`)
+
+// WindowsHostname is a guest's Windows computer name: "vc-" and 12 hex
+// digits of its guest name's SHA-256. Guest names are longer than
+// NetBIOS' 15 characters and share the run label as a prefix, so cutting
+// them (as cloudbase-init would) gives every guest of a run one name.
+func WindowsHostname(guest string) string {
+	sum := sha256.Sum256([]byte(guest))
+	return "vc-" + hex.EncodeToString(sum[:6])
+}
 
 // metaData is the part of OpenStack's meta_data.json cloudbase-init reads.
 type metaData struct {
@@ -109,7 +129,7 @@ try {
 }
 if ($cert.Thumbprint -ne '{{.Thumbprint}}') { throw "virtcert: imported certificate $($cert.Thumbprint) is not {{.Thumbprint}}" }
 Get-ChildItem -Path 'WSMan:\localhost\Listener' | Where-Object { $_.Keys -contains 'Transport=HTTPS' } | Remove-Item -Recurse -Force
-New-Item -Path 'WSMan:\localhost\Listener' -Transport HTTPS -Address * -CertificateThumbPrint '{{.Thumbprint}}' -Port {{.Port}} -Force | Out-Null
+New-Item -Path 'WSMan:\localhost\Listener' -Transport HTTPS -Address * -HostName '{{.Hostname}}' -CertificateThumbPrint '{{.Thumbprint}}' -Force | Out-Null
 New-NetFirewallRule -Name 'virtcert-winrm-https' -DisplayName 'virtcert WinRM HTTPS' -Direction Inbound -Protocol TCP -LocalPort {{.Port}} -Action Allow | Out-Null
 New-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System' -Name LocalAccountTokenFilterPolicy -Value 1 -PropertyType DWord -Force | Out-Null
 Set-Service -Name WinRM -StartupType Automatic
@@ -127,8 +147,8 @@ func WindowsUserData(w Windows) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	if err := userDataScript.Execute(&b, struct{ PFX, Thumbprint, Port string }{
-		base64.StdEncoding.EncodeToString([]byte(pfx.Reveal())), w.Cert.Thumbprint(), strconv.Itoa(WinRMPort)}); err != nil {
+	if err := userDataScript.Execute(&b, struct{ PFX, Thumbprint, Hostname, Port string }{
+		base64.StdEncoding.EncodeToString([]byte(pfx.Reveal())), w.Cert.Thumbprint(), w.Hostname, strconv.Itoa(WinRMPort)}); err != nil {
 		return nil, fmt.Errorf("seed: windows: user_data: %w", err)
 	}
 	return b.Bytes(), nil

@@ -29,7 +29,8 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func testWindows(t *testing.T) Windows {
 	t.Helper()
-	cert, err := guests.NewWinRMCert("vc-run1-win")
+	host := WindowsHostname("vc-20261203-193306-3dbf0d-h1-win")
+	cert, err := guests.NewWinRMCert(host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,11 +38,11 @@ func testWindows(t *testing.T) Windows {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Windows{InstanceID: "vc-run1-win", Hostname: "vc-run1-win", User: "Admin", Password: pw, Cert: cert}
+	return Windows{InstanceID: "vc-20261203-193306-3dbf0d-h1-win", Hostname: host, User: "Admin", Password: pw, Cert: cert}
 }
 
 // listenerRE is the one line that creates the WinRM HTTPS listener.
-var listenerRE = regexp.MustCompile(`(?m)^New-Item -Path 'WSMan:\\localhost\\Listener' -Transport HTTPS -Address \* -CertificateThumbPrint '([0-9A-F]{40})' -Port 5986 -Force \| Out-Null$`)
+var listenerRE = regexp.MustCompile(`(?m)^New-Item -Path 'WSMan:\\localhost\\Listener' -Transport HTTPS -Address \* -HostName '([A-Za-z0-9-]{1,15})' -CertificateThumbPrint '([0-9A-F]{40})' -Force \| Out-Null$`)
 
 // checkWindowsSeed is the strict reading of a config drive: it returns
 // every way in which cloudbase-init, given these files, would not leave a
@@ -73,8 +74,8 @@ func checkWindowsSeed(files map[string][]byte, w Windows) []string {
 		bad = append(bad, "user_data has an unrendered template or CR")
 	}
 	lm := listenerRE.FindAllStringSubmatch(s, -1)
-	if len(lm) != 1 || lm[0][1] != w.Cert.Thumbprint() {
-		bad = append(bad, fmt.Sprintf("user_data does not create exactly one HTTPS listener on thumbprint %s: %v", w.Cert.Thumbprint(), lm))
+	if len(lm) != 1 || lm[0][2] != w.Cert.Thumbprint() || lm[0][1] != w.Hostname || w.Cert.CommonName() != w.Hostname {
+		bad = append(bad, fmt.Sprintf("user_data does not create exactly one HTTPS listener for %s on thumbprint %s (certificate CN %s): %v", w.Hostname, w.Cert.Thumbprint(), w.Cert.CommonName(), lm))
 	}
 	for _, want := range []string{
 		"$ErrorActionPreference = 'Stop'\n",
@@ -154,6 +155,9 @@ func TestWindowsSeedChecker(t *testing.T) {
 		"HTTP listener": func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.Replace(ud, "-Transport HTTPS -Address", "-Transport HTTP -Address", 1))
 		},
+		"other hostname": func(f map[string][]byte) {
+			f[UserDataFile] = []byte(strings.Replace(ud, "-HostName '"+w.Hostname+"'", "-HostName 'other'", 1))
+		},
 		"other thumbprint": func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.ReplaceAll(ud, w.Cert.Thumbprint(), other.Thumbprint()))
 		},
@@ -212,6 +216,9 @@ func TestWindowsValidate(t *testing.T) {
 	for name, m := range map[string]func(*Windows){
 		"no id":          func(w *Windows) { w.InstanceID = "" },
 		"bad hostname":   func(w *Windows) { w.Hostname = "a b" },
+		"long hostname":  func(w *Windows) { w.Hostname = "vc-20261203-193306" },
+		"digit hostname": func(w *Windows) { w.Hostname = "123" },
+		"cert for other": func(w *Windows) { w.Hostname = "vc-other" },
 		"bad user":       func(w *Windows) { w.User = "a;b" },
 		"short password": func(w *Windows) { w.Password = drivers.Secret("short") },
 		"no cert":        func(w *Windows) { w.Cert = nil },

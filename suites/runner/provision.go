@@ -117,7 +117,8 @@ func (r *runner) access(q guestReq, name string, s *session) error {
 // nor the key is ever logged: both reach only the seed and the
 // transport.
 func windowsAccess(name, user string, s *session) ([]byte, error) {
-	cert, err := guests.NewWinRMCert(name)
+	host := seed.WindowsHostname(name)
+	cert, err := guests.NewWinRMCert(host)
 	if err != nil {
 		return nil, hostFault("winrm certificate", err)
 	}
@@ -126,7 +127,7 @@ func windowsAccess(name, user string, s *session) ([]byte, error) {
 		return nil, hostFault("admin password", err)
 	}
 	s.access.HostKey, s.access.Password, s.access.Key = cert.Pin(), pw, nil
-	sd, err := seed.BuildWindows(seed.Windows{InstanceID: name, Hostname: name, User: user, Password: pw, Cert: cert})
+	sd, err := seed.BuildWindows(seed.Windows{InstanceID: name, Hostname: host, User: user, Password: pw, Cert: cert})
 	if err != nil {
 		return nil, drivers.Wrap(drivers.ClassInput, "seed", err)
 	}

@@ -6,7 +6,7 @@ LAB   := fixtures/lab/lab
 BIN   := bin/virtcert
 OUT   ?= out
 
-.PHONY: all build deps deps-certify lab-up lab-down lab-status fixtures tiny debian vcprobe \
+.PHONY: all build deps deps-certify lab-up lab-down lab-status fixtures tiny debian vcprobe vcprobe-windows \
         unit e2e e2e-disruptive test certify vet lint fmt fuzz fuzz-seeds bench measure clean
 
 all: build
@@ -22,12 +22,19 @@ BI       := github.com/virtcert/virtcert/internal/buildinfo
 LDFLAGS  := $(if $(VERSION),-X $(BI).version=$(VERSION)) $(if $(REVISION),-X $(BI).revision=$(REVISION) -X $(BI).dirty=$(DIRTY))
 
 # Both binaries: virtcert and the guest helper it copies in (bin/vcprobe,
-# found beside bin/virtcert).
+# found beside bin/virtcert). Windows guests get bin/vcprobe.exe when
+# make vcprobe-windows has built it (not part of build: no Windows check
+# uses it yet; make vet already cross-builds it).
 build: vcprobe
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/virtcert
 
 vcprobe:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/vcprobe ./cmd/vcprobe
+
+# The helper for Windows guests: clock (GetSystemTimePreciseAsFileTime),
+# mono (QueryPerformanceCounter) and TCP; no disk subcommands yet.
+vcprobe-windows:
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/vcprobe.exe ./cmd/vcprobe
 
 # Debian packages a certification needs (the lab and the Debian fixture
 # guest): all `make certify` installs.

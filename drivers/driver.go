@@ -190,6 +190,9 @@ type Image struct {
 	Kernel, Initrd, Cmdline string
 	// Firmware is "bios" or "uefi".
 	Firmware string
+	// RTC is "utc" or "localtime": what the emulated hardware clock
+	// keeps ("" is utc). Windows keeps local time in it by default.
+	RTC string
 }
 
 // SweepSelector picks resources for Sweep.

@@ -116,6 +116,10 @@ type Image struct {
 	// NICModel/DiskBus override the paravirtual defaults (fault guests).
 	NICModel string `yaml:"nic_model"`
 	DiskBus  string `yaml:"disk_bus"`
+	// RTC is what the guest's hardware clock keeps: "utc", or
+	// "localtime" as Windows expects unless told RealTimeIsUniversal
+	// (default: localtime for windows images, utc for linux).
+	RTC string `yaml:"rtc"`
 	// For the existing driver: how to reach a machine that already runs.
 	Address     string `yaml:"address"`
 	Port        int    `yaml:"port"`

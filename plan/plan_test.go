@@ -84,6 +84,7 @@ images:
 		{"bad peer", base + "peer: bogus\n", `peer: want "provision", "none"`},
 		{"bad collect", base + "collect: sometimes\n", `p.yaml:6: collect: want "on-failure", "always" or "never", got "sometimes"`},
 		{"unknown profile", strings.Replace(base, "driver: libvirt,", "driver: libvirt, profile: vmware,", 1), `hosts.lab.profile: unknown profile "vmware"`},
+		{"bad rtc", strings.Replace(base, "{path: img/disk.qcow2}", "{path: img/disk.qcow2, rtc: gmt}", 1), `images.tiny.rtc: unknown RTC offset "gmt" (utc, localtime)`},
 		{"bad os", strings.Replace(base, "{path: img/disk.qcow2}", "{path: img/disk.qcow2, os: beos}", 1), `images.tiny.os: unknown OS family "beos"`},
 		{"bad ntp server", strings.Replace(base, "driver: libvirt,", "driver: libvirt, ntp_servers: ['192.168.150.1', 'a b'],", 1), `hosts.lab.ntp_servers[1]: "a b" is neither an IP address nor a host name`},
 		{"both passwords", strings.Replace(base, "driver: libvirt,", "driver: libvirt, password_env: X, password_file: img/disk.qcow2,", 1), "set password_env or password_file, not both"},

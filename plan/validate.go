@@ -386,11 +386,26 @@ func (v *validator) imageKinds(f string, im *Image) {
 	} else if im.Firmware != "bios" && im.Firmware != "uefi" {
 		v.errf(f+".firmware", "unknown firmware %q (bios, uefi)", im.Firmware)
 	}
+	v.imageRTC(f, im)
 	if im.User == "" {
 		im.User = DefaultUser
 		if im.OS == "windows" {
 			im.User = "Administrator"
 		}
+	}
+}
+
+// imageRTC checks the hardware clock's offset, with its per-OS default.
+func (v *validator) imageRTC(f string, im *Image) {
+	switch im.RTC {
+	case "":
+		im.RTC = "utc"
+		if im.OS == "windows" {
+			im.RTC = "localtime"
+		}
+	case "utc", "localtime":
+	default:
+		v.errf(f+".rtc", "unknown RTC offset %q (utc, localtime)", im.RTC)
 	}
 }
 

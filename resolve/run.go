@@ -155,8 +155,13 @@ func (r *Run) target(p *plan.Plan, pr plan.Pair, sel []suites.Check, left []Left
 	if !ok {
 		return nil, drivers.Errorf(drivers.ClassInput, "hosts."+pr.Host+".driver", "driver %q is not built into this virtcert", h.Driver)
 	}
+	if reg.Attaches && img.OS == "windows" {
+		// WinRM needs the machine's certificate pin and admin password,
+		// which only a seed the harness wrote gives it today.
+		return nil, drivers.Errorf(drivers.ClassInput, "images."+pr.Image+".os", "driver %s cannot reach a Windows machine that already runs (no WinRM certificate pin or password for it); provision the image with a driver that boots it", h.Driver)
+	}
 	t := &Target{ID: pr.ID(), Host: pr.Host, Image: pr.Image, Compare: img.CompareAs, Driver: h.Driver, URI: h.URI,
-		Transport: reg.Transport, OS: img.OS, Profile: h.Profile, HostSpec: h, ImageSpec: img, Reg: reg}
+		Transport: TransportFor(img.OS, reg.Transport), OS: img.OS, Profile: h.Profile, HostSpec: h, ImageSpec: img, Reg: reg}
 	if t.Profile == "" {
 		t.Profile = ProfileAuto
 	}

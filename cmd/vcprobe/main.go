@@ -1,8 +1,8 @@
-//go:build linux
-
 // Command vcprobe is the static measurement helper virtcert uploads into
-// Linux guests (to /tmp/vcprobe) so measurements do not depend on the
-// image's tools. Each subcommand prints one JSON document on stdout (clock
+// guests (Linux: /tmp/vcprobe; Windows: C:\Windows\Temp\vcprobe.exe, built
+// by make vcprobe-windows, with clock, mono and TCP only: its disk
+// subcommands answer that they are not implemented there) so measurements
+// do not depend on the image's tools. Each subcommand prints one JSON document on stdout (clock
 // prints one JSON line per request). Exit status: 0 measured (the verdict
 // is the controller's business), 1 the measurement could not be made
 // (JSON still says why), 2 bad usage.

@@ -86,6 +86,12 @@ func (h *Host) Provision(ctx context.Context, spec drivers.GuestSpec) (drivers.G
 		{Name: "RunLabel", Value: spec.RunLabel},
 		{Name: "Created", Value: time.Now().UTC().Format(time.RFC3339)},
 	}
+	if spec.Image.OS == "windows" {
+		// Windows' boot manager is signed under Microsoft's Windows
+		// PCA, which only the MicrosoftWindows template trusts (the
+		// UEFI CA template is for Linux shims).
+		args = append(args, Arg{Name: "SecureBootTemplate", Value: "MicrosoftWindows"})
+	}
 	if spec.Seed != nil {
 		g.seed = hostJoin(h.opts.VhdDir, spec.Name+"-seed.iso")
 		if err := h.putFileVerified(ctx, spec.Seed, g.seed); err != nil {

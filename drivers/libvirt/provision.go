@@ -75,6 +75,11 @@ func (h *Host) checkSpec(spec drivers.GuestSpec) (seedBus string, err error) {
 	default:
 		return "", bad("image format %q: the libvirt driver boots qcow2 or raw", spec.Image.Format)
 	}
+	switch spec.Image.RTC {
+	case "", "utc", "localtime":
+	default:
+		return "", bad("rtc %q: want utc or localtime", spec.Image.RTC)
+	}
 	switch spec.Image.Firmware {
 	case "", "bios", "uefi":
 	default:
@@ -329,6 +334,7 @@ func (p *provisioning) define(typ, seedBus string, v guestVolumes) (golibvirt.Do
 		Network: h.network, NICModel: spec.NICModel, MAC: spec.Extra["mac"],
 		Kernel: spec.Image.Kernel, Initrd: spec.Image.Initrd, Cmdline: spec.Image.Cmdline,
 		Console: v.console.path, UEFI: spec.Image.Firmware == "uefi",
+		OS: spec.Image.OS, RTC: spec.Image.RTC,
 	})
 	if err != nil {
 		return golibvirt.Domain{}, drivers.Wrap(drivers.ClassInput, p.op, err)

@@ -153,6 +153,8 @@ type domainParams struct {
 	Cmdline    string
 	Console    string // host path of the serial console file
 	UEFI       bool
+	OS         string // image OS family: "windows" gets its timers and enlightenments
+	RTC        string // "localtime" or "utc" (default)
 }
 
 // diskTargets hands out target device names per bus (vda, sda, hda...),
@@ -186,7 +188,7 @@ func domainXML(p domainParams) (string, error) {
 		p.DiskBus = "virtio"
 	}
 	if p.SeedBus == "" {
-		p.SeedBus = "scsi"
+		p.SeedBus = defaultSeedBus(p.OS)
 	}
 	if p.NICModel == "" {
 		p.NICModel = "virtio"
@@ -216,10 +218,11 @@ func domainXML(p domainParams) (string, error) {
 			Cmdline: p.Cmdline,
 		},
 		Features: &libvirtxml.DomainFeatureList{
-			ACPI: &libvirtxml.DomainFeature{},
-			APIC: &libvirtxml.DomainFeatureAPIC{},
+			ACPI:   &libvirtxml.DomainFeature{},
+			APIC:   &libvirtxml.DomainFeatureAPIC{},
+			HyperV: hypervXML(p),
 		},
-		Clock:      &libvirtxml.DomainClock{Offset: "utc"},
+		Clock:      clockXML(p),
 		OnPoweroff: "destroy",
 		OnReboot:   "restart",
 		OnCrash:    "destroy",

@@ -2,15 +2,13 @@
 
 package probe
 
-import (
-	"errors"
-	"time"
-)
+import "errors"
 
-// The measurements run in Linux guests only (vcprobe is built for
-// linux/amd64); these stubs let the controller side build everywhere.
+// The disk measurements run in Linux guests only; these stubs let the
+// controller side and vcprobe's Windows build (clock, mono and TCP only:
+// unbuffered Windows disk I/O is not written yet) build everywhere.
 
-var errLinuxOnly = errors.New("vcprobe measurements need Linux")
+var errLinuxOnly = errors.New("vcprobe disk measurements need Linux (not implemented for this OS)")
 
 // DiskBench is Linux-only.
 func DiskBench(o DiskOptions) (DiskResult, error) {
@@ -24,12 +22,3 @@ func DropCaches() error { return errLinuxOnly }
 func Integrity(path string, size int64, seed uint64, phase string, direct bool) IntegrityResult {
 	return IntegrityResult{Path: path, Size: size, Phase: phase, WriteError: errLinuxOnly.Error()}
 }
-
-// Now reads the clocks through the time package.
-func Now() (real, mono int64) {
-	n := time.Now()
-	return n.UnixNano(), n.UnixNano()
-}
-
-// MonoCheck is Linux-only.
-func MonoCheck(d time.Duration) MonoResult { return MonoResult{} }

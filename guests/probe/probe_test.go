@@ -193,3 +193,31 @@ func TestBlockPattern(t *testing.T) {
 		t.Fatal("bit flip not detected")
 	}
 }
+
+// TestTicksToNS: the performance counter's conversion is exact and does
+// not overflow for a counter that has run for a year at 10 MHz.
+func TestTicksToNS(t *testing.T) {
+	for _, c := range []struct{ ticks, freq, want int64 }{
+		{10_000_000, 10_000_000, 1e9},
+		{15, 10_000_000, 1500},
+		{365 * 86400 * 10_000_000, 10_000_000, 365 * 86400 * 1e9},
+		{3, 3_579_545, 838},
+		{5, 0, 0},
+	} {
+		if got := ticksToNS(c.ticks, c.freq); got != c.want {
+			t.Errorf("ticksToNS(%d, %d) = %d, want %d", c.ticks, c.freq, got, c.want)
+		}
+	}
+}
+
+// TestMonoScan: a clock that steps back is counted, with its largest
+// step back and forward.
+func TestMonoScan(t *testing.T) {
+	seq := []int64{0, 10, 20, 15, 30, 1000, 990, 2_000_000_000}
+	i := 0
+	now := func() int64 { v := seq[min(i, len(seq)-1)]; i++; return v }
+	r := monoScan(now, time.Second)
+	if r.Decreases != 2 || r.MaxBackstepNS != 10 || r.MaxGapNS != 2_000_000_000-990 || r.Iterations != 7 {
+		t.Errorf("scan: %+v", r)
+	}
+}

@@ -15,10 +15,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/diskfs/go-diskfs/backend/file"
@@ -268,6 +270,25 @@ func ISO(files map[string][]byte) ([]byte, error) {
 			return nil, fmt.Errorf("seed: bad file name %q", name)
 		}
 	}
+	return labelledISO(Label, files)
+}
+
+// labelledISO writes files into an ISO 9660 image with the volume label
+// given. A name may hold "/"-separated directories (a config drive's
+// openstack/latest/...); each component must be a plain name.
+func labelledISO(label string, files map[string][]byte) ([]byte, error) {
+	dirs := map[string]bool{}
+	for name := range files {
+		parts := strings.Split(name, "/")
+		for i, part := range parts {
+			if part == "" || part == "." || part == ".." || strings.ContainsAny(part, "\\\x00") {
+				return nil, fmt.Errorf("seed: bad file name %q", name)
+			}
+			if i < len(parts)-1 {
+				dirs[strings.Join(parts[:i+1], "/")] = true
+			}
+		}
+	}
 	dir, err := os.MkdirTemp("", "virtcert-seed-")
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
@@ -294,8 +315,14 @@ func ISO(files map[string][]byte) ([]byte, error) {
 		be.Close()
 		return nil, fmt.Errorf("seed: create iso: %w", err)
 	}
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		if err := fs.Mkdir("/" + d); err != nil {
+			be.Close()
+			return nil, fmt.Errorf("seed: add %s: %w", d, err)
+		}
+	}
 	for name, b := range files {
-		f, err := fs.OpenFile(name, os.O_CREATE|os.O_RDWR)
+		f, err := fs.OpenFile("/"+name, os.O_CREATE|os.O_RDWR)
 		if err != nil {
 			be.Close()
 			return nil, fmt.Errorf("seed: add %s: %w", name, err)
@@ -313,7 +340,7 @@ func ISO(files map[string][]byte) ([]byte, error) {
 	if err := fs.Finalize(iso9660.FinalizeOptions{
 		RockRidge:        true,
 		Joliet:           true,
-		VolumeIdentifier: Label,
+		VolumeIdentifier: label,
 	}); err != nil {
 		be.Close()
 		return nil, fmt.Errorf("seed: finalize iso: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests"
+	"github.com/virtcert/virtcert/guests/seed"
 	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
@@ -33,7 +34,7 @@ type guestReq struct {
 // session is returned with it once a guest exists (for its console).
 func (r *runner) provision(ctx context.Context, q guestReq, cleanups *[]func()) (*session, error) {
 	name := r.guestName(q.rt.Host, q.rt.Image, q.suffix)
-	s := &session{log: r.log, ready: r.rr.Timeouts.Ready.D(), kind: q.rt.Transport}
+	s := &session{log: r.log, ready: r.rr.Timeouts.Ready.D(), kind: q.rt.Transport, guestOS: q.img.OS}
 	var err error
 	if s.dial, err = r.dialer(q.rt.Transport); err != nil {
 		return nil, err
@@ -83,6 +84,11 @@ func (r *runner) access(q guestReq, name string, s *session) error {
 		if err := r.existingAccess(q, s); err != nil {
 			return err
 		}
+	} else if img.OS == "windows" {
+		var err error
+		if sd, err = windowsAccess(name, img.User, s); err != nil {
+			return err
+		}
 	} else {
 		hk, err := guests.NewHostKey(name)
 		if err != nil {
@@ -95,7 +101,7 @@ func (r *runner) access(q guestReq, name string, s *session) error {
 	}
 	s.spec = drivers.GuestSpec{Name: name, RunLabel: r.label, MemoryMB: img.MemoryMB, CPUs: img.CPUs, Seed: sd,
 		NICModel: img.NICModel, DiskBus: img.DiskBus,
-		Image: drivers.Image{Path: img.Path, Format: img.Format, OS: img.OS, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Firmware: img.Firmware}}
+		Image: drivers.Image{Path: img.Path, Format: img.Format, OS: img.OS, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Firmware: img.Firmware, RTC: img.RTC}}
 	if img.Address != "" {
 		s.spec.Extra = map[string]string{"address": img.Address}
 		if img.Port != 0 {
@@ -103,6 +109,29 @@ func (r *runner) access(q guestReq, name string, s *session) error {
 		}
 	}
 	return nil
+}
+
+// windowsAccess gives a provisioned Windows guest a fresh admin password
+// and WinRM certificate, pins the certificate, and returns the
+// cloudbase-init config drive that carries them. Neither the password
+// nor the key is ever logged: both reach only the seed and the
+// transport.
+func windowsAccess(name, user string, s *session) ([]byte, error) {
+	host := seed.WindowsHostname(name)
+	cert, err := guests.NewWinRMCert(host)
+	if err != nil {
+		return nil, hostFault("winrm certificate", err)
+	}
+	pw, err := guests.NewAdminPassword()
+	if err != nil {
+		return nil, hostFault("admin password", err)
+	}
+	s.access.HostKey, s.access.Password, s.access.Key = cert.Pin(), pw, nil
+	sd, err := seed.BuildWindows(seed.Windows{InstanceID: name, Hostname: host, User: user, Password: pw, Cert: cert})
+	if err != nil {
+		return nil, drivers.Wrap(drivers.ClassInput, "seed", err)
+	}
+	return sd, nil
 }
 
 // existingAccess reads the login of a machine that already runs from the

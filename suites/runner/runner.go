@@ -40,9 +40,6 @@ import (
 	"github.com/virtcert/virtcert/resolve"
 )
 
-// HelperPath is where vcprobe is uploaded in Linux guests.
-const HelperPath = "/tmp/vcprobe"
-
 // Progress receives user-facing progress lines (separate from debug logs).
 type Progress interface {
 	Event(target, format string, args ...any)

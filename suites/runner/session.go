@@ -28,6 +28,7 @@ type session struct {
 	access  transport.Access
 	dial    transport.Dialer
 	kind    string        // the transport kind ("ssh")
+	guestOS string        // the image's OS family (linux, windows)
 	ready   time.Duration // the ready timeout, for reconnects
 	os      transport.Transport
 	helper  string
@@ -124,6 +125,7 @@ func (s *session) upload(ctx context.Context, local string, note func(string, ..
 	if local == "" {
 		return ""
 	}
+	local = helperLocal(s.guestOS, local)
 	f, err := os.Open(local)
 	if err != nil {
 		note("vcprobe not available (%s): checks that need it will SKIP", reports.Clean(err.Error()))
@@ -132,11 +134,12 @@ func (s *session) upload(ctx context.Context, local string, note func(string, ..
 	defer f.Close()
 	uctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if err := s.os.Upload(uctx, HelperPath, f, 0o755); err != nil {
+	dst := helperPath(s.guestOS)
+	if err := s.os.Upload(uctx, dst, f, 0o755); err != nil {
 		note("vcprobe upload failed (%s): checks that need it will SKIP", reports.Clean(err.Error()))
 		return ""
 	}
-	return HelperPath
+	return dst
 }
 
 // uploadHelper puts the helper in place after connecting; a connection
@@ -159,7 +162,7 @@ func (s *session) restoreHelper(ctx context.Context, local string, note func(str
 		return
 	}
 	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	res, err := s.os.Run(hctx, transport.Command{Cmd: "test -x " + transport.Quote(s.helper)})
+	res, err := s.os.Run(hctx, transport.Command{Cmd: helperPresentCmd(s.guestOS, s.helper)})
 	cancel()
 	if err == nil && !res.OK() {
 		s.helper = s.upload(ctx, local, note)
@@ -173,7 +176,7 @@ func (s *session) removeHelper(ctx context.Context) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, _ = s.os.Run(cctx, transport.Command{Cmd: "rm -f " + transport.Quote(s.helper)})
+	_, _ = s.os.Run(cctx, transport.Command{Cmd: helperRemoveCmd(s.guestOS, s.helper)})
 }
 
 // close closes the connection.

@@ -9,7 +9,8 @@ param(
     [Parameter(Mandatory = $true)][ValidateSet('On', 'Off')][string]$SecureBoot,
     [Parameter(Mandatory = $true)][ValidatePattern('^[A-Za-z0-9._-]{1,100}$')][string]$RunLabel,
     [Parameter(Mandatory = $true)][ValidatePattern('^[0-9TZ:.+-]{1,40}$')][string]$Created,
-    [string]$SeedPath
+    [string]$SeedPath,
+    [ValidateSet('MicrosoftWindows', 'MicrosoftUEFICertificateAuthority')][string]$SecureBootTemplate = 'MicrosoftUEFICertificateAuthority'
 )
 {{template "prelude" .}}
 
@@ -39,7 +40,7 @@ try {
     Get-VMIntegrationService -VMName $Name | Where-Object { $_.Id -like '*\6C09BB55-D683-4DA0-8931-C9BF705F6480' } | Enable-VMIntegrationService
     if ($Generation -eq '2') {
         if ($SecureBoot -eq 'On') {
-            Set-VMFirmware -VMName $Name -EnableSecureBoot On -SecureBootTemplate 'MicrosoftUEFICertificateAuthority'
+            Set-VMFirmware -VMName $Name -EnableSecureBoot On -SecureBootTemplate $SecureBootTemplate
         } else {
             Set-VMFirmware -VMName $Name -EnableSecureBoot Off
         }

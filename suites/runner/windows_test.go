@@ -1,0 +1,294 @@
+package runner
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/diskfs/go-diskfs/backend/file"
+	"github.com/diskfs/go-diskfs/filesystem/iso9660"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/fixtures/winguest"
+	"github.com/virtcert/virtcert/fixtures/wsman"
+	"github.com/virtcert/virtcert/guests/seed"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/suites"
+)
+
+// winHost is a stand-in for a hypervisor booting a Windows image with
+// cloudbase-init: Provision reads the config drive the runner built, as
+// cloudbase-init would, and starts a WS-Management server (fixtures/
+// wsman, with the fixtures/winguest PowerShell stand-in) that serves
+// HTTPS with the seed's certificate and accepts only the seed's admin
+// credential over NTLM. SIMULATED: no Windows boots; what is real is the
+// seed, the pinned WinRM transport, readiness and the helper upload.
+type winHost struct {
+	mu      sync.Mutex
+	delay   time.Duration // the listener comes up this long after Provision
+	guests  map[string]*winGuest
+	spec    drivers.GuestSpec
+	servers []*wsman.Running
+}
+
+func (h *winHost) Info(ctx context.Context) (drivers.HostInfo, error) {
+	return drivers.HostInfo{Driver: "libvirt", Hypervisor: "qemu", Accel: "tcg", Nature: drivers.NatureEmulated}, nil
+}
+
+func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drivers.Guest, error) {
+	files, err := readConfigDrive(spec.Seed)
+	if err != nil {
+		return nil, err
+	}
+	var md struct {
+		Hostname  string            `json:"hostname"`
+		AdminPass string            `json:"admin_pass"`
+		Meta      map[string]string `json:"meta"`
+	}
+	if err := json.Unmarshal(files[seed.MetaDataJSON], &md); err != nil {
+		return nil, err
+	}
+	ud := string(files[seed.UserDataFile])
+	m := regexp.MustCompile(`FromBase64String\('([A-Za-z0-9+/=]+)'\)`).FindStringSubmatch(ud)
+	if m == nil || !strings.Contains(ud, "New-Item -Path 'WSMan:\\localhost\\Listener' -Transport HTTPS") {
+		return nil, fmt.Errorf("user_data configures no HTTPS listener")
+	}
+	pfx, _ := base64.StdEncoding.DecodeString(m[1])
+	key, cert, err := pkcs12.Decode(pfx, "")
+	if err != nil {
+		return nil, err
+	}
+	g := &winGuest{name: spec.Name, win: winguest.New()}
+	// A stock install has C:\Windows\Temp (the stand-in knows a
+	// directory by the files in it).
+	g.win.PutFile(`C:\Windows\Temp\MpCmdRun.log`, []byte("x"))
+	// The listener's port is reserved now and served only after delay:
+	// readiness must wait for it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	g.addr = ln.Addr().String()
+	ln.Close()
+	cfg := wsman.Config{Backend: g.win, Users: map[string]string{md.Meta["admin_username"]: md.AdminPass}, Auth: wsman.AuthNTLM, Addr: g.addr,
+		TLS: &wsman.TLSMaterial{ServerCert: tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key}, ServerCertDER: cert.Raw}}
+	h.mu.Lock()
+	h.spec = spec
+	h.guests[spec.Name] = g
+	h.mu.Unlock()
+	go func() {
+		time.Sleep(h.delay)
+		r, err := wsman.Start(cfg)
+		if err != nil {
+			return
+		}
+		h.mu.Lock()
+		h.servers = append(h.servers, r)
+		h.mu.Unlock()
+	}()
+	return g, nil
+}
+
+// readConfigDrive reads a config-2 ISO's files.
+func readConfigDrive(img []byte) (map[string][]byte, error) {
+	p := filepath.Join(os.TempDir(), "vc-winseed-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".iso")
+	if err := os.WriteFile(p, img, 0o600); err != nil {
+		return nil, err
+	}
+	defer os.Remove(p)
+	be, err := file.OpenFromPath(p, true)
+	if err != nil {
+		return nil, err
+	}
+	defer be.Close()
+	fs, err := iso9660.Read(be, int64(len(img)), 0, 2048)
+	if err != nil {
+		return nil, err
+	}
+	if l := strings.TrimRight(fs.Label(), "\x00 "); l != seed.ConfigDriveLabel {
+		return nil, fmt.Errorf("seed label %q is not %s", l, seed.ConfigDriveLabel)
+	}
+	out := map[string][]byte{}
+	for _, f := range []string{seed.MetaDataJSON, seed.UserDataFile} {
+		if out[f], err = fs.ReadFile(f); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (h *winHost) Sweep(ctx context.Context, sel drivers.SweepSelector) ([]drivers.Resource, error) {
+	return nil, nil
+}
+
+func (h *winHost) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.servers {
+		r.Close()
+	}
+	return nil
+}
+
+type winGuest struct {
+	name, addr string
+	win        *winguest.Guest
+}
+
+func (g *winGuest) Name() string                                        { return g.name }
+func (g *winGuest) Address(ctx context.Context) (string, error)         { return g.addr, nil }
+func (g *winGuest) Power(ctx context.Context, op drivers.PowerOp) error { return nil }
+func (g *winGuest) State(ctx context.Context) (drivers.PowerState, error) {
+	return drivers.StateRunning, nil
+}
+func (g *winGuest) Console(ctx context.Context) ([]byte, error) { return nil, nil }
+func (g *winGuest) Destroy(ctx context.Context, grace time.Duration) error {
+	return nil
+}
+
+var winCheck = suites.Check{ID: "windows.hello", Area: "windows", Title: "hello", OS: []string{"windows"}, Timeout: 10 * time.Second,
+	Run: func(t *suites.T) {
+		r := t.Run("say hello", "Write-Output 'hello'")
+		t.Expect("output", strings.TrimSpace(string(r.Stdout)) == "hello", "hello", strings.TrimSpace(string(r.Stdout)), "")
+	}}
+
+// TestWindowsGuestOverWinRM: an os: windows image is provisioned with a
+// cloudbase-init config drive (not a NoCloud seed); the runner reaches it
+// over WinRM, not SSH, with the seed's certificate pinned and its admin
+// credential; readiness waits until the listener comes up; the Windows
+// helper lands under C:\Windows\Temp; a check runs through PowerShell.
+func TestWindowsGuestOverWinRM(t *testing.T) {
+	h := &winHost{guests: map[string]*winGuest{}, delay: 1500 * time.Millisecond}
+	o := opts(t, newFakeHost(), &fakeDial{}, winCheck)
+	o.Dial = nil // the registered dialer of the target's transport kind
+	o.Openers["libvirt"] = func(ctx context.Context, uri string, _ drivers.OpenOptions) (drivers.Host, error) { return h, nil }
+	var events []string
+	var evMu sync.Mutex
+	o.Progress = progressFunc(func(target, format string, args ...any) {
+		evMu.Lock()
+		events = append(events, fmt.Sprintf(format, args...))
+		evMu.Unlock()
+	})
+	os.WriteFile(o.ProbePath+".exe", []byte("MZ windows probe"), 0o755)
+	p := parsePlan(t, `name: win
+hosts:
+  h1: {driver: libvirt, uri: "qemu:///system"}
+images:
+  win: {path: disk.qcow2, os: windows, memory_mb: 2048}
+timeouts: {ready: 20s, provision: 5s, destroy: 1s}
+peer: none
+`)
+	start := time.Now()
+	run, _, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := run.Targets[0]
+	if r := result(t, tg, "windows.hello"); r.Status != reports.Pass {
+		t.Fatalf("windows.hello: %s %s", r.Status, r.Reason)
+	}
+	if el := time.Since(start); el < h.delay {
+		t.Errorf("ran in %s, before the listener came up after %s", el, h.delay)
+	}
+	h.mu.Lock()
+	g := h.guests[h.spec.Name]
+	h.mu.Unlock()
+	if b, ok := g.win.File(WindowsHelperPath); !ok || string(b) != "MZ windows probe" {
+		t.Errorf("helper at %s: %q %v (want the .exe build); progress:\n%s", WindowsHelperPath, b, ok, strings.Join(events, "\n"))
+	}
+	if _, ok := g.win.File(HelperPath); ok {
+		t.Errorf("helper uploaded to the Linux path %s", HelperPath)
+	}
+	t.Cleanup(func() { h.Close() })
+}
+
+// TestWindowsGuestNeverAnswersWinRM: a Windows guest whose listener
+// never comes up FAILs at readiness, saying WinRM did not answer.
+func TestWindowsGuestNeverAnswersWinRM(t *testing.T) {
+	h := &winHost{guests: map[string]*winGuest{}, delay: time.Hour}
+	o := opts(t, newFakeHost(), &fakeDial{}, winCheck)
+	o.Dial = nil
+	o.Openers["libvirt"] = func(ctx context.Context, uri string, _ drivers.OpenOptions) (drivers.Host, error) { return h, nil }
+	p := parsePlan(t, `name: win
+hosts:
+  h1: {driver: libvirt, uri: "qemu:///system"}
+images:
+  win: {path: disk.qcow2, os: windows, memory_mb: 2048}
+timeouts: {ready: 2s, provision: 5s, destroy: 1s}
+peer: none
+`)
+	run, _, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := result(t, run.Targets[0], "windows.hello")
+	if r.Status != reports.Fail || !strings.Contains(r.Reason, "never answered WINRM") {
+		t.Errorf("windows.hello: %s %q, want FAIL: never answered WINRM", r.Status, r.Reason)
+	}
+}
+
+// TestKeepWindowsGuest: a kept failed Windows guest gets winrm.txt (its
+// address, account and pinned certificate), no ssh_config, and the
+// password is nowhere in the run directory.
+func TestKeepWindowsGuest(t *testing.T) {
+	h := &winHost{guests: map[string]*winGuest{}}
+	failWin := winCheck
+	failWin.Run = func(t *suites.T) {
+		r := t.Run("fail", "exit 3")
+		t.Expect("exit status", r.OK(), "0", strconv.Itoa(r.Exit), "")
+	}
+	o := opts(t, newFakeHost(), &fakeDial{}, failWin)
+	o.Dial, o.KeepOnFailure = nil, true
+	o.Openers["libvirt"] = func(ctx context.Context, uri string, _ drivers.OpenOptions) (drivers.Host, error) { return h, nil }
+	p := parsePlan(t, "name: win\nhosts:\n  h1: {driver: libvirt, uri: \"qemu:///system\"}\nimages:\n  win: {path: disk.qcow2, os: windows}\ntimeouts: {ready: 20s, provision: 5s, destroy: 1s}\npeer: none\n")
+	_, out, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	if len(out.Kept) != 1 {
+		t.Fatalf("kept: %+v", out.Kept)
+	}
+	h.mu.Lock()
+	files, err := readConfigDrive(h.spec.Seed)
+	h.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md struct {
+		AdminPass string `json:"admin_pass"`
+	}
+	json.Unmarshal(files[seed.MetaDataJSON], &md)
+	var txt []byte
+	filepath.Walk(o.Out, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		if md.AdminPass == "" || strings.Contains(string(b), md.AdminPass) {
+			t.Errorf("%s holds the admin password", p)
+		}
+		switch filepath.Base(p) {
+		case "ssh_config":
+			t.Errorf("ssh_config written for a Windows guest: %s", p)
+		case "winrm.txt":
+			txt = b
+		}
+		return nil
+	})
+	if !strings.Contains(string(txt), "certificate: sha256:") || !strings.Contains(string(txt), "user: Administrator") {
+		t.Errorf("winrm.txt: %q", txt)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/virtcert/virtcert/internal/buildinfo"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/merge"
@@ -53,6 +54,10 @@ shards of different plans, an unverified or tampered shard, bad usage),
 			if err != nil {
 				return exitf(ExitInput, "%v", err)
 			}
+			// The merged report is produced by this binary; the shards'
+			// versions stay in run.Version.
+			build := buildinfo.Get()
+			run.Build = &build
 			d, err := reportDir("", out, "")
 			if err != nil {
 				return err

@@ -53,7 +53,7 @@ func source(p string, opt Options) (*reports.Run, reports.ShardSource, error) {
 		case err != nil:
 			return nil, src, fmt.Errorf("merge: shard %s: %w: %v", p, ErrShardFailed, err)
 		case rep.Failed():
-			return nil, src, fmt.Errorf("merge: shard %s FAILED verification (%s): %w", p, oneLine(rep.String(), rep.Signature), ErrShardFailed)
+			return nil, src, fmt.Errorf("merge: shard %s FAILED verification (%s): %w", p, failure(rep), ErrShardFailed)
 		case rep.OK():
 			src.Bundle, src.Signer = rep.Verdict(), rep.Signer
 		default:
@@ -77,12 +77,21 @@ func source(p string, opt Options) (*reports.Run, reports.ShardSource, error) {
 	return r, src, nil
 }
 
-func oneLine(s, sig string) string {
-	s = strings.TrimSpace(strings.ReplaceAll(s, "\n", "; "))
-	if s == "" {
-		return "signature " + sig
+// failure says why a bundle FAILED, on one line.
+func failure(rep *bundle.Report) string {
+	var why []string
+	for _, l := range []struct {
+		what  string
+		paths []string
+	}{{"tampered", rep.Tampered}, {"missing", rep.Missing}, {"extra", rep.Extra}} {
+		if len(l.paths) > 0 {
+			why = append(why, l.what+" "+reports.Line(strings.Join(l.paths, ", ")))
+		}
 	}
-	return s
+	if rep.Signature == bundle.SigInvalid || rep.Signature == bundle.SigMissing {
+		why = append(why, "signature "+rep.Signature)
+	}
+	return strings.Join(why, "; ")
 }
 
 // artifacts reads the files a shard's targets list, to carry them into

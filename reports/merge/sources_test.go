@@ -68,7 +68,7 @@ func TestDirsVerifiesShards(t *testing.T) {
 	}
 	// A tampered shard is refused.
 	os.WriteFile(filepath.Join(dirs[1], bundle.ResultsFile), []byte("{}"), 0o644)
-	if _, _, err = Dirs(dirs, Options{Trusted: []ed25519.PublicKey{pub}, AllowUnsigned: true}); !errors.Is(err, ErrShardFailed) || !strings.Contains(err.Error(), "TAMPERED") {
+	if _, _, err = Dirs(dirs, Options{Trusted: []ed25519.PublicKey{pub}, AllowUnsigned: true}); !errors.Is(err, ErrShardFailed) || !strings.Contains(err.Error(), "tampered results.json") {
 		t.Errorf("tampered: %v", err)
 	}
 }

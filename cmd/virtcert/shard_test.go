@@ -207,7 +207,9 @@ func normalJUnit(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	lines := strings.Split(junitVolatile.ReplaceAllString(string(b), "~"), "\n")
-	return slices.DeleteFunc(lines, func(l string) bool { return strings.TrimSpace(l) == `<property ~></property>` || strings.TrimSpace(l) == "<property ~/>" })
+	return slices.DeleteFunc(lines, func(l string) bool {
+		return strings.TrimSpace(l) == `<property ~></property>` || strings.TrimSpace(l) == "<property ~/>"
+	})
 }
 
 // validJUnit validates f against the Ant JUnit schema with xmllint.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/virtcert/virtcert/reports"
@@ -23,7 +24,13 @@ func applyShard(rr *resolve.Run, spec string, res *rundir.Resumed) error {
 	if res != nil {
 		for _, r := range res.Records {
 			if r.Type == journal.RunStarted && r.Shard != nil {
-				return rr.Shard(r.Shard.Index, r.Shard.Count)
+				if err := rr.Shard(r.Shard.Index, r.Shard.Count); err != nil {
+					return err
+				}
+				if !slices.Equal(rr.ShardInfo.Matrix, r.Shard.Matrix) {
+					return exitf(ExitInput, "--resume: the saved plan's targets differ from those shard %s split; the run directory was changed", r.Shard)
+				}
+				return nil
 			}
 		}
 		return nil

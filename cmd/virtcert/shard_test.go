@@ -17,7 +17,9 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
+	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/reportstest"
+	"github.com/virtcert/virtcert/reports/rundir"
 )
 
 // shardDrv is testdrv with guests of its own (testdrv's count destroys).
@@ -224,5 +226,38 @@ func validJUnit(t *testing.T, f string) {
 	}
 	if out, err := osexec.Command(xmllint, "--noout", "--schema", xsd, f).CombinedOutput(); err != nil {
 		t.Errorf("%s does not validate against junit-ant.xsd: %v\n%s", f, err, out)
+	}
+}
+
+// TestShardResume: --resume splits the saved plan again by the shard its
+// journal recorded, to the same targets; a changed matrix is refused.
+func TestShardResume(t *testing.T) {
+	p := shardPlan(t)
+	dir := filepath.Join(t.TempDir(), "s2")
+	exec(t, "run", "--plan", p, "--shard", "2/3", "--out", dir)
+	recs, _, err := journal.Read(dir)
+	if err != nil || len(recs) == 0 || recs[0].Shard == nil {
+		t.Fatalf("journal: %v %+v", err, recs)
+	}
+	res := &rundir.Resumed{Records: recs}
+	f := runFlags{plan: p}
+	rr, _, err := resolveRun(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applyShard(rr, "", res); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range rr.Targets {
+		got = append(got, tg.ID)
+	}
+	if rr.ShardInfo.String() != "2/3" || strings.Join(got, " ") != "east/deb-raw west/deb-raw" {
+		t.Errorf("resumed shard %v: %v", rr.ShardInfo, got)
+	}
+	recs[0].Shard.Matrix = recs[0].Shard.Matrix[1:]
+	rr, _, _ = resolveRun(f)
+	if err := applyShard(rr, "", res); err == nil || !strings.Contains(err.Error(), "differ") {
+		t.Errorf("changed matrix: %v", err)
 	}
 }

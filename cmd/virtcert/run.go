@@ -84,7 +84,7 @@ need "vcprobe").`,
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
 	fl.BoolVar(&f.dry, "dry-run", false, "print the resolved run (targets, drivers, profiles, checks) and exit: 0, or 2 for a bad plan")
 	fl.BoolVar(&f.json, "json", false, "print the final summary as JSON on stdout ("+SummarySchema+"; progress goes to stderr); with --dry-run, the resolved run")
-	fl.StringVar(&f.shard, "shard", "", "run shard i of n of the plan's targets (CI runners: 1/3, 2/3, 3/3; join them with virtcert report merge)")
+	fl.StringVar(&f.shard, "shard", "", "run shard `i/n` of the plan's targets, for CI runners (1/3, 2/3, 3/3; join them with virtcert report merge)")
 	fl.BoolVar(&f.agreement, "agreement", false, "measurement mode: run fio and iperf3 beside vcprobe and report the gap (the plan's agreement: true)")
 	return c
 }

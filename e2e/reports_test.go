@@ -152,7 +152,8 @@ func TestReports(t *testing.T) {
 		// Shards of one plan, each holding one target: derived from the
 		// real two-target run by splitting its results.json, as two CI
 		// jobs each certifying one target of the plan would produce
-		// (the CLI cannot yet run one target of a plan: see the report).
+		// (run --shard is proven in cmd/virtcert's TestShardMergeEqualsWhole).
+		// Bare results.json files prove no origin: --allow-unsigned.
 		run := readRun(t, good)
 		if len(run.Targets) != 2 {
 			t.Fatalf("healthy run has %d targets", len(run.Targets))
@@ -171,7 +172,7 @@ func TestReports(t *testing.T) {
 			_ = i
 		}
 		m := filepath.Join(t.TempDir(), "merged")
-		code, so, se := virtcert(t, nil, time.Minute, append([]string{"report", "merge", "-o", m}, shards...)...)
+		code, so, se := virtcert(t, nil, time.Minute, append([]string{"report", "merge", "--allow-unsigned", "-o", m}, shards...)...)
 		if code != 0 || !strings.Contains(so, "VERDICT: CERTIFIED") {
 			t.Fatalf("merge: exit %d\n%s%s", code, so, se)
 		}
@@ -189,13 +190,13 @@ func TestReports(t *testing.T) {
 			}
 		}
 		// The same target twice is refused; so are runs of different plans.
-		code, so, se = virtcert(t, nil, time.Minute, "report", "merge", "-o", filepath.Join(t.TempDir(), "dup"), shards[0], shards[0])
+		code, so, se = virtcert(t, nil, time.Minute, "report", "merge", "--allow-unsigned", "-o", filepath.Join(t.TempDir(), "dup"), shards[0], shards[0])
 		if code == 0 {
 			t.Errorf("merge of a target with itself succeeded:\n%s", so)
 		} else {
 			t.Logf("duplicate target: exit %d %s", code, strings.TrimSpace(se))
 		}
-		code, so, se = virtcert(t, nil, time.Minute, "report", "merge", "-o", filepath.Join(t.TempDir(), "mix"), good, bad)
+		code, so, se = virtcert(t, nil, time.Minute, "report", "merge", "--allow-unsigned", "-o", filepath.Join(t.TempDir(), "mix"), good, bad)
 		if code != 2 || !strings.Contains(se, "different plans") {
 			t.Errorf("merge of runs of different plans: exit %d, want 2 naming the plan mismatch\n%s%s", code, so, se)
 		}

@@ -76,6 +76,41 @@ type Run struct {
 	Waivers  []WaiverNote `json:"waivers,omitempty"`
 	// Shards lists the run IDs merged into this one (report merge).
 	Shards []string `json:"shards,omitempty"`
+	// Shard is set on a run of one shard (run --shard i/n): which one,
+	// and the whole plan's targets, so report merge can tell a missing or
+	// doubled shard. A merged run has none.
+	Shard *Shard `json:"shard,omitempty"`
+	// Sources are the shards a merged run was made of, each with how its
+	// bundle was verified (report merge).
+	Sources []ShardSource `json:"shard_sources,omitempty"`
+}
+
+// Shard says which part of a plan's matrix a run covered.
+type Shard struct {
+	Index int `json:"index"` // 1-based
+	Count int `json:"count"`
+	// Matrix is every target ID of the plan, in plan order: the union of
+	// all shards' targets.
+	Matrix []string `json:"matrix"`
+}
+
+// String is "i/n".
+func (s *Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// ShardSource is one shard merged into a run: where it came from and how
+// its bundle's origin was checked.
+type ShardSource struct {
+	RunID string `json:"run_id"`
+	Shard string `json:"shard,omitempty"` // "i/n"
+	Path  string `json:"path"`            // as given to report merge
+	// Bundle is VERIFIED (intact, signed by a trusted key), or UNVERIFIED
+	// (accepted with --allow-unsigned: integrity only, or a bare
+	// results.json), never FAILED: a failed shard is refused.
+	Bundle string `json:"bundle"`
+	// Signer is the SHA-256 fingerprint of the trusted key that verified
+	// the bundle (empty unless VERIFIED).
+	Signer  string   `json:"signer,omitempty"`
+	Targets []string `json:"targets"`
 }
 
 // Target is one host × image pair (one guest, or a guest pair for checks

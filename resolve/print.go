@@ -37,6 +37,9 @@ func (r *Run) WriteText(w io.Writer) error {
 	if r.Agreement {
 		b.WriteString("tool agreement on: fio and iperf3 run beside vcprobe\n")
 	}
+	if l := r.ShardLine(); l != "" {
+		b.WriteString(l + "\n")
+	}
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "\ntarget %s\n  driver %s, uri %s, transport %s, os %s, profile %s\n", t.ID, t.Driver, t.URI, t.Transport, t.OS, t.profileText())
 		if t.Peer != nil {

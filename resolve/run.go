@@ -14,6 +14,7 @@ import (
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
 )
 
@@ -38,6 +39,8 @@ type Run struct {
 	Hosts map[string]*plan.Host `json:"-"`
 	// Agreement is the measurement mode (plan agreement, run --agreement).
 	Agreement bool `json:"agreement,omitempty"`
+	// ShardInfo is set by Shard (run --shard i/n).
+	ShardInfo *reports.Shard `json:"shard,omitempty"`
 
 	plan    *plan.Plan
 	catalog []suites.Check

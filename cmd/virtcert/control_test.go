@@ -24,7 +24,7 @@ func TestReportTerminalNoControls(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644)
 	for _, args := range [][]string{
 		{"report", dir, "-o", t.TempDir()},
-		{"report", "merge", "-o", filepath.Join(t.TempDir(), "m"), dir},
+		{"report", "merge", "--allow-unsigned", "-o", filepath.Join(t.TempDir(), "m"), dir},
 		{"report", "diff", dir, dir},
 	} {
 		_, out, _ := exec(t, args...)

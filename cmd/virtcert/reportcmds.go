@@ -10,32 +10,61 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/virtcert/virtcert/internal/buildinfo"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/merge"
 )
 
 func newMerge() *cobra.Command {
-	var out, id string
-	var lastWins bool
+	var out, id, signKey string
+	var pubFiles []string
+	var lastWins, allowUnsigned bool
 	c := &cobra.Command{
 		Use:   "merge -o DIR RUN...",
-		Short: "Merge shard runs (run directories or results.json) into one run directory",
-		Args:  cobra.MinimumNArgs(1),
+		Short: "Merge shard runs (run directories, bundles or results.json) into one run directory",
+		Long: `Merge the runs of run --shard i/n (or any runs of one plan) into one
+report set: results.json, JUnit, the HTML certificate with the whole
+matrix side by side, the shards' artifacts, and a manifest (signed with
+--sign-key).
+
+Each shard's bundle is verified first, as report verify does: against a
+key you trust (--pub, repeatable; without --pub, the *.pub keys in
+$VIRTCERT_TRUSTED_KEYS). A shard that FAILED verification is refused. An
+UNVERIFIED shard (unsigned, no trusted key, no manifest, a bare
+results.json) is refused unless --allow-unsigned, and then recorded as
+UNVERIFIED in every report. Sharded runs must be all n shards of one
+split of one plan, each once.
+Exit codes: 0 merged, 2 refused (a missing, doubled or foreign shard,
+shards of different plans, an unverified or tampered shard, bad usage),
+3 the reports could not be written.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return exitf(ExitInput, "merge: give the output directory with -o DIR")
 			}
-			run, err := merge.Dirs(args, merge.Options{ID: id, LastWins: lastWins})
-			if err != nil {
-				return exitf(ExitInput, "merge: %v", err)
+			keys, err := trustedKeys(pubFiles)
+			if err == nil && signKey != "" {
+				err = checkSignKey(signKey)
 			}
+			if err != nil {
+				return err
+			}
+			run, arts, err := merge.Dirs(args, merge.Options{ID: id, LastWins: lastWins, Trusted: keys, AllowUnsigned: allowUnsigned})
+			if err != nil {
+				return exitf(ExitInput, "%v", err)
+			}
+			// The merged report is produced by this binary; the shards'
+			// versions stay in run.Version.
+			build := buildinfo.Get()
+			run.Build = &build
 			d, err := reportDir("", out, "")
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			paths, err := writeReports(d, run, "")
+			paths, err := writeMerged(d, run, arts, signKey)
+			printSources(cmd.OutOrStdout(), run)
 			printSummary(cmd.OutOrStdout(), run, paths, nil)
 			if err != nil {
 				return exitf(ExitHarness, "writing reports: %v", err)
@@ -45,8 +74,27 @@ func newMerge() *cobra.Command {
 	}
 	c.Flags().StringVarP(&out, "out", "o", "", "output run directory")
 	c.Flags().StringVar(&id, "id", "", "ID of the merged run when the shards' IDs differ")
-	c.Flags().BoolVar(&lastWins, "last-wins", false, "a target in several shards: take the last instead of failing")
+	c.Flags().BoolVar(&lastWins, "last-wins", false, "a target or shard given twice: take the last instead of failing")
+	c.Flags().StringArrayVar(&pubFiles, "pub", nil, "a shard signer's public key you trust (PEM); repeat for several")
+	c.Flags().BoolVar(&allowUnsigned, "allow-unsigned", false, "merge shards no trusted key verifies, recorded as UNVERIFIED")
+	c.Flags().StringVar(&signKey, "sign-key", "", "sign the merged bundle with this ed25519 private key file")
 	return c
+}
+
+// trustedKeys loads --pub files, else the keyring.
+func trustedKeys(pubFiles []string) ([]ed25519.PublicKey, error) {
+	if len(pubFiles) == 0 {
+		return keyring()
+	}
+	var keys []ed25519.PublicKey
+	for _, f := range pubFiles {
+		k, err := bundle.LoadPublicKey(f)
+		if err != nil {
+			return nil, exitf(ExitInput, "--pub: %v", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 func newVerify() *cobra.Command {
@@ -67,20 +115,9 @@ missing signature), 2 bad usage (DIR is not a directory or has no manifest at al
 unreadable key).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var keys []ed25519.PublicKey
-			for _, f := range pubFiles {
-				k, err := bundle.LoadPublicKey(f)
-				if err != nil {
-					return exitf(ExitInput, "--pub: %v", err)
-				}
-				keys = append(keys, k)
-			}
-			if len(pubFiles) == 0 {
-				ring, err := keyring()
-				if err != nil {
-					return err
-				}
-				keys = ring
+			keys, err := trustedKeys(pubFiles)
+			if err != nil {
+				return err
 			}
 			if st, err := os.Stat(args[0]); err != nil || !st.IsDir() {
 				return exitf(ExitInput, "%s: not a run directory", args[0])

@@ -27,6 +27,7 @@ import (
 
 type runFlags struct {
 	plan, out, resume, signKey, waivers string
+	shard                               string
 	one                                 plan.Flags
 	checks, exclude                     []string
 	parallel, priority                  int
@@ -83,6 +84,7 @@ need "vcprobe").`,
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "debug logs on stderr")
 	fl.BoolVar(&f.dry, "dry-run", false, "print the resolved run (targets, drivers, profiles, checks) and exit: 0, or 2 for a bad plan")
 	fl.BoolVar(&f.json, "json", false, "print the final summary as JSON on stdout ("+SummarySchema+"; progress goes to stderr); with --dry-run, the resolved run")
+	fl.StringVar(&f.shard, "shard", "", "run shard `i/n` of the plan's targets, for CI runners (1/3, 2/3, 3/3; join them with virtcert report merge)")
 	fl.BoolVar(&f.agreement, "agreement", false, "measurement mode: run fio and iperf3 beside vcprobe and report the gap (the plan's agreement: true)")
 	return c
 }
@@ -185,6 +187,8 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 		return nil, nil, exitf(ExitInput, "give exactly one of --plan FILE, --uri URI --image PATH, or --resume DIR")
 	case f.parallel < 0:
 		return nil, nil, exitf(ExitInput, "--parallel: must be > 0")
+	case f.resume != "" && f.shard != "":
+		return nil, nil, exitf(ExitInput, "--resume runs the shard it started with; leave out --shard")
 	case f.resume != "" && f.agreement:
 		return nil, nil, exitf(ExitInput, "--resume runs with its plan's settings; leave out --agreement")
 	case f.resume != "" && f.out != "" && f.out != f.resume:
@@ -211,6 +215,9 @@ func resolveRun(f runFlags) (*resolve.Run, *rundir.Resumed, error) {
 		p.Agreement = true
 	}
 	rr, err := resolve.Resolve(p, resolve.Options{Only: f.checks, Exclude: f.exclude, Priority: f.priority})
+	if err == nil {
+		err = applyShard(rr, f.shard, res)
+	}
 	if err != nil {
 		return nil, res, resolveProblem(err)
 	}

@@ -46,7 +46,7 @@ func TestRunOutMustBeNewOrEmpty(t *testing.T) {
 	if code, _, err := exec(t, "report", run, "-o", out); code != 2 {
 		t.Errorf("report -o non-empty: %d %v", code, err)
 	}
-	if code, _, err := exec(t, "report", "merge", "-o", out, run); code != 2 {
+	if code, _, err := exec(t, "report", "merge", "--allow-unsigned", "-o", out, run); code != 2 || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("report merge -o non-empty: %d %v", code, err)
 	}
 }

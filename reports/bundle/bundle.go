@@ -310,6 +310,7 @@ type Report struct {
 	Missing   []string // listed, absent
 	Extra     []string // present, not listed
 	Signature string   // one of the Sig* states
+	Signer    string   // Fingerprint of the trusted key that verified it (SigValid only)
 }
 
 // Intact is true when every listed file is unchanged and nothing was
@@ -421,7 +422,11 @@ func Verify(dir string, trusted ...ed25519.PublicKey) (*Report, error) {
 	}
 	rep := compare(listed, present)
 	sig, sigErr := rundir.ReadFile(root, SignatureFile, rundir.MaxSmall)
-	rep.Signature = signature(mb, sig, sigErr == nil, trusted)
+	var by ed25519.PublicKey
+	rep.Signature, by = signature(mb, sig, sigErr == nil, trusted)
+	if by != nil {
+		rep.Signer = Fingerprint(by)
+	}
 	return rep, nil
 }
 
@@ -448,21 +453,28 @@ func compare(listed, present map[string]string) *Report {
 }
 
 // signature judges sig over the manifest mb against the trusted keys.
-func signature(mb, sig []byte, signed bool, trusted []ed25519.PublicKey) string {
+func signature(mb, sig []byte, signed bool, trusted []ed25519.PublicKey) (string, ed25519.PublicKey) {
 	switch {
 	case len(trusted) == 0 && signed:
-		return SigUnverified
+		return SigUnverified, nil
 	case len(trusted) == 0:
-		return SigUnsigned
+		return SigUnsigned, nil
 	case !signed:
-		return SigMissing
+		return SigMissing, nil
 	}
 	for _, k := range trusted {
 		if len(k) == ed25519.PublicKeySize && len(sig) == ed25519.SignatureSize && ed25519.Verify(k, mb, sig) {
-			return SigValid
+			return SigValid, k
 		}
 	}
-	return SigInvalid
+	return SigInvalid, nil
+}
+
+// Fingerprint names a public key: "SHA256:" and the hex SHA-256 of its
+// raw bytes.
+func Fingerprint(k ed25519.PublicKey) string {
+	h := sha256.Sum256(k)
+	return "SHA256:" + hex.EncodeToString(h[:])
 }
 
 func validRel(p string) bool {

@@ -124,7 +124,7 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Report{Files: 7, Tampered: []string{"artifacts/lab-kvm_debian-12/console.log"}, Missing: []string{JUnitFile}, Extra: []string{"artifacts/planted.sh"}, Signature: SigValid}
+	want := &Report{Files: 7, Tampered: []string{"artifacts/lab-kvm_debian-12/console.log"}, Missing: []string{JUnitFile}, Extra: []string{"artifacts/planted.sh"}, Signature: SigValid, Signer: Fingerprint(pub)}
 	if d := cmp.Diff(want, rep); d != "" {
 		t.Errorf("report (-want +got):\n%s", d)
 	}

@@ -71,6 +71,7 @@ type view struct {
 	Complete                                                            bool
 	Verdict, VerdictClass                                               string
 	Shards                                                              []string
+	ShardOf                                                             string
 	Simulated                                                           []simHost
 	Unverified                                                          []string // banners, drivers.TLSBanner
 	Cards                                                               []card
@@ -220,6 +221,15 @@ func build(run *reports.Run, opt Options) *view {
 	v.Verdict, v.VerdictClass = string(rv), verdictClass(rv)
 	for _, s := range run.Shards {
 		v.Shards = append(v.Shards, s)
+	}
+	if len(run.Sources) > 0 {
+		v.Shards = nil
+		for _, s := range run.Sources {
+			v.Shards = append(v.Shards, s.Text())
+		}
+	}
+	if run.Shard != nil {
+		v.ShardOf = fmt.Sprintf("%s: %d of the plan's %d targets (this report shows only them; `virtcert report merge` joins the shards)", run.Shard, len(run.Targets), len(run.Shard.Matrix))
 	}
 	targets := columnOrder(run.Targets)
 	for i, t := range targets {

@@ -48,6 +48,8 @@ type Record struct {
 	PlanHash string          `json:"plan_sha256,omitempty"`
 	PlanName string          `json:"plan,omitempty"`
 	Plan     json.RawMessage `json:"plan_resolved,omitempty"` // the validated plan (no secrets)
+	// Shard is the part of the plan's matrix this run covers (run --shard).
+	Shard *reports.Shard `json:"shard,omitempty"`
 
 	// target_*
 	Target   string             `json:"target,omitempty"`
@@ -266,6 +268,9 @@ func Build(recs []Record) (*reports.Run, error) {
 		case RunStarted, RunResumed:
 			if r.Type == RunStarted || !started {
 				run.ID, run.PlanHash, run.PlanName = r.RunID, r.PlanHash, r.PlanName
+				if r.Shard != nil {
+					run.Shard = r.Shard
+				}
 				if run.Started.IsZero() {
 					run.Started = r.Time
 				}

@@ -261,6 +261,13 @@ func fingerprint(run *reports.Run, t *reports.Target) []prop {
 		ps = append(ps, prop{"virtcert.revision", b.Revision}, prop{"virtcert.dirty", fmt.Sprint(b.Dirty)},
 			prop{"virtcert.go", strings.TrimSpace(b.Go + " " + b.Platform)})
 	}
+	if run.Shard != nil {
+		ps = append(ps, prop{"virtcert.shard", run.Shard.String()})
+	}
+	if src := run.SourceOf(t.ID); src != nil {
+		ps = append(ps, prop{"virtcert.shard", src.Shard}, prop{"virtcert.shard.run_id", src.RunID},
+			prop{"virtcert.shard.bundle", src.Bundle}, prop{"virtcert.shard.signer", src.Signer})
+	}
 	if h.TLSUnverified {
 		ps = append(ps, prop{"host.tls", drivers.TLSBanner(t.Host)})
 	}

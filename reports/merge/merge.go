@@ -12,6 +12,11 @@
 //     order) replace an earlier one, for a re-run of a flaky job.
 //   - Shards of different plans (plan hash) are an error (ErrPlanMismatch):
 //     one certificate must describe one plan.
+//   - Shards of run --shard i/n (Run.Shard) must be the n shards of one
+//     split of one matrix, each once (ErrShardMismatch, ErrShardOverlap,
+//     ErrShardMissing; LastWins lets a re-run shard replace the first),
+//     each with only its own targets. The merged targets are in the
+//     matrix's order, as the unsharded run has them.
 //   - Started is the earliest, Finished the latest; the merged run is
 //     Complete only when every shard is. Waivers are united (same waiver
 //     entry: covers concatenated).
@@ -20,6 +25,7 @@
 package merge
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -29,7 +35,6 @@ import (
 	"strings"
 
 	"github.com/virtcert/virtcert/reports"
-	"github.com/virtcert/virtcert/reports/rundir"
 )
 
 // Options tune Runs.
@@ -39,6 +44,11 @@ type Options struct {
 	// LastWins resolves a target present in several shards by taking the
 	// last one instead of failing.
 	LastWins bool
+	// Trusted are the keys a shard's bundle must be signed by (Dirs).
+	Trusted []ed25519.PublicKey
+	// AllowUnsigned lets Dirs merge a shard no trusted key verifies,
+	// recorded as UNVERIFIED; a shard that FAILED is refused regardless.
+	AllowUnsigned bool
 }
 
 var (
@@ -54,6 +64,10 @@ var (
 func Runs(shards []*reports.Run, opt Options) (*reports.Run, error) {
 	if len(shards) == 0 {
 		return nil, ErrNoShards
+	}
+	matrix, err := checkShards(shards, opt.LastWins)
+	if err != nil {
+		return nil, err
 	}
 	first := shards[0]
 	out := &reports.Run{Schema: reports.SchemaVersion, ID: first.ID, Version: first.Version, PlanHash: first.PlanHash,
@@ -111,6 +125,9 @@ func Runs(shards []*reports.Run, opt Options) (*reports.Run, error) {
 			out.Waivers = append(out.Waivers, w)
 		}
 	}
+	if matrix != nil {
+		orderBy(out.Targets, matrix)
+	}
 	out.Version = strings.Join(versions, ", ")
 	for id := range ids {
 		out.Shards = append(out.Shards, id)
@@ -124,20 +141,6 @@ func Runs(shards []*reports.Run, opt Options) (*reports.Run, error) {
 		}
 	}
 	return out, nil
-}
-
-// Dirs loads each run (a run directory or a results.json, read by
-// rundir.Load like every other report command) and merges them.
-func Dirs(dirs []string, opt Options) (*reports.Run, error) {
-	var runs []*reports.Run
-	for _, d := range dirs {
-		r, err := rundir.Load(d)
-		if err != nil {
-			return nil, err
-		}
-		runs = append(runs, r)
-	}
-	return Runs(runs, opt)
 }
 
 func short(h string) string {

@@ -115,12 +115,12 @@ func TestDirs(t *testing.T) {
 		rd.Close()
 		dirs = append(dirs, d)
 	}
-	m, err := Dirs(dirs, Options{})
+	m, _, err := Dirs(dirs, Options{AllowUnsigned: true})
 	if err != nil || len(m.Targets) != 3 {
 		t.Fatalf("%v %+v", err, m)
 	}
 	os.WriteFile(filepath.Join(dirs[1], bundle.ResultsFile), []byte("{"), 0o644)
-	if _, err := Dirs(dirs, Options{}); err == nil {
+	if _, _, err := Dirs(dirs, Options{AllowUnsigned: true}); err == nil {
 		t.Error("broken shard accepted")
 	}
 }

@@ -243,7 +243,8 @@ func newRunner(rr *resolve.Run, opt Options) *runner {
 // finished), opens the journal and saves the plan beside it.
 func (r *runner) start() (*reports.Run, error) {
 	opt := r.opt
-	res := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: r.rr.PlanSHA256, PlanName: r.rr.Name, Started: opt.Now().UTC()}
+	res := &reports.Run{Schema: reports.SchemaVersion, Version: opt.Version, PlanHash: r.rr.PlanSHA256, PlanName: r.rr.Name, Started: opt.Now().UTC(),
+		Shard: r.rr.ShardInfo}
 	if opt.Resume {
 		if err := r.resume(res); err != nil {
 			return nil, err
@@ -261,7 +262,7 @@ func (r *runner) start() (*reports.Run, error) {
 	if opt.Resume {
 		typ = journal.RunResumed
 	}
-	if err := jr.Append(journal.Record{Type: typ, RunID: r.label, Version: opt.Version, PlanHash: res.PlanHash, PlanName: r.rr.Name}); err != nil {
+	if err := jr.Append(journal.Record{Type: typ, RunID: r.label, Version: opt.Version, PlanHash: res.PlanHash, PlanName: r.rr.Name, Shard: r.rr.ShardInfo}); err != nil {
 		jr.Close()
 		return nil, err
 	}

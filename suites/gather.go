@@ -110,14 +110,16 @@ func newNonce() (string, error) {
 //	@@vc-NONCE i out\n STDOUT \n@@vc-NONCE i exit RC\n STDERR \n@@vc-NONCE i end\n
 //
 // The newline before each closing marker is the script's own, so stdout
-// and stderr come back byte for byte. The commands are the checks'
+// and stderr come back byte for byte. Under emulation every process
+// costs (LAB-NOTES), so the script starts none of its own per command
+// but the subshell, and cat only for a command that wrote to stderr. The commands are the checks'
 // constant text, never guest values.
 func GatherScript(nonce string, cmds []string) string {
 	var b strings.Builder
 	b.WriteString(gatherTag + "vc_n=" + nonce + "; vc_d=$(mktemp -d) || exit 125; trap 'rm -rf \"$vc_d\"' EXIT; ")
 	for i, c := range cmds {
 		fmt.Fprintf(&b, "echo \"@@vc-$vc_n %d out\"; "+gatherOpen+"%s"+gatherClose+
-			"printf '\\n@@vc-%%s %d exit %%d\\n' \"$vc_n\" \"$?\"; cat \"$vc_d/e\"; printf '\\n@@vc-%%s %d end\\n' \"$vc_n\";\n", i, c, i, i)
+			"printf '\\n@@vc-%%s %d exit %%d\\n' \"$vc_n\" \"$?\"; [ -s \"$vc_d/e\" ] && cat \"$vc_d/e\"; printf '\\n@@vc-%%s %d end\\n' \"$vc_n\";\n", i, c, i, i)
 	}
 	return b.String()
 }

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
@@ -44,18 +43,19 @@ var tripsRe = regexp.MustCompile(`^(\d+) checks: (\d+) round trips to the guest$
 // runTranscript runs checks on one tiny target whose guest answers from
 // the kvm transcripts, and returns its results and the session's
 // round trips during the checks.
-func runTranscript(t *testing.T, checks []suites.Check) (*reports.Target, int) {
+func runTranscript(t *testing.T, platform string, checks []suites.Check) (*reports.Target, int) {
 	t.Helper()
 	root, err := suitetest.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := suitetest.Platform(root, "kvm")
+	x, err := suitetest.Platform(root, platform)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, d := newFakeHost(), &fakeDial{}
-	h.info = drivers.HostInfo{Driver: "libvirt", Hypervisor: "kvm", Accel: "kvm", Nature: drivers.NatureReal}
+	h.info = suitetest.HostInfo(platform)
+	h.info.Driver = "libvirt"
 	d.answer = func(ctx context.Context, cmd transport.Command) (transport.Result, error, bool) {
 		r, err := x.Run(ctx, cmd)
 		return r, nil, err == nil
@@ -70,7 +70,15 @@ func runTranscript(t *testing.T, checks []suites.Check) (*reports.Target, int) {
 			mu.Unlock()
 		}
 	})
-	run, _, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+	plan := parsePlan(t, `name: test
+hosts:
+  h1: {driver: libvirt, uri: "qemu:///system", profile: `+platform+`}
+images:
+  tiny: {path: disk.qcow2, memory_mb: 128}
+timeouts: {ready: 2s, provision: 5s, destroy: 1s}
+matrix: [{host: h1, image: tiny}]
+`)
+	run, _, err := runP(context.Background(), plan, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +119,14 @@ func TestGatherFirst(t *testing.T) {
 	if len(ro) < 14 {
 		t.Fatalf("only %d read-only checks in the Linux catalog", len(ro))
 	}
-	alone, n1 := runTranscript(t, bare)
-	gathered, n2 := runTranscript(t, ro)
+	for _, p := range []string{"kvm", "hyperv-gen2"} {
+		t.Run(p, func(t *testing.T) { gatherFirst(t, p, ro, bare) })
+	}
+}
+
+func gatherFirst(t *testing.T, platform string, ro, bare []suites.Check) {
+	alone, n1 := runTranscript(t, platform, bare)
+	gathered, n2 := runTranscript(t, platform, ro)
 	t.Logf("%d read-only checks: %d round trips one by one, %d gathered", len(ro), n1, n2)
 	if n2 > 3 {
 		t.Errorf("gathered: %d round trips, want at most 3", n2)

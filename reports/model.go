@@ -193,6 +193,10 @@ type Evidence struct {
 	Profile  string        `json:"profile,omitempty"`
 	OK       *bool         `json:"ok,omitempty"`
 	Duration time.Duration `json:"duration_ns,omitempty"`
+	// Gathered says the output was served from the read-only snapshot
+	// (when it was taken, in how many round trips); empty for a command
+	// run on its own.
+	Gathered string `json:"gathered,omitempty"`
 }
 
 // MaxExcerpt bounds Evidence.Output.

@@ -42,6 +42,12 @@ type Check struct {
 	Fault   Fault
 	Timeout time.Duration
 	Run     func(t *T)
+	// Reads lists the guest commands the check runs that only read (the
+	// exact text it passes to T.Run). A check that declares them is
+	// read-only: it changes nothing and measures nothing, so its commands
+	// are gathered with its neighbours' in one round trip and served from
+	// that snapshot (PrepareSnapshot). A command not listed runs live.
+	Reads []string
 }
 
 // NeedPeer: a second guest on the same network.
@@ -75,6 +81,9 @@ func Register(c Check) {
 	defer mu.Unlock()
 	if c.ID == "" || c.Area == "" || c.Run == nil || c.Timeout <= 0 || c.Title == "" {
 		panic(fmt.Sprintf("suites: incomplete check registration %q", c.ID))
+	}
+	if c.Disruptive && len(c.Reads) > 0 {
+		panic("suites: disruptive check " + c.ID + " declares Reads (only read-only checks may be served from a snapshot)")
 	}
 	if _, dup := registry[c.ID]; dup {
 		panic("suites: duplicate check " + c.ID)

@@ -45,6 +45,9 @@ type Target struct {
 	// reference tools (fio, iperf3) beside vcprobe and report the gap.
 	// Off, a certification judges vcprobe's figures alone.
 	Agreement bool
+	// Snapshot holds the output of the read-only commands gathered in one
+	// round trip (PrepareSnapshot); nil when there is none to serve from.
+	Snapshot *Snapshot
 }
 
 // Peer is a second guest.
@@ -92,11 +95,12 @@ func (t *T) Run(step, cmd string) transport.Result {
 	return t.RunOn(t.Target.OS, step, cmd)
 }
 
-// RunOn is Run on another transport (a peer's).
+// RunOn is Run on another transport (a peer's). A command the target's
+// snapshot holds for x is served from it, and the evidence says so.
 func (t *T) RunOn(x transport.Transport, step, cmd string) transport.Result {
-	r, err := x.Run(t.ctx, transport.Command{Cmd: cmd})
+	r, note, err := t.exec(x, cmd)
 	exit := r.Exit
-	ev := reports.Evidence{Step: step, Command: cmd, Exit: &exit, Output: excerpt(r.Stdout, r.Stderr), Duration: r.Duration}
+	ev := reports.Evidence{Step: step, Command: cmd, Exit: &exit, Output: excerpt(r.Stdout, r.Stderr), Duration: r.Duration, Gathered: note}
 	if err != nil {
 		ev.Exit = nil
 		ev.Output = err.Error()

@@ -550,6 +550,9 @@ func evidence(r *reports.Result, t *reports.Target, ti, ai int, anchor string) e
 		if s.Duration > 0 {
 			sv.Duration = dur(s.Duration)
 		}
+		if s.Gathered != "" {
+			sv.Duration = s.Gathered // where the output came from, in place of its own time
+		}
 		e.Steps = append(e.Steps, sv)
 	}
 	for _, m := range r.Measures {

@@ -33,21 +33,21 @@ func init() {
 		Doc: "current_clocksource must be one of the profile's expect list (KVM: kvm-clock or tsc; Hyper-V: " +
 			"hyperv_clocksource_tsc_page or tsc; software emulation, with no paravirtual clock: tsc, hpet or " +
 			"acpi_pm), and never jiffies or refined-jiffies (tick counting, the kernel's last resort) on any profile.",
-		Run: runSource})
+		Run: runSource, Reads: []string{suites.ProbeClock}})
 	reg(suites.Check{ID: "clock.available", Keys: []string{"min_count", "must_include"}, Priority: 2, Title: "Alternative clocksources available",
 		Doc: "available_clocksource lists at least min_count sources including every must_include entry, so " +
 			"the kernel can switch when one is found unstable. jiffies and refined-jiffies are never counted " +
-			"as alternatives.", Run: runAvailable})
+			"as alternatives.", Run: runAvailable, Reads: []string{suites.ProbeClock}})
 	reg(suites.Check{ID: "clock.tsc-flags", Keys: []string{"require"}, Priority: 2, Title: "TSC CPU flags",
 		Doc: "The first CPU's /proc/cpuinfo flags include every profile entry (tsc; constant_tsc and " +
-			"nonstop_tsc where the platform exposes an invariant TSC).", Run: runTSCFlags})
+			"nonstop_tsc where the platform exposes an invariant TSC).", Run: runTSCFlags, Reads: []string{suites.ProbeClock}})
 	reg(suites.Check{ID: "clock.kvmclock-msrs", Keys: []string{"msrs"}, Priority: 2, Title: "kvm-clock registered its MSRs",
 		Doc:         "dmesg shows \"kvm-clock: Using msrs 4b564d01 and 4b564d00\" (the profile's msrs).",
-		Hypervisors: []string{"kvm", "qemu"}, Run: runKVMClockMSRs})
+		Hypervisors: []string{"kvm", "qemu"}, Run: runKVMClockMSRs, Reads: []string{suites.ProbeClock}})
 	reg(suites.Check{ID: "clock.hyperv-ptp", Keys: []string{"clock_name", "require_device", "require_refclock"}, Priority: 2, Title: "Hyper-V PTP clock present",
 		Doc: "A /sys/class/ptp/ptp*/clock_name equals the profile's clock_name (hyperv). /dev/ptp_hyperv and " +
 			"a chrony refclock are recorded; they are required only when the profile says so.",
-		Hypervisors: []string{"hyperv"}, Run: runHypervPTP})
+		Hypervisors: []string{"hyperv"}, Run: runHypervPTP, Reads: []string{suites.ProbeClock}})
 	reg(suites.Check{ID: "clock.offset", Keys: []string{"samples", "max_seconds"}, Priority: 1, Title: "Guest clock agrees with the controller",
 		Doc: "Takes the profile's number of samples of guest UTC against controller UTC, each corrected by half " +
 			"its round-trip time (over one vcprobe clock session when the helper is uploaded, else one " +

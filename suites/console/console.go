@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
-	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
 	"github.com/virtcert/virtcert/suites/parse"
@@ -32,7 +31,7 @@ func init() {
 			"fixtures/console-allow.yaml; each entry has a reason and an expiry) are reported but do not fail " +
 			"the check. A source that cannot be read (no serial console on an existing machine, dmesg refused " +
 			"without sudo) is recorded as not judged with the reason; the check SKIPs only when no source could be read.",
-		OS: []string{"linux"}, Timeout: 2 * time.Minute, Run: run,
+		OS: []string{"linux"}, Timeout: 2 * time.Minute, Run: run, Reads: []string{ProbeKernelLog},
 	})
 }
 
@@ -124,8 +123,8 @@ func readKernelLog(t *suites.T) (string, string) {
 	if t.Target.OS == nil {
 		return "", "no guest transport to read it over"
 	}
-	r, err := t.Target.OS.Run(t.Context(), transport.Command{Cmd: ProbeKernelLog})
-	ev := reports.Evidence{Step: "read the kernel log (dmesg; journalctl -k -b where journald runs)", Command: ProbeKernelLog, Duration: r.Duration}
+	r, note, err := t.Read(ProbeKernelLog)
+	ev := reports.Evidence{Step: "read the kernel log (dmesg; journalctl -k -b where journald runs)", Command: ProbeKernelLog, Duration: r.Duration, Gathered: note}
 	if err != nil {
 		ev.Output = "transport: " + err.Error()
 		t.Evidence(ev)

@@ -29,7 +29,7 @@ func init() {
 		Doc: "For every disk, /sys/block/X/device/driver (virtio_blk) or the SCSI host adapter's " +
 			"proc_name (virtio_scsi, storvsc) must be in the profile's expect list. An emulated " +
 			"IDE/SATA disk (ata_piix, ahci) fails.",
-		Timeout: 3 * time.Minute, Run: runDriver})
+		Timeout: 3 * time.Minute, Run: runDriver, Reads: []string{ProbeDisk}})
 	reg(suites.Check{ID: "disk.integrity", Keys: []string{"size_mb"}, Priority: 1, Title: "Data written with O_DIRECT reads back intact",
 		Doc: "vcprobe writes size_mb of a checksummed pattern (per 4 KiB block: magic, index, seed, " +
 			"payload, CRC32) with O_DIRECT, fsyncs, drops the page cache and reads it back. A write " +
@@ -52,7 +52,7 @@ func init() {
 	reg(suites.Check{ID: "disk.block-sizes", Keys: []string{"logical", "physical", "alignment_bytes"}, Priority: 2, Title: "Logical/physical block sizes and partition alignment",
 		Doc: "/sys/block/X/queue/{logical,physical}_block_size must be in the profile's lists and every " +
 			"partition must start on an alignment_bytes boundary.",
-		Timeout: 3 * time.Minute, Run: runBlockSizes})
+		Timeout: 3 * time.Minute, Run: runBlockSizes, Reads: []string{ProbeDisk}})
 	reg(suites.Check{ID: "disk.discard", Keys: []string{"min_discard_granularity"}, Priority: 3, Title: "TRIM/discard reaches the virtual disk",
 		Doc: "discard_granularity and discard_max_bytes must be non-zero on the root disk (or every disk " +
 			"of an initramfs guest) when the profile's min_discard_granularity is > 0; where the root is a disk " +
@@ -68,7 +68,7 @@ func init() {
 		Doc: "root= on the kernel command line and the / entry of /etc/fstab must name the device by " +
 			"one of the profile's allowed kinds, not by a /dev/sdX or /dev/vdX name that changes " +
 			"across hypervisors. SKIPs on an initramfs guest.",
-		Timeout: 3 * time.Minute, Run: runRootIdentity})
+		Timeout: 3 * time.Minute, Run: runRootIdentity, Reads: []string{ProbeDisk}})
 }
 
 func gatherDisk(t *suites.T) DiskFacts {
@@ -444,7 +444,14 @@ func JudgeBlockSizes(f DiskFacts, logical, physical []string, align uint64) suit
 	for _, d := range disks {
 		v.Add("logical block size of "+d.Name, in(logical, strconv.FormatUint(d.LogicalBS, 10)), strings.Join(logical, " or "), strconv.FormatUint(d.LogicalBS, 10), "", "logical")
 		v.Add("physical block size of "+d.Name, in(physical, strconv.FormatUint(d.PhysicalBS, 10)), strings.Join(physical, " or "), strconv.FormatUint(d.PhysicalBS, 10), "", "physical")
-		for p, start := range d.Parts {
+		// Partitions in name order: the evidence reads the same on every run.
+		parts := make([]string, 0, len(d.Parts))
+		for p := range d.Parts {
+			parts = append(parts, p)
+		}
+		sort.Strings(parts)
+		for _, p := range parts {
+			start := d.Parts[p]
 			v.Add("alignment of "+p, align > 0 && (start*512)%align == 0, fmt.Sprintf("start on a %d-byte boundary", align),
 				fmt.Sprintf("starts at sector %d (byte %d)", start, start*512), "", "alignment_bytes")
 		}

@@ -26,22 +26,22 @@ func init() {
 		Doc: "Reads /sys/class/net/*/device/driver for every device-backed Ethernet interface (and " +
 			"ethtool -i where present); each must be bound to a driver in the profile's expect list " +
 			"(virtio_net on KVM, hv_netvsc on Hyper-V). An emulated NIC (e1000, tulip) fails.",
-		Timeout: 3 * time.Minute, Run: runNICDriver})
+		Timeout: 3 * time.Minute, Run: runNICDriver, Reads: []string{ProbeNet, ethtoolEach("-i")}})
 	reg(suites.Check{ID: "network.link", Keys: []string{"ipv4_per_nic"}, Priority: 1, Title: "Every NIC is up with one IPv4 address",
 		Doc:     "operstate of every NIC must be 'up' and `ip addr` must show exactly ipv4_per_nic IPv4 addresses on it.",
-		Timeout: 3 * time.Minute, Run: runLink})
+		Timeout: 3 * time.Minute, Run: runLink, Reads: []string{ProbeNet}})
 	reg(suites.Check{ID: "network.reachability", Keys: []string{"count", "max_loss_percent"}, Priority: 1, Title: "Gateway, controller and peer answer pings without loss",
 		Doc: "Pings the default gateway, the controller and (when present) the peer guest `count` times " +
 			"each from the guest (busybox or iputils ping); loss must be at most max_loss_percent.",
 		Timeout: 4 * time.Minute, Run: runReachability})
 	reg(suites.Check{ID: "network.offloads", Keys: []string{"require_on"}, Priority: 2, Title: "Checksum, scatter-gather and TSO offloads on",
 		Doc:     "ethtool -k on every NIC; each feature in require_on must be on. SKIPs when the guest has no ethtool.",
-		Timeout: 3 * time.Minute, Run: runOffloads})
+		Timeout: 3 * time.Minute, Run: runOffloads, Reads: []string{ethtoolEach("-k")}})
 	reg(suites.Check{ID: "network.mtu", Keys: []string{"mtu", "min_max_mtu"}, Priority: 2, Title: "NIC MTU as configured, maximum MTU as the platform allows",
 		Doc: "MTU of every NIC equals the profile's mtu (the MTU the platform's network gives the guests its host runs; " +
 			"not judged, with the reason, when the host driver cannot report the guest, as for an existing machine); where " +
 			"`ip -d link` shows maxmtu it must be at least min_max_mtu.",
-		Timeout: 3 * time.Minute, Run: runMTU})
+		Timeout: 3 * time.Minute, Run: runMTU, Reads: []string{ProbeNet}})
 }
 
 func gatherNet(t *suites.T) NetFacts {

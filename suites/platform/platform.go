@@ -23,13 +23,13 @@ func init() {
 			"flag in /proc/cpuinfo, /sys/hypervisor/type and the DMI vendor in one session. Every " +
 			"signal must name a hypervisor in the profile's expect list, and the guest's view must " +
 			"agree with what the host driver reports (HostInfo hypervisor and acceleration).",
-		OS: []string{"linux"}, Timeout: 2 * time.Minute, Run: runHypervisor,
+		OS: []string{"linux"}, Timeout: 2 * time.Minute, Run: runHypervisor, Reads: []string{suites.ProbePlatform},
 	})
 	suites.Register(suites.Check{
 		ID: "platform.vmbus", Keys: []string{"min_version"}, Area: "platform", Priority: 1,
 		Title:       "VMBus negotiated",
 		Doc:         "dmesg must show hv_vmbus's \"Vmbus version\" line with at least the profile's min_version.",
-		Hypervisors: []string{"hyperv"}, OS: []string{"linux"}, Timeout: 2 * time.Minute, Run: runVMBus,
+		Hypervisors: []string{"hyperv"}, OS: []string{"linux"}, Timeout: 2 * time.Minute, Run: runVMBus, Reads: []string{suites.ProbePlatform},
 	})
 	suites.Register(suites.Check{
 		ID: "platform.vmbus-devices", Keys: []string{"require"}, Area: "platform", Priority: 1,
@@ -37,7 +37,7 @@ func init() {
 		Doc: "Maps /sys/bus/vmbus/devices/*/class_id to device kinds (as lsvmbus does); every kind in " +
 			"the profile's require list (shutdown, time sync, heartbeat, KVP, synthetic NIC and SCSI) " +
 			"must be present.",
-		Hypervisors: []string{"hyperv"}, OS: []string{"linux"}, Timeout: 2 * time.Minute, Run: runVMBusDevices,
+		Hypervisors: []string{"hyperv"}, OS: []string{"linux"}, Timeout: 2 * time.Minute, Run: runVMBusDevices, Reads: []string{suites.ProbePVDevices},
 	})
 }
 

@@ -27,13 +27,13 @@ func init() {
 			"required list (driver alternatives, e.g. virtio_blk|virtio_scsi) must be bound to a device. " +
 			"An emulated NIC (e1000) fails because no virtio-net device exists; a driver that never " +
 			"loaded fails because its device stays unbound.",
-		OS: linux, Timeout: 2 * time.Minute, Run: runParavirtual,
+		OS: linux, Timeout: 2 * time.Minute, Run: runParavirtual, Reads: []string{suites.ProbePVDevices},
 	})
 	suites.Register(suites.Check{
 		ID: "drivers.modules", Keys: []string{"required"}, Area: "drivers", Priority: 1,
 		Title: "Paravirtual driver modules loaded or built in",
 		Doc:   "Each required module (profile) must be in /proc/modules, in /sys/module, or in the kernel's modules.builtin.",
-		OS:    linux, Timeout: 2 * time.Minute, Run: runModules,
+		OS:    linux, Timeout: 2 * time.Minute, Run: runModules, Reads: []string{suites.ProbeModules},
 	})
 	suites.Register(suites.Check{
 		ID: "drivers.initramfs", Keys: []string{"required"}, Area: "drivers", Priority: 2,
@@ -41,7 +41,7 @@ func init() {
 		Doc: "Lists the initramfs with lsinitramfs (Debian) or lsinitrd (RHEL); each required module " +
 			"must be in it unless built into the kernel. SKIPs on a guest with no initramfs image to " +
 			"inspect (one that runs from its initramfs by direct kernel boot).",
-		OS: linux, Timeout: 4 * time.Minute, Run: runInitramfs,
+		OS: linux, Timeout: 4 * time.Minute, Run: runInitramfs, Reads: []string{ProbeInitramfs},
 	})
 	suites.Register(suites.Check{
 		ID: "drivers.guest-agent", Area: "drivers", Priority: 2,
@@ -52,7 +52,7 @@ func init() {
 			"binary, systemd unit or init script, and no qemu-ga process); FAILs when it is installed " +
 			"but not running or not answering; a host or libvirt error asking the agent is an ERROR.",
 		Hypervisors: []string{"kvm", "qemu"}, OS: linux, Needs: []string{"GuestClock"},
-		Timeout: 2 * time.Minute, Run: runGuestAgent,
+		Timeout: 2 * time.Minute, Run: runGuestAgent, Reads: []string{ProbeAgent},
 	})
 	suites.Register(suites.Check{
 		ID: "drivers.balloon", Keys: []string{"driver", "min_memtotal_ratio"}, Area: "drivers", Priority: 2,
@@ -62,7 +62,7 @@ func init() {
 			"host reports it runs the guest with (RunningConfig; not judged, with the reason, when the host cannot say, as for an " +
 			"existing machine: the plan's memory_mb is never an expectation). Live " +
 			"resizing is not exercised: the host driver SPI has no balloon capability yet.",
-		OS: linux, Timeout: 2 * time.Minute, Run: runBalloon,
+		OS: linux, Timeout: 2 * time.Minute, Run: runBalloon, Reads: []string{ProbeBalloon},
 	})
 }
 

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"strings"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/reports"
@@ -14,10 +15,15 @@ import (
 func (x *targetRun) checks(ctx context.Context) {
 	x.sink.Checks(len(x.todo))
 	x.sink.Phase(progress.Running)
-	for _, c := range x.todo {
+	trips := x.gs.trips.Load()
+	defer func() {
+		x.r.progress(x.t.ID, "%d checks: %d round trips to the guest", len(x.todo), x.gs.trips.Load()-trips)
+	}()
+	for i, c := range x.todo {
 		if ctx.Err() != nil {
 			return
 		}
+		x.snapshot(ctx, i)
 		res := x.check(ctx, c)
 		if res == nil {
 			return // interrupted: neither kept nor journalled
@@ -28,6 +34,25 @@ func (x *targetRun) checks(ctx context.Context) {
 		x.r.progress(x.t.ID, "%s %s %s", c.ID, res.Status, res.Reason)
 		x.sink.CheckDone(c.ID, res.Status)
 		x.r.record(x.t, res)
+	}
+}
+
+// snapshot gathers the read-only evidence of the block of read-only
+// checks that starts at todo[i] in one round trip, or drops the snapshot
+// before a check that is not read-only. A failed gather is only noted:
+// the checks then run their commands one by one.
+func (x *targetRun) snapshot(ctx context.Context, i int) {
+	if x.dead != nil || x.tg == nil {
+		return
+	}
+	had := x.tg.Snapshot
+	runs := func(c suites.Check) bool { return x.needs(c) == nil }
+	if err := suites.PrepareSnapshot(ctx, x.tg, x.todo, i, runs); err != nil {
+		x.r.progress(x.t.ID, "gathering the read-only evidence failed (%s): its commands run one by one", reports.Clean(err.Error()))
+		return
+	}
+	if s := x.tg.Snapshot; s != nil && s != had {
+		x.r.progress(x.t.ID, "read-only evidence: %s", strings.TrimPrefix(s.Note(), "served from the "))
 	}
 }
 

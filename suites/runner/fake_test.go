@@ -281,3 +281,11 @@ func (d *fakeDial) dial(ctx context.Context, addr string, a transport.Access) (t
 	d.conns = append(d.conns, x)
 	return x, "1 attempt", nil
 }
+
+// fakeOf returns the fake under a session's round-trip counter.
+func fakeOf(x transport.Transport) *fakeOS {
+	if u, ok := x.(interface{ Unwrap() transport.Transport }); ok {
+		x = u.Unwrap()
+	}
+	return x.(*fakeOS)
+}

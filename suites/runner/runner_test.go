@@ -274,7 +274,7 @@ func TestGuestCrashMidCheck(t *testing.T) {
 		g.h.mu.Lock()
 		g.state = drivers.StateCrashed
 		g.h.mu.Unlock()
-		x := t.Target.OS.(*fakeOS)
+		x := fakeOf(t.Target.OS)
 		x.mu.Lock()
 		x.broken = errors.New("connection reset")
 		x.mu.Unlock()
@@ -304,7 +304,7 @@ func TestGuestPanicSeenOnConsole(t *testing.T) {
 		g.h.mu.Lock()
 		g.console = "[   42.1] Kernel panic - not syncing: sysrq triggered crash\r\n[   42.2] CPU: 0 PID: 1\n"
 		g.h.mu.Unlock()
-		x := t.Target.OS.(*fakeOS)
+		x := fakeOf(t.Target.OS)
 		x.mu.Lock()
 		x.broken = errors.New("connection reset")
 		x.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -33,7 +34,10 @@ type session struct {
 	os      transport.Transport
 	helper  string
 	retries int // transient provisioning failures retried
-	log     *slog.Logger
+	// trips counts round trips to the guest (commands and streams) over
+	// every connection of the session.
+	trips atomic.Int64
+	log   *slog.Logger
 }
 
 // connect dials the guest for the first time and waits until it answers
@@ -48,7 +52,7 @@ func (s *session) connect(ctx context.Context) error {
 		// caller tells an interrupted run apart).
 		return guestFault(fmt.Sprintf("guest %s at %s never answered %s (%s)", s.g.Name(), s.addr, strings.ToUpper(s.kind), detail), err)
 	}
-	s.os = x
+	s.os = count(x, &s.trips)
 	return nil
 }
 
@@ -68,8 +72,8 @@ func (s *session) reconnect(ctx context.Context) (transport.Transport, error) {
 			if s.os != nil {
 				s.os.Close()
 			}
-			s.os = x
-			return x, nil
+			s.os = count(x, &s.trips)
+			return s.os, nil
 		}
 		if _, ok := errors.AsType[*transport.HostKeyError](err); ok || rctx.Err() != nil {
 			return nil, err

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/suites"
 )
 
 // Record is one recorded answer.
@@ -164,26 +165,48 @@ func (x *Transport) Run(ctx context.Context, cmd transport.Command) (transport.R
 		return transport.Result{Cmd: cmd.Cmd, Exit: -1}, transport.ErrClosed
 	}
 	x.Commands = append(x.Commands, cmd.Cmd)
+	if nonce, cmds, ok := suites.GatherCommands(cmd.Cmd); ok {
+		return x.gather(cmd.Cmd, nonce, cmds)
+	}
+	return x.answer(cmd.Cmd)
+}
+
+// gather answers a gather script (suites.Gather) command by command, in
+// the shell's output format: one round trip for all of them.
+func (x *Transport) gather(script, nonce string, cmds []string) (transport.Result, error) {
+	var rs []transport.Result
+	for _, c := range cmds {
+		r, err := x.answer(c)
+		if err != nil {
+			return transport.Result{Cmd: script, Exit: -1}, err
+		}
+		rs = append(rs, r)
+	}
+	return transport.Result{Cmd: script, Stdout: suites.FormatGathered(nonce, rs), Duration: time.Millisecond}, nil
+}
+
+// answer answers one command from the records. Caller holds x.mu.
+func (x *Transport) answer(cmd string) (transport.Result, error) {
 	k := ""
-	if tag := Tag(cmd.Cmd); tag != "" && x.groups["tag:"+tag] != nil {
+	if tag := Tag(cmd); tag != "" && x.groups["tag:"+tag] != nil {
 		k = "tag:" + tag
 	} else {
 		best := -1
 		for _, mk := range x.order {
 			m := strings.TrimPrefix(mk, "match:")
-			if strings.Contains(cmd.Cmd, m) && len(m) > best {
+			if strings.Contains(cmd, m) && len(m) > best {
 				k, best = mk, len(m)
 			}
 		}
 	}
 	if k == "" {
-		return transport.Result{Cmd: cmd.Cmd, Exit: -1}, fmt.Errorf("suitetest: no transcript record answers %.120q", cmd.Cmd)
+		return transport.Result{Cmd: cmd, Exit: -1}, fmt.Errorf("suitetest: no transcript record answers %.120q", cmd)
 	}
 	seq := x.groups[k]
 	i := min(x.served[k], len(seq)-1)
 	x.served[k]++
 	r := seq[i]
-	return transport.Result{Cmd: cmd.Cmd, Stdout: []byte(Expand(r.Stdout, time.Now())), Exit: r.Exit, Duration: time.Millisecond}, nil
+	return transport.Result{Cmd: cmd, Stdout: []byte(Expand(r.Stdout, time.Now())), Exit: r.Exit, Duration: time.Millisecond}, nil
 }
 
 var nowRe = regexp.MustCompile(`\{\{now(_s)?([+-]\d+(?:\.\d+)?)?\}\}`)

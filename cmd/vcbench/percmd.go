@@ -40,7 +40,11 @@ func benchPerCommand(ctx context.Context, g *guest, n, rounds int) (*table, erro
 		head: []string{"way", "per command (median, min–max)", "setup (median)", "ratio to virtcert"}}
 	base := median(per[0])
 	for i, w := range ways {
-		t.rows = append(t.rows, []string{w.name, spread(per[i]), ms(median(setup[i])), ratio(median(per[i]), base)})
+		su := "-" // ssh per command has no setup apart from its commands
+		if m := median(setup[i]); m > 0 {
+			su = ms(m)
+		}
+		t.rows = append(t.rows, []string{w.name, spread(per[i]), su, ratio(median(per[i]), base)})
 	}
 	t.notes = append(t.notes,
 		"setup: the transport's dial; ControlMaster's master start; Ansible's run of one raw task (fork, facts off, connection)",

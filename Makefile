@@ -114,8 +114,17 @@ FUZZRUN  ?= .
 fuzz:
 	FUZZTIME='$(FUZZTIME)' FUZZRUN='$(FUZZRUN)' GO='$(GO)' fixtures/fuzz/run.sh
 
-bench:
+# Go micro-benchmarks, then the side-by-side benchmarks on the lab
+# (cmd/vcbench; figures and commands in BENCHMARKS.md). BENCH picks them
+# (a,b,c,d,e). Not part of `make test`. A lab that is down stops it at once
+# (exit 3), not after a timeout.
+BENCH ?= a,b,e,c,d
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./reports/... ./guests/transport/ssh/...
+	fixtures/deps.sh bench
+	$(GO) build -o bin/vcbench ./cmd/vcbench
+	@timeout 30 $(LAB) status >/dev/null || { echo "make bench: the lab is not up (make lab-up)" >&2; exit 3; }
+	$(LAB) exec -- bin/vcbench -only '$(BENCH)'
 
 # Measurement runs on the lab (figures, no assertions): vcprobe against fio
 # and iperf3 on the Debian guest.

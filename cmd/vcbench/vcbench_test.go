@@ -1,0 +1,84 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/virtcert/virtcert/drivers/all"
+	"github.com/virtcert/virtcert/guests"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/resolve"
+	_ "github.com/virtcert/virtcert/suites/all"
+)
+
+// TestPlansLoad: the plans the benchmarks hand to virtcert load and check
+// (a plan format that drifted would fail here, not on the lab).
+func TestPlansLoad(t *testing.T) {
+	dir := t.TempDir()
+	hk, _ := guests.NewHostKey("t")
+	g := &guest{addr: "192.0.2.7", keyFile: filepath.Join(dir, "id"), host: hk, dir: dir}
+	ck, _ := guests.NewClientKey("t")
+	if err := ck.WritePrivateKey(g.keyFile); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"disk.qcow2", "vmlinuz", "initrd.img"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644)
+	}
+	texts := map[string]string{
+		"existing": existingPlan(g, 16, readOnlyChecks),
+		"lab":      labPlan(dir, 4, 1, []string{"platform.hypervisor"}),
+	}
+	for name, text := range texts {
+		p, err := writePlan(dir, name+".yaml", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := resolve.Load(p)
+		if err != nil {
+			t.Errorf("%s plan: %v\n%s", name, err, text)
+			continue
+		}
+		if name == "existing" && len(pl.Hosts) != 16 {
+			t.Errorf("existing plan: %d hosts, want 16", len(pl.Hosts))
+		}
+	}
+}
+
+// TestGuestCommands: the replay runs each guest command of the evidence
+// once, without host steps or trailing notes.
+func TestGuestCommands(t *testing.T) {
+	tg := &reports.Target{Results: []*reports.Result{
+		{Evidence: []reports.Evidence{{Command: "cat /proc/cpuinfo"}, {Command: ""}, {Command: "host: virDomainGetInfo"}}},
+		{Evidence: []reports.Evidence{{Command: "cat /proc/cpuinfo"}, {Command: "'/tmp/vcprobe' clock (one session, one line per sample)"}}},
+		{Evidence: []reports.Evidence{{Command: "echo '(x)'"}}},
+	}}
+	got := guestCommands(tg)
+	want := []string{"cat /proc/cpuinfo", "'/tmp/vcprobe' clock", "echo '(x)'"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("guestCommands = %q, want %q", got, want)
+	}
+	if n := countCommands(tg); n != 4 {
+		t.Errorf("countCommands = %d, want 4", n)
+	}
+}
+
+// TestPreflightNoLab: outside the lab, vcbench stops at once with exit 3
+// and says why (make bench must fail clearly, not hang).
+func TestPreflightNoLab(t *testing.T) {
+	if os.Getenv("VIRTCERT_LAB_URI") != "" {
+		t.Skip("inside the lab")
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"virtcert", "vcprobe", "vmlinuz", "initrd.img", "disk.qcow2"} {
+		os.WriteFile(filepath.Join(dir, f), nil, 0o755)
+	}
+	_, code, err := preflight(options{bin: filepath.Join(dir, "virtcert"), tiny: dir})
+	if err == nil || (code != 3 && code != 2) {
+		t.Fatalf("preflight outside the lab: code %d, err %v", code, err)
+	}
+	if code == 3 && !strings.Contains(err.Error(), "lab") {
+		t.Errorf("message does not name the lab: %v", err)
+	}
+}

@@ -315,6 +315,10 @@ func (d *tlsDialer) Dial() (net.Conn, error) {
 	}
 	nd := &net.Dialer{Timeout: dialTimeout}
 	c, err := tls.DialWithDialer(nd, "tcp", net.JoinHostPort(d.host, d.port), cfg)
+	var cve *tls.CertificateVerificationError
+	if errors.As(err, &cve) {
+		return nil, drivers.Errorf(drivers.ClassSecurity, "libvirt tls", "the certificate of %s is not trusted (ca_cert): %v", d.host, cve.Err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -330,12 +334,16 @@ func readTLSVerdict(c net.Conn) error {
 	b := make([]byte, 1)
 	if _, err := io.ReadFull(c, b); err != nil {
 		c.Close()
-		return fmt.Errorf("libvirtd closed the TLS connection after the handshake (it refused our client certificate?): %w", err)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// libvirtd closes at once when it refuses the client.
+			return drivers.Errorf(drivers.ClassInput, "libvirt tls", "libvirtd refused our client certificate: it closed the connection right after the TLS handshake (its tls_allowed_dn_list or address check)")
+		}
+		return fmt.Errorf("libvirtd sent no verdict after the TLS handshake: %w", err)
 	}
 	_ = c.SetReadDeadline(time.Time{})
 	if b[0] != 1 {
 		c.Close()
-		return errors.New("libvirtd refused our client certificate (its tls_allowed_dn_list or address check)")
+		return drivers.Errorf(drivers.ClassInput, "libvirt tls", "libvirtd refused our client certificate (its tls_allowed_dn_list or address check)")
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ const defaultRemoteSocket = "/var/run/libvirt/libvirt-sock"
 // newSSHDialer reads a qemu+ssh URI; load then reads the files it names.
 func newSSHDialer(u *url.URL, opts drivers.OpenOptions) (*sshDialer, error) {
 	if opts.Insecure {
-		return nil, drivers.Errorf(drivers.ClassInput, "libvirt URI", "insecure: true does not apply to qemu+ssh: the host key is always pinned (known_hosts)")
+		return nil, errors.New("insecure: true does not apply to qemu+ssh: the host key is always pinned (known_hosts)")
 	}
 	port := u.Port()
 	if port == "" {

@@ -78,3 +78,14 @@ func pemBytes(t *testing.T) []byte {
 	t.Helper()
 	return pem.EncodeToMemory(newSSHKeyPEM(t))
 }
+
+// The lab's heuristic (the NAT gateway is the controller) holds only on a
+// local host; a remote host's gateway is that host.
+func TestControllerLocalOnly(t *testing.T) {
+	if got := (&Host{local: true}).Controller("192.168.150.7:22"); got != "192.168.150.1" {
+		t.Errorf("local: %q", got)
+	}
+	if got := (&Host{}).Controller("192.168.151.7:22"); got != "" {
+		t.Errorf("remote: %q, want none", got)
+	}
+}

@@ -3,10 +3,11 @@
 SHELL := /bin/bash
 GO    ?= go
 LAB   := fixtures/lab/lab
+REMOTE := fixtures/lab/remote
 BIN   := bin/virtcert
 OUT   ?= out
 
-.PHONY: all build deps deps-certify lab-up lab-down lab-status fixtures tiny debian vcprobe vcprobe-windows \
+.PHONY: all build deps deps-certify lab-up lab-down lab-status remote-up fixtures tiny debian vcprobe vcprobe-windows \
         unit e2e e2e-disruptive test certify vet lint fmt fuzz fuzz-seeds bench measure clean
 
 all: build
@@ -52,7 +53,12 @@ lab-up: deps-certify
 	$(LAB) up
 
 lab-down:
+	$(REMOTE) down
 	$(LAB) down
+
+# The lab's second libvirt host (qemu+ssh, qemu+tls) in its own netns.
+remote-up: lab-up
+	$(REMOTE) up
 
 lab-status:
 	$(LAB) status
@@ -87,7 +93,7 @@ unit: deps vet lint
 # each boot guests at once overloaded it (dropbear and emulated NICs
 # stalled); each package still runs its own tests in parallel. The output
 # is plain go test's (failures only), then the 10 slowest tests.
-e2e: deps lab-up fixtures build
+e2e: deps lab-up remote-up fixtures build
 	set -o pipefail; $(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -json -p 1 -timeout 80m ./... | $(GO) run ./internal/testtime -top 10
 
 # Tests that kill or freeze the lab's libvirtd run alone, after the others.

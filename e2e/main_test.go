@@ -300,13 +300,18 @@ func guestSlots(t *testing.T, n int64) {
 // whose name carries label.
 func leftovers(t *testing.T, label string) []string {
 	t.Helper()
-	uri := os.Getenv("VIRTCERT_LAB_URI")
+	return leftoversAt(t, os.Getenv("VIRTCERT_LAB_URI"), "virtcert", label)
+}
+
+// leftoversAt is leftovers on the libvirtd at uri, with storage pool pool.
+func leftoversAt(t *testing.T, uri, pool, label string) []string {
+	t.Helper()
 	var found []string
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, args := range [][]string{
 		{"-c", uri, "list", "--all", "--name"},
-		{"-c", uri, "vol-list", "virtcert"},
+		{"-c", uri, "vol-list", pool},
 	} {
 		out, err := exec.CommandContext(ctx, "virsh", args...).CombinedOutput()
 		if err != nil {

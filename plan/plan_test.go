@@ -68,6 +68,7 @@ images:
 		{"bad uri", strings.Replace(base, "qemu:///system", "qemu+libssh://nohost/system", 1), `hosts.lab.uri: bad libvirt URI`},
 		{"bad uri parameter", strings.Replace(base, "qemu:///system", "qemu+tcp://h/system?socket=/x", 1), `parameter "socket" is not supported`},
 		{"bad uri path", strings.Replace(base, "qemu:///system", "qemu:///sys", 1), `path must be /system or /session`},
+		{"insecure over ssh", strings.Replace(base, `uri: "qemu:///system"`, `uri: "qemu+ssh://h/system", insecure: true`, 1), `hosts.lab.insecure: insecure: true does not apply to qemu+ssh: the SSH host key is always pinned`},
 		{"unset env in uri", strings.Replace(base, "qemu:///system", "${VC_TEST_UNSET_FOR_SURE}", 1), "VC_TEST_UNSET_FOR_SURE (named in the uri) is not set"},
 		{"missing image", strings.Replace(base, "img/disk.qcow2", "img/nope.qcow2", 1), "images.tiny.path: testdata/img/nope.qcow2: no such file or directory"},
 		{"image is dir", strings.Replace(base, "img/disk.qcow2", "img", 1), "is a directory"},

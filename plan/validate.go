@@ -285,6 +285,10 @@ func (v *validator) hostURI(f string, h *Host) (local, ok bool) {
 		v.errf(f+".uri", "%v", err)
 		return false, false
 	}
+	if scheme, _, _ := strings.Cut(uri, "://"); h.Insecure && strings.HasSuffix(scheme, "+ssh") {
+		v.errf(f+".insecure", "insecure: true does not apply to %s: the SSH host key is always pinned (known_hosts)", scheme)
+		return false, false
+	}
 	if h.URI != uri && strings.Contains(h.URI, "${") {
 		h.written = h.URI // saved unexpanded (Resolved)
 	}

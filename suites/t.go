@@ -29,6 +29,10 @@ type Target struct {
 	// NAT gateway on the lab), for guest<->controller traffic; empty when
 	// unknown.
 	Controller string
+	// ViaHost is set when the controller reaches the guest only through
+	// its host (guest_via: host, an SSH jump): there is no direct path
+	// between them, in either direction.
+	ViaHost bool
 	// Peer is a second guest on the same network, or nil.
 	Peer *Peer
 	// Helper is the path of the uploaded vcprobe helper in the guest, or

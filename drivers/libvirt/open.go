@@ -3,7 +3,8 @@
 // from libvirt.org/go/libvirtxml.
 //
 // URIs: qemu:///system (optionally ?socket=PATH, as the lab uses),
-// qemu+ssh://[user@]host[:port]/system[?keyfile=..&socket=..],
+// qemu+ssh://[user@]host[:port]/system[?keyfile=..&known_hosts=..&socket=..]
+// (our own SSH client, sshdial.go: the host key is always pinned),
 // qemu+tcp://host[:port]/system and qemu+tls://host[:port]/system
 // [?pkipath=DIR]. Secrets (an SSH password) come from OpenOptions, never
 // from the URI.
@@ -26,7 +27,9 @@
 // Remote hosts: image, kernel and initrd paths are paths on that host
 // (checked by libvirt there; on a local socket they are checked before
 // anything is created). Guest addresses come from the host's libvirt
-// network; the controller must be able to route to them.
+// network: the controller routes to them (guest_via: direct, the default),
+// or, over qemu+ssh, with option guest_via: host, dials them through the
+// host's SSH server (an SSH jump; no route to the guest network needed).
 //
 // Acceleration: Info boots a tiny transient kvm domain (the probe kernel,
 // no disk) and waits for its kernel banner on the serial console; no
@@ -43,12 +46,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -79,6 +83,8 @@ type Host struct {
 	forceTyp string
 	probeKrn string
 	local    bool
+	guestVia string     // "direct" or "host" (option guest_via)
+	jump     *sshDialer // the qemu+ssh connection, also for guest_via=host
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -98,7 +104,7 @@ type Host struct {
 var _ drivers.Host = (*Host)(nil)
 var _ drivers.Opener = Open
 
-var knownOptions = []string{"network", "pool", "domain_type", "probe_kernel"}
+var knownOptions = []string{"network", "pool", "domain_type", "probe_kernel", "guest_via"}
 
 // Open connects to the libvirt host at uri. Bad URIs and options are
 // ClassInput errors; an unreachable host is a ClassHost error.
@@ -126,6 +132,11 @@ func open(ctx context.Context, uri string, opts drivers.OpenOptions) (*Host, err
 			h.forceTyp = v
 		case "probe_kernel":
 			h.probeKrn = v
+		case "guest_via":
+			if v != "direct" && v != "host" {
+				return nil, drivers.Errorf(drivers.ClassInput, "libvirt options", "guest_via %q: want direct or host", v)
+			}
+			h.guestVia = v
 		default:
 			return nil, drivers.Errorf(drivers.ClassInput, "libvirt options", "unknown option %q (known: %s)", k, strings.Join(knownOptions, ", "))
 		}
@@ -138,8 +149,18 @@ func open(ctx context.Context, uri string, opts drivers.OpenOptions) (*Host, err
 		return nil, drivers.Wrap(drivers.ClassInput, "libvirt URI", err)
 	}
 	h.local = local
+	h.jump, _ = dialer.(*sshDialer)
+	if h.guestVia == "host" && h.jump == nil {
+		return nil, drivers.Errorf(drivers.ClassInput, "libvirt options", "guest_via=host needs a qemu+ssh:// URI (guests are dialled through the host's SSH server); %s is not one", h.uri)
+	}
+	if h.jump != nil {
+		if err := h.jump.load(); err != nil {
+			return nil, err
+		}
+	}
 	h.c = &conn{uri: h.uri, dialer: dialer, remote: remote}
 	if _, err := h.c.get(ctx); err != nil {
+		h.closeJump()
 		return nil, err
 	}
 	// Check the network and pool now: a typo should fail before anything
@@ -185,7 +206,11 @@ func dialerFor(raw string, opts drivers.OpenOptions) (socket.Dialer, golibvirt.C
 	case "tls":
 		return tlsDialerFor(u, opts), remote, false, nil
 	default: // ssh
-		return sshDialerFor(u, opts), remote, false, nil
+		d, err := newSSHDialer(u, opts)
+		if err != nil {
+			return nil, "", false, err
+		}
+		return d, remote, false, nil
 	}
 }
 
@@ -261,42 +286,6 @@ func tlsDialerFor(u *url.URL, opts drivers.OpenOptions) socket.Dialer {
 	return dialers.NewTLS(u.Hostname(), o...)
 }
 
-// sshDialerFor dials qemu+ssh like the ssh client libvirt would run.
-func sshDialerFor(u *url.URL, opts drivers.OpenOptions) socket.Dialer {
-	q := u.Query()
-	var o []dialers.SSHOption
-	if cu, err := user.Current(); err == nil {
-		// Like the ssh client libvirt would run: ~/.ssh/known_hosts.
-		o = append(o, dialers.WithSystemSSHDefaults(cu))
-	}
-	if p := u.Port(); p != "" {
-		o = append(o, dialers.UseSSHPort(p))
-	}
-	name := u.User.Username()
-	if name == "" {
-		name = opts.Username
-	}
-	if name != "" {
-		o = append(o, dialers.UseSSHUsername(name))
-	}
-	if opts.Password != "" {
-		o = append(o, dialers.UseSSHPassword(opts.Password.Reveal()))
-	}
-	if s := q.Get("socket"); s != "" {
-		o = append(o, dialers.WithRemoteSocket(s))
-	}
-	if k := q.Get("keyfile"); k != "" {
-		o = append(o, dialers.UseKeyFile(k))
-	}
-	if k := q.Get("known_hosts"); k != "" {
-		o = append(o, dialers.UseKnownHostsFile(k))
-	}
-	if opts.Insecure {
-		o = append(o, dialers.WithInsecureIgnoreHostKey())
-	}
-	return dialers.NewSSH(u.Hostname(), o...)
-}
-
 // tlsDialer is used when the plan names the CA and client files one by
 // one; go-libvirt's TLS dialer only searches fixed file names in a dir.
 type tlsDialer struct {
@@ -325,11 +314,52 @@ func (d *tlsDialer) Dial() (net.Conn, error) {
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	nd := &net.Dialer{Timeout: dialTimeout}
-	return tls.DialWithDialer(nd, "tcp", net.JoinHostPort(d.host, d.port), cfg)
+	c, err := tls.DialWithDialer(nd, "tcp", net.JoinHostPort(d.host, d.port), cfg)
+	var cve *tls.CertificateVerificationError
+	if errors.As(err, &cve) {
+		return nil, drivers.Errorf(drivers.ClassSecurity, "libvirt tls", "the certificate of %s is not trusted (ca_cert): %v", d.host, cve.Err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, readTLSVerdict(c)
+}
+
+// readTLSVerdict reads the byte libvirtd sends right after the TLS
+// handshake: 1 when it accepted our certificate (its DN allow list and
+// address checks), anything else when it did not. Without reading it the
+// first RPC reply would be off by one byte.
+func readTLSVerdict(c net.Conn) error {
+	_ = c.SetReadDeadline(time.Now().Add(dialTimeout))
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(c, b); err != nil {
+		c.Close()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// libvirtd closes at once when it refuses the client.
+			return drivers.Errorf(drivers.ClassInput, "libvirt tls", "libvirtd refused our client certificate: it closed the connection right after the TLS handshake (its tls_allowed_dn_list or address check)")
+		}
+		return fmt.Errorf("libvirtd sent no verdict after the TLS handshake: %w", err)
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	if b[0] != 1 {
+		c.Close()
+		return drivers.Errorf(drivers.ClassInput, "libvirt tls", "libvirtd refused our client certificate (its tls_allowed_dn_list or address check)")
+	}
+	return nil
 }
 
 // Close releases the connection; guests stay.
-func (h *Host) Close() error { return h.c.close() }
+func (h *Host) Close() error {
+	err := h.c.close()
+	h.closeJump()
+	return err
+}
+
+func (h *Host) closeJump() {
+	if h.jump != nil {
+		h.jump.Close()
+	}
+}
 
 // poolTarget returns the directory of the storage pool (for the console
 // file paths) and checks the pool is active.
@@ -729,4 +759,13 @@ func unmarshalDomain(x string) (*libvirtxml.Domain, error) {
 		return nil, err
 	}
 	return &d, nil
+}
+
+// GuestDialer dials guests through the host's SSH server when the plan
+// says guest_via: host (drivers.GuestNet); nil means dial them directly.
+func (h *Host) GuestDialer() drivers.DialFunc {
+	if h.guestVia != "host" || h.jump == nil {
+		return nil
+	}
+	return h.jump.DialGuest
 }

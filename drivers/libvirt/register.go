@@ -43,8 +43,13 @@ func CheckURI(uri string) (local bool, err error) {
 }
 
 // Controller is the controller's address as a guest at guestAddr sees it:
-// on a NAT network, its gateway (x.y.z.1).
+// on a NAT network of a local host, its gateway (x.y.z.1). On a remote
+// host the gateway is that host, not the controller: none is claimed
+// (checks then read the guest's $SSH_CONNECTION).
 func (h *Host) Controller(guestAddr string) string {
+	if !h.local {
+		return ""
+	}
 	host, _, err := net.SplitHostPort(guestAddr)
 	if err != nil {
 		host = guestAddr

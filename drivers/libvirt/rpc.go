@@ -3,6 +3,7 @@ package libvirt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -86,7 +87,9 @@ func (c *conn) get(ctx context.Context) (*golibvirt.Libvirt, error) {
 		return nil, drivers.Errorf(drivers.ClassHost, "libvirt connect", "%s did not answer: %w", c.uri, err)
 	}
 	if err != nil {
-		return nil, drivers.Errorf(drivers.ClassHost, "libvirt connect", "cannot reach libvirt at %s: %w", c.uri, err)
+		// Wrap keeps the class of a classified dial error (a host key or
+		// certificate refused is a security error, not an unreachable host).
+		return nil, drivers.Wrap(drivers.ClassHost, "libvirt connect", fmt.Errorf("cannot reach libvirt at %s: %w", c.uri, err))
 	}
 	c.lv, c.nc = lv, nc
 	return lv, nil

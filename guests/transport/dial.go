@@ -21,6 +21,9 @@ type Access struct {
 	// in with one (WinRM, where HostKey is the pinned TLS certificate's
 	// "sha256:<hex>"). It is a Secret: never logged or written.
 	Password drivers.Secret
+	// Dial, when set, opens the connection to the guest (through its
+	// host: an SSH jump); nil dials directly from the controller.
+	Dial drivers.DialFunc
 }
 
 // Dialer connects to the guest at addr and returns a ready transport: it

@@ -79,6 +79,9 @@ func (r *runner) provision(ctx context.Context, q guestReq, cleanups *[]func()) 
 func (r *runner) access(q guestReq, name string, s *session) error {
 	img := q.img
 	s.access = transport.Access{User: img.User, Key: r.client}
+	if q.h != nil {
+		s.access.Dial = drivers.GuestDialerOf(q.h)
+	}
 	var sd []byte
 	if q.h != nil && !drivers.Provisions(q.h) {
 		if err := r.existingAccess(q, s); err != nil {

@@ -200,6 +200,7 @@ func (x *targetRun) follow() {
 	gs := x.gs
 	x.tg.OS, x.tg.Address, x.tg.Helper = gs.os, gs.addr, gs.helper
 	x.tg.Controller = controllerFor(x.h, gs.addr)
+	x.tg.ViaHost = gs.access.Dial != nil
 }
 
 // teardown destroys what the target made, in reverse order, unless a

@@ -28,7 +28,7 @@ func DialReady(ctx context.Context, addr string, a transport.Access) (transport.
 	if a.Key == nil {
 		return nil, "", errors.New("no client key")
 	}
-	cfg := Config{Addr: addr, User: a.User, Signer: a.Key.Signer, HostKey: hk, HandshakeTimeout: 20 * time.Second}
+	cfg := Config{Addr: addr, User: a.User, Signer: a.Key.Signer, HostKey: hk, HandshakeTimeout: 20 * time.Second, Dial: a.Dial}
 	c, st, err := WaitReady(ctx, cfg, ReadyProbe, ReadyOptions{})
 	detail := fmt.Sprintf("tcp %d attempt(s) in %s, ssh %d handshake(s) in %s",
 		st.TCPAttempts, st.TCPTime.Round(time.Millisecond), st.HandshakeAttempts, st.SSHTime.Round(time.Millisecond))

@@ -28,8 +28,14 @@ import (
 // touched.
 func startDropbear(t testing.TB, client ssh.Signer) Config {
 	t.Helper()
-	return startDropbearSFTP(t, client, "")
+	return startDropbearSFTP(t, client, missingSFTPServer)
 }
+
+// missingSFTPServer is what dropbear's sh says for a subsystem binary that
+// is not there, as on the tiny guest. It hides the machine's own
+// /usr/lib/sftp-server, which exists once openssh-server is installed (the
+// remote lab host's sshd needs it).
+const missingSFTPServer = "#!/bin/sh\necho 'sh: 1: /usr/lib/sftp-server: not found' >&2\nexit 127\n"
 
 // startDropbearSFTP is startDropbear with sftpServer, when not empty, as
 // the script dropbear runs for the sftp subsystem (its compiled-in path

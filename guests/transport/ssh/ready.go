@@ -116,8 +116,7 @@ func (w *waiter) connect(ctx context.Context) net.Conn {
 	w.st.TCPAttempts++
 	cctx, cancel := context.WithTimeout(ctx, w.opts.ConnectTimeout)
 	defer cancel()
-	var d net.Dialer
-	raw, err := d.DialContext(cctx, "tcp", w.cfg.Addr)
+	raw, err := w.cfg.dial(cctx)
 	if err != nil {
 		w.note("tcp", w.st.TCPAttempts, err)
 		return nil

@@ -44,6 +44,18 @@ type Config struct {
 	// closed, so blocked Runs return instead of hanging.
 	KeepAlive    time.Duration
 	KeepAliveMax int
+	// Dial, when set, opens the TCP connection (e.g. through the guest's
+	// host, an SSH jump); nil dials directly.
+	Dial drivers.DialFunc
+}
+
+// dial opens the TCP connection to c.Addr.
+func (c *Config) dial(ctx context.Context) (net.Conn, error) {
+	if c.Dial != nil {
+		return c.Dial(ctx, "tcp", c.Addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", c.Addr)
 }
 
 func (c *Config) defaults() error {
@@ -115,8 +127,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
 	defer cancel()
 
-	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", cfg.Addr)
+	raw, err := cfg.dial(ctx)
 	if err != nil {
 		return nil, &netError{op: "connect", addr: cfg.Addr, err: err}
 	}

@@ -66,6 +66,7 @@ func main() {
 	passEnv := flag.String("password-env", "VIRTCERT_SIM_PASSWORD", "environment variable holding the WinRM password")
 	noHyperV := flag.Bool("no-hyperv", false, "simulate a host without the Hyper-V PowerShell module")
 	withhold := flag.Bool("withhold-addresses", false, "test knob: VMs never report an address (no adapter IPs, no KVP NetworkAddressIPv4)")
+	noKVP := flag.Bool("no-kvp", false, "guests without a KVP daemon: addresses only through the host's neighbour cache")
 	ready := flag.String("ready-file", "", "write {url, ca_file} here once listening")
 	dir := flag.String("dir", "", "directory for the CA file (default: a temp dir)")
 	verbose := flag.Bool("v", false, "debug logging")
@@ -86,7 +87,7 @@ func main() {
 	defer stop()
 	sim, err := hypervsim.Start(ctx, hypervsim.Options{
 		LabURI: *labURI, LabNetwork: *network, LabPool: *pool, Users: map[string]string{*user: pass},
-		Images: images, NoHyperV: *noHyperV, WithholdAddresses: *withhold, Addr: *listen, Dir: *dir, Logger: log,
+		Images: images, NoHyperV: *noHyperV, WithholdAddresses: *withhold, NoKVP: *noKVP, Addr: *listen, Dir: *dir, Logger: log,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hypervsim:", err)

@@ -150,6 +150,10 @@ func OpenExecutor(ctx context.Context, ex Executor, uri string, extra map[string
 		_ = h.cleanupDir()
 		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "VHD directory %q unusable (set option vhd_dir): %v", h.opts.VhdDir, err)
 	}
+	if err := h.preflightVhdDir(ctx); err != nil {
+		_ = h.cleanupDir()
+		return nil, err
+	}
 	switch {
 	case h.opts.Switch == "" && len(h.info.Switches) == 1:
 		h.opts.Switch = h.info.Switches[0]

@@ -36,6 +36,7 @@ type Guest struct {
 	seed  string
 	gen   string
 	disks int
+	taken map[string]string // checkpoint -> "Running"/"Off" when taken (under h.mu)
 }
 
 var nameRE = labelRE

@@ -6,6 +6,7 @@ param(
 )
 {{template "prelude" .}}
 {{template "remove" .}}
+{{template "merge" .}}
 
 # Finds VMs by the virtcert label in their Notes (a line of its own,
 # "virtcert.run=<label>", with "virtcert.created=<rfc3339>") and removes

@@ -50,6 +50,7 @@ type hostOptions struct {
 	CallTimeout    time.Duration
 	AddressTimeout time.Duration
 	Auth           string // remote only: basic, ntlm, cert
+	ShellCommands  int    // remote only: commands per WinRM shell
 }
 
 // Host options (plan: hosts.X.options).
@@ -61,10 +62,11 @@ var knownOptions = map[string]string{
 	"call_timeout":    "deadline for one host call (default 10m)",
 	"address_timeout": "how long Address waits for the guest's IP (default 5m)",
 	"auth":            "remote authentication: ntlm (default), basic, or cert (client certificate)",
+	"shell_commands":  "commands one WinRM shell runs before a fresh one (default 300, below Windows' 1500 operations per shell)",
 }
 
 func parseOptions(extra map[string]string) (hostOptions, error) {
-	o := hostOptions{CallTimeout: 10 * time.Minute, AddressTimeout: 5 * time.Minute}
+	o := hostOptions{CallTimeout: 10 * time.Minute, AddressTimeout: 5 * time.Minute, ShellCommands: DefaultShellCommands}
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
 		keys = append(keys, k)
@@ -103,6 +105,11 @@ func parseOptions(extra map[string]string) (hostOptions, error) {
 				o.CallTimeout = d
 			} else {
 				o.AddressTimeout = d
+			}
+		case "shell_commands":
+			o.ShellCommands, err = strconv.Atoi(v)
+			if err == nil && (o.ShellCommands < 1 || o.ShellCommands > 1400) {
+				err = fmt.Errorf("must be 1 to 1400 (Windows allows 1500 operations per shell)")
 			}
 		case "auth":
 			v = strings.ToLower(v)

@@ -162,7 +162,7 @@ func winrmAuth(op, auth string, https bool, opts drivers.OpenOptions) (ca, cert,
 		if _, err := tls.X509KeyPair(cert, key); err != nil {
 			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "client_cert/client_key do not form a key pair")
 		}
-		decorate = func() winrm.Transporter { return &winrm.ClientAuthRequest{} }
+		decorate = func() winrm.Transporter { return &CertTransport{} }
 	case "ntlm", "basic":
 		if opts.Username == "" || opts.Password.Reveal() == "" {
 			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "auth %s needs a user name and a password (username_env / password_env or password_file)", auth)

@@ -68,6 +68,7 @@ func main() {
 	withhold := flag.Bool("withhold-addresses", false, "test knob: VMs never report an address (no adapter IPs, no KVP NetworkAddressIPv4)")
 	profile := flag.String("profile", "2022", "simulated Windows Server version: 2019 or 2022 (its Hyper-V cmdlets' published parameter sets)")
 	locale := flag.String("locale", "en-US", "display language of the simulated host: en-US or de-DE")
+	noKVP := flag.Bool("no-kvp", false, "guests without a KVP daemon: addresses only through the host's neighbour cache")
 	ready := flag.String("ready-file", "", "write {url, ca_file} here once listening")
 	dir := flag.String("dir", "", "directory for the CA file (default: a temp dir)")
 	verbose := flag.Bool("v", false, "debug logging")
@@ -88,7 +89,7 @@ func main() {
 	defer stop()
 	sim, err := hypervsim.Start(ctx, hypervsim.Options{
 		LabURI: *labURI, LabNetwork: *network, LabPool: *pool, Users: map[string]string{*user: pass},
-		Images: images, NoHyperV: *noHyperV, WithholdAddresses: *withhold, Profile: *profile, Locale: *locale, Addr: *listen, Dir: *dir, Logger: log,
+		Images: images, NoHyperV: *noHyperV, WithholdAddresses: *withhold, NoKVP: *noKVP, Profile: *profile, Locale: *locale, Addr: *listen, Dir: *dir, Logger: log,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hypervsim:", err)

@@ -46,33 +46,63 @@ type CopyFile interface {
 	CopyToGuest(ctx context.Context, r io.Reader, guestPath string) error
 }
 
-// CreateCheckpoint creates a standard checkpoint.
+// CreateCheckpoint creates a standard checkpoint (memory included, set
+// explicitly: the host default is a production checkpoint, which restores
+// to Off) and remembers the power state it was taken in.
 func (g *Guest) CreateCheckpoint(ctx context.Context, name string) error {
-	_, err := g.checkpoint(ctx, "Create", name)
-	return err
+	st, err := g.State(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := g.checkpoint(ctx, "Create", name, ""); err != nil {
+		return err
+	}
+	expect := map[drivers.PowerState]string{drivers.StateRunning: "Running", drivers.StateOff: "Off"}[st]
+	g.h.mu.Lock()
+	defer g.h.mu.Unlock()
+	if g.taken == nil {
+		g.taken = map[string]string{}
+	}
+	g.taken[name] = expect
+	return nil
 }
 
-// RestoreCheckpoint applies a checkpoint.
+// RestoreCheckpoint applies a checkpoint and brings the VM back to the
+// power state the checkpoint was taken in (a running VM's standard
+// checkpoint restores to Saved and is resumed); a VM left otherwise is an
+// error.
 func (g *Guest) RestoreCheckpoint(ctx context.Context, name string) error {
-	_, err := g.checkpoint(ctx, "Restore", name)
+	g.h.mu.Lock()
+	expect := g.taken[name]
+	g.h.mu.Unlock()
+	_, err := g.checkpoint(ctx, "Restore", name, expect)
 	return err
 }
 
-// RemoveCheckpoint deletes a checkpoint.
+// RemoveCheckpoint deletes a checkpoint and waits for Hyper-V's merge of
+// its disk.
 func (g *Guest) RemoveCheckpoint(ctx context.Context, name string) error {
-	_, err := g.checkpoint(ctx, "Remove", name)
-	return err
+	if _, err := g.checkpoint(ctx, "Remove", name, ""); err != nil {
+		return err
+	}
+	g.h.mu.Lock()
+	delete(g.taken, name)
+	g.h.mu.Unlock()
+	return nil
 }
 
 // ListCheckpoints lists the VM's checkpoints.
 func (g *Guest) ListCheckpoints(ctx context.Context) ([]Checkpoint, error) {
-	return g.checkpoint(ctx, "List", "")
+	return g.checkpoint(ctx, "List", "", "")
 }
 
-func (g *Guest) checkpoint(ctx context.Context, op, name string) ([]Checkpoint, error) {
+func (g *Guest) checkpoint(ctx context.Context, op, name, expect string) ([]Checkpoint, error) {
 	args := []Arg{{Name: "Name", Value: g.name}, {Name: "Op", Value: op}}
 	if name != "" {
 		args = append(args, Arg{Name: "CheckpointName", Value: name})
+	}
+	if expect != "" {
+		args = append(args, Arg{Name: "Expect", Value: expect})
 	}
 	var out List[Checkpoint]
 	err := g.h.run(ctx, "hyperv checkpoint "+op+" "+g.name, "checkpoint.ps1", args, &out)

@@ -55,6 +55,9 @@ func labSimAs(t *testing.T, profile, locale string) (*hypervsim.Sim, string) {
 	defer cancel()
 	sim, err := hypervsim.Start(ctx, hypervsim.Options{
 		LabURI: uri, Users: map[string]string{"vcadmin": "Sim-Passw0rd"}, Dir: t.TempDir(), Profile: profile, Locale: locale,
+		// Shell quotas far below Windows' (1500 operations, 2 GB), so the
+		// suite's run crosses them: the driver recycles every 25 commands.
+		MaxShellCommands: 60, MaxShellMemoryMB: 100, ShellCommandMemoryMB: 2,
 		Images: map[string]drivers.Image{simParent: {
 			Path: filepath.Join(tiny, "disk.qcow2"), Format: "qcow2", OS: "linux", Firmware: "bios",
 			Kernel: filepath.Join(tiny, "vmlinuz"), Initrd: filepath.Join(tiny, "initrd.img"), Cmdline: strings.TrimSpace(string(cmdline)),
@@ -74,7 +77,7 @@ type simHarness struct {
 
 func (s *simHarness) Open(ctx context.Context) (drivers.Host, error) {
 	return hyperv.Open(ctx, s.sim.URL, drivers.OpenOptions{Username: "vcadmin", Password: "Sim-Passw0rd", CACertFile: s.sim.CAFile,
-		Extra: map[string]string{"generation": "1", "address_timeout": "2m"}})
+		Extra: map[string]string{"generation": "1", "address_timeout": "2m", "shell_commands": "25"}})
 }
 
 func (s *simHarness) Spec(name, label string) drivers.GuestSpec {
@@ -122,6 +125,9 @@ func TestSimConformance(t *testing.T) {
 				t.Fatalf("simulator runs profile %q, want %q", info, c.profile)
 			}
 			drivertest.Run(t, &simHarness{t: t, sim: sim})
+			if n := sim.Backend.ExecCount(); n <= 60 {
+				t.Errorf("the run made %d commands: not past the shell quota (60), so shell recycling went unproven", n)
+			}
 			if n := sim.Backend.VMNames(); len(n) != 0 {
 				t.Errorf("VMs left on the simulated host: %v", n)
 			}

@@ -29,19 +29,58 @@ type Executor interface {
 
 // Uploads.
 //
-// powershell -EncodedCommand breaks above about 2.5 KB of script, and WinRS
-// has no file transfer, so files travel as base64 appended to a .b64 file
-// with cmd.exe's echo in chunks (base64 has no cmd.exe metacharacters),
-// are decoded with certutil, and their SHA-256 is checked with hash.ps1.
+// WinRS has no file transfer, and powershell -EncodedCommand breaks above
+// about 2.5 KB of script, so files travel as base64 chunks passed as a
+// parameter to put.ps1 (appended to a staging file), which then decodes
+// them with [Convert]::FromBase64String and checks their SHA-256 on the
+// host. Neither cmd.exe's echo nor certutil -decode is used: endpoint
+// security flags and blocks that pattern. put.ps1 itself is written by
+// the command that creates the per-connection script directory.
 
-// chunkSize keeps every echo line far below cmd.exe's 8191-character limit.
+// chunkSize keeps every put.ps1 command line below cmd.exe's 8191
+// characters with room for two host paths.
 const chunkSize = 6000
 
-// mkdirScript creates the per-connection script directory. It is fixed
-// text, so it is safe to pass as -EncodedCommand (no value is spliced).
-const mkdirScript = "$ErrorActionPreference='Stop';" +
+// putScript is put.ps1: fixed text, written into the script directory by
+// MkdirCommand. Without -Sha256 it appends -Chunk to -Stage; with it, it
+// decodes -Stage into -Path, deletes -Stage, and prints the file's SHA-256
+// (and on a mismatch deletes -Path and fails with the id
+// VcSha256Mismatch). Its trap is the scripts' prelude's in small (the
+// prelude does not fit the -EncodedCommand that writes this file): a
+// terminating error is one JSON line {"category","id","message"} on
+// stderr, non-ASCII escaped, and exit 1.
+const putScript = `param(
+    [string]$Path,
+    [Parameter(Mandatory = $true)][string]$Stage,
+    [string]$Chunk,
+    [string]$Sha256
+)
+$ErrorActionPreference = 'Stop'
+trap {
+    $l = ConvertTo-Json -Compress -InputObject ([ordered]@{ category = [string]$_.CategoryInfo.Category; id = [string]$_.FullyQualifiedErrorId; message = [string]$_.Exception.Message })
+    [Console]::Error.WriteLine([regex]::Replace($l, '[^\x00-\x7F]', { param($m) '\u{0:x4}' -f [int][char]$m.Value }))
+    exit 1
+}
+if (-not $Sha256) { [IO.File]::AppendAllText($Stage, $Chunk); exit 0 }
+$t = ''
+if (Test-Path -LiteralPath $Stage) { $t = [IO.File]::ReadAllText($Stage); Remove-Item -LiteralPath $Stage -Force }
+[IO.File]::WriteAllBytes($Path, [Convert]::FromBase64String($t))
+$h = (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash.ToLowerInvariant()
+if ($h -ne $Sha256) { Remove-Item -LiteralPath $Path -Force; Write-Error -Message "sha256 $h, want $Sha256" -Category InvalidData -ErrorId 'VcSha256Mismatch' }
+[Console]::Out.Write($h)
+`
+
+// PutScript is put.ps1's text (the simulated host checks it).
+func PutScript() string { return putScript }
+
+// mkdirScript creates the per-connection script directory
+// (%TEMP%\virtcert-<32 hex>) with put.ps1 in it. It is fixed text, so it
+// is safe to pass as -EncodedCommand (no value is spliced).
+var mkdirScript = "$ErrorActionPreference='Stop';" +
 	"$d=Join-Path ([IO.Path]::GetTempPath()) ('virtcert-'+[guid]::NewGuid().ToString('N'));" +
-	"New-Item -ItemType Directory -Path $d | Out-Null;[Console]::Out.Write($d)"
+	"New-Item -ItemType Directory -Path $d | Out-Null;" +
+	"[IO.File]::WriteAllText((Join-Path $d 'put.ps1'),'" + strings.ReplaceAll(putScript, "'", "''") + "');" +
+	"[Console]::Out.Write($d)"
 
 // MkdirCommand is the command line that creates the script directory.
 func MkdirCommand() string {
@@ -79,29 +118,6 @@ func safeHostPath(p string) error {
 	}
 	_, err := QuoteArg(p)
 	return err
-}
-
-// EchoCommand appends one base64 chunk to file.
-func EchoCommand(chunk, file string) (string, error) {
-	q, err := QuoteArg(file)
-	if err != nil {
-		return "", err
-	}
-	// No space before >>: cmd.exe would write it into the file.
-	return "echo " + chunk + ">>" + q, nil
-}
-
-// CertutilDecodeCommand decodes src (base64) into dst, overwriting it.
-func CertutilDecodeCommand(src, dst string) (string, error) {
-	qs, err := QuoteArg(src)
-	if err != nil {
-		return "", err
-	}
-	qd, err := QuoteArg(dst)
-	if err != nil {
-		return "", err
-	}
-	return "certutil -f -decode " + qs + " " + qd, nil
 }
 
 // DelCommand removes a file.

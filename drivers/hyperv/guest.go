@@ -3,6 +3,7 @@ package hyperv
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ type Guest struct {
 	seed  string
 	gen   string
 	disks int
+	taken map[string]string // checkpoint -> "Running"/"Off" when taken (under h.mu)
 }
 
 var nameRE = labelRE
@@ -152,20 +154,22 @@ func (g *Guest) Name() string { return g.name }
 // Generation is "1" or "2".
 func (g *Guest) Generation() string { return g.gen }
 
-func (g *Guest) query(ctx context.Context, kvp bool) (queryOut, error) {
+func (g *Guest) query(ctx context.Context, addresses bool) (queryOut, error) {
 	args := []Arg{{Name: "Name", Value: g.name}}
-	if kvp {
-		args = append(args, Arg{Name: "Kvp", Switch: true})
+	if addresses {
+		args = append(args, Arg{Name: "Kvp", Switch: true}, Arg{Name: "Neighbors", Switch: true})
 	}
 	var q queryOut
 	err := g.h.run(ctx, "hyperv query "+g.name, "query.ps1", args, &q)
 	return q, err
 }
 
-// Address waits for the guest's IPv4 address: first from the addresses
-// Hyper-V learned through the network adapter, then from the guest's KVP
-// items. Both come from the guest's KVP daemon, so when integration
-// services are missing the error says so.
+// Address waits for the guest's IPv4 address. The guest's KVP daemon is
+// preferred (the addresses Hyper-V learned through the network adapter,
+// then the guest's KVP items); a guest without one (stock cloud images
+// lack hyperv-daemons) is found by its NIC's MAC in the host's neighbour
+// cache on the switch's interface. When neither answers the error says
+// why.
 func (g *Guest) Address(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.h.opts.AddressTimeout)
 	defer cancel()
@@ -182,7 +186,8 @@ func (g *Guest) Address(ctx context.Context) (string, error) {
 			return "", drivers.Errorf(drivers.ClassGuest, "hyperv address "+g.name, "%v", errGone)
 		}
 		last = q
-		if ip := pickIPv4(q); ip != "" {
+		if ip, src := pickIPv4(q); ip != "" {
+			slog.Debug("hyperv: guest address", "guest", g.name, "ip", ip, "source", src)
 			return ip, nil
 		}
 		select {
@@ -193,19 +198,27 @@ func (g *Guest) Address(ctx context.Context) (string, error) {
 	}
 }
 
-func pickIPv4(q queryOut) string {
-	var cands []string
+// pickIPv4 returns the first usable IPv4 address and where it came from:
+// "kvp" (adapter addresses or KVP items) before "neighbor".
+func pickIPv4(q queryOut) (string, string) {
+	var kvp, near []string
 	for _, n := range q.NetworkAdapters {
-		cands = append(cands, n.IPAddresses...)
+		kvp = append(kvp, n.IPAddresses...)
+		near = append(near, n.NeighborAddresses...)
 	}
-	cands = append(cands, strings.Split(q.Kvp["NetworkAddressIPv4"], ";")...)
-	for _, c := range cands {
-		ip := net.ParseIP(strings.TrimSpace(c))
-		if ip != nil && ip.To4() != nil && !ip.IsLinkLocalUnicast() && !ip.IsLoopback() && !ip.IsUnspecified() {
-			return ip.String()
+	kvp = append(kvp, strings.Split(q.Kvp["NetworkAddressIPv4"], ";")...)
+	for _, src := range []struct {
+		name  string
+		cands []string
+	}{{"kvp", kvp}, {"neighbor", near}} {
+		for _, c := range src.cands {
+			ip := net.ParseIP(strings.TrimSpace(c))
+			if ip != nil && ip.To4() != nil && !ip.IsLinkLocalUnicast() && !ip.IsLoopback() && !ip.IsUnspecified() {
+				return ip.String(), src.name
+			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // noAddress explains why no address came back.
@@ -226,9 +239,20 @@ func (g *Guest) noAddress(q queryOut) error {
 	case !kvp.Enabled:
 		return drivers.Errorf(drivers.ClassGuest, op, "no address: the Key-Value Pair Exchange integration service is disabled on the VM")
 	case !strings.EqualFold(kvp.PrimaryStatus, "Ok"):
-		return drivers.Errorf(drivers.ClassGuest, op, "no address: the guest never answered on KVP (status %q, heartbeat %q): integration services are missing or not running in the guest (Linux: hv_utils and hv_kvp_daemon from hyperv-daemons)", kvp.PrimaryStatusDescription, q.Heartbeat)
+		return drivers.Errorf(drivers.ClassGuest, op, "no address: the guest never answered on KVP (status %q, heartbeat %q): integration services are missing or not running in the guest (Linux: hv_utils and hv_kvp_daemon from hyperv-daemons), and the host's neighbour cache on switch %q has no IPv4 entry for its MAC %s", kvp.PrimaryStatusDescription, q.Heartbeat, g.h.opts.Switch, macs(q))
 	}
 	return drivers.Errorf(drivers.ClassGuest, op, "no address: KVP works but the guest reported no IPv4 address (no DHCP lease on switch %q?)", g.h.opts.Switch)
+}
+
+func macs(q queryOut) string {
+	var m []string
+	for _, n := range q.NetworkAdapters {
+		m = append(m, n.MacAddress)
+	}
+	if len(m) == 0 {
+		return "(no NIC)"
+	}
+	return strings.Join(m, ", ")
 }
 
 // State reports the power state.

@@ -50,6 +50,7 @@ type hostOptions struct {
 	CallTimeout    time.Duration
 	AddressTimeout time.Duration
 	Auth           string // remote only: basic, ntlm, cert
+	ShellCommands  int    // remote only: commands per WinRM shell
 }
 
 // Host options (plan: hosts.X.options).
@@ -61,10 +62,11 @@ var knownOptions = map[string]string{
 	"call_timeout":    "deadline for one host call (default 10m)",
 	"address_timeout": "how long Address waits for the guest's IP (default 5m)",
 	"auth":            "remote authentication: ntlm (default), basic, or cert (client certificate)",
+	"shell_commands":  "commands one WinRM shell runs before a fresh one (default 300, below Windows' 1500 operations per shell)",
 }
 
 func parseOptions(extra map[string]string) (hostOptions, error) {
-	o := hostOptions{CallTimeout: 10 * time.Minute, AddressTimeout: 5 * time.Minute}
+	o := hostOptions{CallTimeout: 10 * time.Minute, AddressTimeout: 5 * time.Minute, ShellCommands: DefaultShellCommands}
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
 		keys = append(keys, k)
@@ -103,6 +105,11 @@ func parseOptions(extra map[string]string) (hostOptions, error) {
 				o.CallTimeout = d
 			} else {
 				o.AddressTimeout = d
+			}
+		case "shell_commands":
+			o.ShellCommands, err = strconv.Atoi(v)
+			if err == nil && (o.ShellCommands < 1 || o.ShellCommands > 1400) {
+				err = fmt.Errorf("must be 1 to 1400 (Windows allows 1500 operations per shell)")
 			}
 		case "auth":
 			v = strings.ToLower(v)
@@ -150,6 +157,10 @@ func OpenExecutor(ctx context.Context, ex Executor, uri string, extra map[string
 		_ = h.cleanupDir()
 		return nil, drivers.Errorf(drivers.ClassInput, "hyperv open", "VHD directory %q unusable (set option vhd_dir): %v", h.opts.VhdDir, err)
 	}
+	if err := h.preflightVhdDir(ctx); err != nil {
+		_ = h.cleanupDir()
+		return nil, err
+	}
 	switch {
 	case h.opts.Switch == "" && len(h.info.Switches) == 1:
 		h.opts.Switch = h.info.Switches[0]
@@ -184,7 +195,7 @@ func (h *Host) uploadScripts(ctx context.Context) error {
 		return drivers.Wrap(drivers.ClassHost, "hyperv scripts", err)
 	}
 	for _, name := range ScriptNames() {
-		if err := h.putFile(ctx, scripts[name], hostJoin(dir, name)); err != nil {
+		if err := h.putFileVerified(ctx, scripts[name], hostJoin(dir, name)); err != nil {
 			_ = h.cleanupDir()
 			return err
 		}
@@ -203,63 +214,6 @@ func (h *Host) uploadScripts(ctx context.Context) error {
 			_ = h.cleanupDir()
 			return drivers.Errorf(drivers.ClassHost, "hyperv upload: verify", "script %s arrived corrupted on the host (sha256 %q, want %s)", name, got[name], want)
 		}
-	}
-	return nil
-}
-
-// putFile uploads data to path on the host (chunked base64 + certutil).
-// It does not hash-check; callers that need integrity run hash.ps1.
-func (h *Host) putFile(ctx context.Context, data []byte, path string) error {
-	op := "hyperv upload " + path
-	if err := safeHostPath(path); err != nil {
-		return drivers.Wrap(drivers.ClassInput, op, err)
-	}
-	h.mu.Lock()
-	h.uploads++
-	b64 := hostJoin(h.dir, fmt.Sprintf("upload-%d.b64", h.uploads))
-	h.mu.Unlock()
-	if len(data) == 0 {
-		// certutil refuses an empty input; create the empty file directly.
-		q, err := QuoteArg(path)
-		if err != nil {
-			return drivers.Wrap(drivers.ClassInput, op, err)
-		}
-		return h.mustExec(ctx, op, "type nul>"+q)
-	}
-	enc := base64Std(data)
-	for i := 0; i < len(enc); i += chunkSize {
-		cl, err := EchoCommand(enc[i:min(i+chunkSize, len(enc))], b64)
-		if err != nil {
-			return drivers.Wrap(drivers.ClassInput, op, err)
-		}
-		if err := h.mustExec(ctx, op, cl); err != nil {
-			return err
-		}
-	}
-	cl, err := CertutilDecodeCommand(b64, path)
-	if err != nil {
-		return drivers.Wrap(drivers.ClassInput, op, err)
-	}
-	if err := h.mustExec(ctx, op+": decode", cl); err != nil {
-		return err
-	}
-	if cl, err := DelCommand(b64); err == nil {
-		_ = h.mustExec(ctx, op+": clean", cl)
-	}
-	return nil
-}
-
-// putFileVerified uploads and checks the SHA-256 on the host.
-func (h *Host) putFileVerified(ctx context.Context, data []byte, path string) error {
-	if err := h.putFile(ctx, data, path); err != nil {
-		return err
-	}
-	var hs List[hashOut]
-	if err := h.run(ctx, "hyperv upload: verify "+path, "hash.ps1", []Arg{{Name: "Path", Value: path}}, &hs); err != nil {
-		return err
-	}
-	if len(hs) != 1 || !strings.EqualFold(hs[0].SHA256, sha256hex(data)) {
-		return drivers.Errorf(drivers.ClassHost, "hyperv upload", "%s arrived corrupted on the host", path)
 	}
 	return nil
 }

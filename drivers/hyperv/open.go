@@ -1,13 +1,10 @@
 package hyperv
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -49,14 +46,18 @@ func Open(ctx context.Context, uri string, opts drivers.OpenOptions) (drivers.Ho
 	return h, nil
 }
 
-// winrmExecutor runs commands in one WinRS shell, reused for every command
-// (each masterzen Run* call would create and delete a shell).
+// winrmExecutor runs commands in a WinRS shell that it recycles (each
+// masterzen Run* call would create and delete a shell): a shell runs at
+// most recycleAfter commands (shell.go).
 type winrmExecutor struct {
-	c    *winrm.Client
-	addr string
+	c            *winrm.Client
+	addr         string
+	recycleAfter int
 
-	mu    sync.Mutex
-	shell *winrm.Shell
+	mu      sync.Mutex
+	cur     *shellRef
+	created int // shells created (tests)
+	retried int // commands retried on a fresh shell after a quota fault
 }
 
 // DialWinRM connects to a WinRM endpoint and opens a shell.
@@ -95,10 +96,12 @@ func DialWinRM(ctx context.Context, uri string, opts drivers.OpenOptions) (Execu
 	if err != nil {
 		return nil, drivers.Wrap(drivers.ClassInput, op, errors.New("TLS client material rejected"))
 	}
-	ex := &winrmExecutor{c: c, addr: u.Host}
-	if _, err := ex.getShell(ctx); err != nil {
+	ex := &winrmExecutor{c: c, addr: u.Host, recycleAfter: o.ShellCommands}
+	r, err := ex.acquire(ctx)
+	if err != nil {
 		return nil, err
 	}
+	ex.release(r, false)
 	return ex, nil
 }
 
@@ -158,7 +161,7 @@ func winrmAuth(op, auth string, https bool, opts drivers.OpenOptions) (ca, cert,
 		if _, err := tls.X509KeyPair(cert, key); err != nil {
 			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "client_cert/client_key do not form a key pair")
 		}
-		decorate = func() winrm.Transporter { return &winrm.ClientAuthRequest{} }
+		decorate = func() winrm.Transporter { return &CertTransport{} }
 	case "ntlm", "basic":
 		if opts.Username == "" || opts.Password.Reveal() == "" {
 			return nil, nil, nil, nil, drivers.Errorf(drivers.ClassInput, op, "auth %s needs a user name and a password (username_env / password_env or password_file)", auth)
@@ -181,106 +184,6 @@ func winrmAuth(op, auth string, https bool, opts drivers.OpenOptions) (ca, cert,
 func within[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	v, err, _ := drivers.Within(ctx, f)
 	return v, err
-}
-
-func (w *winrmExecutor) getShell(ctx context.Context) (*winrm.Shell, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.shell != nil {
-		return w.shell, nil
-	}
-	s, err := within(ctx, w.c.CreateShell)
-	if err != nil {
-		return nil, classifyWinRM("hyperv open "+w.addr, err)
-	}
-	w.shell = s
-	return s, nil
-}
-
-// dropShell forgets a shell that may be wedged (a call timed out) and
-// deletes it in the background; the next call opens a fresh one.
-func (w *winrmExecutor) dropShell(s *winrm.Shell) {
-	w.mu.Lock()
-	if w.shell == s {
-		w.shell = nil
-	}
-	w.mu.Unlock()
-	go func() { _ = s.Close() }()
-}
-
-// killShell forgets the shell and deletes it synchronously (bounded).
-func (w *winrmExecutor) killShell(s *winrm.Shell) {
-	w.mu.Lock()
-	if w.shell == s {
-		w.shell = nil
-	}
-	w.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, _ = within(ctx, func() (struct{}, error) { return struct{}{}, s.Close() })
-}
-
-// Exec runs one command line in the shared shell.
-func (w *winrmExecutor) Exec(ctx context.Context, cmdline string) (Output, error) {
-	s, err := w.getShell(ctx)
-	if err != nil {
-		return Output{}, err
-	}
-	out, err := within(ctx, func() (Output, error) {
-		cmd, err := s.ExecuteWithContext(ctx, cmdline)
-		if err != nil {
-			return Output{}, err
-		}
-		var so, se bytes.Buffer
-		var wg sync.WaitGroup
-		var soErr, seErr error
-		wg.Add(2)
-		// Both pipes must be drained: the library's reader blocks on them.
-		// A failed Receive closes them with its error; without it the
-		// command would look like a success with exit 0.
-		go func() { defer wg.Done(); _, soErr = io.Copy(&so, cmd.Stdout) }()
-		go func() { defer wg.Done(); _, seErr = io.Copy(&se, cmd.Stderr) }()
-		cmd.Wait()
-		wg.Wait()
-		if err := errors.Join(soErr, seErr); err != nil {
-			return Output{}, fmt.Errorf("receiving the command's output: %w", err)
-		}
-		out := Output{Stdout: so.Bytes(), Stderr: se.Bytes(), Exit: cmd.ExitCode()}
-		// Release the finished command (Signal terminate): the host keeps
-		// it, and counts it against the shell's command quota, until then.
-		if err := cmd.Close(); err != nil {
-			return out, fmt.Errorf("releasing the finished command: %w", err)
-		}
-		return out, nil
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			// Delete the shell before returning: on the host this stops the
-			// abandoned command (WinRS kills its process), so a rollback
-			// that follows cannot race a provision still in flight.
-			w.killShell(s)
-			return Output{}, drivers.Errorf(drivers.ClassHost, "winrm "+w.addr, "no answer before the deadline: %v", ctx.Err())
-		}
-		// A failed request may have broken the shell: start over next time.
-		w.dropShell(s)
-		return Output{}, classifyWinRM("winrm "+w.addr, err)
-	}
-	return out, nil
-}
-
-// Close deletes the shell.
-func (w *winrmExecutor) Close() error {
-	w.mu.Lock()
-	s := w.shell
-	w.shell = nil
-	w.mu.Unlock()
-	if s == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	_, err := within(ctx, func() (struct{}, error) { return struct{}{}, s.Close() })
-	return err
 }
 
 var httpStatusRE = regexp.MustCompile(`http (?:response )?error:? (\d{3})`)

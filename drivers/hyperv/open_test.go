@@ -2,6 +2,8 @@ package hyperv
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,20 +57,32 @@ func TestMkdirCommandFitsEncodedCommand(t *testing.T) {
 	if err != nil || s != mkdirScript {
 		t.Fatalf("round trip: %q %v", s, err)
 	}
-	// -EncodedCommand breaks at about 2.5 KB of script: stay far below.
-	if len(enc) > 2000 {
-		t.Fatalf("encoded mkdir is %d bytes", len(enc))
+	// -EncodedCommand breaks at about 2.5 KB of script (cmd.exe's 8191
+	// characters, base64 of UTF-16): stay below.
+	if len(mkdirScript) > 2300 || len(cl) > 8191 {
+		t.Fatalf("mkdir script %d characters, command line %d", len(mkdirScript), len(cl))
 	}
-	for _, c := range []func() (string, error){
-		func() (string, error) { return EchoCommand("QUJD", `C:\T\a b\x.b64`) },
-		func() (string, error) { return CertutilDecodeCommand(`C:\T\x.b64`, `C:\T\x.ps1`) },
-	} {
-		s, err := c()
-		if err != nil || len(s) > 8191 {
-			t.Fatalf("%q %v", s, err)
+	if !strings.Contains(s, strings.ReplaceAll(putScript, "'", "''")) {
+		t.Fatal("mkdir does not write put.ps1")
+	}
+	for _, w := range []string{"certutil", "echo "} {
+		if strings.Contains(strings.ToLower(s+putScript), w) {
+			t.Fatalf("upload path uses %q", w)
 		}
 	}
-	if _, err := EchoCommand("QUJD", `C:\T\50%\x`); err == nil {
-		t.Fatal("a % path was accepted")
+	params, err := ParseParamBlock(putScript)
+	if err != nil || len(params) != 4 {
+		t.Fatalf("put.ps1 param block: %v %v", params, err)
+	}
+}
+
+// TestPutScriptSyntax parses put.ps1 with the PowerShell grammar.
+func TestPutScriptSyntax(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "put.ps1")
+	if err := os.WriteFile(f, []byte(putScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := psCheck(t, f); code != 0 {
+		t.Fatalf("put.ps1: %s", out)
 	}
 }

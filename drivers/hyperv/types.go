@@ -36,6 +36,10 @@ type NetworkAdapter struct {
 	SwitchName  string
 	Connected   bool
 	IPAddresses List[string]
+	// NeighborAddresses are the IPv4 addresses the host's neighbour cache
+	// holds for the NIC's MAC on the switch's host interface (query.ps1
+	// -Neighbors; only when Hyper-V learned none through KVP).
+	NeighborAddresses List[string]
 }
 
 // IntegrationService is one Get-VMIntegrationService row.

@@ -62,7 +62,18 @@ type Config struct {
 	// cloud-init's ntp module (which configures chrony, or the image's
 	// client, with exactly these). Host names or IP addresses.
 	NTPServers []string
+	// HyperVDaemons, for guests on Hyper-V, enables and starts the
+	// Hyper-V daemons (KVP, VSS, file copy) that the image ships: the
+	// hyperv-daemons units of Debian and Ubuntu, the hyperv*d units of
+	// RHEL. An image without them is left as it is (the driver then finds
+	// the guest's address by its MAC).
+	HyperVDaemons bool
 }
+
+// hyperVDaemonsCmd enables whichever Hyper-V daemon units the image has.
+// Fixed text: no value of the caller is spliced into it.
+var hyperVDaemonsCmd = []string{"sh", "-c", "for u in hv-kvp-daemon hv-vss-daemon hv-fcopy-daemon hypervkvpd hypervvssd hypervfcopyd; do " +
+	"if systemctl cat \"$u.service\" >/dev/null 2>&1; then systemctl enable --now \"$u.service\" || echo \"virtcert: $u.service did not start\" >&2; fi; done; true"}
 
 var (
 	hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
@@ -144,6 +155,9 @@ func UserData(c Config) ([]byte, error) {
 		PreserveHostname: false,
 		SSHPwauth:        false,
 		RunCmd:           c.RunCmd,
+	}
+	if c.HyperVDaemons {
+		cc.RunCmd = append([][]string{hyperVDaemonsCmd}, c.RunCmd...)
 	}
 	if len(c.NTPServers) > 0 {
 		cc.NTP = &ntpConfig{Enabled: true, Servers: c.NTPServers}

@@ -98,7 +98,7 @@ func (r *runner) access(q guestReq, name string, s *session) error {
 			return hostFault("host key", err)
 		}
 		s.access.HostKey = guests.AuthorizedLine(hk.PublicKey())
-		if sd, err = buildSeed(name, img.User, r.client, hk, q.hp.NTPServers); err != nil {
+		if sd, err = buildSeed(name, img.User, r.client, hk, q.hp); err != nil {
 			return drivers.Wrap(drivers.ClassInput, "seed", err)
 		}
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/virtcert/virtcert/guests"
 	"github.com/virtcert/virtcert/guests/seed"
 	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/plan"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/progress"
@@ -499,8 +500,10 @@ func (r *runner) dialer(kind string) (transport.Dialer, error) {
 	return nil, drivers.Errorf(drivers.ClassInput, "transport", "transport %q is not built into this virtcert (have %v)", kind, transport.Kinds())
 }
 
-// buildSeed makes a guest's NoCloud seed.
-func buildSeed(name, user string, client *guests.ClientKey, hk *guests.HostKey, ntp []string) ([]byte, error) {
+// buildSeed makes a guest's NoCloud seed. A guest on Hyper-V gets the
+// image's Hyper-V daemons enabled.
+func buildSeed(name, user string, client *guests.ClientKey, hk *guests.HostKey, hp *plan.Host) ([]byte, error) {
 	return seed.Build(seed.Config{InstanceID: name, Hostname: name, User: user,
-		AuthorizedKeys: []string{client.AuthorizedKey()}, HostKey: hk, NTPServers: ntp})
+		AuthorizedKeys: []string{client.AuthorizedKey()}, HostKey: hk, NTPServers: hp.NTPServers,
+		HyperVDaemons: hp.Driver == "hyperv"})
 }

@@ -5,6 +5,7 @@ param(
 )
 {{template "prelude" .}}
 {{template "remove" .}}
+{{template "merge" .}}
 
 # Idempotent: a VM that is already gone is not an error; a seed left over
 # from a provision that failed before the DVD was attached is removed too.

@@ -19,7 +19,7 @@ func init() { transport.RegisterDialer("winrm", DialReady) }
 // network failures with backoff until ctx ends; a pin mismatch or refused
 // credentials stop at once.
 func DialReady(ctx context.Context, addr string, a transport.Access) (transport.Transport, string, error) {
-	cfg := Config{Addr: addr, User: a.User, Password: a.Password, CertSHA256: a.HostKey}
+	cfg := Config{Addr: addr, User: a.User, Password: a.Password, CertSHA256: a.HostKey, Dial: a.Dial}
 	start := time.Now()
 	backoff := 250 * time.Millisecond
 	var last error

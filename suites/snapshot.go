@@ -18,8 +18,9 @@ func ReadOnly(c Check) bool { return len(c.Reads) > 0 && !c.Disruptive }
 // without a snapshot gets one: the commands of it and of the read-only
 // checks that follow it without a break, gathered in one round trip. It
 // returns the gather's error, if any (the commands then run one by one).
-// runs tells which checks will really run (their needs are met): one
-// that will not neither adds commands nor breaks the block.
+// runs tells which checks will really run (their needs are met and the
+// profile does not skip them): one that will not neither adds commands
+// nor breaks the block.
 func PrepareSnapshot(ctx context.Context, tg *Target, todo []Check, i int, runs func(Check) bool) error {
 	if !ReadOnly(todo[i]) {
 		tg.Snapshot = nil

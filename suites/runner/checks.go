@@ -46,7 +46,10 @@ func (x *targetRun) snapshot(ctx context.Context, i int) {
 		return
 	}
 	had := x.tg.Snapshot
-	runs := func(c suites.Check) bool { return x.needs(c) == nil }
+	// A check that will not run (a need not met, or the profile skips
+	// it, as Execute does) gathers nothing: its commands never reach the
+	// guest.
+	runs := func(c suites.Check) bool { return x.needs(c) == nil && x.tg.Profile.SkipReason(c.ID) == "" }
 	if err := suites.PrepareSnapshot(ctx, x.tg, x.todo, i, runs); err != nil {
 		x.r.progress(x.t.ID, "gathering the read-only evidence failed (%s): its commands run one by one", reports.Clean(err.Error()))
 		return

@@ -279,3 +279,51 @@ func TestGatherLeavesOutProfileSkippedChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestGatherHonoursThePlanCheckTimeout: the plan's timeouts.check caps
+// the gather as it caps each check, instead of a fixed 2 minutes.
+func TestGatherHonoursThePlanCheckTimeout(t *testing.T) {
+	ro, _ := readOnlyCatalog()
+	var checks []suites.Check
+	for i, id := range []string{ro[0].ID, ro[1].ID} {
+		read := fmt.Sprintf("echo read-marker-%d", i)
+		c, _ := suites.Lookup(id)
+		c.Reads, c.Needs, c.Keys, c.Hypervisors, c.OS = []string{read}, nil, nil, nil, nil
+		c.Timeout = 10 * time.Minute
+		c.Run = func(t *suites.T) { t.Run("read", read) }
+		checks = append(checks, c)
+	}
+	h, d := newFakeHost(), &fakeDial{}
+	var mu sync.Mutex
+	var bounds []time.Duration
+	d.answer = func(ctx context.Context, cmd transport.Command) (transport.Result, error, bool) {
+		if _, _, ok := suites.GatherCommands(cmd.Cmd); ok {
+			mu.Lock()
+			bounds = append(bounds, cmd.Timeout)
+			mu.Unlock()
+		}
+		if !strings.Contains(cmd.Cmd, "read-marker") {
+			return transport.Result{}, nil, false
+		}
+		out, err := exec.CommandContext(ctx, "sh", "-c", cmd.Cmd).Output()
+		return transport.Result{Cmd: cmd.Cmd, Stdout: out}, err, true
+	}
+	o := opts(t, h, d, checks...)
+	p := parsePlan(t, `name: test
+hosts:
+  h1: {driver: libvirt, uri: "qemu:///system"}
+images:
+  tiny: {path: disk.qcow2, memory_mb: 128}
+timeouts: {ready: 2s, provision: 5s, destroy: 1s, check: 7s}
+matrix: [{host: h1, image: tiny}]
+`)
+	if _, _, err := runP(context.Background(), p, o); err != nil {
+		t.Fatal(err)
+	}
+	if len(bounds) != 1 {
+		t.Fatalf("%d gathers, want 1", len(bounds))
+	}
+	if bounds[0] > 7*time.Second || bounds[0] < 6*time.Second {
+		t.Errorf("the gather was given %s, want the plan's 7s check timeout", bounds[0])
+	}
+}

@@ -226,6 +226,14 @@ func (h *Host) putFile(ctx context.Context, data []byte, path string) error {
 		}
 		return h.mustExec(ctx, op, "type nul>"+q)
 	}
+	// The base64 copy goes whatever happens: a failed chunk or decode,
+	// or an interrupted run (the delete has its own CallTimeout), leaves
+	// no upload-N.b64 on the host.
+	defer func() {
+		if cl, err := DelCommand(b64); err == nil {
+			_ = h.mustExec(context.WithoutCancel(ctx), op+": clean", cl)
+		}
+	}()
 	enc := base64Std(data)
 	for i := 0; i < len(enc); i += chunkSize {
 		cl, err := EchoCommand(enc[i:min(i+chunkSize, len(enc))], b64)
@@ -240,13 +248,7 @@ func (h *Host) putFile(ctx context.Context, data []byte, path string) error {
 	if err != nil {
 		return drivers.Wrap(drivers.ClassInput, op, err)
 	}
-	if err := h.mustExec(ctx, op+": decode", cl); err != nil {
-		return err
-	}
-	if cl, err := DelCommand(b64); err == nil {
-		_ = h.mustExec(ctx, op+": clean", cl)
-	}
-	return nil
+	return h.mustExec(ctx, op+": decode", cl)
 }
 
 // putFileVerified uploads and checks the SHA-256 on the host.

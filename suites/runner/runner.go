@@ -499,8 +499,9 @@ func (r *runner) dialer(kind string) (transport.Dialer, error) {
 	return nil, drivers.Errorf(drivers.ClassInput, "transport", "transport %q is not built into this virtcert (have %v)", kind, transport.Kinds())
 }
 
-// buildSeed makes a guest's NoCloud seed.
-func buildSeed(name, user string, client *guests.ClientKey, hk *guests.HostKey, ntp []string) ([]byte, error) {
+// buildSeed makes a guest's NoCloud seed, staged in the run's private
+// key directory (it holds the host's private key).
+func buildSeed(name, user string, client *guests.ClientKey, hk *guests.HostKey, ntp []string, stageDir string) ([]byte, error) {
 	return seed.Build(seed.Config{InstanceID: name, Hostname: name, User: user,
-		AuthorizedKeys: []string{client.AuthorizedKey()}, HostKey: hk, NTPServers: ntp})
+		AuthorizedKeys: []string{client.AuthorizedKey()}, HostKey: hk, NTPServers: ntp, StageDir: stageDir})
 }

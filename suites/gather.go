@@ -66,8 +66,14 @@ func Gather(ctx context.Context, x transport.Transport, cmds []string) (*Snapsho
 	if err != nil {
 		return nil, err
 	}
+	// The script gets what is left of ctx (GatherTimeout without a
+	// deadline): its caller bounds it by the checks it gathers for.
+	timeout := GatherTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
 	start := time.Now()
-	r, err := x.Run(ctx, transport.Command{Cmd: GatherScript(nonce, cmds), Timeout: 2 * time.Minute})
+	r, err := x.Run(ctx, transport.Command{Cmd: GatherScript(nonce, cmds), Timeout: timeout})
 	if err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
 	}

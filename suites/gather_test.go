@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/virtcert/virtcert/guests/transport"
 )
@@ -119,23 +120,71 @@ func TestGatherFailureFallsBack(t *testing.T) {
 	todo := []Check{{ID: "a.x", Reads: []string{"exit 7"}}, {ID: "a.change"}, {ID: "a.y", Reads: []string{"exit 7"}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := PrepareSnapshot(ctx, tg, todo, 0, nil); err == nil {
+	if err := PrepareSnapshot(ctx, tg, todo, 0, nil, 0); err == nil {
 		t.Fatal("a cancelled gather succeeded")
 	}
 	if _, ok := tg.Snapshot.serve(x, "exit 7"); ok {
 		t.Fatal("a failed gather serves a command")
 	}
 	runs := x.runs
-	if err := PrepareSnapshot(context.Background(), tg, todo, 0, nil); err != nil || x.runs != runs {
+	if err := PrepareSnapshot(context.Background(), tg, todo, 0, nil, 0); err != nil || x.runs != runs {
 		t.Fatalf("failed gather retried within its block: err %v, %d more runs", err, x.runs-runs)
 	}
-	if err := PrepareSnapshot(context.Background(), tg, todo, 1, nil); err != nil || tg.Snapshot != nil {
+	if err := PrepareSnapshot(context.Background(), tg, todo, 1, nil, 0); err != nil || tg.Snapshot != nil {
 		t.Fatalf("a check that is not read-only kept the snapshot: %v", err)
 	}
-	if err := PrepareSnapshot(context.Background(), tg, todo, 2, nil); err != nil {
+	if err := PrepareSnapshot(context.Background(), tg, todo, 2, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	if r, ok := tg.Snapshot.serve(x, "exit 7"); !ok || r.Exit != 7 {
 		t.Errorf("served %v, exit status %d, want 7", ok, r.Exit)
+	}
+}
+
+// boundOS records how long the gather was given: its context's deadline
+// and the command's own timeout; it answers with an error.
+type boundOS struct {
+	shOS
+	deadline, timeout time.Duration
+}
+
+func (x *boundOS) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		x.deadline = time.Until(dl)
+	}
+	x.timeout = cmd.Timeout
+	return transport.Result{}, errors.New("recorded")
+}
+
+// TestGatherBoundedByTheBlocksTimeouts: the gather gets no more than the
+// smallest effective timeout of its block's checks: a check's own
+// timeout, or the plan's cap on it when that is smaller.
+func TestGatherBoundedByTheBlocksTimeouts(t *testing.T) {
+	long := Check{ID: "a.long", Timeout: 10 * time.Minute, Reads: []string{"true"}}
+	short := Check{ID: "a.short", Timeout: 5 * time.Second, Reads: []string{"false"}}
+	for _, tc := range []struct {
+		name  string
+		todo  []Check
+		limit time.Duration
+		want  time.Duration
+	}{
+		{"own timeout", []Check{long, short}, 0, 5 * time.Second},
+		{"plan cap", []Check{long, short}, 3 * time.Second, 3 * time.Second},
+		{"cap above the timeouts", []Check{short}, time.Hour, 5 * time.Second},
+		{"no more than GatherTimeout", []Check{long}, 0, GatherTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &boundOS{}
+			tg := &Target{OS: x}
+			if err := PrepareSnapshot(context.Background(), tg, tc.todo, 0, nil, tc.limit); err == nil {
+				t.Fatal("the recorded failure was not returned")
+			}
+			if x.deadline > tc.want || x.deadline < tc.want-time.Second {
+				t.Errorf("gather context had %s, want %s", x.deadline, tc.want)
+			}
+			if x.timeout > tc.want || x.timeout < tc.want-time.Second {
+				t.Errorf("gather command timeout %s, want %s", x.timeout, tc.want)
+			}
+		})
 	}
 }

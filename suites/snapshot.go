@@ -18,9 +18,13 @@ func ReadOnly(c Check) bool { return len(c.Reads) > 0 && !c.Disruptive }
 // without a snapshot gets one: the commands of it and of the read-only
 // checks that follow it without a break, gathered in one round trip. It
 // returns the gather's error, if any (the commands then run one by one).
-// runs tells which checks will really run (their needs are met): one
-// that will not neither adds commands nor breaks the block.
-func PrepareSnapshot(ctx context.Context, tg *Target, todo []Check, i int, runs func(Check) bool) error {
+// runs tells which checks will really run (their needs are met and the
+// profile does not skip them): one that will not neither adds commands
+// nor breaks the block. limit is the plan's cap on a check's timeout (0:
+// none): the gather is bounded by the smallest EffectiveTimeout of the
+// block's checks (and by GatherTimeout), so it never outlasts the time
+// any of them would have had for its own commands.
+func PrepareSnapshot(ctx context.Context, tg *Target, todo []Check, i int, runs func(Check) bool, limit time.Duration) error {
 	if !ReadOnly(todo[i]) {
 		tg.Snapshot = nil
 		return nil
@@ -30,6 +34,7 @@ func PrepareSnapshot(ctx context.Context, tg *Target, todo []Check, i int, runs 
 	}
 	tg.Snapshot = nil
 	var cmds []string
+	bound := GatherTimeout
 	for _, c := range todo[i:] {
 		if runs != nil && !runs(c) {
 			continue
@@ -38,11 +43,14 @@ func PrepareSnapshot(ctx context.Context, tg *Target, todo []Check, i int, runs 
 			break
 		}
 		cmds = append(cmds, c.Reads...)
+		if d := EffectiveTimeout(c, limit); d > 0 {
+			bound = min(bound, d)
+		}
 	}
 	if len(cmds) == 0 {
 		return nil
 	}
-	gctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	gctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	s, err := Gather(gctx, tg.OS, cmds)
 	if err != nil {
@@ -53,6 +61,18 @@ func PrepareSnapshot(ctx context.Context, tg *Target, todo []Check, i int, runs 
 	}
 	tg.Snapshot = s
 	return nil
+}
+
+// GatherTimeout bounds a gather whose checks allow more.
+const GatherTimeout = 2 * time.Minute
+
+// EffectiveTimeout is the time c gets to run: its Timeout, capped by
+// limit (the plan's timeouts.check) when limit is positive.
+func EffectiveTimeout(c Check, limit time.Duration) time.Duration {
+	if limit > 0 && limit < c.Timeout {
+		return limit
+	}
+	return c.Timeout
 }
 
 // exec runs cmd on x, or serves it from the target's snapshot when the

@@ -89,7 +89,7 @@ func (s *simHarness) Spec(name, label string) drivers.GuestSpec {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	iso, err := seed.Build(seed.Config{InstanceID: label + "-" + name, Hostname: name, User: "root", AuthorizedKeys: []string{ck.AuthorizedKey()}, HostKey: hk})
+	iso, err := seed.Build(seed.Config{InstanceID: label + "-" + name, Hostname: name, User: "root", AuthorizedKeys: []string{ck.AuthorizedKey()}, HostKey: hk, StageDir: s.t.TempDir()})
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -21,6 +21,18 @@ func (h *Host) putFileVerified(ctx context.Context, data []byte, path string) er
 	stage := hostJoin(h.dir, fmt.Sprintf("upload-%d.b64", h.uploads))
 	h.mu.Unlock()
 	put := hostJoin(h.dir, "put.ps1")
+	// put.ps1 removes the staged base64 when it decodes it. Whatever else
+	// happens (a failed chunk, a broken connection, an interrupted run) it
+	// is deleted here, with its own CallTimeout, so no upload-N.b64 stays
+	// on the host.
+	decoded := false
+	defer func() {
+		if !decoded {
+			if cl, err := DelCommand(stage); err == nil {
+				_ = h.mustExec(context.WithoutCancel(ctx), op+": clean", cl)
+			}
+		}
+	}()
 	enc := base64Std(data)
 	for i := 0; i < len(enc); i += chunkSize {
 		args := []Arg{{Name: "Stage", Value: stage}, {Name: "Chunk", Value: enc[i:min(i+chunkSize, len(enc))]}}
@@ -37,6 +49,7 @@ func (h *Host) putFileVerified(ctx context.Context, data []byte, path string) er
 	if err != nil {
 		return err
 	}
+	decoded = out.Exit == 0
 	if out.Exit != 0 {
 		if pe, ok := ParsePSError(out.Stderr); ok && pe.Kind() == "VcSha256Mismatch" {
 			return drivers.Errorf(drivers.ClassHost, op, "arrived corrupted on the host (%s)", pe.Message)

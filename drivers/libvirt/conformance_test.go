@@ -48,7 +48,7 @@ func tinySpec(t *testing.T, dir, name, label string) drivers.GuestSpec {
 		t.Fatal(err)
 	}
 	iso, err := seed.Build(seed.Config{InstanceID: label + "-" + name, Hostname: name, User: "root",
-		AuthorizedKeys: []string{ck.AuthorizedKey()}, HostKey: hk})
+		AuthorizedKeys: []string{ck.AuthorizedKey()}, HostKey: hk, StageDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +378,7 @@ func TestLabDebianSeesSeed(t *testing.T) {
 	ck, _ := guests.NewClientKey("drivertest")
 	hk, _ := guests.NewHostKey("deb")
 	iso, err := seed.Build(seed.Config{InstanceID: label + "-deb", Hostname: "vc-deb-seedtest", User: "debian",
-		AuthorizedKeys: []string{ck.AuthorizedKey()}, HostKey: hk})
+		AuthorizedKeys: []string{ck.AuthorizedKey()}, HostKey: hk, StageDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

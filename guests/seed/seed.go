@@ -68,6 +68,13 @@ type Config struct {
 	// RHEL. An image without them is left as it is (the driver then finds
 	// the guest's address by its MAC).
 	HyperVDaemons bool
+	// StageDir is where Build stages the image: a private directory of
+	// the caller's run (the runner's RunKeyDir, 0700). go-diskfs writes
+	// every file of the seed to disk before the image, the host's
+	// private key included, so a process killed meanwhile leaves them
+	// here, never in $TMPDIR. Required by Build; WriteFile stages beside
+	// its output when it is empty.
+	StageDir string
 }
 
 // hyperVDaemonsCmd enables whichever Hyper-V daemon units the image has.
@@ -251,11 +258,14 @@ func Build(c Config) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ISO(files)
+	return ISO(c.StageDir, files)
 }
 
 // WriteFile builds the seed and writes it to path with mode 0600.
 func WriteFile(path string, c Config) error {
+	if c.StageDir == "" {
+		c.StageDir = filepath.Dir(path)
+	}
 	img, err := Build(c)
 	if err != nil {
 		return err
@@ -276,21 +286,26 @@ func WriteFile(path string, c Config) error {
 
 // ISO writes files (names without slashes) into an ISO 9660 image labelled
 // cidata. go-diskfs stages files in a workspace directory and writes the
-// image to a file backend, so both live in a private temporary directory
-// that is removed before returning.
-func ISO(files map[string][]byte) ([]byte, error) {
+// image to a file backend, so both live in a private (0700) directory
+// made under stageDir (required: the caller's private run directory, as
+// the files may hold secrets) and removed before returning.
+func ISO(stageDir string, files map[string][]byte) ([]byte, error) {
 	for name := range files {
 		if name == "" || strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." {
 			return nil, fmt.Errorf("seed: bad file name %q", name)
 		}
 	}
-	return labelledISO(Label, files)
+	return labelledISO(stageDir, Label, files)
 }
 
 // labelledISO writes files into an ISO 9660 image with the volume label
-// given. A name may hold "/"-separated directories (a config drive's
-// openstack/latest/...); each component must be a plain name.
-func labelledISO(label string, files map[string][]byte) ([]byte, error) {
+// given, staged under stageDir. A name may hold "/"-separated directories
+// (a config drive's openstack/latest/...); each component must be a
+// plain name.
+func labelledISO(stageDir, label string, files map[string][]byte) ([]byte, error) {
+	if stageDir == "" {
+		return nil, errors.New("seed: no staging directory: the seed's files (keys, passwords) are staged on disk, in the caller's private run directory, never in $TMPDIR")
+	}
 	dirs := map[string]bool{}
 	for name := range files {
 		parts := strings.Split(name, "/")
@@ -303,7 +318,7 @@ func labelledISO(label string, files map[string][]byte) ([]byte, error) {
 			}
 		}
 	}
-	dir, err := os.MkdirTemp("", "virtcert-seed-")
+	dir, err := os.MkdirTemp(stageDir, "virtcert-seed-")
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}

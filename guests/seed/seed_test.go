@@ -34,6 +34,7 @@ func testConfig(t *testing.T, user string) (Config, *guests.ClientKey, *guests.H
 		HostKey:        hk,
 		NetworkConfig:  []byte("version: 2\nethernets:\n  all:\n    match: {name: \"e*\"}\n    dhcp4: true\n"),
 		RunCmd:         [][]string{{"touch", "/run/virtcert-seeded"}},
+		StageDir:       t.TempDir(),
 	}, ck, hk
 }
 
@@ -250,7 +251,7 @@ func TestBuildISO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := ISO(want)
+	img, err := ISO(t.TempDir(), want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +353,7 @@ func TestISOWithSystemTools(t *testing.T) {
 
 func TestISORejectsPaths(t *testing.T) {
 	for _, name := range []string{"", "a/b", "../x", ".", "..", "a\\b"} {
-		if _, err := ISO(map[string][]byte{name: []byte("x")}); err == nil {
+		if _, err := ISO(t.TempDir(), map[string][]byte{name: []byte("x")}); err == nil {
 			t.Errorf("ISO accepted file name %q", name)
 		}
 	}

@@ -52,6 +52,10 @@ type Windows struct {
 	Password drivers.Secret
 	// Cert is the listener's certificate; the harness pins it. Required.
 	Cert *guests.WinRMCert
+	// StageDir is where BuildWindows stages the image (see
+	// Config.StageDir): meta_data.json holds the password and user_data
+	// the certificate's private key. Required by BuildWindows.
+	StageDir string
 }
 
 // Validate reports the first problem with w.
@@ -175,5 +179,5 @@ func BuildWindows(w Windows) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return labelledISO(ConfigDriveLabel, files)
+	return labelledISO(w.StageDir, ConfigDriveLabel, files)
 }

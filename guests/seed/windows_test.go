@@ -38,7 +38,7 @@ func testWindows(t *testing.T) Windows {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Windows{InstanceID: "vc-20261203-193306-3dbf0d-h1-win", Hostname: host, User: "Admin", Password: pw, Cert: cert}
+	return Windows{InstanceID: "vc-20261203-193306-3dbf0d-h1-win", Hostname: host, User: "Admin", Password: pw, Cert: cert, StageDir: t.TempDir()}
 }
 
 // listenerRE is the one line that creates the WinRM HTTPS listener.

@@ -125,7 +125,7 @@ func (e *e2e) bootSpec(name, user string, spec drivers.GuestSpec, ready string) 
 		t.Fatal(err)
 	}
 	iso, err := seed.Build(seed.Config{InstanceID: e.label + "-" + name, Hostname: name, User: user,
-		AuthorizedKeys: []string{e.client.AuthorizedKey()}, HostKey: hk})
+		AuthorizedKeys: []string{e.client.AuthorizedKey()}, HostKey: hk, StageDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,8 +46,11 @@ func (x *targetRun) snapshot(ctx context.Context, i int) {
 		return
 	}
 	had := x.tg.Snapshot
-	runs := func(c suites.Check) bool { return x.needs(c) == nil }
-	if err := suites.PrepareSnapshot(ctx, x.tg, x.todo, i, runs); err != nil {
+	// A check that will not run (a need not met, or the profile skips
+	// it, as Execute does) gathers nothing: its commands never reach the
+	// guest.
+	runs := func(c suites.Check) bool { return x.needs(c) == nil && x.tg.Profile.SkipReason(c.ID) == "" }
+	if err := suites.PrepareSnapshot(ctx, x.tg, x.todo, i, runs, x.r.rr.Timeouts.Check.D()); err != nil {
 		x.r.progress(x.t.ID, "gathering the read-only evidence failed (%s): its commands run one by one", reports.Clean(err.Error()))
 		return
 	}
@@ -66,9 +69,7 @@ func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 	if err := x.needs(c); err != nil {
 		return notRun(c, err, err.Error())
 	}
-	if cap := x.r.rr.Timeouts.Check.D(); cap > 0 && cap < c.Timeout {
-		c.Timeout = cap
-	}
+	c.Timeout = suites.EffectiveTimeout(c, x.r.rr.Timeouts.Check.D())
 	id := x.t.ID
 	x.r.progress(id, "%s ...", c.ID)
 	res := suites.Execute(ctx, c, x.tg)

@@ -220,3 +220,110 @@ func TestSnapshotDroppedAfterChange(t *testing.T) {
 		t.Errorf("look3 served from the first snapshot: %q", b)
 	}
 }
+
+// TestGatherLeavesOutProfileSkippedChecks: a read-only check that the
+// profile skips adds nothing to the gather (its commands never reach the
+// guest) and does not break its neighbours' block.
+func TestGatherLeavesOutProfileSkippedChecks(t *testing.T) {
+	ro, _ := readOnlyCatalog()
+	var checks []suites.Check
+	for i, id := range []string{ro[0].ID, ro[1].ID, ro[2].ID} {
+		read := fmt.Sprintf("echo read-marker-%d", i)
+		c, _ := suites.Lookup(id)
+		c.Reads, c.Needs, c.Keys, c.Hypervisors, c.OS = []string{read}, nil, nil, nil, nil
+		c.Run = func(t *suites.T) { t.Run("read", read) }
+		checks = append(checks, c)
+	}
+	overrides := filepath.Join(t.TempDir(), "overrides.yaml")
+	if err := os.WriteFile(overrides, []byte("name: skip-one\nchecks:\n  "+ro[1].ID+":\n    skip: not on this host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, d := newFakeHost(), &fakeDial{}
+	var mu sync.Mutex
+	var sent []string
+	d.answer = func(ctx context.Context, cmd transport.Command) (transport.Result, error, bool) {
+		mu.Lock()
+		sent = append(sent, cmd.Cmd)
+		mu.Unlock()
+		if !strings.Contains(cmd.Cmd, "read-marker") {
+			return transport.Result{}, nil, false
+		}
+		out, err := exec.CommandContext(ctx, "sh", "-c", cmd.Cmd).Output()
+		return transport.Result{Cmd: cmd.Cmd, Stdout: out}, err, true
+	}
+	o := opts(t, h, d, checks...)
+	run, _, err := runP(context.Background(), testPlan(t, "profile_overrides: "+overrides+"\nmatrix: [{host: h1, image: tiny}]\n"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := run.Targets[0]
+	if r := result(t, tg, ro[1].ID); r.Status != reports.Skip {
+		t.Fatalf("%s: %s %s, want SKIP by the profile", ro[1].ID, r.Status, r.Reason)
+	}
+	gathers := 0
+	for _, c := range sent {
+		if strings.Contains(c, "read-marker-1") {
+			t.Errorf("the skipped check's command reached the guest: %q", c)
+		}
+		if _, _, ok := suites.GatherCommands(c); ok {
+			gathers++
+		}
+	}
+	if gathers != 1 {
+		t.Errorf("%d gathers, want 1 for the whole block", gathers)
+	}
+	for _, id := range []string{ro[0].ID, ro[2].ID} {
+		r := result(t, tg, id)
+		if r.Status != reports.Pass || len(r.Evidence) == 0 || !strings.Contains(r.Evidence[0].Gathered, "snapshot taken") {
+			t.Errorf("%s: %s %s, evidence %+v: want PASS from the snapshot", id, r.Status, r.Reason, r.Evidence)
+		}
+	}
+}
+
+// TestGatherHonoursThePlanCheckTimeout: the plan's timeouts.check caps
+// the gather as it caps each check, instead of a fixed 2 minutes.
+func TestGatherHonoursThePlanCheckTimeout(t *testing.T) {
+	ro, _ := readOnlyCatalog()
+	var checks []suites.Check
+	for i, id := range []string{ro[0].ID, ro[1].ID} {
+		read := fmt.Sprintf("echo read-marker-%d", i)
+		c, _ := suites.Lookup(id)
+		c.Reads, c.Needs, c.Keys, c.Hypervisors, c.OS = []string{read}, nil, nil, nil, nil
+		c.Timeout = 10 * time.Minute
+		c.Run = func(t *suites.T) { t.Run("read", read) }
+		checks = append(checks, c)
+	}
+	h, d := newFakeHost(), &fakeDial{}
+	var mu sync.Mutex
+	var bounds []time.Duration
+	d.answer = func(ctx context.Context, cmd transport.Command) (transport.Result, error, bool) {
+		if _, _, ok := suites.GatherCommands(cmd.Cmd); ok {
+			mu.Lock()
+			bounds = append(bounds, cmd.Timeout)
+			mu.Unlock()
+		}
+		if !strings.Contains(cmd.Cmd, "read-marker") {
+			return transport.Result{}, nil, false
+		}
+		out, err := exec.CommandContext(ctx, "sh", "-c", cmd.Cmd).Output()
+		return transport.Result{Cmd: cmd.Cmd, Stdout: out}, err, true
+	}
+	o := opts(t, h, d, checks...)
+	p := parsePlan(t, `name: test
+hosts:
+  h1: {driver: libvirt, uri: "qemu:///system"}
+images:
+  tiny: {path: disk.qcow2, memory_mb: 128}
+timeouts: {ready: 2s, provision: 5s, destroy: 1s, check: 7s}
+matrix: [{host: h1, image: tiny}]
+`)
+	if _, _, err := runP(context.Background(), p, o); err != nil {
+		t.Fatal(err)
+	}
+	if len(bounds) != 1 {
+		t.Fatalf("%d gathers, want 1", len(bounds))
+	}
+	if bounds[0] > 7*time.Second || bounds[0] < 6*time.Second {
+		t.Errorf("the gather was given %s, want the plan's 7s check timeout", bounds[0])
+	}
+}

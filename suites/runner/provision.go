@@ -89,7 +89,7 @@ func (r *runner) access(q guestReq, name string, s *session) error {
 		}
 	} else if img.OS == "windows" {
 		var err error
-		if sd, err = windowsAccess(name, img.User, s); err != nil {
+		if sd, err = windowsAccess(name, img.User, r.keyDir, s); err != nil {
 			return err
 		}
 	} else {
@@ -98,7 +98,7 @@ func (r *runner) access(q guestReq, name string, s *session) error {
 			return hostFault("host key", err)
 		}
 		s.access.HostKey = guests.AuthorizedLine(hk.PublicKey())
-		if sd, err = buildSeed(name, img.User, r.client, hk, q.hp); err != nil {
+		if sd, err = buildSeed(name, img.User, r.client, hk, q.hp, r.keyDir); err != nil {
 			return drivers.Wrap(drivers.ClassInput, "seed", err)
 		}
 	}
@@ -118,8 +118,9 @@ func (r *runner) access(q guestReq, name string, s *session) error {
 // and WinRM certificate, pins the certificate, and returns the
 // cloudbase-init config drive that carries them. Neither the password
 // nor the key is ever logged: both reach only the seed and the
-// transport.
-func windowsAccess(name, user string, s *session) ([]byte, error) {
+// transport; the drive is staged in stageDir, the run's private key
+// directory.
+func windowsAccess(name, user, stageDir string, s *session) ([]byte, error) {
 	host := seed.WindowsHostname(name)
 	cert, err := guests.NewWinRMCert(host)
 	if err != nil {
@@ -130,7 +131,7 @@ func windowsAccess(name, user string, s *session) ([]byte, error) {
 		return nil, hostFault("admin password", err)
 	}
 	s.access.HostKey, s.access.Password, s.access.Key = cert.Pin(), pw, nil
-	sd, err := seed.BuildWindows(seed.Windows{InstanceID: name, Hostname: host, User: user, Password: pw, Cert: cert})
+	sd, err := seed.BuildWindows(seed.Windows{InstanceID: name, Hostname: host, User: user, Password: pw, Cert: cert, StageDir: stageDir})
 	if err != nil {
 		return nil, drivers.Wrap(drivers.ClassInput, "seed", err)
 	}

@@ -500,10 +500,11 @@ func (r *runner) dialer(kind string) (transport.Dialer, error) {
 	return nil, drivers.Errorf(drivers.ClassInput, "transport", "transport %q is not built into this virtcert (have %v)", kind, transport.Kinds())
 }
 
-// buildSeed makes a guest's NoCloud seed. A guest on Hyper-V gets the
-// image's Hyper-V daemons enabled.
-func buildSeed(name, user string, client *guests.ClientKey, hk *guests.HostKey, hp *plan.Host) ([]byte, error) {
+// buildSeed makes a guest's NoCloud seed, staged in the run's private
+// key directory (it holds the host's private key). A guest on Hyper-V
+// gets the image's Hyper-V daemons enabled.
+func buildSeed(name, user string, client *guests.ClientKey, hk *guests.HostKey, hp *plan.Host, stageDir string) ([]byte, error) {
 	return seed.Build(seed.Config{InstanceID: name, Hostname: name, User: user,
 		AuthorizedKeys: []string{client.AuthorizedKey()}, HostKey: hk, NTPServers: hp.NTPServers,
-		HyperVDaemons: hp.Driver == "hyperv"})
+		HyperVDaemons: hp.Driver == "hyperv", StageDir: stageDir})
 }

@@ -20,7 +20,7 @@ func TestSeedHyperVDaemons(t *testing.T) {
 		t.Fatal(err)
 	}
 	for driver, want := range map[string]bool{"hyperv": true, "libvirt": false} {
-		iso, err := buildSeed("g", "debian", ck, hk, &plan.Host{Driver: driver})
+		iso, err := buildSeed("g", "debian", ck, hk, &plan.Host{Driver: driver}, t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

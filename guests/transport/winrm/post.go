@@ -72,7 +72,7 @@ func newPoster(cfg *Config) *poster {
 		p.url = "http://" + cfg.Addr + "/wsman"
 		for range lanes {
 			tr := &http.Transport{
-				DialContext:           (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+				DialContext:           dialFunc(cfg),
 				ResponseHeaderTimeout: cfg.OperationTimeout + cfg.ConnectTimeout + 10*time.Second,
 				IdleConnTimeout:       90 * time.Second,
 			}
@@ -84,7 +84,7 @@ func newPoster(cfg *Config) *poster {
 	want := strings.ToLower(cfg.CertSHA256)
 	for range lanes {
 		tr := &http.Transport{
-			DialContext: (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext: dialFunc(cfg),
 			TLSClientConfig: &tls.Config{
 				MinVersion: tls.VersionTLS12,
 				// The chain is not verified against any CA: the one
@@ -120,6 +120,21 @@ func newPoster(cfg *Config) *poster {
 		p.lanes <- lane{hc: &http.Client{Transport: rt}}
 	}
 	return p
+}
+
+// dialFunc is how every lane opens its TCP connection: cfg.Dial (through
+// the guest's host) when set, else directly; either way bounded by
+// ConnectTimeout.
+func dialFunc(cfg *Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d := cfg.Dial; d != nil {
+		timeout := cfg.ConnectTimeout
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			return d(ctx, network, addr)
+		}
+	}
+	return (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 }
 
 func (p *poster) mismatch(want, got string) error {

@@ -61,6 +61,10 @@ type Config struct {
 	// pinned (NTLM proves only that the guest knows the password), so
 	// HTTPS with a pinned certificate remains the recommended setup.
 	HTTP bool
+	// Dial, when set, opens every TCP connection (e.g. through the
+	// guest's host for guest_via: host), over HTTPS and sealed HTTP
+	// alike; nil dials directly from the controller.
+	Dial drivers.DialFunc
 	// ConnectTimeout bounds the TCP connect and TLS handshake (default 10 s).
 	ConnectTimeout time.Duration
 	// OperationTimeout is the Receive long poll asked of the server

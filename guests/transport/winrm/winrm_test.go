@@ -356,9 +356,12 @@ func TestRegisteredDialer(t *testing.T) {
 		t.Fatalf("%v (%s)", err, detail)
 	}
 	x.Close()
-	_, _, err = d(ctx, s.addr, transport.Access{User: testUser, Password: "nope", HostKey: s.pin})
-	if _, ok := errors.AsType[*transport.AuthError](err); !ok {
-		t.Fatalf("wrong password: %v", err)
+	// A password still refused at the deadline is reported as such.
+	actx, acancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer acancel()
+	_, _, err = d(actx, s.addr, transport.Access{User: testUser, Password: "nope", HostKey: s.pin})
+	if _, ok := errors.AsType[*transport.AuthError](err); !ok || drivers.ClassOf(err) != drivers.ClassInput {
+		t.Fatalf("wrong password: %v (class %v)", err, drivers.ClassOf(err))
 	}
 }
 

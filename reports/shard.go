@@ -7,8 +7,11 @@ import "slices"
 // order (from 0) goes to shard k mod n + 1: the split depends only on the
 // set of IDs, never on map or file order, the machine or the run, and
 // shards differ in size by at most one. run --shard and report merge both
-// use it.
+// use it. A count below 1 has no shards (nil).
 func Split(matrix []string, i, n int) []string {
+	if n < 1 {
+		return nil
+	}
 	rank := map[string]int{}
 	for k, id := range slices.Sorted(slices.Values(matrix)) {
 		rank[id] = k

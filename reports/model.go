@@ -104,8 +104,9 @@ type ShardSource struct {
 	Shard string `json:"shard,omitempty"` // "i/n"
 	Path  string `json:"path"`            // as given to report merge
 	// Bundle is VERIFIED (intact, signed by a trusted key), or UNVERIFIED
-	// (accepted with --allow-unsigned: integrity only, or a bare
-	// results.json), never FAILED: a failed shard is refused.
+	// (accepted with --allow-unsigned: integrity only, a bare
+	// results.json, or a merged run with an UNVERIFIED source of its
+	// own), never FAILED: a failed shard is refused.
 	Bundle string `json:"bundle"`
 	// Signer is the SHA-256 fingerprint of the trusted key that verified
 	// the bundle (empty unless VERIFIED).

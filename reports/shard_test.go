@@ -64,3 +64,13 @@ func TestSplitStable(t *testing.T) {
 		t.Errorf("order: %v", got)
 	}
 }
+
+// TestSplitNoShards: a count below 1 (a crafted results.json) has no
+// shards rather than dividing by zero.
+func TestSplitNoShards(t *testing.T) {
+	for _, n := range []int{0, -1} {
+		if got := Split([]string{"a", "b"}, 1, n); got != nil {
+			t.Errorf("Split(.., 1, %d) = %v, want nil", n, got)
+		}
+	}
+}

@@ -392,6 +392,9 @@ func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Ou
 		}
 	}
 	l := reports.Line // IDs and names may come from a hostile results.json
+	if b := run.UnverifiedBanner(); b != "" {
+		fmt.Fprintf(w, "WARNING: %s\n", l(b))
+	}
 	for _, t := range run.Targets {
 		c := t.Count()
 		fmt.Fprintf(w, "%-28s %-14s pass %d  fail %d  error %d  skip %d  n/a %d  waived %d\n", l(t.ID), l(string(t.Verdict(run.Complete))),

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/virtcert/virtcert/plan"
+	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/reportstest"
 )
 
@@ -55,5 +56,23 @@ func TestURIPasswordFlags(t *testing.T) {
 		if code != ExitInput || err == nil || !strings.Contains(err.Error(), "password_env") || strings.Contains(err.Error()+out, "hunter2") {
 			t.Errorf("%v: %d %v %q", args, code, err, out)
 		}
+	}
+}
+
+// A merged run with an UNVERIFIED shard source is warned about in the
+// terminal summary (report merge, report).
+func TestUnverifiedShardsWarning(t *testing.T) {
+	run := reportstest.Sample()
+	run.Sources = []reports.ShardSource{{RunID: "shard-b", Bundle: "UNVERIFIED", Targets: []string{run.Targets[0].ID}}}
+	var b bytes.Buffer
+	printSummary(&b, run, reportPaths{dir: "out/x"}, nil)
+	if !strings.Contains(b.String(), "WARNING: UNVERIFIED: 1 of 1 merged shard source(s) (run shard-b)") {
+		t.Errorf("summary lacks the UNVERIFIED warning:\n%s", b.String())
+	}
+	run.Sources[0].Bundle = "VERIFIED"
+	b.Reset()
+	printSummary(&b, run, reportPaths{dir: "out/x"}, nil)
+	if strings.Contains(b.String(), "UNVERIFIED") {
+		t.Errorf("UNVERIFIED warning on an all-VERIFIED merge:\n%s", b.String())
 	}
 }

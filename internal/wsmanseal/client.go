@@ -139,7 +139,9 @@ func (c *Client) sealedPost(ctx context.Context, envelope []byte) (int, []byte, 
 	}
 	plain, err := c.sess.Unwrap(rsealed, rsig)
 	if err != nil {
-		return 0, nil, fmt.Errorf("sealed answer: %w", err)
+		// A security refusal (the answer was altered or replayed on the
+		// path), not a network error to retry.
+		return 0, nil, fmt.Errorf("sealed answer: %w: %v", ErrSignature, err)
 	}
 	if len(plain) != n {
 		return 0, nil, fmt.Errorf("%w: length %d, declared %d", ErrFrame, len(plain), n)

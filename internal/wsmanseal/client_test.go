@@ -1,6 +1,7 @@
 package wsmanseal_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -48,5 +49,43 @@ func TestClientRefusesClearAnswer(t *testing.T) {
 	defer bad.Reset()
 	if _, _, err := bad.Post(ctx, []byte("<s:Envelope/>")); !errors.Is(err, wsmanseal.ErrCredentials) {
 		t.Fatalf("wrong password: %v, want ErrCredentials", err)
+	}
+}
+
+// TestClientBadAnswerSignature: a sealed answer whose signature does not
+// verify (tampered on the path) is ErrSignature, the security refusal
+// callers do not retry, not a plain error.
+func TestClientBadAnswerSignature(t *testing.T) {
+	srv, err := wsman.NewServer(wsman.Config{Backend: nopBackend{}, Users: map[string]string{"u": "pw"}, HTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !wsmanseal.IsSealed(r.Header.Get("Content-Type")) {
+			srv.ServeHTTP(w, r) // the NTLM login
+			return
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, r)
+		sig, sealed, n, err := wsmanseal.Unframe(rec.Body.Bytes())
+		if err != nil {
+			t.Errorf("the stand-in's sealed answer: %v", err)
+			w.WriteHeader(500)
+			return
+		}
+		sig = bytes.Clone(sig)
+		sig[4] ^= 1 // the checksum (after the 4-byte version)
+		w.Header().Set("Content-Type", wsmanseal.ContentType)
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(wsmanseal.Frame(sig, sealed, n))
+	}))
+	defer ts.Close()
+	c := wsmanseal.NewClient(ts.URL+"/wsman", "u", "pw", &http.Transport{}, 1<<20)
+	defer c.Reset()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, body, err := c.Post(ctx, []byte(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"/>`)); !errors.Is(err, wsmanseal.ErrSignature) || body != nil {
+		t.Fatalf("tampered answer: err %v body %q, want ErrSignature and no body", err, body)
 	}
 }

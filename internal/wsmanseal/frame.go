@@ -92,7 +92,9 @@ func Unframe(body []byte) (signature, sealed []byte, plainLen int, err error) {
 	}
 	sigLen := int(binary.LittleEndian.Uint32(rest))
 	rest = rest[4:]
-	if sigLen != 16 || len(rest) < sigLen+plainLen {
+	// plainLen is attacker-chosen and may be near MaxInt: compare
+	// without adding, so the sum cannot wrap negative and pass.
+	if sigLen != 16 || plainLen < 0 || plainLen > len(rest)-sigLen {
 		return nil, nil, 0, fmt.Errorf("%w: signature or data truncated", ErrFrame)
 	}
 	signature, sealed, rest = rest[:sigLen], rest[sigLen:sigLen+plainLen], rest[sigLen+plainLen:]

@@ -31,6 +31,13 @@ func TestUnframeRejects(t *testing.T) {
 		"no length":    strings.Replace(good, "Length=4", "Size=4", 1),
 		"two parts":    good + good,
 		"bad sig size": strings.Replace(good, "stream\r\n\x10", "stream\r\n\x08", 1),
+		// Lengths that wrap sigLen+plainLen negative must not slice.
+		"max length":    strings.Replace(good, "Length=4", "Length=9223372036854775807", 1),
+		"max-16 length": strings.Replace(good, "Length=4", "Length=9223372036854775792", 1),
+		"max-8 length":  strings.Replace(good, "Length=4", "Length=9223372036854775800", 1),
+		"over max":      strings.Replace(good, "Length=4", "Length=9223372036854775808", 1),
+		"negative":      strings.Replace(good, "Length=4", "Length=-4", 1),
+		"min length":    strings.Replace(good, "Length=4", "Length=-9223372036854775808", 1),
 	} {
 		if _, _, _, err := Unframe([]byte(body)); !errors.Is(err, ErrFrame) {
 			t.Errorf("%s: err %v, want ErrFrame", name, err)
@@ -55,4 +62,27 @@ func TestServerSessionRefusesWrongDirection(t *testing.T) {
 	if _, err := b.Unwrap([]byte("short"), sealed); !errors.Is(err, ErrSignature) {
 		t.Fatalf("short signature: %v", err)
 	}
+}
+
+// FuzzUnframe: no body, however its Length is crafted, panics Unframe,
+// and whatever it accepts is self-consistent.
+func FuzzUnframe(f *testing.F) {
+	good := string(Frame(make([]byte, 16), []byte("abcd"), 4))
+	f.Add([]byte(good))
+	for _, l := range []string{"9223372036854775807", "9223372036854775792", "9223372036854775800",
+		"-1", "-9223372036854775808", "4294967296", "0"} {
+		f.Add([]byte(strings.Replace(good, "Length=4", "Length="+l, 1)))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sig, sealed, n, err := Unframe(body)
+		if err != nil {
+			if !errors.Is(err, ErrFrame) {
+				t.Fatalf("error %v is not ErrFrame", err)
+			}
+			return
+		}
+		if len(sig) != 16 || len(sealed) != n {
+			t.Fatalf("accepted sig %d bytes, sealed %d bytes, Length %d", len(sig), len(sealed), n)
+		}
+	})
 }

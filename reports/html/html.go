@@ -74,6 +74,7 @@ type view struct {
 	ShardOf                                                             string
 	Simulated                                                           []simHost
 	Unverified                                                          []string // banners, drivers.TLSBanner
+	UnverifiedShards                                                    string   // Run.UnverifiedBanner
 	Cards                                                               []card
 	Cols                                                                []col
 	Images                                                              []imgGroup
@@ -228,6 +229,7 @@ func build(run *reports.Run, opt Options) *view {
 			v.Shards = append(v.Shards, s.Text())
 		}
 	}
+	v.UnverifiedShards = run.UnverifiedBanner()
 	if run.Shard != nil {
 		v.ShardOf = fmt.Sprintf("%s: %d of the plan's %d targets (this report shows only them; `virtcert report merge` joins the shards)", run.Shard, len(run.Targets), len(run.Shard.Matrix))
 	}

@@ -40,6 +40,11 @@ func checkShards(shards []*reports.Run, lastWins bool) ([]string, error) {
 		if err := sameSplit(first, s); err != nil {
 			return nil, err
 		}
+		// results.json is input: a count of 0 would divide by zero in
+		// Split, an index outside 1..count names no shard.
+		if s.Shard.Count < 1 || s.Shard.Index < 1 || s.Shard.Index > s.Shard.Count {
+			return nil, fmt.Errorf("merge: run %s says it is shard %d of %d, which no split has: %w", s.ID, s.Shard.Index, s.Shard.Count, ErrShardMismatch)
+		}
 		if prev, dup := seen[s.Shard.Index]; dup && !lastWins {
 			return nil, fmt.Errorf("merge: shard %s is run %s and run %s: %w (use --last-wins to take the later one)", s.Shard, prev, s.ID, ErrShardOverlap)
 		}

@@ -75,6 +75,20 @@ func TestShardRefusals(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v with %q", tc.name, err, tc.want, tc.msg)
 		}
 	}
+	// Impossible shard numbers in a results.json: refused, never a
+	// division by zero or an index outside the split.
+	for _, sh := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {2, 1}, {-1, -1}, {1, -3}, {4, 3}} {
+		r := split(1)[0]
+		r.Shard.Index, r.Shard.Count = sh[0], sh[1]
+		if _, err := Runs([]*reports.Run{r}, Options{}); !errors.Is(err, ErrShardMismatch) || !strings.Contains(err.Error(), "which no split has") {
+			t.Errorf("shard %d of %d: err = %v, want ErrShardMismatch", sh[0], sh[1], err)
+		}
+	}
+	bad := split(3)
+	bad[1].Shard.Index = 7
+	if _, err := Runs(bad, Options{}); !errors.Is(err, ErrShardMismatch) {
+		t.Errorf("shard 7/3 among shards: err = %v, want ErrShardMismatch", err)
+	}
 	// A re-run of one shard replaces it with --last-wins.
 	rerun := split(3)[1]
 	rerun.ID = "rerun"

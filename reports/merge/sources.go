@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/virtcert/virtcert/reports"
@@ -21,7 +22,11 @@ import (
 //     unsigned, no manifest at all, or a bare results.json) unless
 //     AllowUnsigned, and then records it as UNVERIFIED;
 //   - records every shard, its verdict and the signer's fingerprint in
-//     the merged run (Run.Sources), which the reports show.
+//     the merged run (Run.Sources), which the reports show;
+//   - takes a merged run as a shard UNVERIFIED when any of its own
+//     Sources is not VERIFIED (whoever signed it), and carries those
+//     Sources into the new merge, so merging again never turns an
+//     UNVERIFIED shard VERIFIED.
 // The merged bundle is signed afresh by the caller's key (report merge
 // --sign-key): it vouches that these verified shards were joined.
 
@@ -39,8 +44,37 @@ const Unverified = "UNVERIFIED"
 // MaxArtifact bounds one artifact file copied from a shard.
 const MaxArtifact = 64 << 20
 
-// source verifies one shard path and loads its run.
-func source(p string, opt Options) (*reports.Run, reports.ShardSource, error) {
+// source verifies one shard path and loads its run. It returns the
+// shard's source record followed by those of the shards it was merged
+// from, if it is itself a merged run (see inner).
+func source(p string, opt Options) (*reports.Run, []reports.ShardSource, error) {
+	r, src, err := source1(p, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, append([]reports.ShardSource{src}, inner(p, src, r)...), nil
+}
+
+// inner carries a merged run's own sources into the new merge. The
+// merged bundle's signature vouches for the record, not for the shards it
+// recorded UNVERIFIED; and a record no trusted key verified proves none
+// of its VERIFIED claims. So an inner source is VERIFIED only when it was
+// and the run holding it is (source1 already made that run UNVERIFIED
+// when any of its sources is not VERIFIED).
+func inner(p string, outer reports.ShardSource, r *reports.Run) []reports.ShardSource {
+	var out []reports.ShardSource
+	for _, s := range r.Sources {
+		s.Path = s.Path + " (in " + p + ")"
+		s.Targets = slices.Clone(s.Targets)
+		if outer.Bundle != "VERIFIED" || s.Bundle != "VERIFIED" {
+			s.Bundle, s.Signer = Unverified, ""
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func source1(p string, opt Options) (*reports.Run, reports.ShardSource, error) {
 	src := reports.ShardSource{Path: p, Bundle: Unverified}
 	why := "a results.json has no manifest"
 	if st, err := os.Stat(p); err != nil {
@@ -66,6 +100,21 @@ func source(p string, opt Options) (*reports.Run, reports.ShardSource, error) {
 	r, err := rundir.Load(p)
 	if err != nil {
 		return nil, src, fmt.Errorf("merge: shard %s: %w", p, err)
+	}
+	// A merged run that took any shard UNVERIFIED is UNVERIFIED as a
+	// whole, however its own bundle is signed: re-signing a merge must
+	// not launder its shards.
+	var weak []string
+	for _, s := range r.Sources {
+		if s.Bundle != "VERIFIED" {
+			weak = append(weak, "run "+reports.Line(s.RunID))
+		}
+	}
+	if len(weak) > 0 && src.Bundle == "VERIFIED" {
+		src.Bundle, src.Signer = Unverified, ""
+		if !opt.AllowUnsigned {
+			return nil, src, fmt.Errorf("merge: shard %s is UNVERIFIED: it is a merged run that took %s UNVERIFIED (its own signature does not vouch for them); verify those shards and merge again (or --allow-unsigned to merge it, recorded as UNVERIFIED): %w", p, strings.Join(weak, ", "), ErrShardUnverified)
+		}
 	}
 	src.RunID = r.ID
 	if r.Shard != nil {
@@ -136,7 +185,7 @@ func Dirs(dirs []string, opt Options) (*reports.Run, []bundle.Artifact, error) {
 			return nil, nil, err
 		}
 		runs = append(runs, r)
-		srcs = append(srcs, src)
+		srcs = append(srcs, src...)
 	}
 	m, err := Runs(runs, opt)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/reports/bundle"
 	"github.com/virtcert/virtcert/reports/rundir"
 )
@@ -84,5 +85,95 @@ func TestDirsUnsignedShards(t *testing.T) {
 	dirs[0] = filepath.Join(dirs[0], bundle.ResultsFile)
 	if _, _, err := Dirs(dirs, Options{}); !errors.Is(err, ErrShardUnverified) || !strings.Contains(err.Error(), "no manifest") {
 		t.Errorf("results.json: %v", err)
+	}
+}
+
+// writeMerged writes a merged run as a bundle, signed with key.
+func writeMerged(t *testing.T, m *reports.Run, arts []bundle.Artifact, key ed25519.PrivateKey) string {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), "merged")
+	rd, err := rundir.Create(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if err := bundle.Write(rd, m, arts, bundle.Options{NoRenderings: true, SignKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestRemergeDoesNotLaunder: a merge that took shards UNVERIFIED
+// (--allow-unsigned), re-signed with a trusted key, verifies as a bundle;
+// merged again it is still UNVERIFIED, and so are the shards it carries.
+func TestRemergeDoesNotLaunder(t *testing.T) {
+	pub, key, _ := ed25519.GenerateKey(nil)
+	trusted := []ed25519.PublicKey{pub}
+	m, arts, err := Dirs(writeShards(t, nil), Options{AllowUnsigned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := writeMerged(t, m, arts, key)
+	if rep, err := bundle.Verify(signed, trusted...); err != nil || rep.Verdict() != "VERIFIED" {
+		t.Fatalf("the re-signed merge does not verify as a bundle: %v", err)
+	}
+	if _, _, err := Dirs([]string{signed}, Options{Trusted: trusted}); !errors.Is(err, ErrShardUnverified) || !strings.Contains(err.Error(), "took run") {
+		t.Errorf("re-merge without --allow-unsigned: err %v, want ErrShardUnverified", err)
+	}
+	again, _, err := Dirs([]string{signed}, Options{Trusted: trusted, AllowUnsigned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Sources) != 4 {
+		t.Fatalf("sources %+v, want the merged run and its 3 shards", again.Sources)
+	}
+	for i, s := range again.Sources {
+		if s.Bundle != Unverified || s.Signer != "" {
+			t.Errorf("source %d laundered: %+v", i, s)
+		}
+	}
+	for _, tg := range again.Targets {
+		if src := again.SourceOf(tg.ID); src == nil || src.Bundle != Unverified {
+			t.Errorf("SourceOf(%s) = %+v, want UNVERIFIED", tg.ID, src)
+		}
+	}
+	if again.UnverifiedBanner() == "" {
+		t.Error("no UNVERIFIED banner for a run with unverified sources")
+	}
+
+	// An unsigned results.json that claims its shards were VERIFIED
+	// proves nothing: they come in UNVERIFIED.
+	forged := *again
+	forged.Sources = nil
+	for _, s := range again.Sources {
+		s.Bundle, s.Signer = "VERIFIED", bundle.Fingerprint(pub)
+		forged.Sources = append(forged.Sources, s)
+	}
+	f, _, err := Dirs([]string{filepath.Join(writeMerged(t, &forged, nil, nil), bundle.ResultsFile)}, Options{AllowUnsigned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range f.Sources {
+		if s.Bundle != Unverified {
+			t.Errorf("forged source %d taken as %s", i, s.Bundle)
+		}
+	}
+
+	// Verified all the way: merging a verified merge stays VERIFIED.
+	m, arts, err = Dirs(writeShards(t, key), Options{Trusted: trusted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, _, err := Dirs([]string{writeMerged(t, m, arts, key)}, Options{Trusted: trusted})
+	if err != nil || len(ok.Sources) != 4 {
+		t.Fatalf("verified re-merge: %v, %+v", err, ok)
+	}
+	for i, s := range ok.Sources {
+		if s.Bundle != "VERIFIED" {
+			t.Errorf("verified source %d: %+v", i, s)
+		}
+	}
+	if b := ok.UnverifiedBanner(); b != "" {
+		t.Errorf("banner %q on an all-VERIFIED run", b)
 	}
 }

@@ -30,7 +30,17 @@ switch ($Op) {
         $sd = Get-CimInstance -Namespace 'root\virtualization\v2' -ClassName 'Msvm_ShutdownComponent' -Filter ("SystemName='{0}'" -f $vm.Id.Guid)
         if ($null -eq $sd) { Stop-VcError -Id 'VcNoShutdownService' -Category ResourceUnavailable -Message ("VM {0} has no shutdown integration service" -f $Name) }
         $r = Invoke-CimMethod -InputObject $sd -MethodName 'InitiateReboot' -Arguments @{ Force = $true; Reason = 'virtcert' }
-        if ($r.ReturnValue -ne 0) { Stop-VcError -Id 'VcRebootRefused' -Category InvalidOperation -Message ("InitiateReboot on VM {0} returned {1}" -f $Name, $r.ReturnValue) }
+        # Return values as hyperv.RebootReturns (reboot.go) names them.
+        # 4096 (job started) is success: InitiateReboot has no Job out
+        # parameter to wait on; the caller waits for the guest.
+        $rv = [int]$r.ReturnValue
+        switch ($rv) {
+            0 { }
+            4096 { }
+            32769 { Stop-VcError -Id 'VcRebootAccessDenied' -Category PermissionDenied -Message ("InitiateReboot on VM {0} returned {1} (access denied)" -f $Name, $rv) }
+            32775 { Stop-VcError -Id 'VcRebootRefused' -Category InvalidOperation -Message ("InitiateReboot on VM {0} returned {1} (invalid state: the VM is not running or its shutdown service does not answer)" -f $Name, $rv) }
+            default { Stop-VcError -Id 'VcRebootFailed' -Category InvalidResult -Message ("InitiateReboot on VM {0} returned {1} (failed)" -f $Name, $rv) }
+        }
     }
     'Reset' { Restart-VM -VM $vm -Force }
     'Save' { Save-VM -VM $vm }

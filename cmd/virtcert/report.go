@@ -30,9 +30,10 @@ type reportPaths struct {
 }
 
 // writeReports writes the bundle into d: results.json, junit.xml,
-// report.html, the manifest of the run's files, and with signKey its
-// signature. A signed bundle is never re-sealed without its key.
-func writeReports(d *rundir.Dir, run *reports.Run, signKey string) (reportPaths, error) {
+// report.html, arts (a merged run's shard artifacts; nil otherwise), the
+// manifest of the run's files, and with signKey its signature. A signed
+// bundle is never re-sealed without its key.
+func writeReports(d *rundir.Dir, run *reports.Run, arts []bundle.Artifact, signKey string) (reportPaths, error) {
 	dir := d.Path()
 	opt := bundle.Options{HTML: html.Options{Generated: time.Now()}}
 	if signKey != "" {
@@ -42,7 +43,7 @@ func writeReports(d *rundir.Dir, run *reports.Run, signKey string) (reportPaths,
 		}
 		opt.SignKey = k
 	}
-	if err := bundle.Write(d, run, nil, opt); err != nil {
+	if err := bundle.Write(d, run, arts, opt); err != nil {
 		return reportPaths{dir: dir}, err
 	}
 	return reportPaths{dir: dir, results: filepath.Join(dir, ResultsFile), junit: filepath.Join(dir, JUnitFile), html: filepath.Join(dir, HTMLFile)}, nil
@@ -124,7 +125,7 @@ func newReport() *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			paths, err := writeReports(d, run, signKey)
+			paths, err := writeReports(d, run, nil, signKey)
 			printSummary(cmd.OutOrStdout(), run, paths, nil)
 			if err != nil {
 				return exitf(ExitHarness, "writing reports: %v", err)

@@ -63,7 +63,7 @@ shards of different plans, an unverified or tampered shard, bad usage),
 				return err
 			}
 			defer d.Close()
-			paths, err := writeMerged(d, run, arts, signKey)
+			paths, err := writeReports(d, run, arts, signKey)
 			printSources(cmd.OutOrStdout(), run)
 			printSummary(cmd.OutOrStdout(), run, paths, nil)
 			if err != nil {

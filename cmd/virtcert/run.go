@@ -148,7 +148,7 @@ func doRun(ctx context.Context, cmd *cobra.Command, f runFlags) error {
 	if len(ws) > 0 {
 		applyWaivers(run, ws)
 	}
-	paths, werr := writeReports(res.Dir, run, f.signKey)
+	paths, werr := writeReports(res.Dir, run, nil, f.signKey)
 	if f.json {
 		err := runExit(run, outcome, runErr, werr, label, out)
 		return printSummaryJSON(cmd.OutOrStdout(), run, paths, outcome, err)

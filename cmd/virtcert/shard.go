@@ -4,13 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/virtcert/virtcert/reports"
-	"github.com/virtcert/virtcert/reports/bundle"
-	"github.com/virtcert/virtcert/reports/html"
 	"github.com/virtcert/virtcert/reports/journal"
 	"github.com/virtcert/virtcert/reports/rundir"
 	"github.com/virtcert/virtcert/resolve"
@@ -43,23 +39,6 @@ func applyShard(rr *resolve.Run, spec string, res *rundir.Resumed) error {
 		return err
 	}
 	return rr.Shard(i, n)
-}
-
-// writeMerged writes a merged run's bundle with the shards' artifacts.
-func writeMerged(d *rundir.Dir, run *reports.Run, arts []bundle.Artifact, signKey string) (reportPaths, error) {
-	dir := d.Path()
-	opt := bundle.Options{HTML: html.Options{Generated: time.Now()}}
-	if signKey != "" {
-		k, err := bundle.LoadPrivateKey(signKey)
-		if err != nil {
-			return reportPaths{dir: dir}, err
-		}
-		opt.SignKey = k
-	}
-	if err := bundle.Write(d, run, arts, opt); err != nil {
-		return reportPaths{dir: dir}, err
-	}
-	return reportPaths{dir: dir, results: filepath.Join(dir, ResultsFile), junit: filepath.Join(dir, JUnitFile), html: filepath.Join(dir, HTMLFile)}, nil
 }
 
 // printSources says which shards were merged and how each was verified.

@@ -251,96 +251,115 @@ func Replay(dir string) (*reports.Run, error) {
 
 // Build folds records into a run.
 func Build(recs []Record) (*reports.Run, error) {
-	run := &reports.Run{Schema: reports.SchemaVersion}
-	byID := map[string]*reports.Target{}
-	target := func(id string) *reports.Target {
-		t := byID[id]
-		if t == nil {
-			t = &reports.Target{ID: id, Results: []*reports.Result{}}
-			byID[id] = t
-			run.Targets = append(run.Targets, t)
-		}
-		return t
-	}
-	started := false
+	b := &builder{run: &reports.Run{Schema: reports.SchemaVersion}, byID: map[string]*reports.Target{}}
 	for _, r := range recs {
-		switch r.Type {
-		case RunStarted, RunResumed:
-			if r.Type == RunStarted || !started {
-				run.ID, run.PlanHash, run.PlanName = r.RunID, r.PlanHash, r.PlanName
-				if r.Shard != nil {
-					run.Shard = r.Shard
-				}
-				if run.Started.IsZero() {
-					run.Started = r.Time
-				}
-			}
-			if r.Version != "" {
-				run.Version = r.Version
-			}
-			started = true
-			// A resumed run is not finished until it says so again.
-			run.Complete, run.Finished = false, time.Time{}
-		case TargetStarted:
-			if r.Target == "" {
-				continue
-			}
-			t := target(r.Target)
-			t.Host, t.Image, t.Compare, t.Profile = r.Host, r.Image, r.Compare, r.Profile
-			if r.HostInfo != nil {
-				t.HostInfo = *r.HostInfo
-			}
-			if t.Started.IsZero() {
-				t.Started = r.Time
-			}
-			// Resumed: not finished until a new target_finished.
-			t.Finished, t.Error = time.Time{}, ""
-		case TargetProvisioned:
-			if r.Target == "" {
-				continue
-			}
-			t := target(r.Target)
-			if r.Guest != nil {
-				t.Guest = *r.Guest
-			}
-		case CheckResult:
-			if r.Target == "" || r.Result == nil {
-				continue
-			}
-			t := target(r.Target)
-			replaced := false
-			for i, old := range t.Results {
-				if old.Check == r.Result.Check {
-					t.Results[i], replaced = r.Result, true
-				}
-			}
-			if !replaced {
-				t.Results = append(t.Results, r.Result)
-			}
-		case TargetFinished:
-			if r.Target == "" {
-				continue
-			}
-			t := target(r.Target)
-			t.Error = r.Error
-			t.Finished = r.Time
-			if r.Guest != nil {
-				t.Guest = *r.Guest
-			}
-			for _, a := range r.Artifacts {
-				if !slices.Contains(t.Artifacts, a) {
-					t.Artifacts = append(t.Artifacts, a)
-				}
-			}
-		case RunFinished:
-			run.Complete = true
-			run.Finished = r.Time
-		}
+		b.add(r)
 	}
-	if !started {
+	if !b.started {
 		return nil, errors.New("journal: no run_started record (not a virtcert journal, or empty)")
 	}
-	return run, nil
+	return b.run, nil
+}
+
+// builder is Build's state: the run so far and its targets by ID.
+type builder struct {
+	run     *reports.Run
+	byID    map[string]*reports.Target
+	started bool
+}
+
+// add folds one record into the run. A target record without a target
+// (and a check result without a result) is ignored.
+func (b *builder) add(r Record) {
+	switch r.Type {
+	case RunStarted, RunResumed:
+		b.runStarted(r)
+	case TargetStarted, TargetProvisioned, TargetFinished, CheckResult:
+		if r.Target == "" || r.Type == CheckResult && r.Result == nil {
+			return
+		}
+		b.targetRecord(b.target(r.Target), r)
+	case RunFinished:
+		b.run.Complete = true
+		b.run.Finished = r.Time
+	}
+}
+
+// target returns the target id, added in the order targets first appear.
+func (b *builder) target(id string) *reports.Target {
+	t := b.byID[id]
+	if t == nil {
+		t = &reports.Target{ID: id, Results: []*reports.Result{}}
+		b.byID[id] = t
+		b.run.Targets = append(b.run.Targets, t)
+	}
+	return t
+}
+
+func (b *builder) runStarted(r Record) {
+	run := b.run
+	if r.Type == RunStarted || !b.started {
+		run.ID, run.PlanHash, run.PlanName = r.RunID, r.PlanHash, r.PlanName
+		if r.Shard != nil {
+			run.Shard = r.Shard
+		}
+		if run.Started.IsZero() {
+			run.Started = r.Time
+		}
+	}
+	if r.Version != "" {
+		run.Version = r.Version
+	}
+	b.started = true
+	// A resumed run is not finished until it says so again.
+	run.Complete, run.Finished = false, time.Time{}
+}
+
+// targetRecord folds a target_* or check_result record into t.
+func (b *builder) targetRecord(t *reports.Target, r Record) {
+	switch r.Type {
+	case TargetStarted:
+		t.Host, t.Image, t.Compare, t.Profile = r.Host, r.Image, r.Compare, r.Profile
+		if r.HostInfo != nil {
+			t.HostInfo = *r.HostInfo
+		}
+		if t.Started.IsZero() {
+			t.Started = r.Time
+		}
+		// Resumed: not finished until a new target_finished.
+		t.Finished, t.Error = time.Time{}, ""
+	case TargetProvisioned:
+		if r.Guest != nil {
+			t.Guest = *r.Guest
+		}
+	case CheckResult:
+		setResult(t, r.Result)
+	case TargetFinished:
+		t.Error = r.Error
+		t.Finished = r.Time
+		if r.Guest != nil {
+			t.Guest = *r.Guest
+		}
+		for _, a := range r.Artifacts {
+			if !slices.Contains(t.Artifacts, a) {
+				t.Artifacts = append(t.Artifacts, a)
+			}
+		}
+	}
+}
+
+// setResult records res on t, in place of an earlier result of the same
+// check (a resumed run keeps the last).
+func setResult(t *reports.Target, res *reports.Result) {
+	replaced := false
+	for i, old := range t.Results {
+		if old.Check == res.Check {
+			t.Results[i], replaced = res, true
+		}
+	}
+	if !replaced {
+		t.Results = append(t.Results, res)
+	}
 }
 
 // Start returns the first run_started record: the run ID and the resolved

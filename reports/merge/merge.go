@@ -69,78 +69,119 @@ func Runs(shards []*reports.Run, opt Options) (*reports.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	first := shards[0]
-	out := &reports.Run{Schema: reports.SchemaVersion, ID: first.ID, Version: first.Version, PlanHash: first.PlanHash,
-		PlanName: first.PlanName, Started: first.Started, Finished: first.Finished, Complete: true}
-	ids := map[string]bool{}
-	versions := []string{}
-	where := map[string]int{} // target ID -> index in out.Targets
-	from := map[string]string{}
-	waivers := map[string]int{}
+	m := newMerger(shards[0], opt)
 	for _, s := range shards {
-		if s.PlanHash != first.PlanHash {
-			return nil, fmt.Errorf("merge: shard %s has plan %s, shard %s has plan %s: %w", first.ID, short(first.PlanHash), s.ID, short(s.PlanHash), ErrPlanMismatch)
+		if s.PlanHash != m.first.PlanHash {
+			return nil, fmt.Errorf("merge: shard %s has plan %s, shard %s has plan %s: %w", m.first.ID, short(m.first.PlanHash), s.ID, short(s.PlanHash), ErrPlanMismatch)
 		}
-		if s.ID != first.ID {
-			out.ID = ""
+		m.header(s)
+		if err := m.targets(s); err != nil {
+			return nil, err
 		}
-		ids[s.ID] = true
-		for _, x := range s.Shards {
-			ids[x] = true
-		}
-		if !slices.Contains(versions, s.Version) {
-			versions = append(versions, s.Version)
-		}
-		if !s.Started.IsZero() && (out.Started.IsZero() || s.Started.Before(out.Started)) {
-			out.Started = s.Started
-		}
-		if s.Finished.After(out.Finished) {
-			out.Finished = s.Finished
-		}
-		out.Complete = out.Complete && s.Complete
-		if out.PlanName == "" {
-			out.PlanName = s.PlanName
-		}
-		for _, t := range s.Targets {
-			if i, dup := where[t.ID]; dup {
-				if !opt.LastWins {
-					return nil, fmt.Errorf("merge: %s is in shard %s and in shard %s: %w (use last-wins to take the later one)", t.ID, from[t.ID], s.ID, ErrDuplicateTarget)
-				}
-				out.Targets[i] = t
-				from[t.ID] = s.ID
-				continue
-			}
-			where[t.ID] = len(out.Targets)
-			from[t.ID] = s.ID
-			out.Targets = append(out.Targets, t)
-		}
-		for _, w := range s.Waivers {
-			k := fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", w.Check, w.Host, w.Image, w.Expires.Format("2006-01-02"), w.Expired)
-			if i, ok := waivers[k]; ok {
-				out.Waivers[i].Covers = append(out.Waivers[i].Covers, w.Covers...)
-				continue
-			}
-			waivers[k] = len(out.Waivers)
-			w.Covers = append([]string(nil), w.Covers...)
-			out.Waivers = append(out.Waivers, w)
-		}
+		m.waivers(s)
 	}
 	if matrix != nil {
-		orderBy(out.Targets, matrix)
+		orderBy(m.out.Targets, matrix)
 	}
-	out.Version = strings.Join(versions, ", ")
-	for id := range ids {
+	m.finish()
+	return m.out, nil
+}
+
+// merger is Runs' state: the merged run so far, and what it has seen.
+type merger struct {
+	opt      Options
+	first    *reports.Run
+	out      *reports.Run
+	ids      map[string]bool   // run IDs merged (shards and theirs)
+	versions []string          // distinct virtcert versions, in order
+	where    map[string]int    // target ID -> index in out.Targets
+	from     map[string]string // target ID -> run ID it came from
+	waiverAt map[string]int    // waiver key -> index in out.Waivers
+}
+
+func newMerger(first *reports.Run, opt Options) *merger {
+	out := &reports.Run{Schema: reports.SchemaVersion, ID: first.ID, Version: first.Version, PlanHash: first.PlanHash,
+		PlanName: first.PlanName, Started: first.Started, Finished: first.Finished, Complete: true}
+	return &merger{opt: opt, first: first, out: out, ids: map[string]bool{}, versions: []string{},
+		where: map[string]int{}, from: map[string]string{}, waiverAt: map[string]int{}}
+}
+
+// header folds s's run ID, version, times, completeness and plan name.
+func (m *merger) header(s *reports.Run) {
+	out := m.out
+	if s.ID != m.first.ID {
+		out.ID = ""
+	}
+	m.ids[s.ID] = true
+	for _, x := range s.Shards {
+		m.ids[x] = true
+	}
+	if !slices.Contains(m.versions, s.Version) {
+		m.versions = append(m.versions, s.Version)
+	}
+	if !s.Started.IsZero() && (out.Started.IsZero() || s.Started.Before(out.Started)) {
+		out.Started = s.Started
+	}
+	if s.Finished.After(out.Finished) {
+		out.Finished = s.Finished
+	}
+	out.Complete = out.Complete && s.Complete
+	if out.PlanName == "" {
+		out.PlanName = s.PlanName
+	}
+}
+
+// targets adds s's targets; one already merged is refused, or with
+// LastWins replaced in place.
+func (m *merger) targets(s *reports.Run) error {
+	for _, t := range s.Targets {
+		if i, dup := m.where[t.ID]; dup {
+			if !m.opt.LastWins {
+				return fmt.Errorf("merge: %s is in shard %s and in shard %s: %w (use last-wins to take the later one)", t.ID, m.from[t.ID], s.ID, ErrDuplicateTarget)
+			}
+			m.out.Targets[i] = t
+			m.from[t.ID] = s.ID
+			continue
+		}
+		m.where[t.ID] = len(m.out.Targets)
+		m.from[t.ID] = s.ID
+		m.out.Targets = append(m.out.Targets, t)
+	}
+	return nil
+}
+
+// waivers adds s's waiver notes; one the same as an earlier one (check,
+// host, image, expiry) adds only the results it covers.
+func (m *merger) waivers(s *reports.Run) {
+	for _, w := range s.Waivers {
+		k := fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%v", w.Check, w.Host, w.Image, w.Expires.Format("2006-01-02"), w.Expired)
+		if i, ok := m.waiverAt[k]; ok {
+			m.out.Waivers[i].Covers = append(m.out.Waivers[i].Covers, w.Covers...)
+			continue
+		}
+		m.waiverAt[k] = len(m.out.Waivers)
+		w.Covers = append([]string(nil), w.Covers...)
+		m.out.Waivers = append(m.out.Waivers, w)
+	}
+}
+
+// finish sets the merged version, the run IDs merged, and the merged
+// run's ID: the shards' common one, else opt.ID, else one derived from
+// the shards' IDs.
+func (m *merger) finish() {
+	out := m.out
+	out.Version = strings.Join(m.versions, ", ")
+	for id := range m.ids {
 		out.Shards = append(out.Shards, id)
 	}
 	sort.Strings(out.Shards)
 	if out.ID == "" {
-		out.ID = opt.ID
+		out.ID = m.opt.ID
 		if out.ID == "" {
 			h := sha256.Sum256([]byte(strings.Join(out.Shards, "\n")))
 			out.ID = "merged-" + hex.EncodeToString(h[:6])
 		}
 	}
-	return out, nil
 }
 
 func short(h string) string {

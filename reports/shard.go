@@ -54,22 +54,40 @@ func (s *ShardSource) Text() string {
 	return t
 }
 
+// ShardSource.Bundle values: how a merged shard's origin was checked.
+const (
+	BundleVerified   = "VERIFIED"   // intact, signed by a trusted key
+	BundleUnverified = "UNVERIFIED" // accepted without proof of origin
+)
+
+// Verified reports whether a trusted key proved where s came from. It is
+// the one test of a source's verified-ness: report merge's refusals, its
+// carrying of a merged run's own sources, and the UNVERIFIED banner all
+// ask it.
+func (s *ShardSource) Verified() bool { return s.Bundle == BundleVerified }
+
+// UnverifiedRuns lists the run IDs of the sources that are not Verified,
+// sorted, each once (nil: every source is, or the run is not merged).
+func (r *Run) UnverifiedRuns() []string {
+	var weak []string
+	for i := range r.Sources {
+		if !r.Sources[i].Verified() {
+			weak = append(weak, r.Sources[i].RunID)
+		}
+	}
+	slices.Sort(weak)
+	return slices.Compact(weak)
+}
+
 // UnverifiedBanner is a warning when any shard a merged run was made of
 // is not VERIFIED (merged with --allow-unsigned, or merged from a run
 // that took one so): no trusted key proves where those results came
 // from. Empty when every source is VERIFIED or the run is not merged.
 func (r *Run) UnverifiedBanner() string {
-	var weak []string
-	for _, s := range r.Sources {
-		if s.Bundle != "VERIFIED" {
-			weak = append(weak, s.RunID)
-		}
-	}
+	weak := r.UnverifiedRuns()
 	if len(weak) == 0 {
 		return ""
 	}
-	slices.Sort(weak)
-	weak = slices.Compact(weak)
 	return fmt.Sprintf("UNVERIFIED: %d of %d merged shard source(s) (run %s) were accepted without proof of origin (--allow-unsigned); no trusted key vouches for their results, whoever signed this bundle",
 		len(weak), len(r.Sources), strings.Join(weak, ", "))
 }

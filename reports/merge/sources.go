@@ -39,7 +39,7 @@ var (
 
 // Unverified is ShardSource.Bundle of a shard accepted without proof of
 // origin (AllowUnsigned).
-const Unverified = "UNVERIFIED"
+const Unverified = reports.BundleUnverified
 
 // MaxArtifact bounds one artifact file copied from a shard.
 const MaxArtifact = 64 << 20
@@ -66,7 +66,7 @@ func inner(p string, outer reports.ShardSource, r *reports.Run) []reports.ShardS
 	for _, s := range r.Sources {
 		s.Path = s.Path + " (in " + p + ")"
 		s.Targets = slices.Clone(s.Targets)
-		if outer.Bundle != "VERIFIED" || s.Bundle != "VERIFIED" {
+		if !outer.Verified() || !s.Verified() {
 			s.Bundle, s.Signer = Unverified, ""
 		}
 		out = append(out, s)
@@ -89,12 +89,12 @@ func source1(p string, opt Options) (*reports.Run, reports.ShardSource, error) {
 		case rep.Failed():
 			return nil, src, fmt.Errorf("merge: shard %s FAILED verification (%s): %w", p, failure(rep), ErrShardFailed)
 		case rep.OK():
-			src.Bundle, src.Signer = rep.Verdict(), rep.Signer
+			src.Bundle, src.Signer = reports.BundleVerified, rep.Signer
 		default:
 			why = "signature " + rep.Signature
 		}
 	}
-	if src.Bundle != "VERIFIED" && !opt.AllowUnsigned {
+	if !src.Verified() && !opt.AllowUnsigned {
 		return nil, src, fmt.Errorf("merge: shard %s is UNVERIFIED: %s; give the shards' signer's public key with --pub (or --allow-unsigned to merge it, recorded as UNVERIFIED): %w", p, why, ErrShardUnverified)
 	}
 	r, err := rundir.Load(p)
@@ -105,12 +105,10 @@ func source1(p string, opt Options) (*reports.Run, reports.ShardSource, error) {
 	// whole, however its own bundle is signed: re-signing a merge must
 	// not launder its shards.
 	var weak []string
-	for _, s := range r.Sources {
-		if s.Bundle != "VERIFIED" {
-			weak = append(weak, "run "+reports.Line(s.RunID))
-		}
+	for _, id := range r.UnverifiedRuns() {
+		weak = append(weak, "run "+reports.Line(id))
 	}
-	if len(weak) > 0 && src.Bundle == "VERIFIED" {
+	if len(weak) > 0 && src.Verified() {
 		src.Bundle, src.Signer = Unverified, ""
 		if !opt.AllowUnsigned {
 			return nil, src, fmt.Errorf("merge: shard %s is UNVERIFIED: it is a merged run that took %s UNVERIFIED (its own signature does not vouch for them); verify those shards and merge again (or --allow-unsigned to merge it, recorded as UNVERIFIED): %w", p, strings.Join(weak, ", "), ErrShardUnverified)

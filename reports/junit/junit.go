@@ -338,6 +338,9 @@ func EvidenceText(r *reports.Result) string {
 		if e.Duration > 0 {
 			fmt.Fprintf(&b, "    duration: %ss\n", secs(e.Duration))
 		}
+		if e.Gathered != "" {
+			fmt.Fprintf(&b, "    gathered: %s\n", c(e.Gathered))
+		}
 		if e.Output != "" {
 			b.WriteString("    output:\n")
 			for _, l := range strings.Split(strings.TrimRight(c(e.Output), "\n"), "\n") {

@@ -37,7 +37,11 @@ UNVERIFIED in every report. Sharded runs must be all n shards of one
 split of one plan, each once.
 Exit codes: 0 merged, 2 refused (a missing, doubled or foreign shard,
 shards of different plans, an unverified or tampered shard, bad usage),
-3 the reports could not be written.`,
+3 the reports could not be written. Like report DIR, merge renders and
+does not judge: it exits 0 on a merged NOT CERTIFIED or INCOMPLETE run
+too (each shard's run already exited with its own verdict, and a CI job
+that merges must still publish the certificate). The verdict is in the
+summary it prints and in results.json.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {

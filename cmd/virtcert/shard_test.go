@@ -128,6 +128,11 @@ func TestShardMergeEqualsWhole(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("merge: %d %v\n%s", code, err, out)
 	}
+	// The shards are NOT CERTIFIED (the whole run exits 1 or 3), and the
+	// merge still exits 0: it renders, it does not judge (USAGE.md).
+	if v := normalRun(t, merged).Verdict(); v == reports.Certified || !strings.Contains(out, string(v)) {
+		t.Errorf("merged verdict %s, summary:\n%s\nwant a NOT CERTIFIED run merged with exit 0 and its verdict printed", v, out)
+	}
 	for _, s := range []string{"1/3", "2/3", "3/3"} {
 		if !regexp.MustCompile(`shard ` + s + ` +run \S+ \(.*\): 2 target\(s\), bundle VERIFIED signed by SHA256:[0-9a-f]{64}`).MatchString(out) {
 			t.Errorf("merge output does not record shard %s as verified:\n%s", s, out)

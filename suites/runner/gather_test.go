@@ -221,19 +221,39 @@ func TestSnapshotDroppedAfterChange(t *testing.T) {
 	}
 }
 
+// markerChecks are ro's read-only checks (their IDs, so the profile
+// applies to them) reduced to one read each, "echo read-marker-I",
+// runnable anywhere; timeout, when set, replaces theirs.
+func markerChecks(ro []suites.Check, timeout time.Duration) []suites.Check {
+	var checks []suites.Check
+	for i, c := range ro {
+		read := fmt.Sprintf("echo read-marker-%d", i)
+		c.Reads, c.Needs, c.Keys, c.Hypervisors, c.OS = []string{read}, nil, nil, nil, nil
+		if timeout > 0 {
+			c.Timeout = timeout
+		}
+		c.Run = func(t *suites.T) { t.Run("read", read) }
+		checks = append(checks, c)
+	}
+	return checks
+}
+
+// markerAnswer runs a marker check's command (alone or in a gather) with
+// the local sh; anything else goes to the fake guest's defaults.
+func markerAnswer(ctx context.Context, cmd transport.Command) (transport.Result, error, bool) {
+	if !strings.Contains(cmd.Cmd, "read-marker") {
+		return transport.Result{}, nil, false
+	}
+	out, err := exec.CommandContext(ctx, "sh", "-c", cmd.Cmd).Output()
+	return transport.Result{Cmd: cmd.Cmd, Stdout: out}, err, true
+}
+
 // TestGatherLeavesOutProfileSkippedChecks: a read-only check that the
 // profile skips adds nothing to the gather (its commands never reach the
 // guest) and does not break its neighbours' block.
 func TestGatherLeavesOutProfileSkippedChecks(t *testing.T) {
 	ro, _ := readOnlyCatalog()
-	var checks []suites.Check
-	for i, id := range []string{ro[0].ID, ro[1].ID, ro[2].ID} {
-		read := fmt.Sprintf("echo read-marker-%d", i)
-		c, _ := suites.Lookup(id)
-		c.Reads, c.Needs, c.Keys, c.Hypervisors, c.OS = []string{read}, nil, nil, nil, nil
-		c.Run = func(t *suites.T) { t.Run("read", read) }
-		checks = append(checks, c)
-	}
+	checks := markerChecks(ro[:3], 0)
 	overrides := filepath.Join(t.TempDir(), "overrides.yaml")
 	if err := os.WriteFile(overrides, []byte("name: skip-one\nchecks:\n  "+ro[1].ID+":\n    skip: not on this host\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -245,11 +265,7 @@ func TestGatherLeavesOutProfileSkippedChecks(t *testing.T) {
 		mu.Lock()
 		sent = append(sent, cmd.Cmd)
 		mu.Unlock()
-		if !strings.Contains(cmd.Cmd, "read-marker") {
-			return transport.Result{}, nil, false
-		}
-		out, err := exec.CommandContext(ctx, "sh", "-c", cmd.Cmd).Output()
-		return transport.Result{Cmd: cmd.Cmd, Stdout: out}, err, true
+		return markerAnswer(ctx, cmd)
 	}
 	o := opts(t, h, d, checks...)
 	run, _, err := runP(context.Background(), testPlan(t, "profile_overrides: "+overrides+"\nmatrix: [{host: h1, image: tiny}]\n"), o)
@@ -284,15 +300,7 @@ func TestGatherLeavesOutProfileSkippedChecks(t *testing.T) {
 // the gather as it caps each check, instead of a fixed 2 minutes.
 func TestGatherHonoursThePlanCheckTimeout(t *testing.T) {
 	ro, _ := readOnlyCatalog()
-	var checks []suites.Check
-	for i, id := range []string{ro[0].ID, ro[1].ID} {
-		read := fmt.Sprintf("echo read-marker-%d", i)
-		c, _ := suites.Lookup(id)
-		c.Reads, c.Needs, c.Keys, c.Hypervisors, c.OS = []string{read}, nil, nil, nil, nil
-		c.Timeout = 10 * time.Minute
-		c.Run = func(t *suites.T) { t.Run("read", read) }
-		checks = append(checks, c)
-	}
+	checks := markerChecks(ro[:2], 10*time.Minute)
 	h, d := newFakeHost(), &fakeDial{}
 	var mu sync.Mutex
 	var bounds []time.Duration
@@ -302,11 +310,7 @@ func TestGatherHonoursThePlanCheckTimeout(t *testing.T) {
 			bounds = append(bounds, cmd.Timeout)
 			mu.Unlock()
 		}
-		if !strings.Contains(cmd.Cmd, "read-marker") {
-			return transport.Result{}, nil, false
-		}
-		out, err := exec.CommandContext(ctx, "sh", "-c", cmd.Cmd).Output()
-		return transport.Result{Cmd: cmd.Cmd, Stdout: out}, err, true
+		return markerAnswer(ctx, cmd)
 	}
 	o := opts(t, h, d, checks...)
 	p := parsePlan(t, `name: test

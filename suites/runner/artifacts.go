@@ -30,13 +30,24 @@ func (r *runner) saveConsole(g drivers.Guest, dir string, t *reports.Target) {
 	r.addArtifact(t, filepath.Join(dir, name), b)
 }
 
-// keep leaves a failed target's guest running and writes how to reach
-// it: an ssh_config with the pinned host key in its own known_hosts.
+// keep leaves a failed target's guest running, writes how to reach it
+// (keepSSH, keepWinRM by the guest's OS), and records and says so.
 func (r *runner) keep(t *reports.Target, s *session, dir string) {
+	k := Kept{Target: t.ID, Guest: s.g.Name()}
 	if s.guestOS == "windows" {
-		r.keepWindows(t, s, dir)
-		return
+		r.keepWinRM(&k, s, dir)
+	} else {
+		r.keepSSH(&k, s, dir)
 	}
+	r.outMu.Lock()
+	r.out.Kept = append(r.out.Kept, k)
+	r.outMu.Unlock()
+	r.progress(t.ID, "kept guest %s for debugging: %s (remove it with: virtcert sweep --run %s)", k.Guest, k.Command, r.label)
+}
+
+// keepSSH writes an ssh_config with the pinned host key in its own
+// known_hosts.
+func (r *runner) keepSSH(k *Kept, s *session, dir string) {
 	host, port, err := net.SplitHostPort(s.addr)
 	if err != nil {
 		host, port = s.addr, "22"
@@ -46,32 +57,24 @@ func (r *runner) keep(t *reports.Target, s *session, dir string) {
 	key, _ := filepath.Abs(filepath.Join(r.keyDir, "id_ed25519"))
 	khAbs, _ := filepath.Abs(kh)
 	cfg := fmt.Sprintf("Host %s\n  HostName %s\n  Port %s\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n",
-		s.g.Name(), host, port, s.access.User, key, khAbs)
+		k.Guest, host, port, s.access.User, key, khAbs)
 	sc := filepath.Join(dir, "ssh_config")
 	_ = r.writeArtifact(sc, []byte(cfg))
 	scAbs, _ := filepath.Abs(sc)
-	k := Kept{Target: t.ID, Guest: s.g.Name(), SSHConfig: scAbs, Command: fmt.Sprintf("ssh -F %s %s", scAbs, s.g.Name())}
-	r.outMu.Lock()
-	r.out.Kept = append(r.out.Kept, k)
-	r.outMu.Unlock()
-	r.progress(t.ID, "kept guest %s for debugging: %s (remove it with: virtcert sweep --run %s)", s.g.Name(), k.Command, r.label)
+	k.SSHConfig, k.Command = scAbs, fmt.Sprintf("ssh -F %s %s", scAbs, k.Guest)
 }
 
-// keepWindows leaves a failed Windows guest running and writes how to
-// reach it over WinRM: address, account and the pinned certificate. The
-// password is never written to the run directory; it is on the guest's
-// config drive (meta_data.json admin_pass), which stays on the host.
-func (r *runner) keepWindows(t *reports.Target, s *session, dir string) {
+// keepWinRM writes how to reach a Windows guest over WinRM: address,
+// account and the pinned certificate. The password is never written to
+// the run directory; it is on the guest's config drive (meta_data.json
+// admin_pass), which stays on the host.
+func (r *runner) keepWinRM(k *Kept, s *session, dir string) {
 	txt := fmt.Sprintf("WinRM over HTTPS: %s\nuser: %s\ncertificate: %s (pin it; it is the only one to trust)\npassword: admin_pass in the guest's config drive (openstack/latest/meta_data.json), not saved here\n",
 		s.addr, s.access.User, s.access.HostKey)
 	p := filepath.Join(dir, "winrm.txt")
 	_ = r.writeArtifact(p, []byte(txt))
 	abs, _ := filepath.Abs(p)
-	k := Kept{Target: t.ID, Guest: s.g.Name(), Command: "see " + abs}
-	r.outMu.Lock()
-	r.out.Kept = append(r.out.Kept, k)
-	r.outMu.Unlock()
-	r.progress(t.ID, "kept guest %s for debugging: %s (remove it with: virtcert sweep --run %s)", s.g.Name(), k.Command, r.label)
+	k.Command = "see " + abs
 }
 
 // fingerprint records the guest half of the environment.

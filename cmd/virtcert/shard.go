@@ -18,16 +18,15 @@ import (
 // the resumed run gets the same targets.
 func applyShard(rr *resolve.Run, spec string, res *rundir.Resumed) error {
 	if res != nil {
-		for _, r := range res.Records {
-			if r.Type == journal.RunStarted && r.Shard != nil {
-				if err := rr.Shard(r.Shard.Index, r.Shard.Count); err != nil {
-					return err
-				}
-				if !slices.Equal(rr.ShardInfo.Matrix, r.Shard.Matrix) {
-					return exitf(ExitInput, "--resume: the saved plan's targets differ from those shard %s split; the run directory was changed", r.Shard)
-				}
-				return nil
-			}
+		st, _ := journal.Start(res.Records) // rundir.Resume made sure there is one
+		if st.Shard == nil {
+			return nil
+		}
+		if err := rr.Shard(st.Shard.Index, st.Shard.Count); err != nil {
+			return err
+		}
+		if !slices.Equal(rr.ShardInfo.Matrix, st.Shard.Matrix) {
+			return exitf(ExitInput, "--resume: the saved plan's targets differ from those shard %s split; the run directory was changed", st.Shard)
 		}
 		return nil
 	}

@@ -188,3 +188,28 @@ func TestGatherBoundedByTheBlocksTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// TestSkippedCheckKeepsTheSnapshot: a check that will not run (runs
+// false: a need not met, or the profile skips it) neither drops the
+// snapshot nor gathers, whether or not it is read-only: it touches
+// nothing in the guest, so the block around it is gathered once.
+func TestSkippedCheckKeepsTheSnapshot(t *testing.T) {
+	x := &shOS{}
+	tg := &Target{OS: x}
+	todo := []Check{{ID: "a.x", Reads: []string{"echo x"}}, {ID: "a.change"}, {ID: "a.y", Reads: []string{"echo y"}}}
+	runs := func(c Check) bool { return c.ID != "a.change" }
+	for i := range todo {
+		if err := PrepareSnapshot(context.Background(), tg, todo, i, runs, 0); err != nil {
+			t.Fatal(err)
+		}
+		if tg.Snapshot == nil {
+			t.Fatalf("no snapshot at %s", todo[i].ID)
+		}
+	}
+	if x.runs != 1 {
+		t.Errorf("%d gathers, want 1: the skipped check broke the block", x.runs)
+	}
+	if r, ok := tg.Snapshot.serve(x, "echo y"); !ok || string(r.Stdout) != "y\n" {
+		t.Errorf("a.y not served from the one gather: %v %q", ok, r.Stdout)
+	}
+}

@@ -12,8 +12,9 @@ import (
 // guest as it was.
 func ReadOnly(c Check) bool { return len(c.Reads) > 0 && !c.Disruptive }
 
-// PrepareSnapshot is called before todo[i] runs on tg. A check that is not
-// read-only drops the snapshot first (it may change the guest, or measure
+// PrepareSnapshot is called before todo[i] runs on tg. A check that will
+// not run (runs false) changes nothing: it touches no guest. A check that
+// is not read-only drops the snapshot first (it may change the guest, or measure
 // it: nothing read before it may be served after it). A read-only check
 // without a snapshot gets one: the commands of it and of the read-only
 // checks that follow it without a break, gathered in one round trip. It
@@ -25,6 +26,9 @@ func ReadOnly(c Check) bool { return len(c.Reads) > 0 && !c.Disruptive }
 // block's checks (and by GatherTimeout), so it never outlasts the time
 // any of them would have had for its own commands.
 func PrepareSnapshot(ctx context.Context, tg *Target, todo []Check, i int, runs func(Check) bool, limit time.Duration) error {
+	if runs != nil && !runs(todo[i]) {
+		return nil
+	}
 	if !ReadOnly(todo[i]) {
 		tg.Snapshot = nil
 		return nil

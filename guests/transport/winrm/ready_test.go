@@ -150,3 +150,20 @@ func TestWaitReadyPinMismatchAtTheDeadlineIsSecurityError(t *testing.T) {
 		t.Fatalf("%d requests reached the unpinned listener", n)
 	}
 }
+
+// A login still refused when ctx's deadline comes is the AuthError (of
+// class input) with the count so far, not a "not ready" network error.
+func TestWaitReadyRefusedAtTheDeadlineIsAuthError(t *testing.T) {
+	early, _ := bootingPassword(t)
+	opts := fast
+	opts.MaxAuthFailures = 1000
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, _, err := winrm.WaitReady(ctx, early.config(), opts)
+	if _, ok := errors.AsType[*transport.AuthError](err); !ok || drivers.ClassOf(err) != drivers.ClassInput {
+		t.Fatalf("err = %v (class %v), want an AuthError of class input", err, drivers.ClassOf(err))
+	}
+	if !strings.HasPrefix(err.Error(), "giving up after ") || strings.Contains(err.Error(), "not ready") {
+		t.Fatalf("err %v: want the refused logins counted", err)
+	}
+}

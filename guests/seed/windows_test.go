@@ -148,36 +148,59 @@ func TestWindowsSeedChecker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	otherPFX, err := other.PFX()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ud := string(good[UserDataFile])
 	listener := listenerRE.FindString(ud)
-	mutate := map[string]func(map[string][]byte){
-		"no listener": func(f map[string][]byte) { f[UserDataFile] = []byte(strings.Replace(ud, listener, "", 1)) },
-		"HTTP listener": func(f map[string][]byte) {
+	pfx := regexp.MustCompile(`FromBase64String\('([A-Za-z0-9+/=]+)'\)`).FindStringSubmatch(ud)[1]
+	const noListener = "user_data does not create exactly one HTTPS listener"
+	// Each broken seed, and the complaint it must draw (not just any).
+	mutate := map[string]struct {
+		m    func(map[string][]byte)
+		want string
+	}{
+		"no listener": {func(f map[string][]byte) { f[UserDataFile] = []byte(strings.Replace(ud, listener, "", 1)) }, noListener},
+		"HTTP listener": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.Replace(ud, "-Transport HTTPS -Address", "-Transport HTTP -Address", 1))
-		},
-		"other hostname": func(f map[string][]byte) {
+		}, noListener},
+		"other hostname": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.Replace(ud, "-HostName '"+w.Hostname+"'", "-HostName 'other'", 1))
-		},
-		"other thumbprint": func(f map[string][]byte) {
+		}, noListener},
+		"other thumbprint": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.ReplaceAll(ud, w.Cert.Thumbprint(), other.Thumbprint()))
-		},
-		"no header": func(f map[string][]byte) { f[UserDataFile] = []byte(strings.TrimPrefix(ud, "#ps1_sysnative\n")) },
-		"no firewall": func(f map[string][]byte) {
+		}, noListener},
+		"other PFX": {func(f map[string][]byte) {
+			f[UserDataFile] = []byte(strings.Replace(ud, pfx, base64.StdEncoding.EncodeToString([]byte(otherPFX.Reveal())), 1))
+		}, "PFX certificate is not the pinned one"},
+		"no header": {func(f map[string][]byte) { f[UserDataFile] = []byte(strings.TrimPrefix(ud, "#ps1_sysnative\n")) }, "#ps1_sysnative"},
+		"no firewall": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.Replace(ud, "-LocalPort 5986", "-LocalPort 5985", 1))
-		},
-		"no user_data": func(f map[string][]byte) { delete(f, UserDataFile) },
-		"other password": func(f map[string][]byte) {
+		}, "user_data lacks -Direction Inbound"},
+		"errors go on": {func(f map[string][]byte) {
+			f[UserDataFile] = []byte(strings.Replace(ud, "$ErrorActionPreference = 'Stop'\n", "", 1))
+		}, "user_data lacks $ErrorActionPreference"},
+		"unrendered":   {func(f map[string][]byte) { f[UserDataFile] = []byte(ud + "# {{.Port}}\n") }, "unrendered template"},
+		"no user_data": {func(f map[string][]byte) { delete(f, UserDataFile) }, "config drive lacks"},
+		"other instance": {func(f map[string][]byte) {
+			f[MetaDataJSON] = bytes.Replace(f[MetaDataJSON], []byte(w.InstanceID), []byte("vc-other"), 1)
+		}, "meta_data.json uuid"},
+		"other password": {func(f map[string][]byte) {
 			f[MetaDataJSON] = bytes.Replace(f[MetaDataJSON], []byte(w.Password.Reveal()), []byte("x"), 1)
-		},
-		"password in script": func(f map[string][]byte) {
+		}, "does not carry the admin credential"},
+		"password in script": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(ud + "# " + w.Password.Reveal() + "\n")
-		},
+		}, "user_data holds the password"},
 	}
-	for name, m := range mutate {
+	for name, c := range mutate {
 		f := map[string][]byte{MetaDataJSON: bytes.Clone(good[MetaDataJSON]), UserDataFile: []byte(ud)}
-		m(f)
-		if bad := checkWindowsSeed(f, w); len(bad) == 0 {
+		c.m(f)
+		bad := checkWindowsSeed(f, w)
+		if len(bad) == 0 {
 			t.Errorf("%s: checker passed a seed that would not configure WinRM", name)
+		} else if !strings.Contains(strings.Join(bad, "\n"), c.want) {
+			t.Errorf("%s: checker failed it, but not with %q:\n%s", name, c.want, strings.Join(bad, "\n"))
 		}
 	}
 }

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/diskfs/go-diskfs/backend/file"
-	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -262,22 +260,7 @@ func TestWindowsISO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "config.iso")
-	if err := os.WriteFile(p, img, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	be, err := file.OpenFromPath(p, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
-	fs, err := iso9660.Read(be, int64(len(img)), 0, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l := strings.TrimRight(fs.Label(), "\x00 "); l != ConfigDriveLabel {
-		t.Errorf("label %q, want %q", l, ConfigDriveLabel)
-	}
+	fs, p := openISO(t, img, ConfigDriveLabel)
 	files := map[string][]byte{}
 	for _, f := range []string{MetaDataJSON, UserDataFile} {
 		b, err := fs.ReadFile(f)

@@ -20,26 +20,12 @@ func Now() (real, mono int64) {
 // MonoCheck reads CLOCK_MONOTONIC in a tight loop for d and counts
 // readings that went backwards.
 func MonoCheck(d time.Duration) MonoResult {
+	return monoScan(monotonicNow, d)
+}
+
+// monotonicNow is CLOCK_MONOTONIC in nanoseconds.
+func monotonicNow() int64 {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	prev := ts.Nano()
-	end := prev + d.Nanoseconds()
-	res := MonoResult{}
-	for {
-		_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-		now := ts.Nano()
-		res.Iterations++
-		if delta := now - prev; delta < 0 {
-			res.Decreases++
-			res.MaxBackstepNS = max(res.MaxBackstepNS, -delta)
-		} else {
-			res.MaxGapNS = max(res.MaxGapNS, delta)
-		}
-		prev = now
-		if now >= end {
-			break
-		}
-	}
-	res.Seconds = d.Seconds()
-	return res
+	return ts.Nano()
 }

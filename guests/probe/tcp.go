@@ -160,28 +160,11 @@ func TCPSend(ctx context.Context, addr string, d time.Duration, streams int) (TC
 	if streams < 1 || streams > 255 {
 		return res, fmt.Errorf("tcp client: streams must be 1..255, got %d", streams)
 	}
-	var dl net.Dialer
-	conns := make([]net.Conn, 0, streams)
-	closeAll := func() {
-		for _, c := range conns {
-			c.Close()
-		}
+	conns, err := dialStreams(ctx, addr, streams)
+	if err != nil {
+		return res, err
 	}
-	for i := 0; i < streams; i++ {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		c, err := dl.DialContext(cctx, "tcp", addr)
-		cancel()
-		if err != nil {
-			closeAll()
-			return res, fmt.Errorf("tcp client: connect %s: %w", addr, err)
-		}
-		if _, err := c.Write([]byte{byte(streams)}); err != nil {
-			c.Close()
-			closeAll()
-			return res, fmt.Errorf("tcp client: %w", err)
-		}
-		conns = append(conns, c)
-	}
+	closeAll := func() { closeConns(conns) }
 	stop := context.AfterFunc(ctx, closeAll)
 	defer stop()
 	defer closeAll()
@@ -194,32 +177,7 @@ func TCPSend(ctx context.Context, addr string, d time.Duration, streams int) (TC
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, tcpBuf)
-			for j := range buf {
-				buf[j] = byte(j * 7)
-			}
-			_ = c.SetWriteDeadline(end)
-			for time.Now().Before(end) {
-				if _, err := c.Write(buf); err != nil {
-					var ne net.Error
-					if errors.As(err, &ne) && ne.Timeout() {
-						break
-					}
-					errs[i] = err
-					return
-				}
-			}
-			_ = c.SetWriteDeadline(time.Time{})
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.CloseWrite()
-			}
-			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
-			var ack [8]byte
-			if _, err := io.ReadFull(c, ack[:]); err != nil {
-				errs[i] = fmt.Errorf("no acknowledgement from receiver: %w", err)
-				return
-			}
-			res.PerStream[i] = int64(binary.BigEndian.Uint64(ack[:]))
+			res.PerStream[i], errs[i] = sendStream(c, end)
 		}()
 	}
 	wg.Wait()
@@ -240,4 +198,62 @@ func TCPSend(ctx context.Context, addr string, d time.Duration, streams int) (TC
 		}
 	}
 	return res, nil
+}
+
+// dialStreams opens streams connections to addr, each announcing the
+// stream count in its first byte; on an error none is left open.
+func dialStreams(ctx context.Context, addr string, streams int) ([]net.Conn, error) {
+	var dl net.Dialer
+	conns := make([]net.Conn, 0, streams)
+	for i := 0; i < streams; i++ {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		c, err := dl.DialContext(cctx, "tcp", addr)
+		cancel()
+		if err != nil {
+			closeConns(conns)
+			return nil, fmt.Errorf("tcp client: connect %s: %w", addr, err)
+		}
+		if _, err := c.Write([]byte{byte(streams)}); err != nil {
+			c.Close()
+			closeConns(conns)
+			return nil, fmt.Errorf("tcp client: %w", err)
+		}
+		conns = append(conns, c)
+	}
+	return conns, nil
+}
+
+func closeConns(conns []net.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// sendStream writes to c until end, half-closes it and returns the byte
+// count the receiver acknowledged (0 and the error when it failed).
+func sendStream(c net.Conn, end time.Time) (int64, error) {
+	buf := make([]byte, tcpBuf)
+	for j := range buf {
+		buf[j] = byte(j * 7)
+	}
+	_ = c.SetWriteDeadline(end)
+	for time.Now().Before(end) {
+		if _, err := c.Write(buf); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				break
+			}
+			return 0, err
+		}
+	}
+	_ = c.SetWriteDeadline(time.Time{})
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var ack [8]byte
+	if _, err := io.ReadFull(c, ack[:]); err != nil {
+		return 0, fmt.Errorf("no acknowledgement from receiver: %w", err)
+	}
+	return int64(binary.BigEndian.Uint64(ack[:])), nil
 }

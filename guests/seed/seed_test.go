@@ -209,27 +209,11 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// readISO reads the image back with go-diskfs (pure Go, always available).
+// readISO reads the image back with go-diskfs (pure Go, always
+// available): its label must be Label; every file of its root.
 func readISO(t *testing.T, img []byte) map[string][]byte {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "seed.iso")
-	if err := os.WriteFile(p, img, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	be, err := file.OpenFromPath(p, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
-	fs, err := iso9660.Read(be, int64(len(img)), 0, 2048)
-	if err != nil {
-		t.Fatalf("read back iso: %v", err)
-	}
-	// The volume identifier field is fixed-width; go-diskfs returns the
-	// padding with it.
-	if l := strings.TrimRight(fs.Label(), "\x00 "); l != Label {
-		t.Errorf("label %q, want %q", l, Label)
-	}
+	fs, _ := openISO(t, img, Label)
 	out := map[string][]byte{}
 	ents, err := fs.ReadDir(".")
 	if err != nil {
@@ -243,6 +227,31 @@ func readISO(t *testing.T, img []byte) map[string][]byte {
 		out[e.Name()] = b
 	}
 	return out
+}
+
+// openISO writes img to a file and opens it with go-diskfs, checking
+// its volume label; it returns the filesystem and the file's path.
+func openISO(t *testing.T, img []byte, label string) (*iso9660.FileSystem, string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "seed.iso")
+	if err := os.WriteFile(p, img, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	be, err := file.OpenFromPath(p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	fs, err := iso9660.Read(be, int64(len(img)), 0, 2048)
+	if err != nil {
+		t.Fatalf("read back iso: %v", err)
+	}
+	// The volume identifier field is fixed-width; go-diskfs returns the
+	// padding with it.
+	if l := strings.TrimRight(fs.Label(), "\x00 "); l != label {
+		t.Errorf("label %q, want %q", l, label)
+	}
+	return fs, p
 }
 
 func TestBuildISO(t *testing.T) {

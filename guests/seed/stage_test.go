@@ -36,11 +36,15 @@ func TestSecretsStagedOnlyInStageDir(t *testing.T) {
 			t.Errorf("%s without a StageDir: err %v, want a refusal", name, err)
 		}
 	}
-	// WriteFile stages beside its output.
+	// WriteFile stages beside its output (not in the missing $TMPDIR),
+	// and leaves only the image there.
 	c2, _, _ := testConfig(t, "debian")
 	c2.StageDir = ""
 	out := filepath.Join(t.TempDir(), "seed.iso")
 	if err := WriteFile(out, c2); err != nil {
 		t.Fatalf("WriteFile: %v", err)
+	}
+	if left, err := os.ReadDir(filepath.Dir(out)); err != nil || len(left) != 1 || left[0].Name() != "seed.iso" {
+		t.Errorf("beside the written seed: %v (%v), want only seed.iso", left, err)
 	}
 }

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/diskfs/go-diskfs/backend/file"
-	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -74,8 +72,10 @@ func checkWindowsSeed(files map[string][]byte, w Windows) []string {
 		bad = append(bad, "user_data has an unrendered template or CR")
 	}
 	lm := listenerRE.FindAllStringSubmatch(s, -1)
-	if len(lm) != 1 || lm[0][2] != w.Cert.Thumbprint() || lm[0][1] != w.Hostname || w.Cert.CommonName() != w.Hostname {
-		bad = append(bad, fmt.Sprintf("user_data does not create exactly one HTTPS listener for %s on thumbprint %s (certificate CN %s): %v", w.Hostname, w.Cert.Thumbprint(), w.Cert.CommonName(), lm))
+	// (The certificate names the hostname: Validate, which WindowsFiles
+	// runs, refuses any other; TestWindowsValidate "cert for other".)
+	if len(lm) != 1 || lm[0][2] != w.Cert.Thumbprint() || lm[0][1] != w.Hostname {
+		bad = append(bad, fmt.Sprintf("user_data does not create exactly one HTTPS listener for %s on thumbprint %s: %v", w.Hostname, w.Cert.Thumbprint(), lm))
 	}
 	for _, want := range []string{
 		"$ErrorActionPreference = 'Stop'\n",
@@ -148,36 +148,59 @@ func TestWindowsSeedChecker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	otherPFX, err := other.PFX()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ud := string(good[UserDataFile])
 	listener := listenerRE.FindString(ud)
-	mutate := map[string]func(map[string][]byte){
-		"no listener": func(f map[string][]byte) { f[UserDataFile] = []byte(strings.Replace(ud, listener, "", 1)) },
-		"HTTP listener": func(f map[string][]byte) {
+	pfx := regexp.MustCompile(`FromBase64String\('([A-Za-z0-9+/=]+)'\)`).FindStringSubmatch(ud)[1]
+	const noListener = "user_data does not create exactly one HTTPS listener"
+	// Each broken seed, and the complaint it must draw (not just any).
+	mutate := map[string]struct {
+		m    func(map[string][]byte)
+		want string
+	}{
+		"no listener": {func(f map[string][]byte) { f[UserDataFile] = []byte(strings.Replace(ud, listener, "", 1)) }, noListener},
+		"HTTP listener": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.Replace(ud, "-Transport HTTPS -Address", "-Transport HTTP -Address", 1))
-		},
-		"other hostname": func(f map[string][]byte) {
+		}, noListener},
+		"other hostname": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.Replace(ud, "-HostName '"+w.Hostname+"'", "-HostName 'other'", 1))
-		},
-		"other thumbprint": func(f map[string][]byte) {
+		}, noListener},
+		"other thumbprint": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.ReplaceAll(ud, w.Cert.Thumbprint(), other.Thumbprint()))
-		},
-		"no header": func(f map[string][]byte) { f[UserDataFile] = []byte(strings.TrimPrefix(ud, "#ps1_sysnative\n")) },
-		"no firewall": func(f map[string][]byte) {
+		}, noListener},
+		"other PFX": {func(f map[string][]byte) {
+			f[UserDataFile] = []byte(strings.Replace(ud, pfx, base64.StdEncoding.EncodeToString([]byte(otherPFX.Reveal())), 1))
+		}, "PFX certificate is not the pinned one"},
+		"no header": {func(f map[string][]byte) { f[UserDataFile] = []byte(strings.TrimPrefix(ud, "#ps1_sysnative\n")) }, "#ps1_sysnative"},
+		"no firewall": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(strings.Replace(ud, "-LocalPort 5986", "-LocalPort 5985", 1))
-		},
-		"no user_data": func(f map[string][]byte) { delete(f, UserDataFile) },
-		"other password": func(f map[string][]byte) {
+		}, "user_data lacks -Direction Inbound"},
+		"errors go on": {func(f map[string][]byte) {
+			f[UserDataFile] = []byte(strings.Replace(ud, "$ErrorActionPreference = 'Stop'\n", "", 1))
+		}, "user_data lacks $ErrorActionPreference"},
+		"unrendered":   {func(f map[string][]byte) { f[UserDataFile] = []byte(ud + "# {{.Port}}\n") }, "unrendered template"},
+		"no user_data": {func(f map[string][]byte) { delete(f, UserDataFile) }, "config drive lacks"},
+		"other instance": {func(f map[string][]byte) {
+			f[MetaDataJSON] = bytes.Replace(f[MetaDataJSON], []byte(w.InstanceID), []byte("vc-other"), 1)
+		}, "meta_data.json uuid"},
+		"other password": {func(f map[string][]byte) {
 			f[MetaDataJSON] = bytes.Replace(f[MetaDataJSON], []byte(w.Password.Reveal()), []byte("x"), 1)
-		},
-		"password in script": func(f map[string][]byte) {
+		}, "does not carry the admin credential"},
+		"password in script": {func(f map[string][]byte) {
 			f[UserDataFile] = []byte(ud + "# " + w.Password.Reveal() + "\n")
-		},
+		}, "user_data holds the password"},
 	}
-	for name, m := range mutate {
+	for name, c := range mutate {
 		f := map[string][]byte{MetaDataJSON: bytes.Clone(good[MetaDataJSON]), UserDataFile: []byte(ud)}
-		m(f)
-		if bad := checkWindowsSeed(f, w); len(bad) == 0 {
+		c.m(f)
+		bad := checkWindowsSeed(f, w)
+		if len(bad) == 0 {
 			t.Errorf("%s: checker passed a seed that would not configure WinRM", name)
+		} else if !strings.Contains(strings.Join(bad, "\n"), c.want) {
+			t.Errorf("%s: checker failed it, but not with %q:\n%s", name, c.want, strings.Join(bad, "\n"))
 		}
 	}
 }
@@ -239,22 +262,7 @@ func TestWindowsISO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "config.iso")
-	if err := os.WriteFile(p, img, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	be, err := file.OpenFromPath(p, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer be.Close()
-	fs, err := iso9660.Read(be, int64(len(img)), 0, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l := strings.TrimRight(fs.Label(), "\x00 "); l != ConfigDriveLabel {
-		t.Errorf("label %q, want %q", l, ConfigDriveLabel)
-	}
+	fs, p := openISO(t, img, ConfigDriveLabel)
 	files := map[string][]byte{}
 	for _, f := range []string{MetaDataJSON, UserDataFile} {
 		b, err := fs.ReadFile(f)

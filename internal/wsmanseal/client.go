@@ -37,6 +37,21 @@ var (
 	ErrRefusedSealed = errors.New("the server refused a sealed message (HTTP 401) right after accepting the login")
 )
 
+// Refusal reports whether err is one of this package's security
+// refusals: the server would not seal (ErrBasicOnly, ErrNoSeal) or
+// refused a sealed message (ErrRefusedSealed), or its answer was not
+// sealed or does not verify (ErrUnsealed, ErrFrame, ErrSignature).
+// Callers report these as security errors and never retry them.
+// ErrCredentials, a refused login, is not one.
+func Refusal(err error) bool {
+	for _, r := range []error{ErrBasicOnly, ErrNoSeal, ErrUnsealed, ErrRefusedSealed, ErrFrame, ErrSignature} {
+		if errors.Is(err, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // Client posts WinRM envelopes sealed with NTLM over one plain-HTTP
 // connection. It logs in on first use and again when the connection is
 // replaced (an NTLM session belongs to its TCP connection). Calls are

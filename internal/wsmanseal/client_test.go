@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -87,5 +88,21 @@ func TestClientBadAnswerSignature(t *testing.T) {
 	defer cancel()
 	if _, body, err := c.Post(ctx, []byte(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"/>`)); !errors.Is(err, wsmanseal.ErrSignature) || body != nil {
 		t.Fatalf("tampered answer: err %v body %q, want ErrSignature and no body", err, body)
+	}
+}
+
+// TestRefusal: every refusal the client returns, wrapped as it returns
+// them, is a Refusal; a refused login and other errors are not.
+func TestRefusal(t *testing.T) {
+	for _, e := range []error{wsmanseal.ErrBasicOnly, wsmanseal.ErrNoSeal, wsmanseal.ErrUnsealed,
+		wsmanseal.ErrRefusedSealed, wsmanseal.ErrFrame, wsmanseal.ErrSignature} {
+		if !wsmanseal.Refusal(fmt.Errorf("sealed answer: %w: detail", e)) {
+			t.Errorf("%v is not a Refusal", e)
+		}
+	}
+	for _, e := range []error{wsmanseal.ErrCredentials, errors.New("connection reset"), nil} {
+		if wsmanseal.Refusal(e) {
+			t.Errorf("%v is a Refusal", e)
+		}
 	}
 }

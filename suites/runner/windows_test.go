@@ -158,6 +158,16 @@ func (g *winGuest) Destroy(ctx context.Context, grace time.Duration) error {
 	return nil
 }
 
+// winOpts runs check on h's guests (as the "libvirt" host), reached
+// through the registered dialer of the target's transport kind.
+func winOpts(t *testing.T, h *winHost, check suites.Check) testOptions {
+	t.Helper()
+	o := opts(t, newFakeHost(), &fakeDial{}, check)
+	o.Dial = nil
+	o.Openers["libvirt"] = func(ctx context.Context, uri string, _ drivers.OpenOptions) (drivers.Host, error) { return h, nil }
+	return o
+}
+
 var winCheck = suites.Check{ID: "windows.hello", Area: "windows", Title: "hello", OS: []string{"windows"}, Timeout: 10 * time.Second,
 	Run: func(t *suites.T) {
 		r := t.Run("say hello", "Write-Output 'hello'")
@@ -171,9 +181,7 @@ var winCheck = suites.Check{ID: "windows.hello", Area: "windows", Title: "hello"
 // helper lands under C:\Windows\Temp; a check runs through PowerShell.
 func TestWindowsGuestOverWinRM(t *testing.T) {
 	h := &winHost{guests: map[string]*winGuest{}, delay: 1500 * time.Millisecond}
-	o := opts(t, newFakeHost(), &fakeDial{}, winCheck)
-	o.Dial = nil // the registered dialer of the target's transport kind
-	o.Openers["libvirt"] = func(ctx context.Context, uri string, _ drivers.OpenOptions) (drivers.Host, error) { return h, nil }
+	o := winOpts(t, h, winCheck)
 	var events []string
 	var evMu sync.Mutex
 	o.Progress = progressFunc(func(target, format string, args ...any) {
@@ -218,9 +226,7 @@ peer: none
 // never comes up FAILs at readiness, saying WinRM did not answer.
 func TestWindowsGuestNeverAnswersWinRM(t *testing.T) {
 	h := &winHost{guests: map[string]*winGuest{}, delay: time.Hour}
-	o := opts(t, newFakeHost(), &fakeDial{}, winCheck)
-	o.Dial = nil
-	o.Openers["libvirt"] = func(ctx context.Context, uri string, _ drivers.OpenOptions) (drivers.Host, error) { return h, nil }
+	o := winOpts(t, h, winCheck)
 	p := parsePlan(t, `name: win
 hosts:
   h1: {driver: libvirt, uri: "qemu:///system"}
@@ -249,9 +255,8 @@ func TestKeepWindowsGuest(t *testing.T) {
 		r := t.Run("fail", "exit 3")
 		t.Expect("exit status", r.OK(), "0", strconv.Itoa(r.Exit), "")
 	}
-	o := opts(t, newFakeHost(), &fakeDial{}, failWin)
-	o.Dial, o.KeepOnFailure = nil, true
-	o.Openers["libvirt"] = func(ctx context.Context, uri string, _ drivers.OpenOptions) (drivers.Host, error) { return h, nil }
+	o := winOpts(t, h, failWin)
+	o.KeepOnFailure = true
 	p := parsePlan(t, "name: win\nhosts:\n  h1: {driver: libvirt, uri: \"qemu:///system\"}\nimages:\n  win: {path: disk.qcow2, os: windows}\ntimeouts: {ready: 20s, provision: 5s, destroy: 1s}\npeer: none\n")
 	_, out, err := runP(context.Background(), p, o)
 	if err != nil {

@@ -273,8 +273,7 @@ func (p *poster) sealedPost(ctx context.Context, c *wsmanseal.Client, body strin
 		return status, b, nil
 	case errors.Is(err, wsmanseal.ErrCredentials):
 		return http.StatusUnauthorized, nil, nil
-	case errors.Is(err, wsmanseal.ErrBasicOnly), errors.Is(err, wsmanseal.ErrNoSeal), errors.Is(err, wsmanseal.ErrUnsealed),
-		errors.Is(err, wsmanseal.ErrRefusedSealed), errors.Is(err, wsmanseal.ErrFrame), errors.Is(err, wsmanseal.ErrSignature):
+	case wsmanseal.Refusal(err):
 		return 0, nil, &SealError{Addr: p.addr, Err: err}
 	}
 	return 0, nil, &netError{op: "post", addr: p.addr, err: err}

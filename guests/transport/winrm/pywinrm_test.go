@@ -1,9 +1,6 @@
 package winrm_test
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -30,29 +27,7 @@ func TestPyWinRMAgrees(t *testing.T) {
 		"host": s.run.Host, "port": s.run.Port, "username": testUser, "password": testPass,
 		"ca": ca, "pin": s.pin, "append_script": winrm.ScriptAppend, "quota": quota,
 	})
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var r struct {
-			Check  string `json:"check"`
-			OK     bool   `json:"ok"`
-			Detail any    `json:"detail"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("bad line %q: %v", sc.Text(), err)
-		}
-		seen[r.Check] = true
-		if !r.OK {
-			t.Errorf("pywinrm check %s failed: %v", r.Check, r.Detail)
-		} else {
-			t.Logf("pywinrm %s: ok (%v)", r.Check, r.Detail)
-		}
-	}
-	for _, c := range []string{"certificate", "wrong-credentials", "utf8-exit", "clixml", "stdin-append", "long-poll-timeout", "terminate", "quota"} {
-		if !seen[c] {
-			t.Errorf("check %s did not run", c)
-		}
-	}
+	pywinrm.Checks(t, out, "certificate", "wrong-credentials", "utf8-exit", "clixml", "stdin-append", "long-poll-timeout", "terminate", "quota")
 	if b, _ := s.guest.File(`C:\py.bin`); string(b) != "from python" {
 		t.Errorf("stdin-append wrote %q", b)
 	}

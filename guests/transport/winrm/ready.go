@@ -57,7 +57,7 @@ func (o *ReadyOptions) defaults() {
 func DialReady(ctx context.Context, addr string, a transport.Access) (transport.Transport, string, error) {
 	cfg := Config{Addr: addr, User: a.User, Password: a.Password, CertSHA256: a.HostKey, Dial: a.Dial}
 	c, detail, err := WaitReady(ctx, cfg, ReadyOptions{})
-	if c == nil {
+	if c == nil { // not a non-nil Transport holding a nil *Client
 		return nil, detail, err
 	}
 	return c, detail, err
@@ -80,40 +80,36 @@ func WaitReady(ctx context.Context, cfg Config, opts ReadyOptions) (*Client, str
 	opts.defaults()
 	start := time.Now()
 	backoff := opts.Backoff
-	var last, pinErr, authErr error
+	// answer is the guest's last refusal (a wrong certificate or a
+	// refused login), cleared by a network failure: what to report if
+	// ctx ends while the guest still gives it.
+	var last, answer error
 	authFailures := 0
 	for attempt := 1; ; attempt++ {
-		c, err := Dial(ctx, cfg)
-		if err == nil {
-			var r transport.Result
-			if r, err = c.Run(ctx, transport.Command{Cmd: ReadyProbe, Timeout: opts.ProbeTimeout}); err == nil && r.Exit == 0 {
-				return c, fmt.Sprintf("winrm %d attempt(s) in %s", attempt, time.Since(start).Round(time.Millisecond)), nil
-			}
-			c.Close()
-			if err == nil {
-				err = fmt.Errorf("probe %q exited %d: %s", ReadyProbe, r.Exit, short(string(r.Stderr)))
-			}
-		}
+		c, err := tryReady(ctx, cfg, opts.ProbeTimeout)
 		detail := fmt.Sprintf("winrm %d attempt(s) in %s", attempt, time.Since(start).Round(time.Millisecond))
+		if err == nil {
+			return c, detail, nil
+		}
 		pause := backoff
 		_, mismatch := errors.AsType[*transport.HostKeyError](err)
 		_, refused := errors.AsType[*transport.AuthError](err)
 		switch {
 		case mismatch:
-			pinErr, authErr = err, nil
+			answer = err
 		case refused:
 			authFailures++
 			if authFailures >= opts.MaxAuthFailures {
 				return nil, detail, fmt.Errorf("giving up after %d authentication failures: %w", authFailures, err)
 			}
-			pinErr, authErr = nil, err
+			answer = err
 			pause = opts.AuthPause
 		case IsNetwork(err) || errors.Is(err, context.DeadlineExceeded):
 			if ctx.Err() == nil {
 				// A real answer (not the end of ctx cutting this
 				// attempt short): the guest no longer shows the wrong
 				// certificate or refuses the password.
-				pinErr, authErr = nil, nil
+				answer = nil
 			}
 		default:
 			return nil, detail, err
@@ -121,20 +117,42 @@ func WaitReady(ctx context.Context, cfg Config, opts ReadyOptions) (*Client, str
 		last = err
 		select {
 		case <-ctx.Done():
-			deadline := errors.Is(ctx.Err(), context.DeadlineExceeded)
-			switch {
-			case deadline && pinErr != nil:
-				// Still the wrong certificate at the deadline: the
-				// security error, as it is.
-				return nil, detail, pinErr
-			case deadline && authErr != nil:
-				return nil, detail, fmt.Errorf("giving up after %d authentication failures: %w", authFailures, authErr)
-			}
-			return nil, detail, fmt.Errorf("winrm %s not ready (%v): %w", cfg.Addr, last, ctx.Err())
+			return nil, detail, notReady(ctx, cfg.Addr, last, answer, authFailures)
 		case <-time.After(pause):
 		}
 		if !refused {
 			backoff = min(backoff*2, opts.MaxBackoff)
 		}
 	}
+}
+
+// tryReady is one attempt: a dial (TLS with the pin, then the login) and
+// the probe; the client when the probe exited 0.
+func tryReady(ctx context.Context, cfg Config, probeTimeout time.Duration) (*Client, error) {
+	c, err := Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.Run(ctx, transport.Command{Cmd: ReadyProbe, Timeout: probeTimeout})
+	if err == nil && r.Exit == 0 {
+		return c, nil
+	}
+	c.Close()
+	if err == nil {
+		err = fmt.Errorf("probe %q exited %d: %s", ReadyProbe, r.Exit, short(string(r.Stderr)))
+	}
+	return nil, err
+}
+
+// notReady is WaitReady's error when ctx ended: at the deadline, the
+// guest's refusal as it still stands (a wrong certificate is the
+// SECURITY error as it is); otherwise the last failure with ctx's error.
+func notReady(ctx context.Context, addr string, last, answer error, authFailures int) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && answer != nil {
+		if _, refused := errors.AsType[*transport.AuthError](answer); refused {
+			return fmt.Errorf("giving up after %d authentication failures: %w", authFailures, answer)
+		}
+		return answer
+	}
+	return fmt.Errorf("winrm %s not ready (%v): %w", addr, last, ctx.Err())
 }

@@ -71,14 +71,7 @@ func TestWaitReadyRetriesRefusedLogin(t *testing.T) {
 	early, real := bootingPassword(t)
 	cfg := real.config()
 	cfg.Dial = switchDial(early.addr, 2, real.addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, detail, err := winrm.WaitReady(ctx, cfg, fast)
-	if err != nil {
-		t.Fatalf("%v (%s)", err, detail)
-	}
-	c.Close()
-	if strings.HasPrefix(detail, "winrm 1 attempt(s)") {
+	if detail := mustBeReady(t, cfg); strings.HasPrefix(detail, "winrm 1 attempt(s)") {
 		t.Fatalf("detail %q: the refused login was not retried", detail)
 	}
 }
@@ -111,6 +104,20 @@ func TestWaitReadyWaitsOutAReplacedListener(t *testing.T) {
 	bad, requests := impostor(t)
 	cfg := s.config()
 	cfg.Dial = switchDial(bad, 3, s.addr)
+	detail := mustBeReady(t, cfg)
+	if n := requests.Load(); n != 0 {
+		t.Fatalf("%d requests reached the unpinned listener", n)
+	}
+	if strings.HasPrefix(detail, "winrm 1 attempt(s)") {
+		t.Fatalf("detail %q: the mismatch was not retried", detail)
+	}
+}
+
+// mustBeReady waits (fast, within 20 s) until cfg's guest is ready,
+// failing t if it never is, closes the client and returns WaitReady's
+// detail (how many attempts it took).
+func mustBeReady(t *testing.T, cfg winrm.Config) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, detail, err := winrm.WaitReady(ctx, cfg, fast)
@@ -118,12 +125,7 @@ func TestWaitReadyWaitsOutAReplacedListener(t *testing.T) {
 		t.Fatalf("%v (%s)", err, detail)
 	}
 	c.Close()
-	if n := requests.Load(); n != 0 {
-		t.Fatalf("%d requests reached the unpinned listener", n)
-	}
-	if strings.HasPrefix(detail, "winrm 1 attempt(s)") {
-		t.Fatalf("detail %q: the mismatch was not retried", detail)
-	}
+	return detail
 }
 
 // A certificate still wrong at the deadline is the SECURITY error, of
@@ -148,5 +150,22 @@ func TestWaitReadyPinMismatchAtTheDeadlineIsSecurityError(t *testing.T) {
 	}
 	if n := requests.Load(); n != 0 {
 		t.Fatalf("%d requests reached the unpinned listener", n)
+	}
+}
+
+// A login still refused when ctx's deadline comes is the AuthError (of
+// class input) with the count so far, not a "not ready" network error.
+func TestWaitReadyRefusedAtTheDeadlineIsAuthError(t *testing.T) {
+	early, _ := bootingPassword(t)
+	opts := fast
+	opts.MaxAuthFailures = 1000
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, _, err := winrm.WaitReady(ctx, early.config(), opts)
+	if _, ok := errors.AsType[*transport.AuthError](err); !ok || drivers.ClassOf(err) != drivers.ClassInput {
+		t.Fatalf("err = %v (class %v), want an AuthError of class input", err, drivers.ClassOf(err))
+	}
+	if !strings.HasPrefix(err.Error(), "giving up after ") || strings.Contains(err.Error(), "not ready") {
+		t.Fatalf("err %v: want the refused logins counted", err)
 	}
 }

@@ -1,13 +1,11 @@
 package winrm_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -248,29 +246,7 @@ func TestPyWinRMSealedHTTP(t *testing.T) {
 	out, _ := pywinrm.Run(t, 60*time.Second, "testdata/pywinrm_sealed.py", map[string]any{
 		"endpoint": s.run.URL, "username": testUser, "password": ntHash(testPass), "wrong": ntHash("not-the-password"), "plain": testPass,
 	})
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var r struct {
-			Check  string `json:"check"`
-			OK     bool   `json:"ok"`
-			Detail any    `json:"detail"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("bad line %q: %v", sc.Text(), err)
-		}
-		seen[r.Check] = true
-		if !r.OK {
-			t.Errorf("pywinrm check %s failed: %v", r.Check, r.Detail)
-		} else {
-			t.Logf("pywinrm %s: ok (%v)", r.Check, r.Detail)
-		}
-	}
-	for _, c := range []string{"sealed", "wrong-credentials", "unencrypted-refused", "basic-refused"} {
-		if !seen[c] {
-			t.Errorf("check %s did not run", c)
-		}
-	}
+	pywinrm.Checks(t, out, "sealed", "wrong-credentials", "unencrypted-refused", "basic-refused")
 }
 
 // ntHash is a password in the "LM:NT" hex form ntlm-auth accepts in

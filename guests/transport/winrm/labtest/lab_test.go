@@ -59,28 +59,8 @@ func TestLabNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	t.Run("commands", func(t *testing.T) {
-		for i := range 300 {
-			r, err := c.Run(ctx, transport.Command{Cmd: fmt.Sprintf("Write-Output 'n%d';exit %d", i, i%5)})
-			if err != nil || r.Exit != i%5 || string(r.Stdout) != fmt.Sprintf("n%d\r\n", i) {
-				t.Fatalf("command %d: exit %d stdout %q err %v", i, r.Exit, r.Stdout, err)
-			}
-		}
-		if st := c.Stats(); st.QuotaRetries < 2 {
-			t.Fatalf("stats %+v: want shells recycled on quota faults", st)
-		}
-	})
-	t.Run("upload", func(t *testing.T) {
-		data := make([]byte, 8<<20)
-		_, _ = rand.Read(data)
-		if err := c.Upload(ctx, `C:\lab.bin`, bytes.NewReader(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		var out bytes.Buffer
-		if err := c.Download(ctx, `C:\lab.bin`, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
-			t.Fatalf("round trip: %v, equal %v", err, bytes.Equal(out.Bytes(), data))
-		}
-	})
+	t.Run("commands", func(t *testing.T) { runNumbered(t, c, 300) })
+	t.Run("upload", func(t *testing.T) { roundTrip(t, c, `C:\lab.bin`, 8<<20) })
 	t.Run("cancel", func(t *testing.T) {
 		_, err := c.Run(ctx, transport.Command{Cmd: "Start-Sleep -Seconds 60", Timeout: 300 * time.Millisecond})
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -103,14 +83,7 @@ func TestLabNetwork(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
-	t.Run("wrong-credentials", func(t *testing.T) {
-		bad := s.config()
-		bad.Password = "nope"
-		_, err := winrm.Dial(ctx, bad)
-		if _, ok := errors.AsType[*transport.AuthError](err); !ok {
-			t.Fatalf("err = %v", err)
-		}
-	})
+	t.Run("wrong-credentials", func(t *testing.T) { refusesWrongPassword(t, s.config()) })
 }
 
 type labServer struct {
@@ -120,6 +93,45 @@ type labServer struct {
 
 func (s *labServer) config() winrm.Config {
 	return winrm.Config{Addr: s.addr, User: "Administrator", Password: "Lab-Pa55!", CertSHA256: s.pin}
+}
+
+// runNumbered runs n commands that each print their number and exit with
+// it modulo 5, over at least two shell recycles (quota faults).
+func runNumbered(t *testing.T, c *winrm.Client, n int) {
+	t.Helper()
+	for i := range n {
+		r, err := c.Run(context.Background(), transport.Command{Cmd: fmt.Sprintf("Write-Output 'n%d';exit %d", i, i%5)})
+		if err != nil || r.Exit != i%5 || string(r.Stdout) != fmt.Sprintf("n%d\r\n", i) {
+			t.Fatalf("command %d: exit %d stdout %q err %v", i, r.Exit, r.Stdout, err)
+		}
+	}
+	if st := c.Stats(); st.QuotaRetries < 2 {
+		t.Fatalf("stats %+v: want shells recycled on quota faults", st)
+	}
+}
+
+// roundTrip uploads size random bytes to path and downloads them again.
+func roundTrip(t *testing.T, c *winrm.Client, path string, size int) {
+	t.Helper()
+	ctx := context.Background()
+	data := make([]byte, size)
+	_, _ = rand.Read(data)
+	if err := c.Upload(ctx, path, bytes.NewReader(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := c.Download(ctx, path, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("round trip: %v, equal %v", err, bytes.Equal(out.Bytes(), data))
+	}
+}
+
+// refusesWrongPassword dials cfg with a wrong password: an AuthError.
+func refusesWrongPassword(t *testing.T, cfg winrm.Config) {
+	t.Helper()
+	cfg.Password = "nope"
+	if _, err := winrm.Dial(context.Background(), cfg); !errors.As(err, new(*transport.AuthError)) {
+		t.Fatalf("wrong password: %v", err)
+	}
 }
 
 func bridgeAddr(t *testing.T) string {

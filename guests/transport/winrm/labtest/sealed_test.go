@@ -1,10 +1,7 @@
 package labtest
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,7 +9,6 @@ import (
 
 	"github.com/virtcert/virtcert/fixtures/winguest"
 	"github.com/virtcert/virtcert/fixtures/wsman"
-	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/guests/transport/winrm"
 )
 
@@ -41,27 +37,7 @@ func TestLabNetworkSealedHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	for i := range 50 {
-		r, err := c.Run(ctx, transport.Command{Cmd: fmt.Sprintf("Write-Output 'n%d';exit %d", i, i%5)})
-		if err != nil || r.Exit != i%5 || string(r.Stdout) != fmt.Sprintf("n%d\r\n", i) {
-			t.Fatalf("command %d: exit %d stdout %q err %v", i, r.Exit, r.Stdout, err)
-		}
-	}
-	if st := c.Stats(); st.QuotaRetries < 2 {
-		t.Fatalf("stats %+v: want shells recycled on quota faults", st)
-	}
-	data := make([]byte, 1<<20)
-	_, _ = rand.Read(data)
-	if err := c.Upload(ctx, `C:\sealed.bin`, bytes.NewReader(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if err := c.Download(ctx, `C:\sealed.bin`, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
-		t.Fatalf("round trip: %v, equal %v", err, bytes.Equal(out.Bytes(), data))
-	}
-	bad := cfg
-	bad.Password = "nope"
-	if _, err := winrm.Dial(ctx, bad); !errors.As(err, new(*transport.AuthError)) {
-		t.Fatalf("wrong password: %v", err)
-	}
+	runNumbered(t, c, 50)
+	roundTrip(t, c, `C:\sealed.bin`, 1<<20)
+	refusesWrongPassword(t, cfg)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -77,17 +76,5 @@ func (c *CertTransport) Post(_ *winrm.Client, m *soap.SoapMessage) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("unknown error %w", err)
 	}
-	defer resp.Body.Close()
-	if !strings.Contains(resp.Header.Get("Content-Type"), "application/soap+xml") {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return "", fmt.Errorf("http response error: %d - invalid content type", resp.StatusCode)
-	}
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", fmt.Errorf("http response error: %d - error while reading request body %w", resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("http error %d: %s", resp.StatusCode, b)
-	}
-	return string(b), nil
+	return readSOAP(resp)
 }

@@ -238,7 +238,7 @@ func (g *Guest) noAddress(q queryOut) error {
 		return drivers.Errorf(drivers.ClassGuest, op, "no address: the VM has no Key-Value Pair Exchange integration service")
 	case !kvp.Enabled:
 		return drivers.Errorf(drivers.ClassGuest, op, "no address: the Key-Value Pair Exchange integration service is disabled on the VM")
-	case !strings.EqualFold(kvp.PrimaryStatus, "Ok"):
+	case !kvp.StatusOK():
 		return drivers.Errorf(drivers.ClassGuest, op, "no address: the guest never answered on KVP (status %q, heartbeat %q): integration services are missing or not running in the guest (Linux: hv_utils and hv_kvp_daemon from hyperv-daemons), and the host's neighbour cache on switch %q has no IPv4 entry for its MAC %s", kvp.PrimaryStatusDescription, q.Heartbeat, g.h.opts.Switch, macs(q))
 	}
 	return drivers.Errorf(drivers.ClassGuest, op, "no address: KVP works but the guest reported no IPv4 address (no DHCP lease on switch %q?)", g.h.opts.Switch)

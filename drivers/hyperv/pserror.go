@@ -92,7 +92,7 @@ var (
 	bindingIDs = map[string]bool{
 		"NamedParameterNotFound": true, "AmbiguousParameterSet": true, "ParameterArgumentValidationError": true,
 		"ParameterArgumentTransformationError": true, "MissingMandatoryParameter": true, "PositionalParameterNotFound": true,
-		"MissingArgument": true, "ParameterBindingFailed": true, "CannotConvertArgumentNoMessage": true,
+		"MissingArgument": true, "ParameterBindingFailed": true, "CannotConvertArgumentNoMessage": true, "ParameterAlreadyBound": true,
 	}
 	// The scripts' own ids (Stop-VcError) that are the caller's mistake.
 	inputIDs = map[string]bool{"VcParentNotFound": true}

@@ -18,6 +18,8 @@ func TestScriptFailureByID(t *testing.T) {
 		{"cmdlet lacks parameter (de-DE view)", "Restart-VM : Es wurde kein Parameter gefunden, der dem Parameternamen \"Type\" entspricht.\r\nIn C:\\t\\power.ps1:27 Zeichen:38\r\n" +
 			"    + CategoryInfo          : InvalidArgument: (:) [Restart-VM], ParameterBindingException\r\n    + FullyQualifiedErrorId : NamedParameterNotFound,Microsoft.HyperV.PowerShell.Commands.RestartVM\r\n \r\n",
 			drivers.ClassHost, "does not accept a call the driver makes"},
+		{"cmdlet parameter named twice", `{"category":"InvalidArgument","id":"ParameterAlreadyBound,Microsoft.HyperV.PowerShell.Commands.GetVM","message":"x"}`,
+			drivers.ClassHost, "does not accept a call the driver makes"},
 		{"script's own parameter", "    + CategoryInfo          : InvalidData: (:) [], ParameterBindingValidationException\r\n    + FullyQualifiedErrorId : ParameterArgumentValidationError,power.ps1\r\n",
 			drivers.ClassInput, ""},
 		{"module missing (JSON, German)", "\xef\xbb\xbf{\"category\":\"ObjectNotFound\",\"id\":\"CommandNotFoundException\",\"message\":\"Die Benennung \\\"Get-VM\\\" wurde nicht als Name eines Cmdlet erkannt.\"}\r\n",

@@ -3,6 +3,7 @@ package hyperv
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -38,6 +39,12 @@ func TestRebootReturnsMatchScript(t *testing.T) {
 			t.Errorf("return %d: arm %q, want %q", r.Code, got, want(r))
 		}
 	}
+	// and no arm returns a value the table does not name.
+	for _, m := range regexp.MustCompile(`(?m)^\s*(\d+) \{`).FindAllStringSubmatch(script, -1) {
+		if r := RebootReturnOf(atoi(t, m[1])); r.ID == RebootFailed.ID {
+			t.Errorf("power.ps1 has an arm for %s, which RebootReturns does not name", m[1])
+		}
+	}
 	if got := arm("default"); got != want(RebootFailed) {
 		t.Errorf("default arm %q, want %q", got, want(RebootFailed))
 	}
@@ -61,4 +68,13 @@ func TestRebootReturnClasses(t *testing.T) {
 			t.Errorf("InitiateReboot %d: class %v, want %v (%v)", code, got, want, err)
 		}
 	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -47,7 +47,7 @@ func (w *winrmExecutor) acquire(ctx context.Context) (*shellRef, error) {
 		s, err := within(ctx, w.c.CreateShell)
 		if err != nil {
 			w.mu.Unlock()
-			closeShell(idle)
+			_ = closeShell(idle)
 			return nil, classifyWinRM("hyperv open "+w.addr, err)
 		}
 		w.cur = &shellRef{s: s}
@@ -57,7 +57,7 @@ func (w *winrmExecutor) acquire(ctx context.Context) (*shellRef, error) {
 	r.used++
 	r.inflight++
 	w.mu.Unlock()
-	closeShell(idle)
+	_ = closeShell(idle)
 	return r, nil
 }
 
@@ -71,7 +71,7 @@ func (w *winrmExecutor) release(r *shellRef, retire bool) {
 		idle = w.retireLocked(r)
 	}
 	w.mu.Unlock()
-	closeShell(idle)
+	_ = closeShell(idle)
 }
 
 // retireLocked takes r out of use and returns it when it can be deleted
@@ -89,13 +89,14 @@ func (w *winrmExecutor) retireLocked(r *shellRef) *shellRef {
 }
 
 // closeShell deletes a shell (bounded: the library ignores contexts).
-func closeShell(r *shellRef) {
+func closeShell(r *shellRef) error {
 	if r == nil {
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, _ = within(ctx, func() (struct{}, error) { return struct{}{}, r.s.Close() })
+	_, err := within(ctx, func() (struct{}, error) { return struct{}{}, r.s.Close() })
+	return err
 }
 
 // killShell deletes r at once, commands in flight included: on the host
@@ -110,7 +111,7 @@ func (w *winrmExecutor) killShell(r *shellRef) {
 	r.closed = true
 	w.mu.Unlock()
 	if kill {
-		closeShell(r)
+		_ = closeShell(r)
 	}
 }
 
@@ -202,11 +203,5 @@ func (w *winrmExecutor) Close() error {
 		r.closed = true
 	}
 	w.mu.Unlock()
-	if r == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	_, err := within(ctx, func() (struct{}, error) { return struct{}{}, r.s.Close() })
-	return err
+	return closeShell(r)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/masterzen/winrm/soap"
 
 	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/internal/nobasic"
 	"github.com/virtcert/virtcert/internal/wsmanseal"
 )
 
@@ -112,9 +113,9 @@ func newPoster(cfg *Config) *poster {
 		var rt http.RoundTripper = tr
 		if !p.basic {
 			// go-ntlmssp's Negotiator resends with Basic when the guest
-			// offers no NTLM: noBasic stops that request, so NTLM never
+			// offers no NTLM: nobasic.RoundTripper stops that request, so NTLM never
 			// falls back to Basic, even inside the pinned channel.
-			rt = ntlmssp.Negotiator{RoundTripper: noBasic{tr}}
+			rt = ntlmssp.Negotiator{RoundTripper: nobasic.RoundTripper{Next: tr, Err: ErrBasicRefused}}
 		}
 		p.all = append(p.all, tr)
 		p.lanes <- lane{hc: &http.Client{Transport: rt}}
@@ -282,19 +283,6 @@ func (p *poster) sealedPost(ctx context.Context, c *wsmanseal.Client, body strin
 // ErrBasicRefused: over HTTPS with NTLM asked for, the guest offered only
 // Basic; the password was not sent.
 var ErrBasicRefused = errors.New("the guest offered only Basic authentication; NTLM was asked for, so the password was not sent")
-
-// noBasic refuses to send any request carrying Basic credentials.
-type noBasic struct{ http.RoundTripper }
-
-func (n noBasic) RoundTrip(req *http.Request) (*http.Response, error) {
-	if a := req.Header.Get("Authorization"); len(a) >= 6 && strings.EqualFold(a[:6], "basic ") {
-		if req.Body != nil {
-			_ = req.Body.Close()
-		}
-		return nil, ErrBasicRefused
-	}
-	return n.RoundTripper.RoundTrip(req)
-}
 
 // SealError is a refusal to talk in clear text: over plain HTTP the guest
 // would not seal (or answered unsealed), or it offered only Basic. It is

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,24 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcert/virtcert/fixtures/lab"
 	"github.com/virtcert/virtcert/reports"
 )
 
 // The remote lab host (fixtures/lab/remote): a second libvirtd with its own
-// sshd in netns $VIRTCERT_NETNS-r, at 10.152.0.2 from the lab netns, with
+// sshd in netns $VIRTCERT_NETNS-r, at lab.RemoteIP from the lab netns, with
 // an isolated guest network 192.168.151.0/24 the lab netns has no route to.
-const remoteIP = "10.152.0.2"
+const remoteIP = lab.RemoteIP
 
 // remoteDir returns the remote lab host's directory, or skips.
 func remoteDir(t *testing.T) string {
 	t.Helper()
 	need(t)
-	lab := os.Getenv("VIRTCERT_LAB_DIR")
-	if lab == "" {
-		lab = "/var/tmp/virtcert-lab"
-	}
-	dir := filepath.Join(lab, "remote")
-	if _, err := os.Stat(filepath.Join(dir, "run", "libvirt-sock")); err != nil {
+	dir, err := lab.RemoteDir()
+	if err != nil {
 		t.Skipf("remote lab host not running (fixtures/lab/remote up; make e2e starts it): %v", err)
 	}
 	return dir
@@ -39,8 +35,7 @@ func remoteDir(t *testing.T) string {
 // remoteSSHURI is the qemu+ssh URI of the remote lab host with the given
 // known_hosts file.
 func remoteSSHURI(dir, knownHosts string) string {
-	q := url.Values{"keyfile": {filepath.Join(dir, "ssh", "client_ed25519")}, "known_hosts": {knownHosts}}
-	return "qemu+ssh://root@" + remoteIP + "/system?" + q.Encode()
+	return lab.RemoteSSHURI(filepath.Join(dir, "ssh", "client_ed25519"), knownHosts)
 }
 
 // twoHostPlan writes a plan with the tiny guest on the local lab and on

@@ -43,8 +43,6 @@ func remoteSSHURI(dir, knownHosts string) string {
 // is added to the remote host's entry. Without withLab, the remote only.
 func twoHostPlan(t *testing.T, remoteURI, extra string, withLab bool) string {
 	t.Helper()
-	d := tinyDir()
-	cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
 	lab := ""
 	if withLab {
 		lab = "\n  lab:\n    driver: libvirt\n    uri: lab\n    options: {network: virtcert, pool: virtcert}"
@@ -56,16 +54,10 @@ hosts:%s
     uri: %q
     options: {network: virtcert-remote, pool: virtcert-remote, guest_via: host}%s
 images:
-  tiny:
-    path: %s/disk.qcow2
-    kernel: %s/vmlinuz
-    initrd: %s/initrd.img
-    cmdline: %q
-    memory_mb: 256
-parallel: 2
+%sparallel: 2
 suites: [e2e]
 timeouts: {provision: 2m, ready: 4m, destroy: 3s, run: 20m}
-`, lab, remoteURI, extra, d, d, d, strings.TrimSpace(string(cmdline)))
+`, lab, remoteURI, extra, tinyImage())
 	p := filepath.Join(t.TempDir(), "plan.yaml")
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

@@ -119,15 +119,19 @@ func ansibleWay(ctx context.Context, g *guest, n int) (time.Duration, time.Durat
 func ansibleRun(ctx context.Context, g *guest, tasks int) (time.Duration, error) {
 	inv := filepath.Join(g.dir, "inventory")
 	ssh := strings.Join(g.sshArgs()[2:], " ") // without -F: ansible adds its own options
-	os.WriteFile(inv, []byte(fmt.Sprintf("guest ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s ansible_ssh_extra_args='%s'\n",
-		g.addr, g.keyFile, ssh)), 0o600)
+	if err := os.WriteFile(inv, []byte(fmt.Sprintf("guest ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s ansible_ssh_extra_args='%s'\n",
+		g.addr, g.keyFile, ssh)), 0o600); err != nil {
+		return 0, err
+	}
 	var b strings.Builder
 	b.WriteString("- hosts: guest\n  gather_facts: false\n  tasks:\n")
 	for i := 0; i < tasks; i++ {
 		b.WriteString("    - raw: \"true\"\n")
 	}
 	pb := filepath.Join(g.dir, "playbook.yml")
-	os.WriteFile(pb, []byte(b.String()), 0o600)
+	if err := os.WriteFile(pb, []byte(b.String()), 0o600); err != nil {
+		return 0, err
+	}
 	cmd := exec.CommandContext(ctx, "ansible-playbook", "-i", inv, pb)
 	cmd.Env = append(os.Environ(), "ANSIBLE_HOST_KEY_CHECKING=True", "ANSIBLE_NOCOLOR=1",
 		"ANSIBLE_LOCAL_TEMP="+filepath.Join(g.dir, "ansible-local"), "ANSIBLE_SSH_CONTROL_PATH_DIR="+filepath.Join(g.dir, "ansible-cp"),

@@ -130,12 +130,19 @@ func tinyDir() string {
 	return filepath.Join(c, "guests", "tiny")
 }
 
+// tinyImage is the tiny guest's entry under a plan's "images:" (direct
+// kernel boot from the fixture cache, 256 MiB).
+func tinyImage() string {
+	d := tinyDir()
+	cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
+	return fmt.Sprintf("  tiny:\n    path: %s/disk.qcow2\n    kernel: %s/vmlinuz\n    initrd: %s/initrd.img\n    cmdline: %q\n    memory_mb: 256\n",
+		d, d, d, strings.TrimSpace(string(cmdline)))
+}
+
 // tinyPlan writes a plan for the tiny guest (checks: the e2e area unless
 // suites says otherwise) and returns its path.
 func tinyPlan(t *testing.T, extra string) string {
 	t.Helper()
-	d := tinyDir()
-	cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
 	text := fmt.Sprintf(`name: e2e-tiny
 hosts:
   lab:
@@ -143,14 +150,8 @@ hosts:
     uri: lab
     options: {network: virtcert, pool: virtcert}
 images:
-  tiny:
-    path: %s/disk.qcow2
-    kernel: %s/vmlinuz
-    initrd: %s/initrd.img
-    cmdline: %q
-    memory_mb: 256
-timeouts: {provision: 2m, ready: 4m, destroy: 3s, run: 20m}
-%s`, d, d, d, strings.TrimSpace(string(cmdline)), extra)
+%stimeouts: {provision: 2m, ready: 4m, destroy: 3s, run: 20m}
+%s`, tinyImage(), extra)
 	p := filepath.Join(t.TempDir(), "plan.yaml")
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,24 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcert/virtcert/fixtures/lab"
 	"github.com/virtcert/virtcert/reports"
 )
 
 // The remote lab host (fixtures/lab/remote): a second libvirtd with its own
-// sshd in netns $VIRTCERT_NETNS-r, at 10.152.0.2 from the lab netns, with
+// sshd in netns $VIRTCERT_NETNS-r, at lab.RemoteIP from the lab netns, with
 // an isolated guest network 192.168.151.0/24 the lab netns has no route to.
-const remoteIP = "10.152.0.2"
+const remoteIP = lab.RemoteIP
 
 // remoteDir returns the remote lab host's directory, or skips.
 func remoteDir(t *testing.T) string {
 	t.Helper()
 	need(t)
-	lab := os.Getenv("VIRTCERT_LAB_DIR")
-	if lab == "" {
-		lab = "/var/tmp/virtcert-lab"
-	}
-	dir := filepath.Join(lab, "remote")
-	if _, err := os.Stat(filepath.Join(dir, "run", "libvirt-sock")); err != nil {
+	dir, err := lab.RemoteDir()
+	if err != nil {
 		t.Skipf("remote lab host not running (fixtures/lab/remote up; make e2e starts it): %v", err)
 	}
 	return dir
@@ -39,8 +35,7 @@ func remoteDir(t *testing.T) string {
 // remoteSSHURI is the qemu+ssh URI of the remote lab host with the given
 // known_hosts file.
 func remoteSSHURI(dir, knownHosts string) string {
-	q := url.Values{"keyfile": {filepath.Join(dir, "ssh", "client_ed25519")}, "known_hosts": {knownHosts}}
-	return "qemu+ssh://root@" + remoteIP + "/system?" + q.Encode()
+	return lab.RemoteSSHURI(filepath.Join(dir, "ssh", "client_ed25519"), knownHosts)
 }
 
 // twoHostPlan writes a plan with the tiny guest on the local lab and on
@@ -48,8 +43,6 @@ func remoteSSHURI(dir, knownHosts string) string {
 // is added to the remote host's entry. Without withLab, the remote only.
 func twoHostPlan(t *testing.T, remoteURI, extra string, withLab bool) string {
 	t.Helper()
-	d := tinyDir()
-	cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
 	lab := ""
 	if withLab {
 		lab = "\n  lab:\n    driver: libvirt\n    uri: lab\n    options: {network: virtcert, pool: virtcert}"
@@ -61,16 +54,10 @@ hosts:%s
     uri: %q
     options: {network: virtcert-remote, pool: virtcert-remote, guest_via: host}%s
 images:
-  tiny:
-    path: %s/disk.qcow2
-    kernel: %s/vmlinuz
-    initrd: %s/initrd.img
-    cmdline: %q
-    memory_mb: 256
-parallel: 2
+%sparallel: 2
 suites: [e2e]
 timeouts: {provision: 2m, ready: 4m, destroy: 3s, run: 20m}
-`, lab, remoteURI, extra, d, d, d, strings.TrimSpace(string(cmdline)))
+`, lab, remoteURI, extra, tinyImage())
 	p := filepath.Join(t.TempDir(), "plan.yaml")
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

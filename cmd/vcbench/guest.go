@@ -69,7 +69,9 @@ var domainTmpl = template.Must(template.New("d").Parse(`<domain type='qemu'>
 // bootTiny boots one tiny guest and waits until `true` runs over SSH.
 func bootTiny(ctx context.Context, uri, tiny, parent string) (*guest, error) {
 	var rnd [3]byte
-	rand.Read(rnd[:])
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, err
+	}
 	g := &guest{uri: uri, name: fmt.Sprintf("vcbench-%x", rnd), mac: fmt.Sprintf("52:54:00:%02x:%02x:%02x", rnd[0], rnd[1], rnd[2])}
 	var err error
 	if g.dir, err = os.MkdirTemp(parent, g.name+"-"); err != nil {
@@ -80,9 +82,13 @@ func bootTiny(ctx context.Context, uri, tiny, parent string) (*guest, error) {
 		return g, err
 	}
 	var xml bytes.Buffer
-	domainTmpl.Execute(&xml, map[string]string{"Name": g.name, "Tiny": tiny, "Dir": g.dir, "MAC": g.mac})
+	if err := domainTmpl.Execute(&xml, map[string]string{"Name": g.name, "Tiny": tiny, "Dir": g.dir, "MAC": g.mac}); err != nil {
+		return g, err
+	}
 	xmlPath := filepath.Join(g.dir, "domain.xml")
-	os.WriteFile(xmlPath, xml.Bytes(), 0o600)
+	if err := os.WriteFile(xmlPath, xml.Bytes(), 0o600); err != nil {
+		return g, err
+	}
 	if out, err := g.virsh(ctx, "create", xmlPath); err != nil {
 		return g, fmt.Errorf("virsh create: %v: %s", err, out)
 	}

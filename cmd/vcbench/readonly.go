@@ -28,7 +28,7 @@ var readOnlyChecks = []string{
 func benchReadOnly(ctx context.Context, bin string, g *guest, rounds int) (*table, error) {
 	var wall, span, script []time.Duration
 	var cmds []string
-	var checks, sessions int
+	var checks, listed, trips, gathered int
 	for r := 0; r < rounds; r++ {
 		plan, err := writePlan(g.dir, "readonly.yaml", existingPlan(g, 1, readOnlyChecks))
 		if err != nil {
@@ -40,7 +40,8 @@ func benchReadOnly(ctx context.Context, bin string, g *guest, rounds int) (*tabl
 		}
 		t := h.run.Targets[0]
 		wall, span = append(wall, h.wall), append(span, checksSpan(t))
-		cmds, sessions = guestCommands(t), countCommands(t)
+		cmds, listed = guestCommands(t), countCommands(t)
+		trips, gathered = roundTrips(t)
 		checks = len(t.Results)
 		d, err := replay(ctx, g, filepath.Join(filepath.Dir(bin), "vcprobe"), cmds)
 		if err != nil {
@@ -57,7 +58,7 @@ func benchReadOnly(ctx context.Context, bin string, g *guest, rounds int) (*tabl
 		{"bash script, one `ssh` per command", spread(script), ratio(median(script), base)},
 	}
 	t.notes = append(t.notes,
-		fmt.Sprintf("the harness ran %d guest commands as listed in its evidence (%d distinct); the script runs each distinct one once", sessions, len(cmds)),
+		fmt.Sprintf("the harness's evidence lists %d guest commands (%d distinct); it went to the guest %d times for them (%d served from read-only snapshots, gather-first); the script runs each distinct one once", listed, len(cmds), trips, gathered),
 		"the existing driver points at the benchmark's tiny guest: no provisioning is timed; the replay ignores exit codes")
 	return t, nil
 }
@@ -67,16 +68,12 @@ func benchReadOnly(ctx context.Context, bin string, g *guest, rounds int) (*tabl
 func guestCommands(t *reports.Target) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, r := range t.Results {
-		for _, e := range r.Evidence {
-			c := guestCommand(e.Command)
-			if c == "" || strings.HasPrefix(c, "host:") || strings.HasPrefix(c, "controller:") || seen[c] {
-				continue
-			}
+	eachGuestCommand(t, func(c string, _ reports.Evidence) {
+		if !seen[c] {
 			seen[c] = true
 			out = append(out, c)
 		}
-	}
+	})
 	return out
 }
 
@@ -92,16 +89,48 @@ func guestCommand(c string) string {
 	return c
 }
 
-func countCommands(t *reports.Target) int {
-	n := 0
+// eachGuestCommand calls f for every evidence entry that ran in the guest
+// (host-side and controller steps left out), with its command as a shell
+// would run it.
+func eachGuestCommand(t *reports.Target, f func(string, reports.Evidence)) {
 	for _, r := range t.Results {
 		for _, e := range r.Evidence {
-			if c := guestCommand(e.Command); c != "" && !strings.HasPrefix(c, "host:") && !strings.HasPrefix(c, "controller:") {
-				n++
+			c := guestCommand(e.Command)
+			if c == "" || strings.HasPrefix(c, "host:") || strings.HasPrefix(c, "controller:") {
+				continue
 			}
+			f(c, e)
 		}
 	}
+}
+
+// countCommands is how many guest commands the evidence lists, repeats
+// included.
+func countCommands(t *reports.Target) int {
+	n := 0
+	eachGuestCommand(t, func(string, reports.Evidence) { n++ })
 	return n
+}
+
+// roundTrips is how many times the harness went to the guest for those
+// commands: once per read-only snapshot (gather-first: every entry served
+// from one snapshot carries the same Gathered note), once per command run
+// on its own.
+func roundTrips(t *reports.Target) (trips, gathered int) {
+	snapshots := map[string]bool{}
+	eachGuestCommand(t, func(_ string, e reports.Evidence) {
+		switch {
+		case e.Gathered == "":
+			trips++
+		case !snapshots[e.Gathered]:
+			snapshots[e.Gathered] = true
+			trips++
+			gathered++
+		default:
+			gathered++
+		}
+	})
+	return trips, gathered
 }
 
 // replay writes the bash script (kept in the guest's directory for

@@ -65,6 +65,27 @@ func TestGuestCommands(t *testing.T) {
 	if n := countCommands(tg); n != 4 {
 		t.Errorf("countCommands = %d, want 4", n)
 	}
+	if trips, gathered := roundTrips(tg); trips != 4 || gathered != 0 {
+		t.Errorf("roundTrips without gather = %d, %d; want 4, 0", trips, gathered)
+	}
+}
+
+// TestRoundTrips: commands served from one read-only snapshot (the same
+// Gathered note) are one round trip together; each other command is one.
+func TestRoundTrips(t *testing.T) {
+	snap1 := "served from the read-only snapshot taken 10:00:00.000 UTC (3 commands in one round trip of 500ms)"
+	snap2 := "served from the read-only snapshot taken 10:00:04.000 UTC (2 commands in one round trip of 400ms)"
+	tg := &reports.Target{Results: []*reports.Result{
+		{Evidence: []reports.Evidence{{Command: "a", Gathered: snap1}, {Command: "b", Gathered: snap1}, {Command: "host: x", Gathered: snap1}}},
+		{Evidence: []reports.Evidence{{Command: "a", Gathered: snap1}, {Command: "'/tmp/vcprobe' clock"}}},
+		{Evidence: []reports.Evidence{{Command: "c", Gathered: snap2}, {Command: "'/tmp/vcprobe' mono -duration 2s"}}},
+	}}
+	if trips, gathered := roundTrips(tg); trips != 4 || gathered != 4 {
+		t.Errorf("roundTrips = %d, %d; want 4 (two snapshots, two commands on their own), 4 served from snapshots", trips, gathered)
+	}
+	if n := countCommands(tg); n != 6 {
+		t.Errorf("countCommands = %d, want 6", n)
+	}
 }
 
 // TestPreflightNoLab: outside the lab, vcbench stops at once with exit 3

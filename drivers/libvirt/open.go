@@ -590,59 +590,78 @@ func (h *Host) probe(ctx context.Context, typ, kernel string, deadline time.Dura
 		return false, "", drivers.Wrap(drivers.ClassHost, "kvm probe", err)
 	}
 	start := time.Now()
-	// The create runs to completion under its own bound, like Provision's
-	// creating calls: abandoned on a cancelled ctx, libvirtd still created
-	// the domain and nothing destroyed it (seen on the lab under load: a
-	// hung kvm probe spinning for the rest of a test run).
-	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), mutateTimeout)
-	dom, err := do(cctx, h.c, "kvm probe: start", func(l *golibvirt.Libvirt) (golibvirt.Domain, error) {
-		return l.DomainCreateXML(x, 0)
-	})
-	ccancel()
+	dom, err := h.startProbe(ctx, name, x)
 	if err != nil {
-		// Whatever happened, make sure no probe domain of this name lives.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
-		_ = do0(dctx, h.c, "probe: destroy after a failed start", func(l *golibvirt.Libvirt) error {
-			d, lerr := l.DomainLookupByName(name)
-			if lerr != nil {
-				return nil
-			}
-			return l.DomainDestroy(d)
-		})
-		cancel()
 		if ctx.Err() != nil {
 			return false, "", err
 		}
 		return false, "starting a " + typ + " domain failed: " + err.Error(), nil
 	}
-	defer func() {
-		// A QEMU stuck in a hung kvm guest can take a while to die (libvirt
-		// sends SIGTERM, then SIGKILL). If it still does not go, the domain
-		// keeps its label and Sweep removes it later.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
-		defer cancel()
-		for {
-			err := do0(dctx, h.c, "probe: destroy", func(l *golibvirt.Libvirt) error {
-				err := l.DomainDestroy(dom)
-				if isNoDomain(err) || libvirtCode(err) == golibvirt.ErrOperationInvalid {
-					return nil
-				}
-				return err
-			})
-			if err == nil {
-				return
-			}
-			if dctx.Err() != nil {
-				h.log.Warn("libvirt: probe domain not destroyed; virtcert sweep removes it", "domain", name, "err", err)
-				return
-			}
-			time.Sleep(time.Second)
+	defer h.destroyProbe(ctx, dom, name)
+	return h.waitKernelBanner(ctx, console.vol, typ, start, deadline)
+}
+
+// startProbe creates the probe domain. The create runs to completion under
+// its own bound, like Provision's creating calls: abandoned on a cancelled
+// ctx, libvirtd still created the domain and nothing destroyed it (seen on
+// the lab under load: a hung kvm probe spinning for the rest of a test
+// run). When the create fails, whatever happened, no probe domain of this
+// name is left alive.
+func (h *Host) startProbe(ctx context.Context, name, x string) (golibvirt.Domain, error) {
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), mutateTimeout)
+	dom, err := do(cctx, h.c, "kvm probe: start", func(l *golibvirt.Libvirt) (golibvirt.Domain, error) {
+		return l.DomainCreateXML(x, 0)
+	})
+	ccancel()
+	if err == nil {
+		return dom, nil
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
+	defer cancel()
+	_ = do0(dctx, h.c, "probe: destroy after a failed start", func(l *golibvirt.Libvirt) error {
+		d, lerr := l.DomainLookupByName(name)
+		if lerr != nil {
+			return nil
 		}
-	}()
+		return l.DomainDestroy(d)
+	})
+	return dom, err
+}
+
+// destroyProbe destroys the probe domain, retrying for up to 45 s: a QEMU
+// stuck in a hung kvm guest can take a while to die (libvirt sends
+// SIGTERM, then SIGKILL). If it still does not go, the domain keeps its
+// label and Sweep removes it later.
+func (h *Host) destroyProbe(ctx context.Context, dom golibvirt.Domain, name string) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
+	defer cancel()
+	for {
+		err := do0(dctx, h.c, "probe: destroy", func(l *golibvirt.Libvirt) error {
+			err := l.DomainDestroy(dom)
+			if isNoDomain(err) || libvirtCode(err) == golibvirt.ErrOperationInvalid {
+				return nil
+			}
+			return err
+		})
+		if err == nil {
+			return
+		}
+		if dctx.Err() != nil {
+			h.log.Warn("libvirt: probe domain not destroyed; virtcert sweep removes it", "domain", name, "err", err)
+			return
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// waitKernelBanner polls the probe's console volume until the kernel
+// banner shows (true), deadline passes (false, with the reason) or ctx
+// ends (an error).
+func (h *Host) waitKernelBanner(ctx context.Context, console golibvirt.StorageVol, typ string, start time.Time, deadline time.Duration) (bool, string, error) {
 	pctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	for {
-		out, err := h.download(pctx, console.vol)
+		out, err := h.download(pctx, console)
 		if err != nil && pctx.Err() == nil {
 			h.log.Debug("libvirt: probe console", "err", err)
 		}

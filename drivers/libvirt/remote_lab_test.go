@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,24 +19,21 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/fixtures/lab"
 )
 
 // The remote lab host (fixtures/lab/remote): a second libvirtd in netns
-// $VIRTCERT_NETNS-r, reached from the lab netns at 10.152.0.2 over
+// $VIRTCERT_NETNS-r, reached from the lab netns at lab.RemoteIP over
 // qemu+ssh (its sshd, key auth, host key pinned) and qemu+tls (a CA and
 // certificates generated for it).
-const remoteIP = "10.152.0.2"
+const remoteIP = lab.RemoteIP
 
 // remoteDir returns the remote lab host's directory, or skips.
 func remoteDir(t *testing.T) string {
 	t.Helper()
 	labURI(t)
-	lab := os.Getenv("VIRTCERT_LAB_DIR")
-	if lab == "" {
-		lab = "/var/tmp/virtcert-lab"
-	}
-	dir := filepath.Join(lab, "remote")
-	if _, err := os.Stat(filepath.Join(dir, "run", "libvirt-sock")); err != nil {
+	dir, err := lab.RemoteDir()
+	if err != nil {
 		t.Skipf("remote lab host not running (start it with fixtures/lab/remote up): %v", err)
 	}
 	return dir
@@ -45,11 +41,6 @@ func remoteDir(t *testing.T) string {
 
 func remoteOpts() drivers.OpenOptions {
 	return drivers.OpenOptions{Extra: map[string]string{"network": "virtcert-remote", "pool": "virtcert-remote"}}
-}
-
-func sshURI(dir, keyfile, knownHosts string) string {
-	q := url.Values{"keyfile": {keyfile}, "known_hosts": {knownHosts}}
-	return "qemu+ssh://root@" + remoteIP + "/system?" + q.Encode()
 }
 
 // TestRemoteOpen opens the remote host over each transport and checks it
@@ -65,7 +56,7 @@ func TestRemoteOpen(t *testing.T) {
 		name, uri string
 		opts      drivers.OpenOptions
 	}{
-		{"ssh", sshURI(dir, filepath.Join(dir, "ssh", "client_ed25519"), filepath.Join(dir, "ssh", "known_hosts")), remoteOpts()},
+		{"ssh", lab.RemoteSSHURI(filepath.Join(dir, "ssh", "client_ed25519"), filepath.Join(dir, "ssh", "known_hosts")), remoteOpts()},
 		{"tls-pkipath", "qemu+tls://" + remoteIP + "/system?pkipath=" + pki, remoteOpts()},
 		{"tls-files", "qemu+tls://" + remoteIP + "/system", files},
 	} {
@@ -124,11 +115,11 @@ func TestRemoteRefused(t *testing.T) {
 		class     drivers.Class
 		want      string
 	}{
-		{"unpinned", sshURI(dir, key, empty), remoteOpts(), drivers.ClassSecurity, "is not pinned: no entry in " + empty},
-		{"no-known-hosts", sshURI(dir, key, filepath.Join(tmp, "absent")), remoteOpts(), drivers.ClassSecurity, "is not pinned: cannot read known_hosts"},
-		{"other-host-key", sshURI(dir, key, other), remoteOpts(), drivers.ClassSecurity, "does not match the key pinned in " + other},
-		{"wrong-client-key", sshURI(dir, stranger, kh), withPW, drivers.ClassInput, "refused our credentials as user root"},
-		{"insecure-ssh", sshURI(dir, key, kh), insecure, drivers.ClassInput, "insecure: true does not apply to qemu+ssh"},
+		{"unpinned", lab.RemoteSSHURI(key, empty), remoteOpts(), drivers.ClassSecurity, "is not pinned: no entry in " + empty},
+		{"no-known-hosts", lab.RemoteSSHURI(key, filepath.Join(tmp, "absent")), remoteOpts(), drivers.ClassSecurity, "is not pinned: cannot read known_hosts"},
+		{"other-host-key", lab.RemoteSSHURI(key, other), remoteOpts(), drivers.ClassSecurity, "does not match the key pinned in " + other},
+		{"wrong-client-key", lab.RemoteSSHURI(stranger, kh), withPW, drivers.ClassInput, "refused our credentials as user root"},
+		{"insecure-ssh", lab.RemoteSSHURI(key, kh), insecure, drivers.ClassInput, "insecure: true does not apply to qemu+ssh"},
 		{"untrusted-server-cert", "qemu+tls://" + remoteIP + "/system", badCA, drivers.ClassSecurity, "is not trusted"},
 		{"client-cert-refused", "qemu+tls://" + remoteIP + "/system", wrongDN, drivers.ClassInput, "refused our client certificate"},
 	} {

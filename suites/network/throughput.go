@@ -248,12 +248,9 @@ func runThroughputController(t *suites.T) {
 	if t.Target.Helper == "" {
 		t.Skipf("vcprobe helper not available in the guest")
 	}
-	if t.Target.ViaHost {
-		t.Skipf("the controller reaches this guest only through its host (guest_via: host): there is no direct path between them to measure (network.throughput.peer measures guest to guest)")
-	}
-	ctrl := controllerAddr(t)
+	ctrl, why := controllerAddr(t)
 	if ctrl == "" {
-		t.Skipf("controller address as seen by the guest is unknown (the host driver reports none, and the guest's $SSH_CONNECTION names none)")
+		t.Skipf("%s", why)
 	}
 	d := secs("duration_seconds", t)
 	streams := int(t.Float("streams"))

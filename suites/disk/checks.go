@@ -292,74 +292,83 @@ func MedianBench(rounds []Bench) Bench {
 	return out
 }
 
-func runBench(t *suites.T, kind string) {
-	h := needHelper(t)
-	f := gatherDisk(t)
-	path, _ := scratch(t, f)
-	size := int(t.Float("size_mb"))
-	d := time.Duration(t.Float("duration_seconds") * float64(time.Second))
-	var modes []string
-	var bs string
-	var mins map[string]float64
+// benchJob is one benchmark's setup: the file, its size, the block size
+// and the timed window, the same for vcprobe and fio.
+type benchJob struct {
+	helper, path string
+	size         int
+	bs           string
+	d            time.Duration
+}
+
+// benchModes returns the modes a kind of benchmark runs, its block size
+// and each mode's minimum from the profile.
+func benchModes(t *suites.T, kind string) (modes []string, bs string, mins map[string]float64) {
 	if kind == "rand" {
-		modes, bs = []string{"randwrite", "randread"}, "4K"
-		mins = map[string]float64{"randwrite": t.Float("min_write_iops"), "randread": t.Float("min_read_iops")}
-	} else {
-		modes, bs = []string{"seqwrite", "seqread"}, "1M"
-		mins = map[string]float64{"seqwrite": t.Float("min_write_mbps"), "seqread": t.Float("min_read_mbps")}
+		return []string{"randwrite", "randread"}, "4K",
+			map[string]float64{"randwrite": t.Float("min_write_iops"), "randread": t.Float("min_read_iops")}
 	}
-	// Round 1 runs vcprobe first: it lays a missing or short file out
-	// with real data and fsyncs it before its timed window starts, so
-	// every timed run of either tool finds the file fully allocated.
-	rounds, hasFio := certRounds, false
-	if t.Target.Agreement {
-		rounds = benchRounds
-		hasFio = t.Run("is fio installed", ": vc=has-fio; command -v fio").Exit == 0
-		if !hasFio {
-			t.Evidence(reports.Evidence{Step: "fio", Output: "fio not installed in the guest: vcprobe figures only"})
-		}
-	} else {
+	return []string{"seqwrite", "seqread"}, "1M",
+		map[string]float64{"seqwrite": t.Float("min_write_mbps"), "seqread": t.Float("min_read_mbps")}
+}
+
+// benchTools returns how many rounds to run and whether fio runs beside
+// vcprobe (tool agreement on and fio in the guest).
+func benchTools(t *suites.T) (rounds int, hasFio bool) {
+	if !t.Target.Agreement {
 		t.Evidence(reports.Evidence{Step: "fio", Output: suites.AgreementOff("fio")})
+		return certRounds, false
 	}
-	vcRun := func(m string, round int) Bench {
-		r := t.Run(fmt.Sprintf("vcprobe disk %s (round %d)", m, round), fmt.Sprintf(": vc=vcprobe-%s; "+sudo+"$S %s disk -path %s -size %dM -mode %s -bs %s -direct -ramp %s -duration %s",
-			m, h, transport.Quote(path), size, m, bs, benchRamp, d))
-		res, err := decode[probe.DiskResult](r.Stdout)
-		b := Bench{Mode: m, Source: "vcprobe", MBps: res.MBps, IOPS: res.IOPS, Err: res.Error}
-		if err != nil && b.Err == "" {
-			b.Err = fmt.Sprintf("exit %d: %v", r.Exit, err)
-		}
-		return b
+	hasFio = t.Run("is fio installed", ": vc=has-fio; command -v fio").Exit == 0
+	if !hasFio {
+		t.Evidence(reports.Evidence{Step: "fio", Output: "fio not installed in the guest: vcprobe figures only"})
 	}
-	fioRun := func(m string, round int) Bench { return runFio(t, path, size, m, bs, d, round) }
-	var out []Bench
-	for _, m := range modes {
-		var vc, fi []Bench
-		for round := 1; round <= rounds; round++ {
-			// Alternate which tool goes first, so neither always runs
-			// on the heels of the other's writes.
-			if round%2 == 1 || !hasFio {
-				vc = append(vc, vcRun(m, round))
-				if hasFio {
-					fi = append(fi, fioRun(m, round))
-				}
-			} else {
-				fi = append(fi, fioRun(m, round))
-				vc = append(vc, vcRun(m, round))
+	return benchRounds, hasFio
+}
+
+// vcprobe runs one vcprobe round of mode m.
+func (j benchJob) vcprobe(t *suites.T, m string, round int) Bench {
+	r := t.Run(fmt.Sprintf("vcprobe disk %s (round %d)", m, round), fmt.Sprintf(": vc=vcprobe-%s; "+sudo+"$S %s disk -path %s -size %dM -mode %s -bs %s -direct -ramp %s -duration %s",
+		m, j.helper, transport.Quote(j.path), j.size, m, j.bs, benchRamp, j.d))
+	res, err := decode[probe.DiskResult](r.Stdout)
+	b := Bench{Mode: m, Source: "vcprobe", MBps: res.MBps, IOPS: res.IOPS, Err: res.Error}
+	if err != nil && b.Err == "" {
+		b.Err = fmt.Sprintf("exit %d: %v", r.Exit, err)
+	}
+	return b
+}
+
+// mode runs the rounds of mode m (fio beside vcprobe when hasFio),
+// records them and their spread, and returns the medians.
+func (j benchJob) mode(t *suites.T, m string, rounds int, hasFio bool) []Bench {
+	var vc, fi []Bench
+	for round := 1; round <= rounds; round++ {
+		// Alternate which tool goes first, so neither always runs
+		// on the heels of the other's writes.
+		if round%2 == 1 || !hasFio {
+			vc = append(vc, j.vcprobe(t, m, round))
+			if hasFio {
+				fi = append(fi, runFio(t, j.path, j.size, m, j.bs, j.d, round))
 			}
-		}
-		t.Evidence(reports.Evidence{Step: m + " rounds (median is reported)", Output: fmt.Sprintf("method: same file %s (%d MiB, laid out before timing), bs %s, O_DIRECT, "+
-			"one I/O at a time (fio psync iodepth 1), %s uncounted warm-up then %s, no closing fsync in the figure, "+
-			"sync between write runs, %d rounds%s\n", path, size, bs, benchRamp, d, rounds, ifElse(hasFio, " interleaved with fio", "")) + roundsText(vc) + roundsText(fi)})
-		t.Evidence(reports.Evidence{Step: m + " spread (vcprobe)", Actual: BenchSpread(vc)})
-		if hasFio {
-			t.Evidence(reports.Evidence{Step: m + " spread (fio)", Actual: BenchSpread(fi)})
-		}
-		out = append(out, MedianBench(vc))
-		if hasFio {
-			out = append(out, MedianBench(fi))
+		} else {
+			fi = append(fi, runFio(t, j.path, j.size, m, j.bs, j.d, round))
+			vc = append(vc, j.vcprobe(t, m, round))
 		}
 	}
+	t.Evidence(reports.Evidence{Step: m + " rounds (median is reported)", Output: fmt.Sprintf("method: same file %s (%d MiB, laid out before timing), bs %s, O_DIRECT, "+
+		"one I/O at a time (fio psync iodepth 1), %s uncounted warm-up then %s, no closing fsync in the figure, "+
+		"sync between write runs, %d rounds%s\n", j.path, j.size, j.bs, benchRamp, j.d, rounds, ifElse(hasFio, " interleaved with fio", "")) + roundsText(vc) + roundsText(fi)})
+	t.Evidence(reports.Evidence{Step: m + " spread (vcprobe)", Actual: BenchSpread(vc)})
+	if !hasFio {
+		return []Bench{MedianBench(vc)}
+	}
+	t.Evidence(reports.Evidence{Step: m + " spread (fio)", Actual: BenchSpread(fi)})
+	return []Bench{MedianBench(vc), MedianBench(fi)}
+}
+
+// recordBench records each median that worked as a measurement and the
+// fio/vcprobe gaps as informational evidence.
+func recordBench(t *suites.T, kind string, out []Bench, mins map[string]float64) {
 	for _, b := range out {
 		if b.Err != "" {
 			continue
@@ -376,6 +385,25 @@ func runBench(t *suites.T, kind string) {
 		t.Evidence(reports.Evidence{Step: it.Step + " (informational: not a guest verdict)", Expected: it.Expected, Actual: it.Actual,
 			Tolerance: it.Tolerance, OK: &ok, Profile: t.Target.Profile.Name + ":" + t.Check.ID + "." + it.Key})
 	}
+}
+
+func runBench(t *suites.T, kind string) {
+	h := needHelper(t)
+	f := gatherDisk(t)
+	path, _ := scratch(t, f)
+	j := benchJob{helper: h, path: path, size: int(t.Float("size_mb")), d: time.Duration(t.Float("duration_seconds") * float64(time.Second))}
+	var modes []string
+	var mins map[string]float64
+	modes, j.bs, mins = benchModes(t, kind)
+	// Round 1 runs vcprobe first: it lays a missing or short file out
+	// with real data and fsyncs it before its timed window starts, so
+	// every timed run of either tool finds the file fully allocated.
+	rounds, hasFio := benchTools(t)
+	var out []Bench
+	for _, m := range modes {
+		out = append(out, j.mode(t, m, rounds, hasFio)...)
+	}
+	recordBench(t, kind, out, mins)
 	t.Judge(JudgeBench(out, mins))
 }
 

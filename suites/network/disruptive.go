@@ -244,6 +244,11 @@ func dmesgSince(mark int) string {
 	return fmt.Sprintf(`: vc=dmesgsince; S=; [ "$(id -u)" = 0 ] || S="sudo -n"; $S dmesg | tail -n +%d`, mark+1)
 }
 
+// nicHotplugTiming paces the NIC hotplug check: its polls, the time it
+// looks for the NIC beyond appear_seconds, and the wait for late warnings
+// after the removal. Tests shorten them.
+var nicHotplugTiming = struct{ poll, grace, settle time.Duration }{time.Second, 5 * time.Second, 2 * time.Second}
+
 func runNICHotplug(t *suites.T) {
 	hp := suites.Need[drivers.NICHotplug](t, "NICHotplug")
 	appear := secs("appear_seconds", t)
@@ -266,8 +271,8 @@ func runNICHotplug(t *suites.T) {
 		}
 	})
 	o := HotplugObs{MAC: ref.MAC}
-	for time.Since(start) <= appear+5*time.Second && !o.Appeared {
-		time.Sleep(time.Second)
+	for time.Since(start) <= appear+nicHotplugTiming.grace && !o.Appeared {
+		time.Sleep(nicHotplugTiming.poll)
 		r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ProbeNet})
 		if err != nil {
 			continue
@@ -296,7 +301,7 @@ func runNICHotplug(t *suites.T) {
 					"elif command -v dhclient >/dev/null; then $S dhclient -1 "+q+"; "+
 					"elif command -v networkctl >/dev/null; then $S networkctl reconfigure "+q+"; fi")
 			}
-			time.Sleep(time.Second)
+			time.Sleep(nicHotplugTiming.poll)
 		}
 	}
 	t.Run("new interface state", ProbeNet)
@@ -307,7 +312,7 @@ func runNICHotplug(t *suites.T) {
 	detached = true
 	gone := time.Now().Add(appear)
 	for time.Now().Before(gone) {
-		time.Sleep(time.Second)
+		time.Sleep(nicHotplugTiming.poll)
 		r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ProbeNet})
 		if err != nil {
 			continue
@@ -323,7 +328,7 @@ func runNICHotplug(t *suites.T) {
 			break
 		}
 	}
-	time.Sleep(2 * time.Second) // late warnings from the removal path
+	time.Sleep(nicHotplugTiming.settle) // late warnings from the removal path
 	r := t.Run("kernel log since attach", dmesgSince(mark))
 	o.Traces = TraceLines(string(r.Stdout))
 	t.Judge(JudgeNICHotplug(o, appear, dhcp))

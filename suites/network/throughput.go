@@ -148,7 +148,8 @@ func (f Flow) measure(t *suites.T, min float64) {
 		Value: f.Mbps, Threshold: &th, Better: "higher", Source: f.Source})
 }
 
-const guestPort = 5301
+// guestPort is where vcprobe listens in the guest (a var for the loopback test).
+var guestPort = 5301
 
 // Methodology of the vcprobe/iperf3 comparison (guest->controller):
 //   - the same direction (the guest sends, a receiver on the controller

@@ -61,7 +61,9 @@ func init() {
 	reg(suites.Check{ID: "disk.hotplug", Keys: []string{"size_mb", "appear_seconds"}, Priority: 2, Title: "Disk hot-add at the exact size, removal without call trace",
 		Needs: []string{"DiskHotplug"}, Disruptive: true,
 		Doc: "The host attaches a blank size_mb disk live; it must appear within appear_seconds with " +
-			"exactly size_mb MiB. After detach it must vanish and dmesg since the attach must hold no " +
+			"exactly size_mb MiB. The time is the guest kernel's: from a mark the check writes to the " +
+			"kernel log just before the attach to the disk's capacity line (the controller's clock where " +
+			"the log has no times). After detach it must vanish and dmesg since the attach must hold no " +
 			"call trace, BUG or WARNING.",
 		Timeout: 3 * time.Minute, Run: runHotplug})
 	reg(suites.Check{ID: "disk.root-identity", Keys: []string{"allowed"}, Priority: 2, Title: "Root filesystem named by UUID, PARTUUID or LABEL",

@@ -104,9 +104,14 @@ func runReachability(t *suites.T) {
 	add("controller", t.Target.Controller)
 	if len(ts) == 0 {
 		// No gateway and no controller address from the host driver (the
-		// existing driver knows none): the controller that reached the
-		// guest over SSH is still a destination.
-		add("controller", controllerAddr(t))
+		// existing driver knows none): the machine the guest's SSH session
+		// comes from is still a destination: the controller, or the host
+		// when the controller reaches the guest through it.
+		role := "controller"
+		if t.Target.ViaHost {
+			role = "host (the SSH jump to the guest)"
+		}
+		add(role, sshClient(t))
 	}
 	if p := t.Target.Peer; p != nil {
 		add("peer", hostOnly(p.Address))

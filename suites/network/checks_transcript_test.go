@@ -107,3 +107,52 @@ func TestChecksOnTranscripts(t *testing.T) {
 		})
 	}
 }
+
+// TestControllerViaHost: a guest the controller reaches only through its
+// host (guest_via: host) has no path to the controller; the guest's
+// $SSH_CONNECTION names the host. network.throughput.controller SKIPs
+// with that reason, and network.reachability, with no gateway and no
+// controller address, pings the SSH client as the host, never calling it
+// the controller.
+func TestControllerViaHost(t *testing.T) {
+	root, err := suitetest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, check string, viaHost bool) *reports.Result {
+		x, err := suitetest.Platform(root, "kvm", "network/existing-no-route.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg, err := suitetest.Target("kvm", x, &suitetest.Guest{GuestName: "transcript"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg.Helper, tg.ViaHost = "/tmp/vcprobe", viaHost
+		r, err := suitetest.Execute(check, tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	steps := func(r *reports.Result) string {
+		var s []string
+		for _, e := range r.Evidence {
+			s = append(s, e.Step)
+		}
+		return strings.Join(s, "\n")
+	}
+	r := run(t, "network.throughput.controller", true)
+	if r.Status != reports.Skip || !strings.Contains(r.Reason, "guest_via: host") || len(r.Evidence) != 0 {
+		t.Errorf("throughput.controller via host: want SKIP naming guest_via: host, before any command\n%s", suitetest.Describe(r))
+	}
+	for _, c := range []struct {
+		viaHost   bool
+		role, not string
+	}{{false, "ping controller ", "ping host"}, {true, "ping host (the SSH jump to the guest) ", "ping controller"}} {
+		r := run(t, "network.reachability", c.viaHost)
+		if s := steps(r); r.Status != reports.Pass || !strings.Contains(s, c.role) || strings.Contains(s, c.not) {
+			t.Errorf("reachability (via host %v): want PASS pinging %q, never %q\n%s", c.viaHost, c.role, c.not, suitetest.Describe(r))
+		}
+	}
+}

@@ -244,6 +244,11 @@ func dmesgSince(mark int) string {
 	return fmt.Sprintf(`: vc=dmesgsince; S=; [ "$(id -u)" = 0 ] || S="sudo -n"; $S dmesg | tail -n +%d`, mark+1)
 }
 
+// nicHotplugTiming paces the NIC hotplug check: its polls, the time it
+// looks for the NIC beyond appear_seconds, and the wait for late warnings
+// after the removal. Tests shorten them.
+var nicHotplugTiming = struct{ poll, grace, settle time.Duration }{time.Second, 5 * time.Second, 2 * time.Second}
+
 func runNICHotplug(t *suites.T) {
 	hp := suites.Need[drivers.NICHotplug](t, "NICHotplug")
 	appear := secs("appear_seconds", t)
@@ -265,10 +270,30 @@ func runNICHotplug(t *suites.T) {
 			_ = hp.DetachNIC(ctx, ref)
 		}
 	})
+	o := watchNIC(t, ref, known, start, appear)
+	if o.Appeared {
+		waitNICAddr(t, &o, start, appear, dhcp)
+	}
+	t.Run("new interface state", ProbeNet)
+	detachStart := time.Now()
+	err = hp.DetachNIC(ctx, ref)
+	t.HostStep("host: detach NIC", "DetachNIC "+ref.MAC, "", err, time.Since(detachStart))
+	t.HostFailed("detach NIC", err)
+	detached = true
+	o.Gone = watchNICGone(t, o.Iface, ref.MAC, appear)
+	time.Sleep(nicHotplugTiming.settle) // late warnings from the removal path
+	r := t.Run("kernel log since attach", dmesgSince(mark))
+	o.Traces = TraceLines(string(r.Stdout))
+	t.Judge(JudgeNICHotplug(o, appear, dhcp))
+}
+
+// watchNIC lists the NICs until the hot-added one shows (by its MAC, or
+// as a new name when the host reports no MAC) or the wait ends.
+func watchNIC(t *suites.T, ref drivers.NICRef, known map[string]bool, start time.Time, appear time.Duration) HotplugObs {
 	o := HotplugObs{MAC: ref.MAC}
-	for time.Since(start) <= appear+5*time.Second && !o.Appeared {
-		time.Sleep(time.Second)
-		r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ProbeNet})
+	for time.Since(start) <= appear+nicHotplugTiming.grace && !o.Appeared {
+		time.Sleep(nicHotplugTiming.poll)
+		r, err := t.Target.OS.Run(t.Context(), transport.Command{Cmd: ProbeNet})
 		if err != nil {
 			continue
 		}
@@ -278,55 +303,55 @@ func runNICHotplug(t *suites.T) {
 			}
 		}
 	}
-	if o.Appeared {
-		q := transport.Quote(o.Iface)
-		kick := time.Now().Add(dhcp / 3)
-		for time.Since(start) <= appear+dhcp {
-			r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ": vc=ipaddr; ip -4 -o addr show dev " + q})
-			if err == nil {
-				if ifs := parse.IPAddr(string(r.Stdout)); len(ifs) > 0 && len(ifs[0].IPv4) > 0 {
-					o.Addr, o.AddrAfter = ifs[0].IPv4[0].String(), time.Since(start)
-					break
-				}
+	return o
+}
+
+// waitNICAddr waits for the new NIC's first IPv4 address; when the guest
+// has not configured it a third of dhcp_seconds in, the check starts a
+// DHCP client on it (and o says so).
+func waitNICAddr(t *suites.T, o *HotplugObs, start time.Time, appear, dhcp time.Duration) {
+	q := transport.Quote(o.Iface)
+	kick := time.Now().Add(dhcp / 3)
+	for time.Since(start) <= appear+dhcp {
+		r, err := t.Target.OS.Run(t.Context(), transport.Command{Cmd: ": vc=ipaddr; ip -4 -o addr show dev " + q})
+		if err == nil {
+			if ifs := parse.IPAddr(string(r.Stdout)); len(ifs) > 0 && len(ifs[0].IPv4) > 0 {
+				o.Addr, o.AddrAfter = ifs[0].IPv4[0].String(), time.Since(start)
+				return
 			}
-			if !o.DHCPKicked && time.Now().After(kick) {
-				o.DHCPKicked = true
-				t.Run("guest did not configure the new NIC: start a DHCP client", ": vc=dhcpkick; "+sudo+"$S ip link set dev "+q+" up; "+
-					"if command -v udhcpc >/dev/null; then $S udhcpc -n -q -t 10 -i "+q+"; "+
-					"elif command -v dhclient >/dev/null; then $S dhclient -1 "+q+"; "+
-					"elif command -v networkctl >/dev/null; then $S networkctl reconfigure "+q+"; fi")
-			}
-			time.Sleep(time.Second)
 		}
+		if !o.DHCPKicked && time.Now().After(kick) {
+			o.DHCPKicked = true
+			t.Run("guest did not configure the new NIC: start a DHCP client", ": vc=dhcpkick; "+sudo+"$S ip link set dev "+q+" up; "+
+				"if command -v udhcpc >/dev/null; then $S udhcpc -n -q -t 10 -i "+q+"; "+
+				"elif command -v dhclient >/dev/null; then $S dhclient -1 "+q+"; "+
+				"elif command -v networkctl >/dev/null; then $S networkctl reconfigure "+q+"; fi")
+		}
+		time.Sleep(nicHotplugTiming.poll)
 	}
-	t.Run("new interface state", ProbeNet)
-	detachStart := time.Now()
-	err = hp.DetachNIC(ctx, ref)
-	t.HostStep("host: detach NIC", "DetachNIC "+ref.MAC, "", err, time.Since(detachStart))
-	t.HostFailed("detach NIC", err)
-	detached = true
-	gone := time.Now().Add(appear)
+}
+
+// watchNICGone lists the NICs until neither iface nor mac is listed, or
+// the time is up.
+func watchNICGone(t *suites.T, iface, mac string, within time.Duration) bool {
+	gone := time.Now().Add(within)
 	for time.Now().Before(gone) {
-		time.Sleep(time.Second)
-		r, err := t.Target.OS.Run(ctx, transport.Command{Cmd: ProbeNet})
+		time.Sleep(nicHotplugTiming.poll)
+		r, err := t.Target.OS.Run(t.Context(), transport.Command{Cmd: ProbeNet})
 		if err != nil {
 			continue
 		}
 		still := false
 		for _, n := range ParseNet(string(r.Stdout)).NICs() {
-			if n.Name == o.Iface || (ref.MAC != "" && strings.EqualFold(n.MAC, ref.MAC)) {
+			if n.Name == iface || (mac != "" && strings.EqualFold(n.MAC, mac)) {
 				still = true
 			}
 		}
 		if !still {
-			o.Gone = true
-			break
+			return true
 		}
 	}
-	time.Sleep(2 * time.Second) // late warnings from the removal path
-	r := t.Run("kernel log since attach", dmesgSince(mark))
-	o.Traces = TraceLines(string(r.Stdout))
-	t.Judge(JudgeNICHotplug(o, appear, dhcp))
+	return false
 }
 
 // ReloadCycle is one line of the reload loop's output.

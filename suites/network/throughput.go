@@ -148,7 +148,8 @@ func (f Flow) measure(t *suites.T, min float64) {
 		Value: f.Mbps, Threshold: &th, Better: "higher", Source: f.Source})
 }
 
-const guestPort = 5301
+// guestPort is where vcprobe listens in the guest (a var for the loopback test).
+var guestPort = 5301
 
 // Methodology of the vcprobe/iperf3 comparison (guest->controller):
 //   - the same direction (the guest sends, a receiver on the controller
@@ -248,83 +249,14 @@ func runThroughputController(t *suites.T) {
 	if t.Target.Helper == "" {
 		t.Skipf("vcprobe helper not available in the guest")
 	}
-	if t.Target.ViaHost {
-		t.Skipf("the controller reaches this guest only through its host (guest_via: host): there is no direct path between them to measure (network.throughput.peer measures guest to guest)")
-	}
-	ctrl := controllerAddr(t)
+	ctrl, why := controllerAddr(t)
 	if ctrl == "" {
-		t.Skipf("controller address as seen by the guest is unknown (the host driver reports none, and the guest's $SSH_CONNECTION names none)")
+		t.Skipf("%s", why)
 	}
-	d := secs("duration_seconds", t)
-	streams := int(t.Float("streams"))
+	j := ctrlJob{ctrl: ctrl, d: secs("duration_seconds", t), streams: int(t.Float("streams"))}
 	min := t.Float("min_mbps")
-	ctx := t.Context()
-	var flows []Flow
-
-	// guest -> controller: the harness receives.
-	vcSend := func(round int) Flow {
-		ln, err := net.Listen("tcp", ":0")
-		if err != nil {
-			t.Errorf("controller listen: %v", err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		srv := make(chan probe.TCPResult, 1)
-		sctx, scancel := context.WithTimeout(ctx, d+60*time.Second)
-		defer scancel()
-		go func() { r, _ := probe.TCPServe(sctx, ln); srv <- r }()
-		cmd := fmt.Sprintf("%s tcp-client -connect %s -duration %s -streams %d", transport.Quote(t.Target.Helper),
-			transport.Quote(net.JoinHostPort(ctrl, strconv.Itoa(port))), d, streams)
-		r := t.Run(fmt.Sprintf("guest sends to controller (vcprobe, round %d)", round), cmd)
-		cr, err := vcprobeTCP(r.Stdout)
-		scancel()
-		sr := <-srv
-		t.Evidence(reports.Evidence{Step: fmt.Sprintf("controller receiver (round %d)", round), Output: fmt.Sprintf("received %d bytes on %d streams in %.2fs: %.1f Mbit/s", sr.Bytes, sr.Streams, sr.Seconds, sr.Mbps)})
-		return flowFrom("guest->controller", cr, err)
-	}
-	ip, hasIperf := "", false
-	if t.Target.Agreement {
-		var lerr error
-		ip, lerr = exec.LookPath("iperf3")
-		hasIperf = lerr == nil && hasTool(t, t.Target.OS, "iperf3")
-		if !hasIperf {
-			t.Evidence(reports.Evidence{Step: "iperf3", Output: "iperf3 missing on the guest or the controller: vcprobe figures only"})
-		}
-	} else {
-		t.Evidence(reports.Evidence{Step: "iperf3", Output: suites.AgreementOff("iperf3")})
-	}
-	var vc, ipf []Flow
-	for round := 1; round <= tcpRounds; round++ {
-		// iperf3 beside vcprobe, alternating which goes first.
-		if round%2 == 1 || !hasIperf {
-			vc = append(vc, vcSend(round))
-			if hasIperf {
-				ipf = append(ipf, iperfFromController(t, ip, ctrl, d, streams, round))
-			}
-		} else {
-			ipf = append(ipf, iperfFromController(t, ip, ctrl, d, streams, round))
-			vc = append(vc, vcSend(round))
-		}
-	}
-	t.Evidence(reports.Evidence{Step: "guest->controller rounds (median is reported)", Output: fmt.Sprintf("method: guest sends, controller receives, "+
-		"%d streams (iperf3 -P %d), %s each, receiver's bytes over time, no omitted warm-up, %d rounds\n", streams, streams, d, tcpRounds) +
-		flowRounds(vc) + flowRounds(ipf)})
-	t.Evidence(reports.Evidence{Step: "guest->controller spread (vcprobe)", Actual: FlowSpread(vc)})
-	flows = append(flows, MedianFlow(vc))
-	if hasIperf {
-		flows = append(flows, MedianFlow(ipf))
-	}
-
-	// controller -> guest: vcprobe receives in the guest.
-	gaddr := net.JoinHostPort(hostOnly(t.Target.Address), strconv.Itoa(guestPort))
-	scmd := fmt.Sprintf("%s tcp-server -listen :%d -duration %s", transport.Quote(t.Target.Helper), guestPort, d+60*time.Second)
-	ch := runAsync(ctx, t.Target.OS, scmd)
-	sent, serr := sendWithRetry(ctx, gaddr, d, streams)
-	gr := collect(t, "guest receives from controller (vcprobe)", scmd, ch)
-	if serr == nil {
-		_, serr = vcprobeTCP(gr.Stdout)
-	}
-	flows = append(flows, flowFrom("controller->guest", sent, serr))
-
+	flows := j.guestToController(t)
+	flows = append(flows, j.controllerToGuest(t))
 	for _, f := range flows {
 		f.measure(t, min)
 	}
@@ -332,6 +264,93 @@ func runThroughputController(t *suites.T) {
 		t.Evidence(reports.Evidence{Step: "iperf3 beside vcprobe (informational: not a guest verdict)", Actual: a})
 	}
 	t.Judge(JudgeThroughput(flows, min))
+}
+
+// ctrlJob is one guest<->controller measurement: the controller's
+// address as the guest sees it, the duration and the stream count.
+type ctrlJob struct {
+	ctrl    string
+	d       time.Duration
+	streams int
+}
+
+// vcSend is one guest->controller round: vcprobe in the guest sends to a
+// receiver in the harness.
+func (j ctrlJob) vcSend(t *suites.T, round int) Flow {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Errorf("controller listen: %v", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	srv := make(chan probe.TCPResult, 1)
+	sctx, scancel := context.WithTimeout(t.Context(), j.d+60*time.Second)
+	defer scancel()
+	go func() { r, _ := probe.TCPServe(sctx, ln); srv <- r }()
+	cmd := fmt.Sprintf("%s tcp-client -connect %s -duration %s -streams %d", transport.Quote(t.Target.Helper),
+		transport.Quote(net.JoinHostPort(j.ctrl, strconv.Itoa(port))), j.d, j.streams)
+	r := t.Run(fmt.Sprintf("guest sends to controller (vcprobe, round %d)", round), cmd)
+	cr, err := vcprobeTCP(r.Stdout)
+	scancel()
+	sr := <-srv
+	t.Evidence(reports.Evidence{Step: fmt.Sprintf("controller receiver (round %d)", round), Output: fmt.Sprintf("received %d bytes on %d streams in %.2fs: %.1f Mbit/s", sr.Bytes, sr.Streams, sr.Seconds, sr.Mbps)})
+	return flowFrom("guest->controller", cr, err)
+}
+
+// controllerIperf returns the controller's iperf3 and whether it runs
+// beside vcprobe (tool agreement on, iperf3 on both ends).
+func controllerIperf(t *suites.T) (string, bool) {
+	if !t.Target.Agreement {
+		t.Evidence(reports.Evidence{Step: "iperf3", Output: suites.AgreementOff("iperf3")})
+		return "", false
+	}
+	ip, lerr := exec.LookPath("iperf3")
+	hasIperf := lerr == nil && hasTool(t, t.Target.OS, "iperf3")
+	if !hasIperf {
+		t.Evidence(reports.Evidence{Step: "iperf3", Output: "iperf3 missing on the guest or the controller: vcprobe figures only"})
+	}
+	return ip, hasIperf
+}
+
+// guestToController runs the guest->controller rounds (iperf3 beside
+// vcprobe, alternating which goes first), records them and their spread,
+// and returns the medians.
+func (j ctrlJob) guestToController(t *suites.T) []Flow {
+	ip, hasIperf := controllerIperf(t)
+	var vc, ipf []Flow
+	for round := 1; round <= tcpRounds; round++ {
+		// iperf3 beside vcprobe, alternating which goes first.
+		if round%2 == 1 || !hasIperf {
+			vc = append(vc, j.vcSend(t, round))
+			if hasIperf {
+				ipf = append(ipf, iperfFromController(t, ip, j.ctrl, j.d, j.streams, round))
+			}
+		} else {
+			ipf = append(ipf, iperfFromController(t, ip, j.ctrl, j.d, j.streams, round))
+			vc = append(vc, j.vcSend(t, round))
+		}
+	}
+	t.Evidence(reports.Evidence{Step: "guest->controller rounds (median is reported)", Output: fmt.Sprintf("method: guest sends, controller receives, "+
+		"%d streams (iperf3 -P %d), %s each, receiver's bytes over time, no omitted warm-up, %d rounds\n", j.streams, j.streams, j.d, tcpRounds) +
+		flowRounds(vc) + flowRounds(ipf)})
+	t.Evidence(reports.Evidence{Step: "guest->controller spread (vcprobe)", Actual: FlowSpread(vc)})
+	if !hasIperf {
+		return []Flow{MedianFlow(vc)}
+	}
+	return []Flow{MedianFlow(vc), MedianFlow(ipf)}
+}
+
+// controllerToGuest: the harness sends to vcprobe receiving in the guest.
+func (j ctrlJob) controllerToGuest(t *suites.T) Flow {
+	ctx := t.Context()
+	gaddr := net.JoinHostPort(hostOnly(t.Target.Address), strconv.Itoa(guestPort))
+	scmd := fmt.Sprintf("%s tcp-server -listen :%d -duration %s", transport.Quote(t.Target.Helper), guestPort, j.d+60*time.Second)
+	ch := runAsync(ctx, t.Target.OS, scmd)
+	sent, serr := sendWithRetry(ctx, gaddr, j.d, j.streams)
+	gr := collect(t, "guest receives from controller (vcprobe)", scmd, ch)
+	if serr == nil {
+		_, serr = vcprobeTCP(gr.Stdout)
+	}
+	return flowFrom("controller->guest", sent, serr)
 }
 
 // sendWithRetry waits for the guest's receiver to listen (it starts in

@@ -1,0 +1,139 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests/transport"
+	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/suites"
+	"github.com/virtcert/virtcert/suites/suitetest"
+)
+
+// nicGuest is a simulated guest and host for network.nic-hotplug (a fake,
+// not a recording): the host attaches a NIC with MAC newMAC, which the
+// guest lists as enp8s0 when show is set, with an address when addr is
+// set (or once the check starts a DHCP client, when dhcpGives is set).
+type nicGuest struct {
+	*suitetest.Guest
+	mu                    sync.Mutex
+	attached              bool
+	show, addr, dhcpGives bool
+	kernel                string
+	ran                   []string
+}
+
+const newMAC = "52:54:00:aa:bb:cc"
+
+func (g *nicGuest) AttachNIC(context.Context) (drivers.NICRef, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.attached = true
+	return drivers.NICRef{MAC: newMAC}, nil
+}
+
+func (g *nicGuest) DetachNIC(context.Context, drivers.NICRef) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.attached = false
+	return nil
+}
+
+func (g *nicGuest) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ran = append(g.ran, suitetest.Tag(cmd.Cmd))
+	out := ""
+	switch suitetest.Tag(cmd.Cmd) {
+	case "net":
+		out = "@@@ links\nenp1s0 operstate=up carrier=1 mtu=1500 address=52:54:00:6b:3c:58 type=1 driver=../../../../bus/virtio/drivers/virtio_net\n"
+		if g.attached && g.show {
+			out += "enp8s0 operstate=up carrier=1 mtu=1500 address=" + newMAC + " type=1 driver=../../../../bus/virtio/drivers/virtio_net\n"
+		}
+		out += "lo operstate=unknown carrier=1 mtu=65536 address=00:00:00:00:00:00 type=772 driver=\n@@@ ip-addr\n@@@ route\n@@@ maxmtu\n@@@ netdev\n"
+	case "ipaddr":
+		if g.addr {
+			out = "3: enp8s0    inet 192.168.150.77/24 brd 192.168.150.255 scope global dynamic enp8s0\\       valid_lft 3600sec preferred_lft 3600sec\n"
+		}
+	case "dhcpkick":
+		g.addr = g.dhcpGives
+	case "dmesgmark":
+		out = "500\n"
+	case "dmesgsince":
+		if !strings.Contains(cmd.Cmd, "tail -n +501") {
+			return transport.Result{}, fmt.Errorf("kernel log read from the wrong line: %q", cmd.Cmd)
+		}
+		out = g.kernel
+	default:
+		return transport.Result{}, fmt.Errorf("unexpected command %.80q", cmd.Cmd)
+	}
+	return transport.Result{Cmd: cmd.Cmd, Stdout: []byte(out), Duration: time.Millisecond}, nil
+}
+
+func (g *nicGuest) Upload(context.Context, string, io.Reader, uint32) error { return nil }
+func (g *nicGuest) Download(context.Context, string, io.Writer) error       { return nil }
+func (g *nicGuest) Close() error                                            { return nil }
+
+// TestNICHotplugSimulated runs network.nic-hotplug whole on a simulated
+// guest and host: a NIC that appears configured PASSes; one the guest
+// leaves unconfigured PASSes once the check's DHCP client configures it,
+// and the evidence says so; one that never appears, or gets no address,
+// or leaves a call trace, FAILs.
+func TestNICHotplugSimulated(t *testing.T) {
+	saved := nicHotplugTiming
+	t.Cleanup(func() { nicHotplugTiming = saved })
+	nicHotplugTiming.poll, nicHotplugTiming.grace, nicHotplugTiming.settle = time.Millisecond, 0, 0
+	for _, c := range []struct {
+		name                  string
+		show, addr, dhcpGives bool
+		kernel                string
+		want                  reports.Status
+		evidence              []string
+		ran                   string
+	}{
+		{"configured", true, true, false, "", reports.Pass,
+			[]string{"enp8s0 after 0s", "192.168.150.77/24 after 0s (configured by the guest)", `act="gone"`, `act="clean"`},
+			"net dmesgmark net ipaddr net net dmesgsince"},
+		{"dhcp kicked", true, false, true, "", reports.Pass,
+			[]string{"192.168.150.77/24 after", "(after the check started a DHCP client)"}, ""},
+		{"no address", true, false, false, "", reports.Fail, []string{`act="no address"`}, ""},
+		{"never appears", false, false, false, "", reports.Fail, []string{`act="never appeared"`, `act="no address"`}, ""},
+		{"call trace", true, true, false, "[  12.0] WARNING: CPU: 1 PID: 9 at net/core/dev.c:1 x\n", reports.Fail,
+			[]string{"WARNING: CPU: 1 PID: 9"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := &nicGuest{Guest: &suitetest.Guest{GuestName: "nic"}, show: c.show, addr: c.addr, dhcpGives: c.dhcpGives, kernel: c.kernel}
+			tg, err := suitetest.Target("kvm", g, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg.Profile = tg.Profile.Override(&suites.Profile{Checks: map[string]map[string]any{
+				"network.nic-hotplug": {"appear_seconds": 0.5, "dhcp_seconds": 0.6}}, Source: "test"})
+			r, err := suitetest.Execute("network.nic-hotplug", tg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := suitetest.Describe(r)
+			if r.Status != c.want {
+				t.Fatalf("status %s, want %s\n%s", r.Status, c.want, d)
+			}
+			for _, s := range c.evidence {
+				if !strings.Contains(d, s) {
+					t.Errorf("evidence lacks %q:\n%s", s, d)
+				}
+			}
+			if c.ran != "" && strings.Join(g.ran, " ") != c.ran {
+				t.Errorf("guest commands %q, want %q", strings.Join(g.ran, " "), c.ran)
+			}
+			if g.attached {
+				t.Error("the NIC was left attached")
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/diskfs/go-diskfs/backend"
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 	"go.yaml.in/yaml/v3"
@@ -306,17 +307,9 @@ func labelledISO(stageDir, label string, files map[string][]byte) ([]byte, error
 	if stageDir == "" {
 		return nil, errors.New("seed: no staging directory: the seed's files (keys, passwords) are staged on disk, in the caller's private run directory, never in $TMPDIR")
 	}
-	dirs := map[string]bool{}
-	for name := range files {
-		parts := strings.Split(name, "/")
-		for i, part := range parts {
-			if part == "" || part == "." || part == ".." || strings.ContainsAny(part, "\\\x00") {
-				return nil, fmt.Errorf("seed: bad file name %q", name)
-			}
-			if i < len(parts)-1 {
-				dirs[strings.Join(parts[:i+1], "/")] = true
-			}
-		}
+	dirs, err := isoDirs(files)
+	if err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp(stageDir, "virtcert-seed-")
 	if err != nil {
@@ -339,40 +332,9 @@ func labelledISO(stageDir, label string, files map[string][]byte) ([]byte, error
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	fs, err := iso9660.Create(be, size, 0, 2048, ws)
-	if err != nil {
+	if err := fillISO(be, size, ws, label, dirs, files); err != nil {
 		be.Close()
-		return nil, fmt.Errorf("seed: create iso: %w", err)
-	}
-	for _, d := range slices.Sorted(maps.Keys(dirs)) {
-		if err := fs.Mkdir("/" + d); err != nil {
-			be.Close()
-			return nil, fmt.Errorf("seed: add %s: %w", d, err)
-		}
-	}
-	for name, b := range files {
-		f, err := fs.OpenFile("/"+name, os.O_CREATE|os.O_RDWR)
-		if err != nil {
-			be.Close()
-			return nil, fmt.Errorf("seed: add %s: %w", name, err)
-		}
-		if _, err := f.Write(b); err != nil {
-			f.Close()
-			be.Close()
-			return nil, fmt.Errorf("seed: add %s: %w", name, err)
-		}
-		if err := f.Close(); err != nil {
-			be.Close()
-			return nil, fmt.Errorf("seed: add %s: %w", name, err)
-		}
-	}
-	if err := fs.Finalize(iso9660.FinalizeOptions{
-		RockRidge:        true,
-		Joliet:           true,
-		VolumeIdentifier: label,
-	}); err != nil {
-		be.Close()
-		return nil, fmt.Errorf("seed: finalize iso: %w", err)
+		return nil, err
 	}
 	if err := be.Close(); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
@@ -382,6 +344,52 @@ func labelledISO(stageDir, label string, files map[string][]byte) ([]byte, error
 		return nil, fmt.Errorf("seed: %w", err)
 	}
 	return trimISO(img), nil
+}
+
+// isoDirs checks the files' names (each "/"-separated component a plain
+// name) and returns the directories they need.
+func isoDirs(files map[string][]byte) ([]string, error) {
+	dirs := map[string]bool{}
+	for name := range files {
+		parts := strings.Split(name, "/")
+		for i, part := range parts {
+			if part == "" || part == "." || part == ".." || strings.ContainsAny(part, "\\\x00") {
+				return nil, fmt.Errorf("seed: bad file name %q", name)
+			}
+			if i < len(parts)-1 {
+				dirs[strings.Join(parts[:i+1], "/")] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(dirs)), nil
+}
+
+// fillISO creates the ISO 9660 file system on be (workspace ws), adds the
+// directories and files, and finalizes it with the volume label.
+func fillISO(be backend.Storage, size int64, ws, label string, dirs []string, files map[string][]byte) error {
+	fs, err := iso9660.Create(be, size, 0, 2048, ws)
+	if err != nil {
+		return fmt.Errorf("seed: create iso: %w", err)
+	}
+	for _, d := range dirs {
+		if err := fs.Mkdir("/" + d); err != nil {
+			return fmt.Errorf("seed: add %s: %w", d, err)
+		}
+	}
+	for name, b := range files {
+		f, err := fs.OpenFile("/"+name, os.O_CREATE|os.O_RDWR)
+		if err != nil {
+			return fmt.Errorf("seed: add %s: %w", name, err)
+		}
+		_, werr := f.Write(b)
+		if err := errors.Join(werr, f.Close()); err != nil {
+			return fmt.Errorf("seed: add %s: %w", name, err)
+		}
+	}
+	if err := fs.Finalize(iso9660.FinalizeOptions{RockRidge: true, Joliet: true, VolumeIdentifier: label}); err != nil {
+		return fmt.Errorf("seed: finalize iso: %w", err)
+	}
+	return nil
 }
 
 // trimISO cuts the image to the volume space size recorded in the primary

@@ -113,7 +113,7 @@ var faultCases = []faultCase{
 		name:     "emulated-disk-no-power-button",
 		diskBus:  "ide",
 		faults:   "nopowerbutton",
-		override: "lifecycle.host-reboot: {max_seconds: 20}\n  lifecycle.shutdown: {max_seconds: 20, restart_seconds: 60}\n",
+		override: "lifecycle.host-reboot: {max_seconds: 20, boot_factor: 0}\n  lifecycle.shutdown: {max_seconds: 20, restart_seconds: 60, boot_factor: 0}\n",
 		fail: map[string][]string{
 			"disk.driver":           {`ata_piix`},
 			"lifecycle.host-reboot": {`boot_id`},

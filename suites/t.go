@@ -38,6 +38,11 @@ type Target struct {
 	// Helper is the path of the uploaded vcprobe helper in the guest, or
 	// "" when it could not be uploaded (checks that need it SKIP).
 	Helper string
+	// BootSeconds is the guest's own boot-to-ready time in this run (from
+	// before the host provisioned it until it answered; the runner's
+	// reports.GuestInfo.BootSeconds), 0 when unknown. Lifecycle checks
+	// scale their limits by it on emulated platforms (boot_factor).
+	BootSeconds float64
 	// Reconnect re-dials the OS transport after a reboot or link flap and
 	// replaces OS. It is set by the runner.
 	Reconnect func(ctx context.Context) (transport.Transport, error)

@@ -22,13 +22,14 @@ func init() {
 		c.Area, c.OS, c.Disruptive = "lifecycle", []string{"linux"}, true
 		suites.Register(c)
 	}
-	reg(suites.Check{ID: "lifecycle.reboot", Keys: []string{"max_seconds"}, Priority: 1, Title: "Guest reboot comes back",
+	reg(suites.Check{ID: "lifecycle.reboot", Keys: []string{"max_seconds", "boot_factor"}, Priority: 1, Title: "Guest reboot comes back",
 		Doc: "Reboots from inside the guest, re-dials the transport until the guest answers with a new " +
-			"boot_id, and times it: back within the profile's max_seconds.",
+			"boot_id, and times it: back within the profile's max_seconds, or, where the profile sets boot_factor " +
+			"(software emulation), within boot_factor times the guest's own boot-to-ready time in this run when that is longer.",
 		Timeout: 12 * time.Minute, Run: func(t *suites.T) { RunReboot(t, Linux) }})
-	reg(suites.Check{ID: "lifecycle.host-reboot", Keys: []string{"max_seconds"}, Priority: 2, Title: "Host-initiated reboot comes back",
+	reg(suites.Check{ID: "lifecycle.host-reboot", Keys: []string{"max_seconds", "boot_factor"}, Priority: 2, Title: "Host-initiated reboot comes back",
 		Doc: "The host driver reboots the guest (ACPI / integration service); the guest must come back " +
-			"with a new boot_id within max_seconds.",
+			"with a new boot_id within max_seconds (scaled like lifecycle.reboot's by boot_factor).",
 		Timeout: 12 * time.Minute, Run: func(t *suites.T) { RunHostReboot(t, Linux) }})
 	reg(suites.Check{ID: "lifecycle.pause-resume", Keys: []string{"pause_seconds", "responsive_seconds"}, Priority: 2, Title: "Pause and resume keep the guest running",
 		Doc: "Host pauses the guest for pause_seconds and resumes it; boot_id is unchanged and the guest " +
@@ -38,9 +39,9 @@ func init() {
 		Doc: "Host saves the guest's memory and restores it; boot_id is unchanged and the guest answers " +
 			"over the network and completes a synced disk write within responsive_seconds.",
 		Needs: []string{"SaveRestore"}, Timeout: 8 * time.Minute, Run: func(t *suites.T) { RunSaveRestore(t, Linux) }})
-	reg(suites.Check{ID: "lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds"}, Priority: 1, Title: "Graceful host shutdown powers the guest off",
+	reg(suites.Check{ID: "lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds", "boot_factor"}, Priority: 1, Title: "Graceful host shutdown powers the guest off",
 		Doc: "The host asks for a graceful shutdown (ACPI / shutdown integration service); the guest must be " +
-			"off within max_seconds. The check then starts the guest again and waits for it, so later " +
+			"off within max_seconds (scaled like lifecycle.reboot's by boot_factor). The check then starts the guest again and waits for it, so later " +
 			"checks still have a guest (waiting up to restart_seconds); it is Disruptive and the runner orders it last. If the restart " +
 			"fails the verdict stands and the check reports the restart failure as ERROR.",
 		Timeout: 12 * time.Minute, Run: func(t *suites.T) { RunShutdown(t, Linux) }})
@@ -72,11 +73,11 @@ func readBootID(t *suites.T, p Probes, step string) string {
 }
 
 // JudgeReboot checks a reboot's outcome.
-func JudgeReboot(before, after string, back time.Duration, maxSeconds float64) suites.Verdict {
+func JudgeReboot(before, after string, back time.Duration, l Limit) suites.Verdict {
 	var v suites.Verdict
 	v.Add("boot_id changed", after != "" && after != before, "a new boot_id (was "+before+")", rebootActual(before, after), "", "")
-	v.Add("time until the guest answers again", after != "" && after != before && back.Seconds() <= maxSeconds,
-		fmt.Sprintf("<= %gs", maxSeconds), fmt.Sprintf("%.1fs", back.Seconds()), "", "max_seconds")
+	v.Add("time until the guest answers again", after != "" && after != before && back.Seconds() <= l.Seconds(),
+		fmt.Sprintf("<= %.1fs", l.Seconds()), fmt.Sprintf("%.1fs", back.Seconds()), l.Basis(), l.Key)
 	return v
 }
 
@@ -95,6 +96,12 @@ func waitBack(t *suites.T, p Probes, before string, limit time.Duration) (string
 	}
 	start := time.Now()
 	deadline := start.Add(limit)
+	// Stop before the check's own timeout, so a guest that never comes
+	// back is judged (FAIL) rather than cut off (ERROR).
+	if d, ok := t.Context().Deadline(); ok && d.Add(-waitMargin).Before(deadline) {
+		deadline = d.Add(-waitMargin)
+		t.Evidence(reports.Evidence{Step: "wait bounded by the check's timeout", Output: fmt.Sprintf("waiting %.1fs, not %.1fs", time.Until(deadline).Seconds(), limit.Seconds())})
+	}
 	attempts, lastErr, sameBoot := 0, error(nil), 0
 	for time.Now().Before(deadline) {
 		attempts++
@@ -123,7 +130,7 @@ func waitBack(t *suites.T, p Probes, before string, limit time.Duration) (string
 		}
 		select {
 		case <-t.Context().Done():
-		case <-time.After(min(2*time.Second, max(time.Until(deadline), 0))):
+		case <-time.After(min(redialEvery, max(time.Until(deadline), 0))):
 		}
 	}
 	t.Evidence(reports.Evidence{Step: "guest did not come back with a new boot", Output: fmt.Sprintf("%d dial attempts; last: %v", attempts, lastErr), Duration: time.Since(start)})
@@ -132,6 +139,12 @@ func waitBack(t *suites.T, p Probes, before string, limit time.Duration) (string
 	}
 	return "", time.Since(start)
 }
+
+// redialEvery paces waitBack's dial attempts (a seam for tests).
+var redialEvery = 2 * time.Second
+
+// waitMargin is what waitBack leaves of the check's timeout for judging.
+const waitMargin = 20 * time.Second
 
 // probeReboot reboots detached (ignoring the session's hangup; busybox
 // has no nohup), so the session ends cleanly first. A
@@ -143,28 +156,30 @@ const probeReboot = `: vc=reboot; S=; [ "$(id -u)" = 0 ] || S="sudo -n"; ` +
 
 // RunReboot is lifecycle.reboot's body with the guest's probes.
 func RunReboot(t *suites.T, p Probes) {
-	limit := t.Float("max_seconds")
+	l := limit(t, "max_seconds")
 	before := readBootID(t, p, "boot_id before reboot")
 	r := t.Run("reboot from inside the guest", p.Reboot)
 	if r.Exit != 0 {
 		t.Fatalf("reboot command failed with exit %d", r.Exit)
 	}
-	after, took := waitBack(t, p, before, time.Duration(limit*float64(time.Second)))
-	t.Measure(reports.Measurement{Name: "lifecycle.reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
-	t.Judge(JudgeReboot(before, after, took, limit))
+	after, took := waitBack(t, p, before, l.Duration())
+	th := l.Seconds()
+	t.Measure(reports.Measurement{Name: "lifecycle.reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &th, Better: "lower"})
+	t.Judge(JudgeReboot(before, after, took, l))
 }
 
 // RunHostReboot is lifecycle.host-reboot's body with the guest's probes.
 func RunHostReboot(t *suites.T, p Probes) {
-	limit := t.Float("max_seconds")
+	l := limit(t, "max_seconds")
 	before := readBootID(t, p, "boot_id before host reboot")
 	start := time.Now()
 	err := t.Target.Guest.Power(t.Context(), drivers.PowerReboot)
 	t.HostStep("Power(reboot)", "Power(reboot)", "", err, time.Since(start))
 	t.HostFailed("reboot", err)
-	after, took := waitBack(t, p, before, time.Duration(limit*float64(time.Second)))
-	t.Measure(reports.Measurement{Name: "lifecycle.host_reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
-	t.Judge(JudgeReboot(before, after, took, limit))
+	after, took := waitBack(t, p, before, l.Duration())
+	th := l.Seconds()
+	t.Measure(reports.Measurement{Name: "lifecycle.host_reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &th, Better: "lower"})
+	t.Judge(JudgeReboot(before, after, took, l))
 }
 
 // probeResponsive proves the guest answers and its disk completes a synced
@@ -245,22 +260,22 @@ func RunSaveRestore(t *suites.T, p Probes) {
 }
 
 // JudgeShutdown checks that the guest was off in time.
-func JudgeShutdown(state drivers.PowerState, err error, took time.Duration, maxSeconds float64) suites.Verdict {
+func JudgeShutdown(state drivers.PowerState, err error, took time.Duration, l Limit) suites.Verdict {
 	var v suites.Verdict
 	act := fmt.Sprintf("%s after %.1fs", state, took.Seconds())
 	if err != nil {
 		act += " (" + err.Error() + ")"
 	}
-	v.Add("guest off after a graceful shutdown request", state == drivers.StateOff && took.Seconds() <= maxSeconds,
-		fmt.Sprintf("off within %gs", maxSeconds), act, "", "max_seconds")
+	v.Add("guest off after a graceful shutdown request", state == drivers.StateOff && took.Seconds() <= l.Seconds(),
+		fmt.Sprintf("off within %gs", l.Seconds()), act, l.Basis(), l.Key)
 	return v
 }
 
 // RunShutdown is lifecycle.shutdown's body with the guest's probes.
 func RunShutdown(t *suites.T, p Probes) {
-	limit := t.Float("max_seconds")
+	l := limit(t, "max_seconds")
 	before := readBootID(t, p, "boot_id before shutdown")
-	ctx, cancel := context.WithTimeout(t.Context(), time.Duration(limit*float64(time.Second)))
+	ctx, cancel := context.WithTimeout(t.Context(), l.Duration())
 	start := time.Now()
 	err := t.Target.Guest.Power(ctx, drivers.PowerShutdown)
 	took := time.Since(start)
@@ -273,8 +288,9 @@ func RunShutdown(t *suites.T, p Probes) {
 	if serr != nil {
 		t.Errorf("host: State after shutdown: %v", serr)
 	}
-	t.Judge(JudgeShutdown(st, err, took, limit))
-	t.Measure(reports.Measurement{Name: "lifecycle.shutdown.seconds", Unit: "s", Value: took.Seconds(), Threshold: &limit, Better: "lower"})
+	t.Judge(JudgeShutdown(st, err, took, l))
+	th := l.Seconds()
+	t.Measure(reports.Measurement{Name: "lifecycle.shutdown.seconds", Unit: "s", Value: took.Seconds(), Threshold: &th, Better: "lower"})
 	// Bring the guest back for whatever runs after this check.
 	if st == drivers.StateRunning {
 		return // it ignored the request: still up, nothing to restore
@@ -288,7 +304,7 @@ func RunShutdown(t *suites.T, p Probes) {
 	if err != nil {
 		t.Errorf("restarting the guest after the shutdown check: %v", err)
 	}
-	if after, _ := waitBack(t, p, before, time.Duration(t.Float("restart_seconds")*float64(time.Second))); after == "" && !t.Failed() {
+	if after, _ := waitBack(t, p, before, limit(t, "restart_seconds").Duration()); after == "" && !t.Failed() {
 		t.Errorf("the guest did not come back after the shutdown check restarted it")
 	}
 }

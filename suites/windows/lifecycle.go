@@ -46,7 +46,7 @@ func init() {
 		c.Disruptive = true
 		reg(c)
 	}
-	life(suites.Check{ID: "windows.lifecycle.reboot", Keys: []string{"max_seconds"}, Priority: 1, Title: "Windows reboot comes back",
+	life(suites.Check{ID: "windows.lifecycle.reboot", Keys: []string{"max_seconds", "boot_factor"}, Priority: 1, Title: "Windows reboot comes back",
 		Doc: "Schedules a planned restart (`shutdown.exe /r /t 5 /d p:4:1`), re-dials the transport until the guest answers " +
 			"with a new boot identity (the RecordId and time of the boot's Kernel-General event 12, which unlike LastBootUpTime do not move when the clock is stepped), and times it: back " +
 			"within the profile's max_seconds. The lifecycle.reboot machinery with PowerShell probes.",
@@ -62,7 +62,7 @@ func init() {
 		Doc: "Host saves the guest's memory and restores it; the boot identity (the boot's Kernel-General event 12) is " +
 			"unchanged and a `[IO.FileOptions]::WriteThrough` write completes within responsive_seconds.",
 		Timeout: 8 * time.Minute, Run: func(t *suites.T) { lifecycle.RunSaveRestore(t, probes) }})
-	life(suites.Check{ID: "windows.lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds"}, Priority: 1,
+	life(suites.Check{ID: "windows.lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds", "boot_factor"}, Priority: 1,
 		Title: "ACPI shutdown from the host powers Windows off",
 		Doc: "Host: `Power(shutdown)` (ACPI power button on KVM, the shutdown integration service on Hyper-V), then `State`: " +
 			"the guest must be off within max_seconds. The check then starts it again and waits up to restart_seconds for a new " +

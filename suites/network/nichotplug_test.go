@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +60,14 @@ func (g *nicGuest) Run(ctx context.Context, cmd transport.Command) (transport.Re
 			out += "enp8s0 operstate=up carrier=1 mtu=1500 address=" + newMAC + " type=1 driver=../../../../bus/virtio/drivers/virtio_net\n"
 		}
 		out += "lo operstate=unknown carrier=1 mtu=65536 address=00:00:00:00:00:00 type=772 driver=\n@@@ ip-addr\n@@@ route\n@@@ maxmtu\n@@@ netdev\n"
+	case "nicwait":
+		if !strings.Contains(cmd.Cmd, "mac='"+newMAC+"'") {
+			return transport.Result{}, fmt.Errorf("waits for the wrong MAC: %q", cmd.Cmd)
+		}
+		out = "notfound after_cs=50\n"
+		if g.attached && g.show {
+			out = "found iface=enp8s0 after_cs=0\n"
+		}
 	case "ipaddr":
 		if g.addr {
 			out = "3: enp8s0    inet 192.168.150.77/24 brd 192.168.150.255 scope global dynamic enp8s0\\       valid_lft 3600sec preferred_lft 3600sec\n"
@@ -99,11 +110,11 @@ func TestNICHotplugSimulated(t *testing.T) {
 	}{
 		{"configured", true, true, false, "", reports.Pass,
 			[]string{"enp8s0 after 0s", "192.168.150.77/24 after 0s (configured by the guest)", `act="gone"`, `act="clean"`},
-			"net dmesgmark net ipaddr net net dmesgsince"},
+			"net dmesgmark nicwait ipaddr net net dmesgsince"},
 		{"dhcp kicked", true, false, true, "", reports.Pass,
 			[]string{"192.168.150.77/24 after", "(after the check started a DHCP client)"}, ""},
 		{"no address", true, false, false, "", reports.Fail, []string{`act="no address"`}, ""},
-		{"never appears", false, false, false, "", reports.Fail, []string{`act="never appeared"`, `act="no address"`}, ""},
+		{"never appears", false, false, false, "", reports.Fail, []string{`act="never appeared (the guest looked for 1s)"`, `act="no address"`}, ""},
 		{"call trace", true, true, false, "[  12.0] WARNING: CPU: 1 PID: 9 at net/core/dev.c:1 x\n", reports.Fail,
 			[]string{"WARNING: CPU: 1 PID: 9"}, ""},
 	} {
@@ -135,5 +146,60 @@ func TestNICHotplugSimulated(t *testing.T) {
 				t.Error("the NIC was left attached")
 			}
 		})
+	}
+}
+
+// nicWaitCmd run for real by sh against a stand-in for /sys/class/net: a
+// NIC whose address file shows up 300 ms in is found, by its MAC (the
+// host's upper case matches sysfs's lower case) or as a new name when the
+// host gives no MAC, timed on the machine's own clock; one that never
+// shows is reported not found once the limit has passed.
+func TestNICWaitInTheGuest(t *testing.T) {
+	for _, c := range []struct {
+		name, mac string
+		shows     bool
+		want      string
+	}{
+		{"by MAC", "52:54:00:AA:BB:CC", true, "found iface=enp8s0"},
+		{"new name", "", true, "found iface=enp8s0"},
+		{"never", "52:54:00:aa:bb:cc", false, "notfound"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeNIC(t, dir, "enp1s0", "52:54:00:6b:3c:58")
+			if c.shows {
+				go func() { time.Sleep(300 * time.Millisecond); writeNIC(t, dir, "enp8s0", newMAC) }()
+			}
+			cmd := nicWaitCmd(dir, c.mac, map[string]bool{"enp1s0": true, "lo": true}, 1500*time.Millisecond, 50*time.Millisecond)
+			start := time.Now()
+			out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
+			took := time.Since(start)
+			if err != nil || !strings.HasPrefix(string(out), c.want+" ") {
+				t.Fatalf("got %q (%v), want %q", out, err, c.want)
+			}
+			iface, after, found := parseNICWait(string(out))
+			switch {
+			case c.shows && (!found || iface != "enp8s0" || after < 200*time.Millisecond || after > took+20*time.Millisecond):
+				t.Errorf("found=%v %q after %s (took %s), want enp8s0 after about 0.3s", found, iface, after, took)
+			case !c.shows && (found || after < 1500*time.Millisecond):
+				t.Errorf("found=%v after %s, want not found after the 1.5s limit", found, after)
+			}
+		})
+	}
+}
+
+// writeNIC makes dir/name/address as sysfs shows it (lower case), the
+// directory appearing whole.
+func writeNIC(t *testing.T, dir, name, mac string) {
+	tmp := filepath.Join(dir, "."+name)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Error(err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "address"), []byte(mac+"\n"), 0o644); err != nil {
+		t.Error(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		t.Error(err)
 	}
 }

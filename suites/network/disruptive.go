@@ -276,7 +276,7 @@ func runNICHotplug(t *suites.T) {
 	})
 	o := watchNIC(t, ref, known)
 	if o.Appeared {
-		waitNICAddr(t, &o, time.Now().Add(-o.AppearAfter), appear, dhcp)
+		waitNICAddr(t, &o, dhcp)
 	}
 	t.Run("new interface state", ProbeNet)
 	detachStart := time.Now()
@@ -346,29 +346,59 @@ func parseNICWait(out string) (iface string, after time.Duration, found bool) {
 	return "", after, false
 }
 
-// waitNICAddr waits for the new NIC's first IPv4 address; when the guest
-// has not configured it a third of dhcp_seconds in, the check starts a
-// DHCP client on it (and o says so).
-func waitNICAddr(t *suites.T, o *HotplugObs, start time.Time, appear, dhcp time.Duration) {
+// waitNICAddr waits inside the guest for the new NIC's first IPv4
+// address, on the guest's clock; when the guest has not configured it a
+// third of dhcp_seconds in, the check starts a DHCP client on it (and o
+// says so) and waits again. AddrAfter counts from the end of the host's
+// attach: the appearance, the waits and the DHCP client's run.
+func waitNICAddr(t *suites.T, o *HotplugObs, dhcp time.Duration) {
 	q := transport.Quote(o.Iface)
-	kick := time.Now().Add(dhcp / 3)
-	for time.Since(start) <= appear+dhcp {
-		r, err := t.Target.OS.Run(t.Context(), transport.Command{Cmd: ": vc=ipaddr; ip -4 -o addr show dev " + q})
-		if err == nil {
-			if ifs := parse.IPAddr(string(r.Stdout)); len(ifs) > 0 && len(ifs[0].IPv4) > 0 {
-				o.Addr, o.AddrAfter = ifs[0].IPv4[0].String(), time.Since(start)
-				return
-			}
-		}
-		if !o.DHCPKicked && time.Now().After(kick) {
-			o.DHCPKicked = true
-			t.Run("guest did not configure the new NIC: start a DHCP client", ": vc=dhcpkick; "+sudo+"$S ip link set dev "+q+" up; "+
-				"if command -v udhcpc >/dev/null; then $S udhcpc -n -q -t 10 -i "+q+"; "+
-				"elif command -v dhclient >/dev/null; then $S dhclient -1 "+q+"; "+
-				"elif command -v networkctl >/dev/null; then $S networkctl reconfigure "+q+"; fi")
-		}
-		time.Sleep(nicHotplugTiming.poll)
+	first := dhcp / 3
+	addr, after := nicAddrWait(t, o.Iface, first, "wait in the guest for the new NIC's address (guest clock)")
+	if addr == "" {
+		o.DHCPKicked = true
+		r := t.Run("guest did not configure the new NIC: start a DHCP client", ": vc=dhcpkick; "+sudo+"$S ip link set dev "+q+" up; "+
+			"if command -v udhcpc >/dev/null; then $S udhcpc -n -q -t 10 -i "+q+"; "+
+			"elif command -v dhclient >/dev/null; then $S dhclient -1 "+q+"; "+
+			"elif command -v networkctl >/dev/null; then $S networkctl reconfigure "+q+"; fi")
+		rest := max(dhcp-first-r.Duration, 0) + nicHotplugTiming.grace
+		var again time.Duration
+		addr, again = nicAddrWait(t, o.Iface, rest, "wait in the guest for the address after the DHCP client (guest clock)")
+		after += r.Duration + again
 	}
+	if addr != "" {
+		o.Addr, o.AddrAfter = addr, o.AppearAfter+after
+	}
+}
+
+// nicAddrWait runs one guest command that polls iface for an IPv4 address
+// until limit passes on the guest's clock, and returns the address ("":
+// none) and the time it waited.
+func nicAddrWait(t *suites.T, iface string, limit time.Duration, step string) (string, time.Duration) {
+	r := t.Run(step, nicAddrCmd(iface, limit, nicHotplugTiming.poll))
+	return parseNICAddr(string(r.Stdout))
+}
+
+// nicAddrCmd polls iface in the guest for an IPv4 address until limit
+// passes on the guest's clock. It prints "addr ip=A/N after_cs=N" or
+// "noaddr after_cs=N".
+func nicAddrCmd(iface string, limit, poll time.Duration) string {
+	return fmt.Sprintf(`: vc=ipaddr; n=%s; lim=%d; `+
+		`now() { read u _ </proc/uptime; echo $(( ${u%%.*} * 100 + 1${u#*.} - 100 )); }; s=$(now); `+
+		`while :; do a=$(ip -4 -o addr show dev "$n" 2>/dev/null | sed -n 's/.* inet \([0-9.\/]*\).*/\1/p' | head -n 1); e=$(( $(now) - s )); `+
+		`[ -n "$a" ] && { echo "addr ip=$a after_cs=$e"; exit 0; }; [ "$e" -ge "$lim" ] && { echo "noaddr after_cs=$e"; exit 0; }; `+
+		`sleep %s 2>/dev/null || sleep 1; done`,
+		transport.Quote(iface), limit.Milliseconds()/10, strconv.FormatFloat(max(poll.Seconds(), 0.01), 'f', 2, 64))
+}
+
+// parseNICAddr reads nicAddrCmd's output.
+func parseNICAddr(out string) (string, time.Duration) {
+	for _, l := range parse.KVLines(out) {
+		if cs, err := strconv.Atoi(l.KV["after_cs"]); err == nil {
+			return l.KV["ip"], time.Duration(cs) * 10 * time.Millisecond
+		}
+	}
+	return "", 0
 }
 
 // watchNICGone lists the NICs until neither iface nor mac is listed, or

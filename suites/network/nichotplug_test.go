@@ -69,8 +69,9 @@ func (g *nicGuest) Run(ctx context.Context, cmd transport.Command) (transport.Re
 			out = "found iface=enp8s0 after_cs=0\n"
 		}
 	case "ipaddr":
+		out = "noaddr after_cs=20\n"
 		if g.addr {
-			out = "3: enp8s0    inet 192.168.150.77/24 brd 192.168.150.255 scope global dynamic enp8s0\\       valid_lft 3600sec preferred_lft 3600sec\n"
+			out = "addr ip=192.168.150.77/24 after_cs=0\n"
 		}
 	case "dhcpkick":
 		g.addr = g.dhcpGives
@@ -201,5 +202,28 @@ func writeNIC(t *testing.T, dir, name, mac string) {
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		t.Error(err)
+	}
+}
+
+// nicAddrCmd run for real by sh and busybox sh (the tiny guest's shell)
+// on this machine: lo's address is found at once; an interface that does
+// not exist is reported without an address once the limit has passed.
+func TestNICAddrWaitInTheGuest(t *testing.T) {
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("no ip command here")
+	}
+	shells := [][]string{{"sh"}}
+	if bb, err := exec.LookPath("busybox"); err == nil {
+		shells = append(shells, []string{bb, "sh"})
+	}
+	for _, sh := range shells {
+		out, err := exec.Command(sh[0], append(sh[1:], "-c", nicAddrCmd("lo", time.Second, 50*time.Millisecond))...).CombinedOutput()
+		if a, after := parseNICAddr(string(out)); err != nil || a != "127.0.0.1/8" || after > 500*time.Millisecond {
+			t.Errorf("%v, lo: %q after %s (%q, %v), want 127.0.0.1/8 at once", sh, a, after, out, err)
+		}
+		out, err = exec.Command(sh[0], append(sh[1:], "-c", nicAddrCmd("vcnone0", 600*time.Millisecond, 50*time.Millisecond))...).CombinedOutput()
+		if a, after := parseNICAddr(string(out)); err != nil || a != "" || after < 600*time.Millisecond {
+			t.Errorf("%v, no such NIC: %q after %s (%q, %v), want none after 0.6s", sh, a, after, out, err)
+		}
 	}
 }

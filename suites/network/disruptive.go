@@ -401,27 +401,25 @@ func parseNICAddr(out string) (string, time.Duration) {
 	return "", 0
 }
 
-// watchNICGone lists the NICs until neither iface nor mac is listed, or
-// the time is up.
+// watchNICGone waits inside the guest until neither iface nor mac is
+// listed in /sys/class/net, or within passes on the guest's clock.
 func watchNICGone(t *suites.T, iface, mac string, within time.Duration) bool {
-	gone := time.Now().Add(within)
-	for time.Now().Before(gone) {
-		time.Sleep(nicHotplugTiming.poll)
-		r, err := t.Target.OS.Run(t.Context(), transport.Command{Cmd: ProbeNet})
-		if err != nil {
-			continue
-		}
-		still := false
-		for _, n := range ParseNet(string(r.Stdout)).NICs() {
-			if n.Name == iface || (mac != "" && strings.EqualFold(n.MAC, mac)) {
-				still = true
-			}
-		}
-		if !still {
-			return true
-		}
-	}
-	return false
+	r := t.Run("wait in the guest for the removed NIC to go (guest clock)", nicGoneCmd("/sys/class/net", iface, mac, within, nicHotplugTiming.poll))
+	return strings.HasPrefix(strings.TrimSpace(string(r.Stdout)), "gone ")
+}
+
+// nicGoneCmd polls dir in the guest until no interface is named iface or
+// has mac (any case), or limit passes on the guest's clock. It prints
+// "gone after_cs=N" or "present after_cs=N".
+func nicGoneCmd(dir, iface, mac string, limit, poll time.Duration) string {
+	return fmt.Sprintf(`: vc=nicgone; dir=%s; n=%s; mac=%s; lim=%d; `+
+		`now() { read u _ </proc/uptime; echo $(( ${u%%.*} * 100 + 1${u#*.} - 100 )); }; s=$(now); `+
+		`while :; do p=; for d in "$dir"/*; do [ -e "$d" ] || continue; [ "${d##*/}" = "$n" ] && p=1; `+
+		`[ -n "$mac" ] && [ "$(tr A-F a-f <"$d/address" 2>/dev/null)" = "$mac" ] && p=1; done; e=$(( $(now) - s )); `+
+		`[ -z "$p" ] && { echo "gone after_cs=$e"; exit 0; }; [ "$e" -ge "$lim" ] && { echo "present after_cs=$e"; exit 0; }; `+
+		`sleep %s 2>/dev/null || sleep 1; done`,
+		transport.Quote(dir), transport.Quote(iface), transport.Quote(strings.ToLower(mac)), limit.Milliseconds()/10,
+		strconv.FormatFloat(max(poll.Seconds(), 0.01), 'f', 2, 64))
 }
 
 // ReloadCycle is one line of the reload loop's output.

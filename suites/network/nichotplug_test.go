@@ -68,6 +68,11 @@ func (g *nicGuest) Run(ctx context.Context, cmd transport.Command) (transport.Re
 		if g.attached && g.show {
 			out = "found iface=enp8s0 after_cs=0\n"
 		}
+	case "nicgone":
+		out = "gone after_cs=0\n"
+		if g.attached && g.show {
+			out = "present after_cs=50\n"
+		}
 	case "ipaddr":
 		out = "noaddr after_cs=20\n"
 		if g.addr {
@@ -111,7 +116,7 @@ func TestNICHotplugSimulated(t *testing.T) {
 	}{
 		{"configured", true, true, false, "", reports.Pass,
 			[]string{"enp8s0 after 0s", "192.168.150.77/24 after 0s (configured by the guest)", `act="gone"`, `act="clean"`},
-			"net dmesgmark nicwait ipaddr net net dmesgsince"},
+			"net dmesgmark nicwait ipaddr net nicgone dmesgsince"},
 		{"dhcp kicked", true, false, true, "", reports.Pass,
 			[]string{"192.168.150.77/24 after", "(after the check started a DHCP client)"}, ""},
 		{"no address", true, false, false, "", reports.Fail, []string{`act="no address"`}, ""},
@@ -225,5 +230,33 @@ func TestNICAddrWaitInTheGuest(t *testing.T) {
 		if a, after := parseNICAddr(string(out)); err != nil || a != "" || after < 600*time.Millisecond {
 			t.Errorf("%v, no such NIC: %q after %s (%q, %v), want none after 0.6s", sh, a, after, out, err)
 		}
+	}
+}
+
+// nicGoneCmd run for real by sh against a stand-in for /sys/class/net: a
+// NIC removed 300 ms in is reported gone; one that stays (found by name,
+// or by its MAC under another name) is reported present at the limit.
+func TestNICGoneInTheGuest(t *testing.T) {
+	for _, c := range []struct {
+		name, dirName string
+		removed       bool
+		want          string
+	}{
+		{"removed", "enp8s0", true, "gone "},
+		{"stays", "enp8s0", false, "present "},
+		{"stays renamed", "eth5", false, "present "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeNIC(t, dir, "enp1s0", "52:54:00:6b:3c:58")
+			writeNIC(t, dir, c.dirName, newMAC)
+			if c.removed {
+				go func() { time.Sleep(300 * time.Millisecond); os.RemoveAll(filepath.Join(dir, c.dirName)) }()
+			}
+			out, err := exec.Command("sh", "-c", nicGoneCmd(dir, "enp8s0", "52:54:00:AA:BB:CC", time.Second, 50*time.Millisecond)).CombinedOutput()
+			if err != nil || !strings.HasPrefix(string(out), c.want) {
+				t.Errorf("got %q (%v), want %q...", out, err, c.want)
+			}
+		})
 	}
 }

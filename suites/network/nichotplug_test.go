@@ -155,7 +155,7 @@ func TestNICHotplugSimulated(t *testing.T) {
 	}
 }
 
-// nicWaitCmd run for real by sh against a stand-in for /sys/class/net: a
+// nicWaitCmd run for real by busybox sh (else sh) against a stand-in for /sys/class/net: a
 // NIC whose address file shows up 300 ms in is found, by its MAC (the
 // host's upper case matches sysfs's lower case) or as a new name when the
 // host gives no MAC, timed on the machine's own clock; one that never
@@ -178,7 +178,11 @@ func TestNICWaitInTheGuest(t *testing.T) {
 			}
 			cmd := nicWaitCmd(dir, c.mac, map[string]bool{"enp1s0": true, "lo": true}, 1500*time.Millisecond, 50*time.Millisecond)
 			start := time.Now()
-			out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
+			sh := []string{"sh", "-c", cmd}
+			if bb, err := exec.LookPath("busybox"); err == nil {
+				sh = []string{bb, "sh", "-c", cmd} // the tiny guest's shell
+			}
+			out, err := exec.Command(sh[0], sh[1:]...).CombinedOutput()
 			took := time.Since(start)
 			if err != nil || !strings.HasPrefix(string(out), c.want+" ") {
 				t.Fatalf("got %q (%v), want %q", out, err, c.want)
@@ -233,7 +237,7 @@ func TestNICAddrWaitInTheGuest(t *testing.T) {
 	}
 }
 
-// nicGoneCmd run for real by sh against a stand-in for /sys/class/net: a
+// nicGoneCmd run for real by busybox sh (else sh) against a stand-in for /sys/class/net: a
 // NIC removed 300 ms in is reported gone; one that stays (found by name,
 // or by its MAC under another name) is reported present at the limit.
 func TestNICGoneInTheGuest(t *testing.T) {
@@ -253,7 +257,11 @@ func TestNICGoneInTheGuest(t *testing.T) {
 			if c.removed {
 				go func() { time.Sleep(300 * time.Millisecond); os.RemoveAll(filepath.Join(dir, c.dirName)) }()
 			}
-			out, err := exec.Command("sh", "-c", nicGoneCmd(dir, "enp8s0", "52:54:00:AA:BB:CC", time.Second, 50*time.Millisecond)).CombinedOutput()
+			sh := []string{"sh", "-c", nicGoneCmd(dir, "enp8s0", "52:54:00:AA:BB:CC", time.Second, 50*time.Millisecond)}
+			if bb, err := exec.LookPath("busybox"); err == nil {
+				sh = append([]string{bb}, sh...) // the tiny guest's shell
+			}
+			out, err := exec.Command(sh[0], sh[1:]...).CombinedOutput()
 			if err != nil || !strings.HasPrefix(string(out), c.want) {
 				t.Errorf("got %q (%v), want %q...", out, err, c.want)
 			}

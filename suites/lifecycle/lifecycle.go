@@ -77,7 +77,7 @@ func JudgeReboot(before, after string, back time.Duration, l Limit) suites.Verdi
 	var v suites.Verdict
 	v.Add("boot_id changed", after != "" && after != before, "a new boot_id (was "+before+")", rebootActual(before, after), "", "")
 	v.Add("time until the guest answers again", after != "" && after != before && back.Seconds() <= l.Seconds(),
-		fmt.Sprintf("<= %.1fs", l.Seconds()), fmt.Sprintf("%.1fs", back.Seconds()), l.Basis(), l.Key)
+		"<= "+l.String(), fmt.Sprintf("%.1fs", back.Seconds()), l.Basis(), l.Key)
 	return v
 }
 
@@ -267,7 +267,7 @@ func JudgeShutdown(state drivers.PowerState, err error, took time.Duration, l Li
 		act += " (" + err.Error() + ")"
 	}
 	v.Add("guest off after a graceful shutdown request", state == drivers.StateOff && took.Seconds() <= l.Seconds(),
-		fmt.Sprintf("off within %gs", l.Seconds()), act, l.Basis(), l.Key)
+		"off within "+l.String(), act, l.Basis(), l.Key)
 	return v
 }
 

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/virtcert/virtcert/reports"
@@ -31,6 +32,10 @@ func (l Limit) Seconds() float64 {
 	}
 	return l.Fixed
 }
+
+// String is the limit for a verdict, to a tenth of a second ("300s",
+// "88.7s").
+func (l Limit) String() string { return fmt.Sprintf("%gs", math.Round(l.Seconds()*10)/10) }
 
 // Duration is Seconds as a time.Duration.
 func (l Limit) Duration() time.Duration { return time.Duration(l.Seconds() * float64(time.Second)) }

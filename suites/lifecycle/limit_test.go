@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
@@ -40,6 +41,17 @@ func TestLimitScalesForKVMTCGOnly(t *testing.T) {
 				t.Errorf("%s %s: limit %.1fs, basis %q; want 2 × 400s = 800s, named", name, id, l.Seconds(), l.Basis())
 			}
 		}
+	}
+	// The verdict shows the limit to a tenth of a second.
+	if s := (Limit{Key: "max_seconds", Fixed: 20, Factor: 2, Boot: 44.35}).String(); s != "88.7s" {
+		t.Errorf("String() = %q, want 88.7s", s)
+	}
+	// A guest that ignores the shutdown FAILs under a scaled limit too,
+	// and the verdict names the limit and its basis.
+	l := Limit{Key: "max_seconds", Fixed: 120, Factor: 2, Boot: 400}
+	v := JudgeShutdown(drivers.StateRunning, nil, 800*time.Second, l)
+	if !v.Failed() || v.Items[0].Expected != "off within 800s" || !strings.Contains(v.Items[0].Tolerance, "boot_factor 2") {
+		t.Errorf("a guest still running after a scaled shutdown limit: %+v", v.Items)
 	}
 	// A fast boot never lowers the fixed limit.
 	if l := (Limit{Key: "max_seconds", Fixed: 300, Factor: 2, Boot: 20}); l.Seconds() != 300 || l.Scaled() {

@@ -37,15 +37,27 @@ func (q guestReq) imageName() string {
 	return q.rt.Image
 }
 
+// transport is how the guest is reached: the target's transport, or for
+// a peer of another image (peer: HOST/IMAGE) what its own OS and host
+// driver decide (a Linux peer of a Windows target answers SSH, not
+// WinRM).
+func (q guestReq) transport() string {
+	if q.img == q.rt.ImageSpec {
+		return q.rt.Transport
+	}
+	reg, _ := drivers.Lookup(q.hp.Driver)
+	return resolve.TransportFor(q.img.OS, reg.Transport)
+}
+
 // provision creates one guest, waits for its address and for it to
 // answer, and uploads the helper. Each created resource pushes its
 // cleanup. The error is classified (statusOf decides its verdict); the
 // session is returned with it once a guest exists (for its console).
 func (r *runner) provision(ctx context.Context, q guestReq, cleanups *[]func()) (*session, error) {
 	name := r.guestName(q.rt.Host, q.rt.Image, q.suffix)
-	s := &session{log: r.log, ready: r.rr.Timeouts.Ready.D(), kind: q.rt.Transport, guestOS: q.img.OS, image: q.imageName()}
+	s := &session{log: r.log, ready: r.rr.Timeouts.Ready.D(), kind: q.transport(), guestOS: q.img.OS, image: q.imageName()}
 	var err error
-	if s.dial, err = r.dialer(q.rt.Transport); err != nil {
+	if s.dial, err = r.dialer(s.kind); err != nil {
 		return nil, err
 	}
 	if err := r.access(q, name, s); err != nil {

@@ -24,8 +24,9 @@ LDFLAGS  := $(if $(VERSION),-X $(BI).version=$(VERSION)) $(if $(REVISION),-X $(B
 
 # Both binaries: virtcert and the guest helper it copies in (bin/vcprobe,
 # found beside bin/virtcert). Windows guests get bin/vcprobe.exe when
-# make vcprobe-windows has built it (not part of build: no Windows check
-# uses it yet; make vet already cross-builds it).
+# make vcprobe-windows has built it (not part of build; make vet already
+# cross-builds it). Its disk subcommands use unbuffered I/O; built and
+# vetted here, never run (wine cannot run Go 1.26 binaries).
 build: vcprobe
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/virtcert
 

@@ -1,7 +1,9 @@
 // Command vcprobe is the static measurement helper virtcert uploads into
 // guests (Linux: /tmp/vcprobe; Windows: C:\Windows\Temp\vcprobe.exe, built
-// by make vcprobe-windows, with clock, mono and TCP only: its disk
-// subcommands answer that they are not implemented there) so measurements
+// by make vcprobe-windows; there disk and integrity use unbuffered I/O,
+// FILE_FLAG_NO_BUFFERING|FILE_FLAG_WRITE_THROUGH in whole sectors, and
+// print the same JSON: built and vetted, never run, as no Windows or
+// wine that runs Go 1.26 binaries can be had here) so measurements
 // do not depend on the image's tools. Each subcommand prints one JSON document on stdout (clock
 // prints one JSON line per request). Exit status: 0 measured (the verdict
 // is the controller's business), 1 the measurement could not be made
@@ -156,7 +158,7 @@ func runDisk(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&size, "size", "64M", "bytes to use (K, M, G suffixes)")
 	fs.StringVar(&o.Mode, "mode", "seqread", "seqwrite, seqread, randread, randwrite")
 	fs.StringVar(&bs, "bs", "1M", "block size")
-	fs.BoolVar(&o.Direct, "direct", true, "O_DIRECT")
+	fs.BoolVar(&o.Direct, "direct", true, "unbuffered I/O: O_DIRECT (Linux), FILE_FLAG_NO_BUFFERING|FILE_FLAG_WRITE_THROUGH (Windows)")
 	fs.DurationVar(&o.Duration, "duration", 5*time.Second, "measure for this long")
 	fs.DurationVar(&o.Ramp, "ramp", 0, "uncounted warm-up before the measured window (fio --ramp_time)")
 	fs.BoolVar(&o.GoSyscall, "gosyscall", false, "I/O through os.File instead of raw pread/pwrite (for comparison)")
@@ -184,7 +186,7 @@ func runIntegrity(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) int
 	size := fs.String("size", "64M", "bytes to write and verify")
 	phase := fs.String("phase", "both", "both, write or verify")
 	seed := fs.Uint64("seed", 0, "pattern seed (0: from the clock)")
-	direct := fs.Bool("direct", true, "O_DIRECT")
+	direct := fs.Bool("direct", true, "unbuffered I/O: O_DIRECT (Linux), FILE_FLAG_NO_BUFFERING|FILE_FLAG_WRITE_THROUGH (Windows)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}

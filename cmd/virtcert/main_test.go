@@ -88,6 +88,12 @@ func TestVerdictExitCodes(t *testing.T) {
 	}
 	sec := &runner.Outcome{Setup: &runner.SetupError{Errs: []error{drivers.Errorf(drivers.ClassSecurity, "x", "host key")}}}
 	host := &runner.Outcome{Setup: &runner.SetupError{Errs: []error{drivers.Errorf(drivers.ClassHost, "x", "down")}}}
+	// A Windows image's refused WinRM login or an image OS that is not
+	// the guest's (suites/runner: TestWindowsWrongCredentials,
+	// TestImageOSMismatch) are input: exit 2 though the checks ERROR. A
+	// guest that never answered is its fault: exit 1.
+	input := &runner.Outcome{Setup: &runner.SetupError{Errs: []error{drivers.Errorf(drivers.ClassInput, "images.win.os", "the plan says os: windows")}}}
+	guest := &runner.Outcome{Setup: &runner.SetupError{Errs: []error{drivers.Errorf(drivers.ClassGuest, "x", "never answered WINRM")}}}
 	for _, c := range []struct {
 		run  *reports.Run
 		o    *runner.Outcome
@@ -102,6 +108,8 @@ func TestVerdictExitCodes(t *testing.T) {
 		{mk(reports.Skip, reports.Waived), nil, 3},
 		{mk(reports.Fail), sec, 2},
 		{mk(reports.Error), host, 3},
+		{mk(reports.Error, reports.Error), input, 2},
+		{mk(reports.Fail, reports.Fail), guest, 1},
 		{&reports.Run{Complete: false, Targets: []*reports.Target{{ID: "h/i"}}}, nil, 3},
 	} {
 		got := 0

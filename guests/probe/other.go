@@ -1,24 +1,30 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package probe
 
-import "errors"
+import (
+	"errors"
+	"os"
+)
 
-// The disk measurements run in Linux guests only; these stubs let the
-// controller side and vcprobe's Windows build (clock, mono and TCP only:
-// unbuffered Windows disk I/O is not written yet) build everywhere.
+// The disk measurements run in Linux and Windows guests; these stubs let
+// the controller side build everywhere else.
 
-var errLinuxOnly = errors.New("vcprobe disk measurements need Linux (not implemented for this OS)")
+var errNoDisk = errors.New("vcprobe disk measurements need Linux or Windows (not implemented for this OS)")
 
-// DiskBench is Linux-only.
-func DiskBench(o DiskOptions) (DiskResult, error) {
-	return DiskResult{Error: errLinuxOnly.Error()}, errLinuxOnly
+func openDisk(path string, flag int, direct bool) (*os.File, bool, string, error) {
+	return nil, false, "", errNoDisk
 }
 
-// DropCaches is Linux-only.
-func DropCaches() error { return errLinuxOnly }
+func isBlockDev(path string) bool { return false }
 
-// Integrity is Linux-only.
-func Integrity(path string, size int64, seed uint64, phase string, direct bool) IntegrityResult {
-	return IntegrityResult{Path: path, Size: size, Phase: phase, WriteError: errLinuxOnly.Error()}
+func ioBuf(n, align int) ([]byte, func(), error) { return nil, nil, errNoDisk }
+
+func ioFunc(f *os.File, write, goSyscall bool) func(buf []byte, off int64) (int, error) {
+	return fileIO(f, write)
 }
+
+func sectorSize(path string) (int, error) { return 0, errNoDisk }
+
+// DropCaches is not available here.
+func DropCaches() error { return errNoDisk }

@@ -28,20 +28,42 @@ type guestReq struct {
 	suffix string
 }
 
+// imageName is the plan's name of the guest's image (the peer's own
+// for a peer from the plan's peer: HOST/IMAGE).
+func (q guestReq) imageName() string {
+	if q.suffix != "" && q.rt.Peer != nil && q.rt.Peer.ImageSpec == q.img {
+		return q.rt.Peer.Image
+	}
+	return q.rt.Image
+}
+
+// transport is how the guest is reached: the target's transport, or for
+// a peer of another image (peer: HOST/IMAGE) what its own OS and host
+// driver decide (a Linux peer of a Windows target answers SSH, not
+// WinRM).
+func (q guestReq) transport() string {
+	if q.img == q.rt.ImageSpec {
+		return q.rt.Transport
+	}
+	reg, _ := drivers.Lookup(q.hp.Driver)
+	return resolve.TransportFor(q.img.OS, reg.Transport)
+}
+
 // provision creates one guest, waits for its address and for it to
 // answer, and uploads the helper. Each created resource pushes its
 // cleanup. The error is classified (statusOf decides its verdict); the
 // session is returned with it once a guest exists (for its console).
 func (r *runner) provision(ctx context.Context, q guestReq, cleanups *[]func()) (*session, error) {
 	name := r.guestName(q.rt.Host, q.rt.Image, q.suffix)
-	s := &session{log: r.log, ready: r.rr.Timeouts.Ready.D(), kind: q.rt.Transport, guestOS: q.img.OS}
+	s := &session{log: r.log, ready: r.rr.Timeouts.Ready.D(), kind: q.transport(), guestOS: q.img.OS, image: q.imageName()}
 	var err error
-	if s.dial, err = r.dialer(q.rt.Transport); err != nil {
+	if s.dial, err = r.dialer(s.kind); err != nil {
 		return nil, err
 	}
 	if err := r.access(q, name, s); err != nil {
 		return nil, err
 	}
+	s.askOther = r.opt.Dial == nil || s.access.Dial != nil
 	id := q.rt.ID
 	r.progress(id, "provisioning %s", name)
 	if err := r.create(ctx, q.h, s, id, cleanups); err != nil {
@@ -61,7 +83,7 @@ func (r *runner) provision(ctx context.Context, q guestReq, cleanups *[]func()) 
 		// on that machine; it wins over the image's default user.
 		s.access.User = u.User()
 	}
-	if err := s.connect(rctx); err != nil {
+	if err := s.connect(ctx, rctx); err != nil {
 		if ctx.Err() != nil {
 			return s, hostFault("connect", ctx.Err())
 		}

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,12 +26,18 @@ type session struct {
 	addr    string
 	access  transport.Access
 	dial    transport.Dialer
-	kind    string        // the transport kind ("ssh")
-	guestOS string        // the image's OS family (linux, windows)
-	ready   time.Duration // the ready timeout, for reconnects
-	os      transport.Transport
-	helper  string
-	retries int // transient provisioning failures retried
+	kind    string // the transport kind ("ssh")
+	guestOS string // the image's OS family (linux, windows)
+	image   string // the image's name in the plan (for messages)
+	// askOther: a guest that never answers may be asked on the other OS's
+	// ports (neverReady). False when Options.Dial stands in for the
+	// transports (tests) and the host gives no dialer of its own: such a
+	// guest's address is made up and must not be dialled.
+	askOther bool
+	ready    time.Duration // the ready timeout, for reconnects
+	os       transport.Transport
+	helper   string
+	retries  int // transient provisioning failures retried
 	// trips counts round trips to the guest (commands and streams) over
 	// every connection of the session.
 	trips atomic.Int64
@@ -41,16 +45,12 @@ type session struct {
 }
 
 // connect dials the guest for the first time and waits until it answers
-// within ctx (the ready timeout).
-func (s *session) connect(ctx context.Context) error {
-	x, detail, err := s.dial(ctx, s.addr, s.access)
+// within rctx (the ready timeout); ctx (the run's) bounds the look at
+// the guest's other ports when it never answers (neverReady).
+func (s *session) connect(ctx, rctx context.Context) error {
+	x, detail, err := s.dial(rctx, s.addr, s.access)
 	if err != nil {
-		if _, ok := errors.AsType[*transport.HostKeyError](err); ok {
-			return drivers.Wrap(drivers.ClassSecurity, "guest "+s.g.Name(), err)
-		}
-		// Not answering within the ready timeout is the guest's fault (the
-		// caller tells an interrupted run apart).
-		return guestFault(fmt.Sprintf("guest %s at %s never answered %s (%s)", s.g.Name(), s.addr, strings.ToUpper(s.kind), detail), err)
+		return s.neverReady(ctx, detail, err)
 	}
 	s.os = count(x, &s.trips)
 	return nil

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,6 +42,34 @@ type winHost struct {
 	guests  map[string]*winGuest
 	spec    drivers.GuestSpec
 	servers []*wsman.Running
+	// users, when set, are the accounts WinRM accepts instead of the
+	// seed's admin (an image whose cloudbase-init set another account).
+	users map[string]string
+	// sshAt is where the guest's port 22 leads ("": refused), wsmanAt
+	// its port 5986 ("": refused); port 5985 always refuses.
+	sshAt, wsmanAt string
+}
+
+// GuestDialer reaches the stand-in guests: their other ports (22, 5985,
+// 5986) lead where the test says, never to this machine's own.
+func (h *winHost) GuestDialer() drivers.DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		_, port, _ := net.SplitHostPort(addr)
+		to := addr
+		switch port {
+		case "22":
+			to = h.sshAt
+		case "5985":
+			to = ""
+		case "5986":
+			to = h.wsmanAt
+		}
+		if to == "" {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, to)
+	}
 }
 
 func (h *winHost) Info(ctx context.Context) (drivers.HostInfo, error) {
@@ -48,6 +77,9 @@ func (h *winHost) Info(ctx context.Context) (drivers.HostInfo, error) {
 }
 
 func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (drivers.Guest, error) {
+	if spec.Image.OS != "windows" {
+		return h.provisionMislabelled(spec)
+	}
 	files, err := readConfigDrive(spec.Seed)
 	if err != nil {
 		return nil, err
@@ -82,7 +114,11 @@ func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (driver
 	}
 	g.addr = ln.Addr().String()
 	ln.Close()
-	cfg := wsman.Config{Backend: g.win, Users: map[string]string{md.Meta["admin_username"]: md.AdminPass}, Auth: wsman.AuthNTLM, Addr: g.addr,
+	users := map[string]string{md.Meta["admin_username"]: md.AdminPass}
+	if h.users != nil {
+		users = h.users
+	}
+	cfg := wsman.Config{Backend: g.win, Users: users, Auth: wsman.AuthNTLM, Addr: g.addr,
 		TLS: &wsman.TLSMaterial{ServerCert: tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key}, ServerCertDER: cert.Raw}}
 	h.mu.Lock()
 	h.spec = spec
@@ -99,6 +135,56 @@ func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (driver
 		h.mu.Unlock()
 	}()
 	return g, nil
+}
+
+// provisionMislabelled plays a Windows image the plan calls linux: it
+// never answers SSH on its address and serves WinRM on 5986 (with its
+// own certificate: it read no seed).
+func (h *winHost) provisionMislabelled(spec drivers.GuestSpec) (drivers.Guest, error) {
+	tm, err := wsman.NewTLSMaterial()
+	if err != nil {
+		return nil, err
+	}
+	r, err := wsman.Start(wsman.Config{Backend: winguest.New(), Users: map[string]string{"Administrator": "image-default-Pa55"}, Auth: wsman.AuthNTLM, TLS: tm})
+	if err != nil {
+		return nil, err
+	}
+	g := &winGuest{name: spec.Name, addr: closedPort(), win: winguest.New()}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.spec, h.guests[spec.Name], h.servers, h.wsmanAt = spec, g, append(h.servers, r), net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
+	return g, nil
+}
+
+// closedPort is a loopback address nothing listens on.
+func closedPort() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// sshServer listens on loopback and greets every connection with
+// banner, as an SSH server does first; it returns its address.
+func sshServer(t *testing.T, banner string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(banner + "\r\n"))
+			time.AfterFunc(time.Second, func() { c.Close() })
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // readConfigDrive reads a config-2 ISO's files.

@@ -23,11 +23,13 @@ func init() {
 	reg(suites.Check{ID: "windows.clock.source", Priority: 2, Title: "w32time syncs from the expected source",
 		Keys: []string{"sources"},
 		Doc: "Inventory: `w32tm /query /source`. The source must match one of the profile's sources: 'VM IC Time Synchronization " +
-			"Provider' (Hyper-V time sync) or 'ntp-peer' (any NTP peer: not 'Local CMOS Clock' or 'Free-running System Clock').",
+			"Provider' (Hyper-V time sync) or 'ntp-peer' (an NTP peer: a host name or address, with w32tm's ',0xN' flags). " +
+			"On a guest whose display language (`Get-UICulture`) is not English, a translated source name is not judged (SKIP with the reason).",
 		Run: runSource})
 	reg(suites.Check{ID: "windows.clock.sync-status", Priority: 2, Title: "w32time reports a successful sync",
 		Doc: "Inventory: `w32tm /query /status /verbose`: Leap Indicator not 3 (not synchronized), Stratum 1-15, and a " +
-			"Last Successful Sync Time (not 'unspecified').",
+			"Last Successful Sync Time (not 'unspecified'). An error code (0x80070426: not started) FAILs in any language; a report " +
+			"translated into a display language other than English is not judged (SKIP with the reason).",
 		Run: runSyncStatus})
 	reg(suites.Check{ID: "windows.clock.offset", Priority: 1, Title: "Guest clock agrees with the controller",
 		Keys: []string{"max_offset_ms", "samples"},
@@ -65,14 +67,47 @@ func runW32time(t *suites.T) {
 
 var localSources = []string{"Local CMOS Clock", "Free-running System Clock", "VM IC Time Synchronization Provider"}
 
-// JudgeSource checks `w32tm /query /source`.
-func JudgeSource(src string, want []string) suites.Verdict {
+var (
+	// peerRe is an NTP peer as w32tm names it: a host name or address,
+	// with the flags w32tm appends (",0x8"). Not localized, unlike the
+	// names of the local sources.
+	peerRe = regexp.MustCompile(`^[A-Za-z0-9._:\[\]-]+(,0x[0-9A-Fa-f]+)?$`)
+	// hresultRe is a Windows error code (0x80070426: the service has not
+	// been started), printed in every display language.
+	hresultRe = regexp.MustCompile(`\(0x8[0-9A-Fa-f]{7}\)`)
+)
+
+// english reports whether w32tm prints English: the guest's display
+// language is English, or unknown (an inventory without uiCulture).
+func english(culture string) bool {
+	return culture == "" || strings.HasPrefix(strings.ToLower(culture), "en")
+}
+
+// localized is why a w32tm answer is not judged: the guest prints it in
+// its display language, and this check reads English only.
+func localized(culture, what string) string {
+	return fmt.Sprintf("the guest's display language is %s and w32tm prints %s in it, which this check cannot read (only English text and error codes are judged)", culture, what)
+}
+
+// JudgeSource checks `w32tm /query /source` in the guest's display
+// language culture. An NTP peer (host,0xN) and an error code read the
+// same in every language; the local sources' names are translated, so on
+// a guest not in English a name that is neither is not judged (SKIP with
+// the reason), never taken for a peer (a false PASS for a translated
+// "Local CMOS Clock") nor failed (a false FAIL for a translated VM IC
+// provider).
+func JudgeSource(src string, want []string, culture string) suites.Verdict {
 	var v suites.Verdict
 	src = strings.TrimSpace(src)
+	known := slices.ContainsFunc(localSources, func(l string) bool { return strings.EqualFold(l, src) })
+	peer := peerRe.MatchString(src) && !known
+	if !known && !peer && !hresultRe.MatchString(src) && !english(culture) {
+		v.NotJudged("w32tm /query /source", "one of "+strings.Join(want, ", "), localized(culture, "its source ("+quoted(src)+")"), "sources")
+		return v
+	}
 	ok := slices.ContainsFunc(want, func(w string) bool {
 		if w == "ntp-peer" {
-			return src != "" && !slices.ContainsFunc(localSources, func(l string) bool { return strings.EqualFold(l, src) }) &&
-				!strings.Contains(src, "0x80070")
+			return peer
 		}
 		return strings.EqualFold(w, src)
 	})
@@ -80,7 +115,10 @@ func JudgeSource(src string, want []string) suites.Verdict {
 	return v
 }
 
-func runSource(t *suites.T) { t.Judge(JudgeSource(inventory(t).W32tmSource, t.Strings("sources"))) }
+func runSource(t *suites.T) {
+	inv := inventory(t)
+	t.Judge(JudgeSource(inv.W32tmSource, t.Strings("sources"), inv.UICulture))
+}
 
 var (
 	leapRe    = regexp.MustCompile(`(?m)^Leap Indicator:\s*(\d)`)
@@ -88,13 +126,12 @@ var (
 	lastRe    = regexp.MustCompile(`(?m)^Last Successful Sync Time:\s*(.*?)\s*$`)
 )
 
-// JudgeSyncStatus checks `w32tm /query /status /verbose`.
-func JudgeSyncStatus(status string) suites.Verdict {
+// JudgeSyncStatus checks `w32tm /query /status /verbose` in the guest's
+// display language culture. An error code (a stopped service) fails in
+// any language; a report without the English labels on a guest not in
+// English is not judged (SKIP with the reason) rather than failed.
+func JudgeSyncStatus(status, culture string) suites.Verdict {
 	var v suites.Verdict
-	if strings.TrimSpace(status) == "" || !strings.Contains(status, "Stratum:") {
-		v.Add("w32tm /query /status /verbose", false, "a status report", quoted(firstLine(status)), "", "")
-		return v
-	}
 	leap, stratum, last := "", -1, ""
 	if m := leapRe.FindStringSubmatch(status); m != nil {
 		leap = m[1]
@@ -105,13 +142,25 @@ func JudgeSyncStatus(status string) suites.Verdict {
 	if m := lastRe.FindStringSubmatch(status); m != nil {
 		last = m[1]
 	}
+	readable := leap != "" && stratum >= 0 && last != ""
+	if !readable && strings.TrimSpace(status) != "" && !hresultRe.MatchString(status) && !english(culture) {
+		v.NotJudged("w32tm /query /status /verbose", "a status report", localized(culture, "its status report (first line "+quoted(firstLine(status))+")"), "")
+		return v
+	}
+	if strings.TrimSpace(status) == "" || !strings.Contains(status, "Stratum:") {
+		v.Add("w32tm /query /status /verbose", false, "a status report", quoted(firstLine(status)), "", "")
+		return v
+	}
 	v.Add("Leap Indicator", leap != "" && leap != "3", "0-2 (3 = not synchronized)", quoted(leap), "", "")
 	v.Add("Stratum", stratum >= 1 && stratum <= 15, "1-15 (0 = unspecified, 16 = unsynchronized)", strconv.Itoa(stratum), "", "")
 	v.Add("Last Successful Sync Time", last != "" && !strings.EqualFold(last, "unspecified"), "a time", quoted(last), "", "")
 	return v
 }
 
-func runSyncStatus(t *suites.T) { t.Judge(JudgeSyncStatus(inventory(t).W32tmStatus)) }
+func runSyncStatus(t *suites.T) {
+	inv := inventory(t)
+	t.Judge(JudgeSyncStatus(inv.W32tmStatus, inv.UICulture))
+}
 
 const sampleMarker = "# virtcert: windows clock sample"
 

@@ -38,6 +38,7 @@ $doc.sysdrivers = @(Get-CimInstance Win32_SystemDriver | Select-Object Name, Sta
 $doc.services = @(Get-Service -Name w32time, vmicheartbeat, vmickvpexchange, vmictimesync, vmicvss, BalloonService, QEMU-GA | Select-Object Name, @{n='Status';e={[string]$_.Status}}, @{n='StartType';e={[string]$_.StartType}})
 $doc.w32tmSource = (w32tm /query /source | Out-String).Trim()
 $doc.w32tmStatus = (w32tm /query /status /verbose | Out-String).Trim()
+$doc.uiCulture = [string](Get-UICulture).Name
 $doc.adapters = @(Get-NetAdapter -Physical | Select-Object Name, InterfaceDescription, @{n='Status';e={[string]$_.Status}}, MtuSize, DriverFileName)
 $doc.ipv4 = @(Get-NetIPAddress -AddressFamily IPv4 | Where-Object { $_.InterfaceAlias -notlike 'Loopback*' } | Select-Object InterfaceAlias, IPAddress, @{n='PrefixOrigin';e={[string]$_.PrefixOrigin}})
 $doc.checksum = @(Get-NetAdapterChecksumOffload | Select-Object Name, @{n='TcpIPv4Enabled';e={[string]$_.TcpIPv4Enabled}}, @{n='UdpIPv4Enabled';e={[string]$_.UdpIPv4Enabled}})
@@ -52,11 +53,10 @@ $doc | ConvertTo-Json -Depth 4 -Compress`
 // Inventory is the inventory script's document.
 type Inventory struct {
 	Boot string `json:"boot"`
-	CS   struct {
-		HypervisorPresent bool
-		Manufacturer      string
-		Model             string
-	} `json:"cs"`
+	// CS is nil when the document says null: Win32_ComputerSystem
+	// returned nothing (the script runs with SilentlyContinue), which is
+	// the harness's failure to read the guest, never the guest's fault.
+	CS          *ComputerSystem    `json:"cs"`
 	Firmware    string             `json:"firmware"`
 	SecureBoot  string             `json:"secureBoot"`
 	Devices     list[Device]       `json:"devices"`
@@ -65,12 +65,22 @@ type Inventory struct {
 	Services    list[Service]      `json:"services"`
 	W32tmSource string             `json:"w32tmSource"`
 	W32tmStatus string             `json:"w32tmStatus"`
-	Adapters    list[Adapter]      `json:"adapters"`
-	IPv4        list[IPAddress]    `json:"ipv4"`
-	Checksum    list[Checksum]     `json:"checksum"`
-	LSO         list[LSO]          `json:"lso"`
-	Disks       list[Disk]         `json:"disks"`
-	Events      list[Event]        `json:"events"`
+	// UICulture is the guest's display language (Get-UICulture: en-US,
+	// de-DE): w32tm prints its text in it.
+	UICulture string          `json:"uiCulture"`
+	Adapters  list[Adapter]   `json:"adapters"`
+	IPv4      list[IPAddress] `json:"ipv4"`
+	Checksum  list[Checksum]  `json:"checksum"`
+	LSO       list[LSO]       `json:"lso"`
+	Disks     list[Disk]      `json:"disks"`
+	Events    list[Event]     `json:"events"`
+}
+
+// ComputerSystem is a Win32_ComputerSystem.
+type ComputerSystem struct {
+	HypervisorPresent bool
+	Manufacturer      string
+	Model             string
 }
 
 // Device is a Win32_PnPEntity.

@@ -198,3 +198,71 @@ func TestWindowsFaultsCovered(t *testing.T) {
 		t.Error("no windows check registered: nothing was held to a fault and proof")
 	}
 }
+
+// TestWindowsRobustness: answers a Windows guest can give that are not
+// the guest's fault are never judged as if they were. A JSON null where
+// the inventory has an object (a CIM query that returned nothing) is an
+// ERROR with the inventory as evidence, not a FAIL (or a PASS); w32tm
+// text in a display language other than English is not judged (SKIP
+// with the reason) unless it carries what reads the same in every
+// language: an NTP peer's name (PASS) or an error code (FAIL). The
+// German transcripts' wording is illustrative (SOURCES.md).
+func TestWindowsRobustness(t *testing.T) {
+	const k, h = "windows-kvm", "windows-hyperv-gen2"
+	cases := []tc{
+		{plat: k, check: "windows.platform.hypervisor", over: []string{"platform/cs-null.txt"}, want: reports.Error, reason: `"cs" is null`},
+		{plat: k, check: "windows.platform.hypervisor", want: reports.Pass},
+		{plat: k, check: "windows.events.bugcheck", over: []string{"events/boot-null.txt"}, want: reports.Error, reason: `"boot" is null`},
+		{plat: k, check: "windows.events.disk-errors", over: []string{"events/boot-null.txt"}, want: reports.Error, reason: `"boot" is null`},
+		{plat: k, check: "windows.events.bugcheck", want: reports.Pass},
+		{plat: k, check: "windows.clock.source", over: []string{"clock/german.txt"}, want: reports.Pass},
+		{plat: k, check: "windows.clock.sync-status", over: []string{"clock/german.txt"}, want: reports.Skip, reason: "display language is de-DE"},
+		// Was a false PASS: a translated "Local CMOS Clock" taken for a peer.
+		{plat: k, check: "windows.clock.source", over: []string{"clock/german-cmos.txt"}, want: reports.Skip, reason: `"Lokale CMOS-Uhr"`},
+		{plat: k, check: "windows.clock.source", over: []string{"clock/german-stopped.txt"}, want: reports.Fail, reason: "0x80070426"},
+		{plat: k, check: "windows.clock.sync-status", over: []string{"clock/german-stopped.txt"}, want: reports.Fail, reason: "a status report"},
+		{plat: k, check: "windows.clock.w32time", over: []string{"clock/german-stopped.txt"}, want: reports.Fail, reason: "Status Stopped"},
+		// Was a false FAIL: the VM IC provider under its translated name.
+		{plat: h, check: "windows.clock.source", over: []string{"clock/german.txt"}, want: reports.Skip, reason: "VM IC-Zeitsynchronisierungsanbieter"},
+		{plat: h, check: "windows.clock.sync-status", over: []string{"clock/german.txt"}, want: reports.Skip, reason: "display language is de-DE"},
+	}
+	for _, c := range cases {
+		name := c.plat + "/" + c.check + "/" + strings.Join(c.over, "+")
+		t.Run(name, func(t *testing.T) {
+			r := run(t, c)
+			if r.Status != c.want || !strings.Contains(r.Reason, c.reason) {
+				t.Fatalf("want %s (%q), got\n%s", c.want, c.reason, suitetest.Describe(r))
+			}
+			if len(r.Evidence) == 0 {
+				t.Fatalf("%s without evidence", r.Status)
+			}
+		})
+	}
+}
+
+// TestJudgeSourceLanguages: JudgeSource on an English guest still fails
+// a source that is neither a peer nor the expected provider; on a guest
+// in another language, error codes and peers are judged.
+func TestJudgeSourceLanguages(t *testing.T) {
+	peer := []string{"ntp-peer"}
+	for _, c := range []struct {
+		src, culture string
+		want         []string
+		failed, skip bool
+	}{
+		{"time.windows.com,0x9", "en-US", peer, false, false},
+		{"fd00::1", "", peer, false, false},
+		{"Local CMOS Clock", "en-US", peer, true, false},
+		{"Lokale CMOS-Uhr", "en-US", peer, true, false},
+		{"Lokale CMOS-Uhr", "de-DE", peer, false, true},
+		{"10.0.2.2,0x8", "de-DE", peer, false, false},
+		{"Fehler. (0x80070426)", "de-DE", peer, true, false},
+		{"VM IC Time Synchronization Provider", "fr-FR", []string{"VM IC Time Synchronization Provider"}, false, false},
+	} {
+		v := windows.JudgeSource(c.src, c.want, c.culture)
+		skip := len(v.Items) == 1 && v.Items[0].NotJudged != ""
+		if v.Failed() != c.failed || skip != c.skip {
+			t.Errorf("%q in %q: failed %v skip %v, want %v %v: %s", c.src, c.culture, v.Failed(), skip, c.failed, c.skip, v)
+		}
+	}
+}

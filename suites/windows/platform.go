@@ -29,16 +29,26 @@ func init() {
 // JudgeHypervisor checks Win32_ComputerSystem.
 func JudgeHypervisor(inv *Inventory, manufacturers, models []string) suites.Verdict {
 	var v suites.Verdict
-	v.Add("Win32_ComputerSystem.HypervisorPresent", inv.CS.HypervisorPresent, "True", fmt.Sprint(inv.CS.HypervisorPresent), "", "")
-	v.Add("Win32_ComputerSystem.Manufacturer", slices.ContainsFunc(manufacturers, func(m string) bool { return strings.EqualFold(m, inv.CS.Manufacturer) }),
-		"one of "+strings.Join(manufacturers, ", "), quoted(inv.CS.Manufacturer), "", "manufacturers")
-	v.Add("Win32_ComputerSystem.Model", slices.ContainsFunc(models, func(m string) bool { return containsFold(inv.CS.Model, m) }),
-		"contains one of "+strings.Join(models, ", "), quoted(inv.CS.Model), "", "models")
+	var cs ComputerSystem // runHypervisor never judges a null cs
+	if inv.CS != nil {
+		cs = *inv.CS
+	}
+	v.Add("Win32_ComputerSystem.HypervisorPresent", cs.HypervisorPresent, "True", fmt.Sprint(cs.HypervisorPresent), "", "")
+	v.Add("Win32_ComputerSystem.Manufacturer", slices.ContainsFunc(manufacturers, func(m string) bool { return strings.EqualFold(m, cs.Manufacturer) }),
+		"one of "+strings.Join(manufacturers, ", "), quoted(cs.Manufacturer), "", "manufacturers")
+	v.Add("Win32_ComputerSystem.Model", slices.ContainsFunc(models, func(m string) bool { return containsFold(cs.Model, m) }),
+		"contains one of "+strings.Join(models, ", "), quoted(cs.Model), "", "models")
 	return v
 }
 
 func runHypervisor(t *suites.T) {
-	t.Judge(JudgeHypervisor(inventory(t), t.Strings("manufacturers"), t.Strings("models")))
+	inv := inventory(t)
+	if inv.CS == nil {
+		// A JSON null where the object belongs: the CIM query failed.
+		// Judged as an absent hypervisor it would be a false FAIL.
+		t.Errorf("inventory: \"cs\" is null, not a Win32_ComputerSystem object: the guest's CIM query returned nothing (harness could not read the guest)")
+	}
+	t.Judge(JudgeHypervisor(inv, t.Strings("manufacturers"), t.Strings("models")))
 }
 
 // JudgeFirmware checks $env:firmware_type.

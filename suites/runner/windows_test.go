@@ -2,14 +2,11 @@ package runner
 
 import (
 	"context"
-	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +15,6 @@ import (
 
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
-	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/fixtures/winguest"
@@ -52,21 +48,7 @@ func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (driver
 	if err != nil {
 		return nil, err
 	}
-	var md struct {
-		Hostname  string            `json:"hostname"`
-		AdminPass string            `json:"admin_pass"`
-		Meta      map[string]string `json:"meta"`
-	}
-	if err := json.Unmarshal(files[seed.MetaDataJSON], &md); err != nil {
-		return nil, err
-	}
-	ud := string(files[seed.UserDataFile])
-	m := regexp.MustCompile(`FromBase64String\('([A-Za-z0-9+/=]+)'\)`).FindStringSubmatch(ud)
-	if m == nil || !strings.Contains(ud, "New-Item -Path 'WSMan:\\localhost\\Listener' -Transport HTTPS") {
-		return nil, fmt.Errorf("user_data configures no HTTPS listener")
-	}
-	pfx, _ := base64.StdEncoding.DecodeString(m[1])
-	key, cert, err := pkcs12.Decode(pfx, "")
+	cd, err := seed.ParseConfigDrive(files)
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +64,8 @@ func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (driver
 	}
 	g.addr = ln.Addr().String()
 	ln.Close()
-	cfg := wsman.Config{Backend: g.win, Users: map[string]string{md.Meta["admin_username"]: md.AdminPass}, Auth: wsman.AuthNTLM, Addr: g.addr,
-		TLS: &wsman.TLSMaterial{ServerCert: tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key}, ServerCertDER: cert.Raw}}
+	cfg := wsman.Config{Backend: g.win, Users: map[string]string{cd.User: cd.Password.Reveal()}, Auth: wsman.AuthNTLM, Addr: g.addr,
+		TLS: &wsman.TLSMaterial{ServerCert: cd.Cert, ServerCertDER: cd.Leaf.Raw}}
 	h.mu.Lock()
 	h.spec = spec
 	h.guests[spec.Name] = g

@@ -19,6 +19,7 @@ import (
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/fixtures/winguest"
 	"github.com/virtcert/virtcert/fixtures/wsman"
+	"github.com/virtcert/virtcert/guests"
 	"github.com/virtcert/virtcert/guests/seed"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
@@ -37,6 +38,7 @@ type winHost struct {
 	guests  map[string]*winGuest
 	spec    drivers.GuestSpec
 	servers []*wsman.Running
+	answer  winguest.Answerer // scripts the stand-in does not know itself
 }
 
 func (h *winHost) Info(ctx context.Context) (drivers.HostInfo, error) {
@@ -53,6 +55,7 @@ func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (driver
 		return nil, err
 	}
 	g := &winGuest{name: spec.Name, win: winguest.New()}
+	g.win.SetAnswerer(h.answer)
 	// A stock install has C:\Windows\Temp (the stand-in knows a
 	// directory by the files in it).
 	g.win.PutFile(`C:\Windows\Temp\MpCmdRun.log`, []byte("x"))
@@ -201,6 +204,11 @@ peer: none
 	if _, ok := g.win.File(HelperPath); ok {
 		t.Errorf("helper uploaded to the Linux path %s", HelperPath)
 	}
+	// This stand-in does not know the identity query: the report says
+	// the query failed, and does not call the guest real or simulated.
+	if gi := tg.Guest; gi.Nature != "" || !strings.Contains(gi.IdentityError, "the identity query failed: exit 1") {
+		t.Errorf("guest identity without an answer: %+v", gi)
+	}
 	t.Cleanup(func() { h.Close() })
 }
 
@@ -277,5 +285,30 @@ func TestKeepWindowsGuest(t *testing.T) {
 	})
 	if !strings.Contains(string(txt), "certificate: sha256:") || !strings.Contains(string(txt), "user: Administrator") {
 		t.Errorf("winrm.txt: %q", txt)
+	}
+}
+
+// TestWindowsGuestDeclaresSimulated: a guest that answers the identity
+// query with a declaration is marked simulated, with what it declared.
+func TestWindowsGuestDeclaresSimulated(t *testing.T) {
+	h := &winHost{guests: map[string]*winGuest{}, answer: func(script string) (string, int, bool) {
+		if script == guests.WindowsIdentityScript {
+			return "simulated=a Linux guest playing Windows\r\n", 0, true
+		}
+		return "", 0, false
+	}}
+	t.Cleanup(func() { h.Close() })
+	o := winOpts(t, h, winCheck)
+	p := parsePlan(t, "name: win\nhosts:\n  h1: {driver: libvirt, uri: \"qemu:///system\"}\nimages:\n  win: {path: disk.qcow2, os: windows}\ntimeouts: {ready: 20s, provision: 5s, destroy: 1s}\npeer: none\n")
+	run, _, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi := run.Targets[0].Guest
+	if !gi.Simulated() || gi.Identity != "a Linux guest playing Windows" || gi.IdentityError != "" {
+		t.Errorf("guest: %+v, want nature simulated", gi)
+	}
+	if r := result(t, run.Targets[0], "windows.hello"); r.Status != reports.Pass {
+		t.Errorf("windows.hello: %s %s", r.Status, r.Reason)
 	}
 }

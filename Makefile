@@ -7,7 +7,7 @@ REMOTE := fixtures/lab/remote
 BIN   := bin/virtcert
 OUT   ?= out
 
-.PHONY: all build deps deps-certify lab-up lab-down lab-status remote-up fixtures tiny debian vcprobe vcprobe-windows \
+.PHONY: all build deps deps-certify lab-up lab-down lab-status remote-up fixtures tiny wintiny debian vcprobe vcprobe-windows \
         unit e2e e2e-disruptive test certify vet lint fmt fuzz fuzz-seeds bench measure clean
 
 all: build
@@ -70,7 +70,11 @@ tiny: deps
 debian: deps-certify
 	fixtures/guests/debian/build
 
-fixtures: tiny debian vcprobe
+# The SIMULATED Windows guest (a Linux guest playing Windows over WinRM).
+wintiny: tiny
+	GO='$(GO)' fixtures/guests/wintiny/build
+
+fixtures: tiny wintiny debian vcprobe
 
 vet:
 	gofmt -l . | (! grep .)

@@ -23,6 +23,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,8 +63,11 @@ func startSim(t *testing.T, opts hypervsim.Options) *simHost {
 		Path: filepath.Join(d, "disk.qcow2"), Format: "qcow2", OS: "linux", Firmware: "bios",
 		Kernel: filepath.Join(d, "vmlinuz"), Initrd: filepath.Join(d, "initrd.img"), Cmdline: strings.TrimSpace(string(cmdline)),
 	}
-	// The sample plan's parent image is the tiny guest too.
-	opts.Images = map[string]drivers.Image{simParentPath: tiny, samplePlanParent: tiny}
+	// The sample plan's parent image is the tiny guest too; opts.Images
+	// adds parents (TestWindowsSideBySide's Windows image).
+	imgs := map[string]drivers.Image{simParentPath: tiny, samplePlanParent: tiny}
+	maps.Copy(imgs, opts.Images)
+	opts.Images = imgs
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sim, err := hypervsim.Start(ctx, opts)

@@ -147,7 +147,18 @@ type GuestInfo struct {
 	ImagePath   string            `json:"image_path,omitempty"`
 	Config      map[string]string `json:"config,omitempty"`       // cpus, memory, nic model, disk bus, firmware
 	BootSeconds float64           `json:"boot_seconds,omitempty"` // provision to first successful probe
+	// Nature is drivers.NatureSimulated when the guest declared itself a
+	// stand-in (a Linux guest playing Windows) to the identity query a
+	// Windows guest is asked once after readiness; Identity is what it
+	// declared. IdentityError says why the query failed (the nature is
+	// then unknown, never assumed real).
+	Nature        string `json:"nature,omitempty"`
+	Identity      string `json:"identity,omitempty"`
+	IdentityError string `json:"identity_error,omitempty"`
 }
+
+// Simulated reports whether the guest declared itself a stand-in.
+func (g GuestInfo) Simulated() bool { return g.Nature == drivers.NatureSimulated }
 
 // Result is one check's verdict on one target.
 type Result struct {

@@ -402,6 +402,12 @@ func printSummary(w io.Writer, run *reports.Run, paths reportPaths, o *runner.Ou
 		if t.NothingTested(run.Complete) {
 			fmt.Fprintf(w, "%-28s %s\n", "", t.Why(run.Complete))
 		}
+		switch {
+		case t.Guest.Simulated():
+			fmt.Fprintf(w, "%-28s SIMULATED guest: %s\n", "", l(t.Guest.Identity))
+		case t.Guest.IdentityError != "":
+			fmt.Fprintf(w, "%-28s guest identity unknown: %s\n", "", l(t.Guest.IdentityError))
+		}
 	}
 	if o != nil {
 		for _, k := range o.Kept {

@@ -73,8 +73,9 @@ type view struct {
 	Shards                                                              []string
 	ShardOf                                                             string
 	Simulated                                                           []simHost
-	Unverified                                                          []string // banners, drivers.TLSBanner
-	UnverifiedShards                                                    string   // Run.UnverifiedBanner
+	SimGuests, UnknownGuests                                            []simGuest // declared stand-ins; failed identity queries
+	Unverified                                                          []string   // banners, drivers.TLSBanner
+	UnverifiedShards                                                    string     // Run.UnverifiedBanner
 	Cards                                                               []card
 	Cols                                                                []col
 	Images                                                              []imgGroup
@@ -93,8 +94,13 @@ type view struct {
 
 type simHost struct{ Host, Notes string }
 
+// simGuest is a guest that declared itself a stand-in (Text: what it
+// declared), or whose identity query failed (Text: why).
+type simGuest struct{ Target, Text string }
+
 type card struct {
 	Target, Host, Image, Verdict, VerdictClass, Nature, Hypervisor, Error string
+	GuestSimulated                                                        bool
 	Note                                                                  string // why a target with no FAIL is NOT CERTIFIED
 	Counts                                                                []countView
 }
@@ -108,6 +114,7 @@ type col struct {
 	Idx                                 int
 	ID, Host, Image, Nature, Hypervisor string
 	First                               bool // first column of its image group
+	GuestSimulated                      bool
 }
 
 type imgGroup struct {
@@ -272,7 +279,9 @@ func columnOrder(ts []*reports.Target) []*reports.Target {
 // TLS banners and its verdict card.
 func (v *view) addColumn(run *reports.Run, targets []*reports.Target, i int, t *reports.Target) {
 	first := i == 0 || targets[i-1].Group() != t.Group()
-	v.Cols = append(v.Cols, col{Idx: i, ID: t.ID, Host: t.Host, Image: t.Image, Nature: t.HostInfo.Nature, Hypervisor: t.HostInfo.Hypervisor, First: first})
+	v.Cols = append(v.Cols, col{Idx: i, ID: t.ID, Host: t.Host, Image: t.Image, Nature: t.HostInfo.Nature, Hypervisor: t.HostInfo.Hypervisor, First: first,
+		GuestSimulated: t.Guest.Simulated()})
+	v.addGuestNature(t)
 	if first {
 		v.Images = append(v.Images, imgGroup{Image: t.Group(), Span: 1})
 	} else {
@@ -295,7 +304,7 @@ func (v *view) addColumn(run *reports.Run, targets []*reports.Target, i int, t *
 	}
 	tv := t.Verdict(run.Complete)
 	cd := card{Target: t.ID, Host: t.Host, Image: t.Image, Verdict: string(tv), VerdictClass: verdictClass(tv),
-		Nature: cmpOr(string(t.HostInfo.Nature), "unknown"), Hypervisor: hypervisorLine(t), Error: t.Error}
+		Nature: cmpOr(string(t.HostInfo.Nature), "unknown"), Hypervisor: hypervisorLine(t), Error: t.Error, GuestSimulated: t.Guest.Simulated()}
 	if t.NothingTested(run.Complete) {
 		cd.Note = t.Why(run.Complete)
 	}
@@ -581,6 +590,18 @@ func passes(m reports.Measurement) bool {
 	return m.Value >= *m.Threshold
 }
 
+// addGuestNature lists t's guest in the SIMULATED guest banner when it
+// declared itself a stand-in, or in the unknown-identity one when the
+// query failed.
+func (v *view) addGuestNature(t *reports.Target) {
+	switch {
+	case t.Guest.Simulated():
+		v.SimGuests = append(v.SimGuests, simGuest{Target: t.ID, Text: t.Guest.Identity})
+	case t.Guest.IdentityError != "":
+		v.UnknownGuests = append(v.UnknownGuests, simGuest{Target: t.ID, Text: t.Guest.IdentityError})
+	}
+}
+
 func fingerprint(run *reports.Run, ts []*reports.Target) []fpRow {
 	var rows []fpRow
 	add := func(section, label string, get func(t *reports.Target) string) {
@@ -590,7 +611,7 @@ func fingerprint(run *reports.Run, ts []*reports.Target) []fpRow {
 		for _, t := range ts {
 			val := get(t)
 			fv := fpVal{Text: val}
-			if label == "nature" {
+			if label == "nature" || label == "guest nature" {
 				fv.Class = "n-" + strings.ToLower(val)
 			}
 			if val != "" {
@@ -618,6 +639,9 @@ func fingerprint(run *reports.Run, ts []*reports.Target) []fpRow {
 	add("guest", "image", func(t *reports.Target) string { return t.Image })
 	add("guest", "image sha256", func(t *reports.Target) string { return t.Guest.ImageSHA256 })
 	add("guest", "image path", func(t *reports.Target) string { return t.Guest.ImagePath })
+	add("guest", "guest nature", func(t *reports.Target) string { return t.Guest.Nature })
+	add("guest", "identity", func(t *reports.Target) string { return t.Guest.Identity })
+	add("guest", "identity query", func(t *reports.Target) string { return t.Guest.IdentityError })
 	add("guest", "distribution", func(t *reports.Target) string { return t.Guest.Distro })
 	add("guest", "kernel", func(t *reports.Target) string { return t.Guest.Kernel })
 	add("guest", "guest name", func(t *reports.Target) string { return t.Guest.Name })

@@ -284,6 +284,9 @@ func fingerprint(run *reports.Run, t *reports.Target) []prop {
 		prop{"guest.kernel", g.Kernel},
 		prop{"guest.image_sha256", g.ImageSHA256},
 		prop{"guest.image_path", g.ImagePath},
+		prop{"guest.nature", g.Nature},
+		prop{"guest.identity", g.Identity},
+		prop{"guest.identity_error", g.IdentityError},
 	)
 	for _, k := range sortedKeys(g.Config) {
 		ps = append(ps, prop{"guest.config." + k, g.Config[k]})

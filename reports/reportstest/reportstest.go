@@ -245,3 +245,14 @@ func FirstControl(s, allowed string) (int, rune) {
 	}
 	return -1, 0
 }
+
+// SimulatedGuests is Sample with lab-kvm/tiny's guest declared a
+// stand-in (a Linux guest playing Windows) and hyperv-sim/debian-12's
+// identity query failed.
+func SimulatedGuests() *reports.Run {
+	run := Sample()
+	g := &run.Targets[2].Guest
+	g.Nature, g.Identity = drivers.NatureSimulated, "Linux guest playing Windows Server (winguestd)"
+	run.Targets[1].Guest.IdentityError = "the identity query failed: exit 1: Get-ItemProperty : Access is denied."
+	return run
+}

@@ -81,7 +81,9 @@ func (r *runner) keepWinRM(k *Kept, s *session, dir string) {
 func (r *runner) fingerprint(ctx context.Context, s *session, img *plan.Image, t *reports.Target) {
 	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if img.OS != "windows" {
+	if img.OS == "windows" {
+		identify(fctx, s, t)
+	} else {
 		res, err := s.os.Run(fctx, transport.Command{Cmd: "cat /etc/os-release 2>/dev/null; echo; echo VC_KERNEL=$(uname -r)"})
 		if err == nil {
 			for _, l := range strings.Split(string(res.Stdout), "\n") {
@@ -97,6 +99,37 @@ func (r *runner) fingerprint(ctx context.Context, s *session, img *plan.Image, t
 	if sum, err := imageSHA256(fctx, img.Path); err == nil {
 		t.Guest.ImageSHA256 = sum
 	}
+}
+
+// identify asks a Windows guest once whether it declares itself a
+// stand-in (guests.WindowsIdentityScript) and records the answer; a
+// failed query is recorded as such, never left out or taken for real.
+func identify(ctx context.Context, s *session, t *reports.Target) {
+	res, err := s.os.Run(ctx, transport.Command{Cmd: guests.WindowsIdentityScript, Timeout: 20 * time.Second})
+	if err == nil && res.Exit != 0 {
+		err = fmt.Errorf("exit %d: %s", res.Exit, firstLine(string(res.Stderr)))
+	}
+	var id guests.Identity
+	if err == nil {
+		id, err = guests.ParseIdentity(string(res.Stdout))
+	}
+	if err != nil {
+		t.Guest.IdentityError = reports.Clean("the identity query failed: " + err.Error())
+		return
+	}
+	if id.Simulated != "" {
+		t.Guest.Nature, t.Guest.Identity = drivers.NatureSimulated, reports.Clean(id.Simulated)
+	}
+}
+
+// firstLine is s's first non-empty line.
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return "(no error text)"
 }
 
 // retryHost retries f while it fails with a host error (the host did not

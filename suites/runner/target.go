@@ -182,6 +182,12 @@ func (x *targetRun) ready(ctx context.Context) {
 	}
 	r.fingerprint(ctx, gs, img, x.t)
 	r.progress(x.t.ID, "guest %s ready at %s after %.1fs (%s, %s)", gs.g.Name(), gs.addr, x.t.Guest.BootSeconds, cmp.Or(x.t.Guest.Distro, "unknown distro"), cmp.Or(x.t.Guest.Kernel, "unknown kernel"))
+	switch g := x.t.Guest; {
+	case g.Simulated():
+		r.progress(x.t.ID, "SIMULATED guest: %s", g.Identity)
+	case g.IdentityError != "":
+		r.progress(x.t.ID, "guest nature unknown: %s", g.IdentityError)
+	}
 	r.journal(journal.Record{Type: journal.TargetProvisioned, Target: x.t.ID, Guest: &x.t.Guest, Resources: []string{"guest " + gs.g.Name()}})
 	x.tg = &suites.Target{Host: x.h, HostInfo: x.info, Guest: gs.g, Spec: gs.spec, Profile: x.prof, ConsoleAllow: r.rr.ConsoleAllow,
 		Agreement: r.rr.Agreement, BootSeconds: x.t.Guest.BootSeconds}

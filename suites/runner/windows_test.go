@@ -2,14 +2,11 @@ package runner
 
 import (
 	"context"
-	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,11 +16,11 @@ import (
 
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
-	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/fixtures/winguest"
 	"github.com/virtcert/virtcert/fixtures/wsman"
+	"github.com/virtcert/virtcert/guests"
 	"github.com/virtcert/virtcert/guests/seed"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
@@ -48,6 +45,7 @@ type winHost struct {
 	// sshAt is where the guest's port 22 leads ("": refused), wsmanAt
 	// its port 5986 ("": refused); port 5985 always refuses.
 	sshAt, wsmanAt string
+	answer  winguest.Answerer // scripts the stand-in does not know itself
 }
 
 // GuestDialer reaches the stand-in guests: their other ports (22, 5985,
@@ -84,25 +82,12 @@ func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (driver
 	if err != nil {
 		return nil, err
 	}
-	var md struct {
-		Hostname  string            `json:"hostname"`
-		AdminPass string            `json:"admin_pass"`
-		Meta      map[string]string `json:"meta"`
-	}
-	if err := json.Unmarshal(files[seed.MetaDataJSON], &md); err != nil {
-		return nil, err
-	}
-	ud := string(files[seed.UserDataFile])
-	m := regexp.MustCompile(`FromBase64String\('([A-Za-z0-9+/=]+)'\)`).FindStringSubmatch(ud)
-	if m == nil || !strings.Contains(ud, "New-Item -Path 'WSMan:\\localhost\\Listener' -Transport HTTPS") {
-		return nil, fmt.Errorf("user_data configures no HTTPS listener")
-	}
-	pfx, _ := base64.StdEncoding.DecodeString(m[1])
-	key, cert, err := pkcs12.Decode(pfx, "")
+	cd, err := seed.ParseConfigDrive(files)
 	if err != nil {
 		return nil, err
 	}
 	g := &winGuest{name: spec.Name, win: winguest.New()}
+	g.win.SetAnswerer(h.answer)
 	// A stock install has C:\Windows\Temp (the stand-in knows a
 	// directory by the files in it).
 	g.win.PutFile(`C:\Windows\Temp\MpCmdRun.log`, []byte("x"))
@@ -114,12 +99,12 @@ func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (driver
 	}
 	g.addr = ln.Addr().String()
 	ln.Close()
-	users := map[string]string{md.Meta["admin_username"]: md.AdminPass}
+	users := map[string]string{cd.User: cd.Password.Reveal()}
 	if h.users != nil {
 		users = h.users
 	}
 	cfg := wsman.Config{Backend: g.win, Users: users, Auth: wsman.AuthNTLM, Addr: g.addr,
-		TLS: &wsman.TLSMaterial{ServerCert: tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key}, ServerCertDER: cert.Raw}}
+		TLS: &wsman.TLSMaterial{ServerCert: cd.Cert, ServerCertDER: cd.Leaf.Raw}}
 	h.mu.Lock()
 	h.spec = spec
 	h.guests[spec.Name] = g
@@ -305,6 +290,11 @@ peer: none
 	if _, ok := g.win.File(HelperPath); ok {
 		t.Errorf("helper uploaded to the Linux path %s", HelperPath)
 	}
+	// This stand-in does not know the identity query: the report says
+	// the query failed, and does not call the guest real or simulated.
+	if gi := tg.Guest; gi.Nature != "" || !strings.Contains(gi.IdentityError, "the identity query failed: exit 1") {
+		t.Errorf("guest identity without an answer: %+v", gi)
+	}
 	t.Cleanup(func() { h.Close() })
 }
 
@@ -381,5 +371,30 @@ func TestKeepWindowsGuest(t *testing.T) {
 	})
 	if !strings.Contains(string(txt), "certificate: sha256:") || !strings.Contains(string(txt), "user: Administrator") {
 		t.Errorf("winrm.txt: %q", txt)
+	}
+}
+
+// TestWindowsGuestDeclaresSimulated: a guest that answers the identity
+// query with a declaration is marked simulated, with what it declared.
+func TestWindowsGuestDeclaresSimulated(t *testing.T) {
+	h := &winHost{guests: map[string]*winGuest{}, answer: func(script string) (string, int, bool) {
+		if script == guests.WindowsIdentityScript {
+			return "simulated=a Linux guest playing Windows\r\n", 0, true
+		}
+		return "", 0, false
+	}}
+	t.Cleanup(func() { h.Close() })
+	o := winOpts(t, h, winCheck)
+	p := parsePlan(t, "name: win\nhosts:\n  h1: {driver: libvirt, uri: \"qemu:///system\"}\nimages:\n  win: {path: disk.qcow2, os: windows}\ntimeouts: {ready: 20s, provision: 5s, destroy: 1s}\npeer: none\n")
+	run, _, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi := run.Targets[0].Guest
+	if !gi.Simulated() || gi.Identity != "a Linux guest playing Windows" || gi.IdentityError != "" {
+		t.Errorf("guest: %+v, want nature simulated", gi)
+	}
+	if r := result(t, run.Targets[0], "windows.hello"); r.Status != reports.Pass {
+		t.Errorf("windows.hello: %s %s", r.Status, r.Reason)
 	}
 }

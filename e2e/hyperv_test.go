@@ -1,12 +1,13 @@
 package e2e
 
 // Issue 4, "Done means", through the real binary against the simulated
-// Hyper-V host (fixtures/hypervsim: HTTPS WinRM, each VM backed by a tiny
+// Hyper-V host (fixtures/hypervsim: HTTPS WinRM, each VM backed by a
 // guest on the lab's libvirt):
 //
-//   - TestHyperVSideBySide: ONE `virtcert run` over the lab's libvirt and
-//     the simulated hyperv host; the hyperv.* checks FAIL honestly (QEMU,
-//     no VMBus), the host is marked simulated in results.json and
+//   - TestHyperVSideBySide: ONE `virtcert run` of the Debian guest over
+//     the lab's libvirt and the simulated hyperv host (whose parent VHDX is
+//     the same Debian disk, booted from its own bootloader); the hyperv.*
+//     checks FAIL honestly (QEMU, no VMBus), the host is marked simulated in results.json and
 //     report.html, both columns sit side by side with the differences
 //     highlighted, junit has a testsuite per target, and nothing is left:
 //     no simulated VM, differencing disk, seed, lab domain or volume.
@@ -39,6 +40,10 @@ import (
 // samplePlanParent is the parent VHDX named in fixtures/plans/hyperv-sim.yaml.
 const samplePlanParent = `C:\images\rhel-9.vhdx`
 
+// debianParentPath is the simulated host's parent VHDX for the Debian
+// guest.
+const debianParentPath = `C:\images\debian.vhdx`
+
 // simHost is a running simulated Hyper-V host for one test.
 type simHost struct {
 	*hypervsim.Sim
@@ -46,28 +51,31 @@ type simHost struct {
 }
 
 // startSim starts the simulated Hyper-V host in process, backed by the lab,
-// with the tiny guest as its parent image (simParentPath, samplePlanParent) and a fresh
-// random password. It is closed (destroying any backing guest still alive)
-// when the test ends. opts may set NoHyperV / WithholdAddresses.
+// with the tiny guest's directory as its parent image (simParentPath,
+// samplePlanParent), the Debian guest's (debianParentPath) when it is
+// built, and a fresh random password. It is closed (destroying any backing
+// guest still alive) when the test ends. opts may set NoHyperV /
+// WithholdAddresses.
 func startSim(t *testing.T, opts hypervsim.Options) *simHost {
 	t.Helper()
-	d := tinyDir()
-	cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
 	var rb [12]byte
 	rand.Read(rb[:])
 	s := &simHost{User: "vcadmin", Password: "Vc-S3cret-" + hex.EncodeToString(rb[:])}
 	opts.LabURI = os.Getenv("VIRTCERT_LAB_URI")
 	opts.Users = map[string]string{s.User: s.Password}
 	opts.Dir = t.TempDir()
-	tiny := drivers.Image{
-		Path: filepath.Join(d, "disk.qcow2"), Format: "qcow2", OS: "linux", Firmware: "bios",
-		Kernel: filepath.Join(d, "vmlinuz"), Initrd: filepath.Join(d, "initrd.img"), Cmdline: strings.TrimSpace(string(cmdline)),
-	}
 	// The sample plan's parent image is the tiny guest too; opts.Images
 	// adds parents (TestWindowsSideBySide's Windows image).
-	imgs := map[string]drivers.Image{simParentPath: tiny, samplePlanParent: tiny}
-	maps.Copy(imgs, opts.Images)
-	opts.Images = imgs
+	parents := map[string]string{simParentPath: tinyDir(), samplePlanParent: tinyDir()}
+	if _, err := os.Stat(filepath.Join(debianDir(), "disk.qcow2")); err == nil {
+		parents[debianParentPath] = debianDir()
+	}
+	images, err := hypervsim.ParentImages(parents)
+	if err != nil {
+		t.Fatalf("simulated Hyper-V host: %v", err)
+	}
+	maps.Copy(images, opts.Images)
+	opts.Images = images
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sim, err := hypervsim.Start(ctx, opts)
@@ -122,17 +130,19 @@ var sideBySideChecks = []string{
 func TestHyperVSideBySide(t *testing.T) {
 	need(t)
 	t.Parallel()
-	guestSlots(t, 2) // two guests at once
+	needDebian(t)
+	// Two Debian guests (1 GiB, 2 vCPUs each) take every guest slot: on
+	// the lab's 2 TCG cores a third guest beside them would slow both.
+	guestSlots(t, 3)
 	t0 := time.Now()
 	sim := startSim(t, hypervsim.Options{})
-	d := tinyDir()
-	cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
-	// The libvirt host boots the tiny guest directly (kernel + initrd);
+	// The libvirt host boots the Debian guest's disk (BIOS, its own grub);
 	// the hyperv driver needs a bootable VHDX parent on the Windows host,
-	// which the simulator maps onto the same tiny guest. A plan image has
-	// one path for every host, so the same guest appears under two image
-	// names, "tiny" (lab) and "tiny-vhdx" (hyperv), and compare_as puts
-	// them in one comparison group so the report judges them side by side.
+	// which the simulator maps onto the same disk (a directory with a disk
+	// image: booted from the disk too). A plan image has one path for
+	// every host, so the same guest appears under two image names,
+	// "debian" (lab) and "debian-vhdx" (hyperv), and compare_as puts them
+	// in one comparison group so the report judges them side by side.
 	plan := filepath.Join(t.TempDir(), "plan.yaml")
 	text := fmt.Sprintf(`name: e2e-hyperv-side-by-side
 hosts:
@@ -141,27 +151,22 @@ hosts:
     uri: lab
     options: {network: virtcert, pool: virtcert}
 %simages:
-  tiny:
-    path: %s/disk.qcow2
-    kernel: %s/vmlinuz
-    initrd: %s/initrd.img
-    cmdline: %q
-    memory_mb: 256
-  tiny-vhdx: {path: '%s', format: vhdx, memory_mb: 256, compare_as: tiny}
+  debian: {path: %s, format: qcow2, os: linux, user: debian, memory_mb: 1024, cpus: 2}
+  debian-vhdx: {path: '%s', format: vhdx, os: linux, user: debian, memory_mb: 1024, cpus: 2, compare_as: debian}
 matrix:
-  - {host: lab, image: tiny}
-  - {host: hv, image: tiny-vhdx}
+  - {host: lab, image: debian}
+  - {host: hv, image: debian-vhdx}
 parallel: 2
 peer: none
-timeouts: {provision: 3m, ready: 4m, destroy: 3s, run: 15m}
+timeouts: {provision: 3m, ready: 10m, destroy: 20s, run: 20m}
 suites: [%s]
-`, sim.hostYAML("hv", sim.CAFile, ", address_timeout: 3m"), d, d, d, strings.TrimSpace(string(cmdline)), simParentPath, strings.Join(sideBySideChecks, ", "))
+`, sim.hostYAML("hv", sim.CAFile, ", address_timeout: 8m"), filepath.Join(debianDir(), "disk.qcow2"), debianParentPath, strings.Join(sideBySideChecks, ", "))
 	if err := os.WriteFile(plan, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "run")
-	code, stdout, stderr := virtcert(t, []string{"VC_E2E_WINRM_PASSWORD=" + sim.Password}, 12*time.Minute, "run", "--plan", plan, "--out", out)
-	t.Logf("side-by-side run (lab + simulated hyperv, %d checks): exit %d after %s", len(sideBySideChecks), code, time.Since(t0).Round(time.Second))
+	code, stdout, stderr := virtcert(t, []string{"VC_E2E_WINRM_PASSWORD=" + sim.Password}, 20*time.Minute, "run", "--plan", plan, "--out", out)
+	t.Logf("side-by-side run of the Debian guest (lab + simulated hyperv, %d checks): exit %d after %s", len(sideBySideChecks), code, time.Since(t0).Round(time.Second))
 	label := labelOf(t, stdout)
 	defer func() {
 		assertSimClean(t, sim)
@@ -198,8 +203,11 @@ suites: [%s]
 	if lab.HostInfo.Nature == drivers.NatureSimulated || lab.HostInfo.Driver != "libvirt" {
 		t.Errorf("lab host fingerprint: %+v", lab.HostInfo)
 	}
-	if hv.Guest.Address == "" || hv.Guest.Kernel == "" {
-		t.Errorf("the hyperv target's guest was not reached: %+v (error %q)", hv.Guest, hv.Error)
+	for _, tg := range []*reports.Target{lab, hv} {
+		if tg.Guest.Address == "" || tg.Guest.Kernel == "" || !strings.Contains(strings.ToLower(tg.Guest.Distro), "debian") {
+			t.Errorf("the %s target's Debian guest was not reached: %+v (error %q)", tg.Host, tg.Guest, tg.Error)
+		}
+		t.Logf("FIGURE %s: Debian guest ready after %.0fs (distro %q, kernel %q)", tg.Host, tg.Guest.BootSeconds, tg.Guest.Distro, tg.Guest.Kernel)
 	}
 
 	res := func(tg *reports.Target) map[string]*reports.Result {
@@ -266,8 +274,8 @@ suites: [%s]
 		t.Errorf("report.html: the fingerprint does not show SIMULATED as a highlighted (differing) value")
 	}
 	cols := regexp.MustCompile(`<th scope="col" class="[^"]*" data-col="([^"]+)">`).FindAllStringSubmatch(h, -1)
-	if len(cols) != 2 || cols[0][1] != "lab/tiny" || cols[1][1] != "hv/tiny-vhdx" {
-		t.Errorf("matrix columns %v, want [lab/tiny hv/tiny-vhdx] side by side", cols)
+	if len(cols) != 2 || cols[0][1] != "lab/debian" || cols[1][1] != "hv/debian-vhdx" {
+		t.Errorf("matrix columns %v, want [lab/debian hv/debian-vhdx] side by side", cols)
 	}
 	rowRE := regexp.MustCompile(`(?s)<tr class="f ([^"]*)" data-check="([^"]+)">(.*?)</tr>`)
 	rows := map[string][]string{}

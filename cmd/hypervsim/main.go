@@ -4,10 +4,15 @@
 //
 //	VIRTCERT_SIM_PASSWORD=... hypervsim --listen 127.0.0.1:5986 \
 //	    --image 'C:\images\tiny.vhdx=/root/.cache/virtcert/guests/tiny' \
+//	    --image 'C:\images\debian.vhdx=/root/.cache/virtcert/guests/debian' \
 //	    --user vcadmin --password-env VIRTCERT_SIM_PASSWORD --ready-file /tmp/sim.json
 //
 // It writes {"url":..., "ca_file":...} to --ready-file once it listens,
-// and on SIGINT/SIGTERM destroys every backing guest it created.
+// and on SIGINT/SIGTERM destroys every backing guest it created. Each
+// --image LOCAL is a kernel-and-initrd directory (the tiny guest, booted
+// directly), a directory with one disk image (the Debian guest's cache
+// directory) or a qcow2/raw file, booted from its own bootloader; the
+// format is read with qemu-img, and a bad parent stops it with exit 2.
 package main
 
 import (
@@ -18,7 +23,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -26,34 +30,34 @@ import (
 	"github.com/virtcert/virtcert/fixtures/hypervsim"
 )
 
-type imageFlags map[string]drivers.Image
+type imageFlags map[string]hypervsim.ParentImage
 
 func (f imageFlags) String() string { return fmt.Sprint(len(f)) }
 
-// Set parses WINPATH=LOCAL: LOCAL is a tiny-guest directory (vmlinuz,
-// initrd.img, disk.qcow2, cmdline: direct kernel boot) or a disk image.
+// Set parses WINPATH=LOCAL and resolves LOCAL once (hypervsim.ResolveParent):
+// a kernel-and-initrd directory (the tiny guest: direct kernel boot), a
+// directory holding one disk image (the Debian guest's cache directory)
+// or a qcow2/raw file, both booted from the disk's own bootloader.
 func (f imageFlags) Set(s string) error {
 	win, local, ok := strings.Cut(s, "=")
 	if !ok || win == "" || local == "" {
 		return fmt.Errorf("want WINPATH=LOCALPATH")
 	}
-	st, err := os.Stat(local)
+	p, err := hypervsim.ResolveParent(local)
 	if err != nil {
 		return err
 	}
-	img := drivers.Image{Path: local, Format: "qcow2", OS: "linux", Firmware: "bios"}
-	if st.IsDir() {
-		img.Path = filepath.Join(local, "disk.qcow2")
-		img.Kernel = filepath.Join(local, "vmlinuz")
-		img.Initrd = filepath.Join(local, "initrd.img")
-		if b, err := os.ReadFile(filepath.Join(local, "cmdline")); err == nil {
-			img.Cmdline = strings.TrimSpace(string(b))
-		}
-	} else if strings.HasSuffix(local, ".raw") || strings.HasSuffix(local, ".img") {
-		img.Format = "raw"
-	}
-	f[win] = img
+	f[win] = p
 	return nil
+}
+
+// images are the lab images the simulated VMs are backed by.
+func (f imageFlags) images() map[string]drivers.Image {
+	out := make(map[string]drivers.Image, len(f))
+	for win, p := range f {
+		out[win] = p.Image()
+	}
+	return out
 }
 
 func main() {
@@ -72,7 +76,7 @@ func main() {
 	ready := flag.String("ready-file", "", "write {url, ca_file} here once listening")
 	dir := flag.String("dir", "", "directory for the CA file (default: a temp dir)")
 	verbose := flag.Bool("v", false, "debug logging")
-	flag.Var(images, "image", `parent image mapping WINPATH=LOCAL (repeatable), e.g. 'C:\images\tiny.vhdx=/root/.cache/virtcert/guests/tiny'`)
+	flag.Var(images, "image", `parent image mapping WINPATH=LOCAL (repeatable): LOCAL is a kernel-and-initrd directory, a directory with one disk image (disk.qcow2, disk.raw or disk.img) or a qcow2/raw file, e.g. 'C:\images\debian.vhdx=/root/.cache/virtcert/guests/debian'`)
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -89,11 +93,14 @@ func main() {
 	defer stop()
 	sim, err := hypervsim.Start(ctx, hypervsim.Options{
 		LabURI: *labURI, LabNetwork: *network, LabPool: *pool, Users: map[string]string{*user: pass},
-		Images: images, NoHyperV: *noHyperV, WithholdAddresses: *withhold, NoKVP: *noKVP, Profile: *profile, Locale: *locale, Addr: *listen, Dir: *dir, Logger: log,
+		Images: images.images(), NoHyperV: *noHyperV, WithholdAddresses: *withhold, NoKVP: *noKVP, Profile: *profile, Locale: *locale, Addr: *listen, Dir: *dir, Logger: log,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hypervsim:", err)
 		os.Exit(1)
+	}
+	for win, p := range images {
+		log.Info("parent image", "path", win, "disk", p.Disk, "format", p.Format, "boot", p.Boot())
 	}
 	log.Info("simulated Hyper-V host listening", "url", sim.URL, "ca_file", sim.CAFile, "images", len(images), "lab", *labURI != "")
 	if *ready != "" {

@@ -99,6 +99,14 @@ func TestChecks(t *testing.T) {
 			m["boot/vmlinuz-6.1.0-9-amd64"] = file("old")
 			m["boot/initrd.img-6.1.0-9-amd64"] = &fstest.MapFile{Data: initrd(t)}
 		}, "image.pv-drivers", want{reports.Pass, "kernel " + kver}},
+		{"pv network driver in the root filesystem", "hyperv", func(m fstest.MapFS) {
+			m["boot/initrd.img-"+kver].Data = initrd(t, "hv/hv_vmbus", "scsi/hv_storvsc")
+			m["lib/modules/"+kver+"/kernel/drivers/net/hyperv/hv_netvsc.ko.xz"] = file("")
+		}, "image.pv-drivers", want{reports.Pass, "module of the root filesystem: /lib/modules/" + kver + "/kernel/drivers/net/hyperv/hv_netvsc.ko.xz"}},
+		{"pv storage driver in the root filesystem is not enough", "hyperv", func(m fstest.MapFS) {
+			m["boot/initrd.img-"+kver].Data = initrd(t, "hv/hv_vmbus", "net/hyperv/hv_netvsc")
+			m["lib/modules/"+kver+"/kernel/drivers/scsi/hv_storvsc.ko"] = file("")
+		}, "image.pv-drivers", want{reports.Fail, "lacks hv_storvsc"}},
 		{"pv no initramfs", "kvm", func(m fstest.MapFS) { delete(m, "boot/initrd.img-"+kver) }, "image.pv-drivers", want{reports.Fail, "no initramfs for this kernel"}},
 		{"pv unreadable initramfs", "kvm", func(m fstest.MapFS) { m["boot/initrd.img-"+kver] = file("\x02\x21\x4c\x18lz4") }, "image.pv-drivers", want{reports.Error, "unknown compression"}},
 		{"pv no kernel", "kvm", func(m fstest.MapFS) { delete(m, "boot/vmlinuz-"+kver) }, "image.pv-drivers", want{reports.Skip, "no kernel in /boot"}},

@@ -19,11 +19,19 @@ import (
 // maxConfig bounds every configuration file a check reads.
 const maxConfig = 1 << 20
 
-// pvModules are the drivers a guest needs at boot on each hypervisor, with
-// the kernel option that builds each one in.
-var pvModules = map[string][][2]string{
-	"kvm":    {{"virtio_pci", "CONFIG_VIRTIO_PCI"}, {"virtio_blk", "CONFIG_VIRTIO_BLK"}, {"virtio_scsi", "CONFIG_SCSI_VIRTIO"}, {"virtio_net", "CONFIG_VIRTIO_NET"}},
-	"hyperv": {{"hv_vmbus", "CONFIG_HYPERV"}, {"hv_storvsc", "CONFIG_HYPERV_STORAGE"}, {"hv_netvsc", "CONFIG_HYPERV_NET"}},
+// pvModule is a driver a guest needs on a hypervisor, with the kernel
+// option that builds it in. A boot driver (bus, storage) must be in the
+// initramfs or built in: without it the root disk is not found. A
+// network driver may also be a module of the root filesystem, which udev
+// loads after the switch to it.
+type pvModule struct {
+	name, config string
+	boot         bool
+}
+
+var pvModules = map[string][]pvModule{
+	"kvm":    {{"virtio_pci", "CONFIG_VIRTIO_PCI", true}, {"virtio_blk", "CONFIG_VIRTIO_BLK", true}, {"virtio_scsi", "CONFIG_SCSI_VIRTIO", true}, {"virtio_net", "CONFIG_VIRTIO_NET", false}},
+	"hyperv": {{"hv_vmbus", "CONFIG_HYPERV", true}, {"hv_storvsc", "CONFIG_HYPERV_STORAGE", true}, {"hv_netvsc", "CONFIG_HYPERV_NET", false}},
 }
 
 // kernel is one installed kernel and its initramfs.
@@ -112,31 +120,58 @@ func pvDrivers(t *T) {
 func judgeModules(t *T, k kernel, have map[string]string) {
 	var missing []string
 	cfg, _ := readBounded(t.FS, "boot/config-"+k.version, 4<<20)
+	rootfs := rootfsModules(t.FS, k.version)
 	for _, m := range pvModules[t.Hypervisor] {
-		where, ok := have[m[0]]
-		if !ok && bytes.Contains(cfg, []byte("\n"+m[1]+"=y\n")) {
-			where, ok = "built in (/boot/config-"+k.version+": "+m[1]+"=y)", true
+		where, ok := have[m.name]
+		if !ok && bytes.Contains(cfg, []byte("\n"+m.config+"=y\n")) {
+			where, ok = "built in (/boot/config-"+k.version+": "+m.config+"=y)", true
+		}
+		want := m.name + " in the initramfs or built in"
+		if !m.boot {
+			want = m.name + " in the initramfs, the root filesystem's modules or built in"
+			if p, found := rootfs[m.name]; !ok && found {
+				where, ok = "module of the root filesystem: /"+p, true
+			}
 		}
 		if !ok {
-			where = "not in the initramfs nor built in"
+			where = "not in the initramfs (/" + k.initrd + ") nor built in"
 			if k.initrd == "" {
 				where = "no initramfs for this kernel, and not built in"
 			}
-			missing = append(missing, m[0])
+			if !m.boot {
+				where += ", nor a module of the root filesystem"
+			}
+			missing = append(missing, m.name)
 		}
-		t.Evidence("kernel "+k.version+": "+m[0], m[0]+" in the initramfs or built in", where, ok)
+		t.Evidence("kernel "+k.version+": "+m.name, want, where, ok)
 	}
 	if len(missing) > 0 {
 		t.Fail("kernel %s lacks %s for %s: the guest cannot find its disk or network there", k.version, strings.Join(missing, ", "), t.Hypervisor)
 		return
 	}
-	t.Pass("kernel %s has %s", k.version, strings.Join(names(pvModules[t.Hypervisor]), ", "))
+	var all []string
+	for _, m := range pvModules[t.Hypervisor] {
+		all = append(all, m.name)
+	}
+	t.Pass("kernel %s has %s", k.version, strings.Join(all, ", "))
 }
 
-func names(ms [][2]string) []string {
-	var out []string
-	for _, m := range ms {
-		out = append(out, m[0])
+// rootfsModules finds the modules of kernel version under
+// /lib/modules/VERSION and /usr/lib/modules/VERSION.
+func rootfsModules(fsys fs.FS, version string) map[string]string {
+	out := map[string]string{}
+	for _, root := range []string{"lib/modules/" + version, "usr/lib/modules/" + version} {
+		fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if m, ok := modName(p); ok && !d.IsDir() {
+				if _, seen := out[m]; !seen {
+					out[m] = p
+				}
+			}
+			return nil
+		})
 	}
 	return out
 }

@@ -7,7 +7,7 @@ REMOTE := fixtures/lab/remote
 BIN   := bin/virtcert
 OUT   ?= out
 
-.PHONY: all build deps deps-certify lab-up lab-down lab-status remote-up fixtures tiny debian vcprobe vcprobe-windows \
+.PHONY: all build deps deps-certify lab-up lab-down lab-status remote-up fixtures tiny debian imagecheck vcprobe vcprobe-windows \
         unit e2e e2e-disruptive test certify vet lint fmt fuzz fuzz-seeds bench measure clean
 
 all: build
@@ -69,7 +69,12 @@ tiny: deps
 debian: deps-certify
 	fixtures/guests/debian/build
 
-fixtures: tiny debian vcprobe
+# The faulty copies of the Debian image `virtcert image check` is proven on
+# (no Hyper-V daemons; no virtio modules in the initramfs).
+imagecheck: deps debian
+	fixtures/guests/imagecheck/build
+
+fixtures: tiny debian imagecheck vcprobe
 
 vet:
 	gofmt -l . | (! grep .)

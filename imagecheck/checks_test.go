@@ -3,6 +3,8 @@ package imagecheck
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -215,5 +217,37 @@ func TestVersionCmp(t *testing.T) {
 		if versionCmp(c[0], c[1]) >= 0 || versionCmp(c[1], c[0]) <= 0 {
 			t.Errorf("%s should sort before %s", c[0], c[1])
 		}
+	}
+}
+
+// A symlink in what was copied out of the image never leads outside it:
+// a cloud.cfg.d entry aimed at a file of the machine running virtcert
+// is not read (cloud-init's configuration is then unreadable: ERROR, the
+// harness could not judge it, never a FAIL of the guest), and
+// a placeholder is never written through one.
+func TestTreeStaysInside(t *testing.T) {
+	host := filepath.Join(t.TempDir(), "host-secret.cfg")
+	os.WriteFile(host, []byte("datasource_list: [TOKEN-abc123]\n"), 0o600)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "etc/cloud/cloud.cfg.d"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "usr/bin"), 0o755)
+	os.WriteFile(filepath.Join(dir, "usr/bin/cloud-init"), nil, 0o644)
+	os.Symlink(host, filepath.Join(dir, "etc/cloud/cloud.cfg.d/99.cfg"))
+	outside := t.TempDir()
+	os.Symlink(outside, filepath.Join(dir, "usr/sbin"))
+	if err := placeholders("==exists /usr/sbin/sshd\ntrue\n", dir); err == nil {
+		t.Error("a placeholder was written through a symlink leading out")
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) > 0 {
+		t.Fatalf("wrote outside the tree: %v", ents)
+	}
+	tree, c, err := Tree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := byID(Run(tree, "kvm", "linux"))["image.cloud-init-nocloud"]
+	if text := r.Reason + evidence(r); r.Status != reports.Error || strings.Contains(text, "TOKEN") {
+		t.Fatalf("%s: %s", r.Status, text)
 	}
 }

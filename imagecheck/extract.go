@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -224,7 +226,14 @@ func guestfsEnv(env []string, accel string) []string {
 
 // placeholders turns guestfish's answers into the tree: an empty file (or
 // directory) for each probe that exists and each name a listing gave.
+// Written through an os.Root: a symlink the image planted in what was
+// copied out never leads a write outside dir.
 func placeholders(out, dir string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	sc := bufio.NewScanner(strings.NewReader(out))
 	var kind, arg string
 	for sc.Scan() {
@@ -239,29 +248,37 @@ func placeholders(out, dir string) error {
 			p = arg
 		case kind == "glob" && strings.HasPrefix(line, "/lib/modules/") && !strings.Contains(line, ".."):
 			p = line
-		case kind == "ls" && line != "" && !strings.ContainsAny(line, "/\x00") && line != "." && line != "..":
+		case kind == "ls" && line != "" && !strings.ContainsAny(line, "/\\\x00") && line != "." && line != "..":
 			p = arg + "/" + line
 		default:
 			continue
 		}
-		local := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(p, "/")))
-		if _, err := os.Lstat(local); err == nil {
+		local := strings.TrimPrefix(p, "/")
+		if _, err := root.Lstat(local); err == nil {
 			continue // copied out for real
 		}
-		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
-			return err
-		}
 		if p == "/Windows/System32" || arg == "/"+driverStore {
-			if err := os.MkdirAll(local, 0o755); err != nil {
-				return err
-			}
-			continue
+			err = root.MkdirAll(local, 0o755)
+		} else if err = root.MkdirAll(path.Dir(local), 0o755); err == nil {
+			err = root.WriteFile(local, nil, 0o644)
 		}
-		if err := os.WriteFile(local, nil, 0o644); err != nil {
-			return err
+		if err != nil {
+			return fmt.Errorf("extract: %s: %w", p, err)
 		}
 	}
 	return nil
+}
+
+// Tree opens what Extract wrote as the fs.FS the checks read, through an
+// os.Root: a symlink in the image that points outside it (say, a
+// cloud.cfg.d entry aimed at a file of the machine running virtcert)
+// cannot be followed out of dir. Close the root when done.
+func Tree(dir string) (fs.FS, io.Closer, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return root.FS(), root, nil
 }
 
 func lastLines(s string, n int) string {

@@ -84,7 +84,11 @@ func imageCheck(cmd *cobra.Command, path string, f imageFlags) error {
 	if err != nil {
 		return exitf(ExitHarness, "reading %s: %v", path, err)
 	}
-	tree := os.DirFS(scratch)
+	tree, closer, err := imagecheck.Tree(scratch)
+	if err != nil {
+		return exitf(ExitHarness, "%v", err)
+	}
+	defer closer.Close()
 	osName := imagecheck.DetectOS(tree)
 	if osName == "" {
 		return exitf(ExitInput, "%s: no Linux or Windows system found on it", path)

@@ -79,6 +79,23 @@ func DetectOS(fsys fs.FS) string {
 	return ""
 }
 
+// Distro names the system in the tree: os-release's PRETTY_NAME, else
+// the OS DetectOS found.
+func Distro(fsys fs.FS, os string) string {
+	for _, p := range []string{"etc/os-release", "usr/lib/os-release"} {
+		b, err := readBounded(fsys, p, 64<<10)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok && strings.Trim(v, `"' `) != "" {
+				return strings.Trim(v, `"' `)
+			}
+		}
+	}
+	return os
+}
+
 // Run runs every check of the catalog on fsys for hypervisor (one of
 // Hypervisors) and guest os; checks for another OS or hypervisor are N/A.
 func Run(fsys fs.FS, hypervisor, os string) []*reports.Result {

@@ -43,7 +43,7 @@ func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s), Mo
 // debian is a tree like the Debian fixture image's.
 func debian(t *testing.T) fstest.MapFS {
 	return fstest.MapFS{
-		"etc/os-release":                    file("ID=debian\n"),
+		"etc/os-release":                    file("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n"),
 		"boot/vmlinuz-" + kver:              file("kernel"),
 		"boot/config-" + kver:               file("# config\nCONFIG_HYPERV=m\nCONFIG_VIRTIO_PCI=m\n"),
 		"boot/initrd.img-" + kver:           {Data: initrd(t, "virtio/virtio_pci", "block/virtio_blk", "scsi/virtio_scsi", "net/virtio_net", "hv/hv_vmbus", "scsi/hv_storvsc", "net/hyperv/hv_netvsc"), Mode: 0o644},
@@ -151,8 +151,8 @@ func TestChecks(t *testing.T) {
 			if c.edit != nil {
 				c.edit(m)
 			}
-			if os := DetectOS(m); os != "linux" {
-				t.Fatalf("DetectOS = %q", os)
+			if os, d := DetectOS(m), Distro(m, "linux"); os != "linux" || d != "Debian GNU/Linux 12 (bookworm)" {
+				t.Fatalf("DetectOS = %q, Distro = %q", os, d)
 			}
 			r := byID(Run(m, c.hv, "linux"))[c.check]
 			text := r.Reason + "\n" + evidence(r)

@@ -132,6 +132,11 @@ func script(dir string) string {
 	for _, p := range globs {
 		fmt.Fprintf(&b, "echo \"==glob\"\n-glob-expand \"%s\"\n", p)
 	}
+	// download follows a symlink (Debian's os-release is one), copy-out
+	// does not.
+	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
+		fmt.Fprintf(&b, "-download \"%s\" \"%s\"\n", p, filepath.Join(dir, filepath.FromSlash(p)))
+	}
 	for _, p := range copies {
 		local := filepath.Join(dir, filepath.FromSlash(filepath.Dir(p)))
 		cmd := "copy-out"
@@ -153,7 +158,7 @@ func Extract(ctx context.Context, img Image, dir string, opt Options) (string, e
 	if strings.ContainsAny(dir, "\"\n\\") {
 		return "", fmt.Errorf("extract: unusable directory name %q", dir)
 	}
-	for _, d := range []string{"etc/cloud", "boot/grub", "boot/grub2", "boot/loader"} {
+	for _, d := range []string{"etc/cloud", "usr/lib", "boot/grub", "boot/grub2", "boot/loader"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return "", err
 		}

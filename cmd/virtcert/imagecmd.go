@@ -93,7 +93,7 @@ func imageCheck(cmd *cobra.Command, path string, f imageFlags) error {
 	if osName == "" {
 		return exitf(ExitInput, "%s: no Linux or Windows system found on it", path)
 	}
-	run := imageRun(label, img, f.hypervisor, osName, how, imagecheck.Run(tree, f.hypervisor, osName), started)
+	run := imageRun(label, img, f.hypervisor, imagecheck.Distro(tree, osName), how, imagecheck.Run(tree, f.hypervisor, osName), started)
 	return writeImageReports(stdout, out, run)
 }
 
@@ -115,7 +115,7 @@ func usableOut(out string) error {
 	return nil
 }
 
-func imageRun(label string, img imagecheck.Image, hv, osName, how string, results []*reports.Result, started time.Time) *reports.Run {
+func imageRun(label string, img imagecheck.Image, hv, distro, how string, results []*reports.Result, started time.Time) *reports.Run {
 	build := buildinfo.Get()
 	name := strings.TrimSuffix(filepath.Base(img.Path), filepath.Ext(img.Path))
 	abs, _ := filepath.Abs(img.Path)
@@ -129,7 +129,7 @@ func imageRun(label string, img imagecheck.Image, hv, osName, how string, result
 		PlanName: "image check", Started: started, Finished: time.Now(), Complete: true,
 		Targets: []*reports.Target{{
 			ID: "image/" + name, Host: "image", Image: name, Profile: hv,
-			Guest:   reports.GuestInfo{ImagePath: abs, Distro: osName, Config: map[string]string{"format": img.Format}},
+			Guest:   reports.GuestInfo{ImagePath: abs, Distro: distro, Config: map[string]string{"format": img.Format}},
 			Results: results, Started: started, Finished: time.Now(),
 		}},
 	}

@@ -83,7 +83,8 @@ func TestImageCheck(t *testing.T) {
 	}
 }
 
-// results reads a report directory's results.json by check ID.
+// results reads a report directory's results.json by check ID (all three
+// images are Debian's: the report names it from os-release).
 func results(t *testing.T, dir string) map[string]*reports.Result {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
@@ -98,6 +99,9 @@ func results(t *testing.T, dir string) map[string]*reports.Result {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
+	}
+	if d := run.Targets[0].Guest.Distro; !strings.Contains(d, "Debian") {
+		t.Errorf("distro %q: os-release not read", d)
 	}
 	m := map[string]*reports.Result{}
 	for _, r := range run.Targets[0].Results {

@@ -7,7 +7,7 @@ REMOTE := fixtures/lab/remote
 BIN   := bin/virtcert
 OUT   ?= out
 
-.PHONY: all build deps deps-certify lab-up lab-down lab-status remote-up fixtures tiny wintiny debian vcprobe vcprobe-windows \
+.PHONY: all build deps deps-certify lab-up lab-down lab-status remote-up fixtures tiny wintiny debian imagecheck vcprobe vcprobe-windows \
         unit e2e e2e-disruptive test certify vet lint fmt fuzz fuzz-seeds bench measure clean
 
 all: build
@@ -74,7 +74,12 @@ debian: deps-certify
 wintiny: tiny
 	GO='$(GO)' fixtures/guests/wintiny/build
 
-fixtures: tiny wintiny debian vcprobe
+# The faulty copies of the Debian image `virtcert image check` is proven on
+# (no Hyper-V daemons; no virtio modules in the initramfs).
+imagecheck: deps debian
+	fixtures/guests/imagecheck/build
+
+fixtures: tiny wintiny debian imagecheck vcprobe
 
 vet:
 	gofmt -l . | (! grep .)

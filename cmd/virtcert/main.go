@@ -176,7 +176,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitf(ExitInput, "%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newRun(), newChecks(), newSweep(), newVersion(), newReport(), newProfiles(), newPlan())
+	root.AddCommand(newRun(), newChecks(), newSweep(), newVersion(), newReport(), newProfiles(), newPlan(), newImage())
 	// Unknown commands and bad arguments are usage errors.
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -83,8 +83,10 @@ lint:
 	$(GO) test -count=1 -run 'TestFunctionLength|TestLongFuncs' ./internal/lint/
 
 # Unit tests: no lab needed (tests that need one skip with the reason).
+# Through internal/testtime as make e2e: plain output, the 10 slowest
+# tests, then a digest of every failure last (CI shows the log's tail).
 unit: deps vet lint
-	$(GO) test ./...
+	set -o pipefail; $(GO) test -json ./... | $(GO) run ./internal/testtime -top 10
 
 # End-to-end tests: the real binary (e2e/) and the lab tests of the drivers,
 # fixtures and checks, from inside the lab's network namespace. Packages
@@ -92,7 +94,8 @@ unit: deps vet lint
 # One package at a time (-p 1): the lab has 2 cores, and packages that
 # each boot guests at once overloaded it (dropbear and emulated NICs
 # stalled); each package still runs its own tests in parallel. The output
-# is plain go test's (failures only), then the 10 slowest tests.
+# is plain go test's (failures only), then the 10 slowest tests, then a
+# digest of every failed test with its last output lines.
 e2e: deps lab-up remote-up fixtures build
 	set -o pipefail; $(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -json -p 1 -timeout 80m ./... | $(GO) run ./internal/testtime -top 10
 

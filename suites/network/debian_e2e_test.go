@@ -35,7 +35,7 @@ import (
 //
 // Until this change each part booted its own Debian guest.
 func TestE2EDebian(t *testing.T) {
-	e := setupE2E(t)
+	e := setupE2E(t, 2) // one Debian guest
 	tg := e.bootDebian("nd-deb")
 	t.Run("checks", func(t *testing.T) { debianChecks(t, tg) })
 	t.Run("clock-after-pause", func(t *testing.T) { clockAfterPause(t, tg) })

@@ -89,15 +89,17 @@ unit: deps vet lint
 	set -o pipefail; $(GO) test -json ./... | $(GO) run ./internal/testtime -top 10
 
 # End-to-end tests: the real binary (e2e/) and the lab tests of the drivers,
-# fixtures and checks, from inside the lab's network namespace. Packages
-# whose tests do not read VIRTCERT_E2E come from the unit run's test cache.
-# One package at a time (-p 1): the lab has 2 cores, and packages that
-# each boot guests at once overloaded it (dropbear and emulated NICs
-# stalled); each package still runs its own tests in parallel. The output
-# is plain go test's (failures only), then the 10 slowest tests, then a
-# digest of every failed test with its last output lines.
+# fixtures and checks, from inside the lab's network namespace, scheduled
+# by fixtures/e2e/run.sh: packages without lab tests from the unit run's
+# test cache, then the light lab packages two at a time, then the heavy
+# ones (e2e, suites/network) one at a time. internal/labslot bounds the
+# guests booted at once across all of them (3): packages that each booted
+# guests at once overloaded the 2-core lab (dropbear and emulated NICs
+# stalled). The output is plain go test's (failures only), then the 10
+# slowest tests, then a digest of every failed test with its last output
+# lines.
 e2e: deps lab-up remote-up fixtures build
-	set -o pipefail; $(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -json -p 1 -timeout 80m ./... | $(GO) run ./internal/testtime -top 10
+	set -o pipefail; $(LAB) exec -- env VIRTCERT_E2E=1 GO=$(GO) fixtures/e2e/run.sh | $(GO) run ./internal/testtime -top 10
 
 # Tests that kill or freeze the lab's libvirtd run alone, after the others.
 e2e-disruptive: deps lab-up fixtures build

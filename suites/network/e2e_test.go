@@ -230,6 +230,7 @@ func want(t *testing.T, r *reports.Result, s ...reports.Status) {
 // guest: each must PASS, or SKIP with its reason where the tiny guest
 // lacks what the check reads (ethtool, a root device, a peer).
 func TestE2EHealthy(t *testing.T) {
+	t.Parallel()
 	e := setupE2E(t, 2) // the target, then its peer
 	tg := e.boot("nd-ok", "")
 	pass := []string{"network.nic-driver", "network.link", "network.reachability", "network.mtu",
@@ -280,6 +281,7 @@ func TestE2EHealthy(t *testing.T) {
 
 // TestE2EFaults proves the checks FAIL on guests with real faults.
 func TestE2EFaults(t *testing.T) {
+	t.Parallel()
 	e := setupE2E(t, 1) // one guest per subtest, one after another
 	t.Run("emulated-nic", func(t *testing.T) {
 		e.t = t

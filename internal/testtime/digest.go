@@ -7,7 +7,9 @@ import (
 )
 
 // maxDigestLines bounds the output kept per failed test in the digest:
-// its last lines, where t.Error and t.Fatal print the failing check.
+// its last lines, where t.Error and t.Fatal print the failing check (a
+// package's first lines: a timeout's panic and the tests still running,
+// before every goroutine's stack).
 const maxDigestLines = 40
 
 // failure is one entry of the digest: a failed test (or a package that
@@ -17,6 +19,7 @@ type failure struct {
 	note      string // "(did not finish)", "(build failed)"...
 	seconds   float64
 	lines     []string
+	head      bool // keep the first lines (a package's panic, then its goroutines), not the last
 }
 
 func (f failure) name() string {
@@ -63,7 +66,7 @@ func (s *summary) failPackage(pkg string, seconds float64) {
 			}
 		}
 	}
-	s.failures = append(s.failures, failure{pkg: pkg, note: "(package)", seconds: seconds, lines: out})
+	s.failures = append(s.failures, failure{pkg: pkg, note: "(package)", seconds: seconds, lines: out, head: true})
 }
 
 // digest prints every failure, last in the log, so that a CI log's tail
@@ -78,8 +81,11 @@ func (s *summary) digest() {
 	var names []string
 	for _, f := range s.failures {
 		fmt.Fprintf(s.w, "--- FAIL %s %s(%s, %.1fs)\n", f.name(), noteSp(f.note), f.pkg, f.seconds)
-		lines := f.lines
-		if n := len(lines) - maxDigestLines; n > 0 {
+		lines, n := f.lines, len(f.lines)-maxDigestLines
+		switch {
+		case n > 0 && f.head:
+			lines = lines[:maxDigestLines]
+		case n > 0:
 			fmt.Fprintf(s.w, "    [... %d earlier lines]\n", n)
 			lines = lines[n:]
 		}
@@ -88,6 +94,9 @@ func (s *summary) digest() {
 			if !strings.HasSuffix(l, "\n") {
 				fmt.Fprintln(s.w)
 			}
+		}
+		if n > 0 && f.head {
+			fmt.Fprintf(s.w, "    [... %d more lines]\n", n)
 		}
 		names = append(names, f.name())
 	}

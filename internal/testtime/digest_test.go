@@ -97,3 +97,27 @@ func TestDigestAllPass(t *testing.T) {
 		t.Errorf("a digest without failures:\n%s", out.String())
 	}
 }
+
+// TestDigestTimeoutHead: for a package that timed out, the digest keeps
+// the panic and the tests still running, not the goroutine dump after.
+func TestDigestTimeoutHead(t *testing.T) {
+	var in strings.Builder
+	for _, l := range []string{"panic: test timed out after 10m0s\n", "\trunning tests:\n", "\t\tTestSlowBoot (10m0s)\n"} {
+		fmt.Fprintf(&in, `{"Action":"output","Package":"p","Output":%q}`+"\n", l)
+	}
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&in, `{"Action":"output","Package":"p","Output":"goroutine %d [select]:\n"}`+"\n", i)
+	}
+	in.WriteString(`{"Action":"fail","Package":"p","Elapsed":600}` + "\n")
+	var out bytes.Buffer
+	if failed, err := summarize(strings.NewReader(in.String()), &out, 10); err != nil || !failed {
+		t.Fatalf("failed %v, err %v", failed, err)
+	}
+	d := out.String()[strings.Index(out.String(), "=== failure digest"):]
+	for _, want := range []string{"--- FAIL p (package) (p, 600.0s)\npanic: test timed out after 10m0s\n\trunning tests:\n\t\tTestSlowBoot (10m0s)\n",
+		"goroutine 36 [select]:\n    [... 163 more lines]\nFAILED (1): p\n"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("digest lacks %q:\n%s", want, d)
+		}
+	}
+}

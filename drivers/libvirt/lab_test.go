@@ -27,12 +27,12 @@ func labURI(t *testing.T) string {
 // labURISlots is labURI taking n guest slots (a Debian guest counts two).
 func labURISlots(t *testing.T, n int) string {
 	t.Helper()
-	uri := labOnly(t)
+	uri := labURIOrSkip(t)
 	labslot.Acquire(t, n)
 	return uri
 }
 
-func labOnly(t *testing.T) string {
+func labURIOrSkip(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("VIRTCERT_LAB_DIR")
 	if dir == "" {

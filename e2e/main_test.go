@@ -292,8 +292,8 @@ func guestSlot(t *testing.T) { guestSlots(t, 1) }
 // weighted semaphore grants requests in order and all-or-nothing, so tests
 // needing several guests neither deadlock on partial holdings nor starve
 // behind a stream of one-guest tests. The lab's slots (internal/labslot)
-// then bound this package's guests with other lab packages' run beside
-// it (make e2e).
+// then bound the guests of this package and of the lab packages run
+// beside it (make e2e).
 func guestSlots(t *testing.T, n int64) {
 	if err := guestSem.Acquire(context.Background(), n); err != nil {
 		t.Fatal(err)

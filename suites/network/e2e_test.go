@@ -72,14 +72,16 @@ func setupE2E(t *testing.T, slots int) *e2e {
 	if err != nil {
 		t.Skipf("%v", err)
 	}
+	if slots > 0 {
+		// Before the lab calls' deadline below: the wait for slots is
+		// not theirs. Released after the guests and the sweep below.
+		labslot.Acquire(t, slots)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	h, err := libvirt.Open(ctx, uri, drivers.OpenOptions{Extra: map[string]string{"network": "virtcert", "pool": "virtcert"}})
 	if err != nil {
 		t.Skipf("lab not answering at %s: %v", uri, err)
-	}
-	if slots > 0 {
-		labslot.Acquire(t, slots) // released after the guests and the sweep below
 	}
 	e := &e2e{t: t, host: h, img: img, cfgs: map[string]sshx.Config{}}
 	var b [3]byte

@@ -93,30 +93,40 @@ lint:
 	$(GO) test -count=1 -run 'TestFunctionLength|TestLongFuncs' ./internal/lint/
 
 # Unit tests: no lab needed (tests that need one skip with the reason).
+# Through internal/testtime as make e2e: plain output, the 10 slowest
+# tests, then a digest of every failure last (CI shows the log's tail).
 unit: deps vet lint
-	$(GO) test ./...
+	set -o pipefail; $(GO) test -json ./... | $(GO) run ./internal/testtime -top 10
 
 # End-to-end tests: the real binary (e2e/) and the lab tests of the drivers,
-# fixtures and checks, from inside the lab's network namespace. Packages
-# whose tests do not read VIRTCERT_E2E come from the unit run's test cache.
-# One package at a time (-p 1): the lab has 2 cores, and packages that
-# each boot guests at once overloaded it (dropbear and emulated NICs
-# stalled); each package still runs its own tests in parallel. The output
-# is plain go test's (failures only), then the 10 slowest tests.
+# fixtures and checks, from inside the lab's network namespace, scheduled
+# by fixtures/e2e/run.sh: packages without lab tests from the unit run's
+# test cache, then the light lab packages two at a time, then the heavy
+# ones (e2e, suites/network) one at a time. internal/labslot bounds the
+# guests booted at once across all of them (3): packages that each booted
+# guests at once overloaded the 2-core lab (dropbear and emulated NICs
+# stalled). The output is plain go test's (failures only), then the 10
+# slowest tests, then a digest of every failed test with its last output
+# lines.
 e2e: deps lab-up remote-up fixtures build
-	set -o pipefail; $(LAB) exec -- env VIRTCERT_E2E=1 $(GO) test -json -p 1 -timeout 80m ./... | $(GO) run ./internal/testtime -top 10
+	set -o pipefail; $(LAB) exec -- env VIRTCERT_E2E=1 GO=$(GO) fixtures/e2e/run.sh | $(GO) run ./internal/testtime -top 10
 
 # Tests that kill or freeze the lab's libvirtd run alone, after the others.
 e2e-disruptive: deps lab-up fixtures build
 	$(LAB) exec -- env VIRTCERT_E2E=1 VIRTCERT_E2E_DISRUPTIVE=1 $(GO) test -count=1 -timeout 20m -run 'TestReliabDisruptive' ./e2e/
 	$(LAB) up
 
-# Each stage prints how long it took (CI reads them; the budget is 60 min).
+# Each stage prints how long it took (CI reads them; the budget is 60 min),
+# and the last line sums them all up, so CI's tail shows every stage's
+# time; a failed stage stops the run with its exit status.
 test:
-	@set -e; for s in unit e2e e2e-disruptive; do \
-	  t0=$$(date +%s); rc=0; $(MAKE) --no-print-directory $$s || rc=$$?; \
+	@set -e; sum=""; t00=$$(date +%s); rc=0; \
+	for s in unit e2e e2e-disruptive; do \
+	  if [ $$rc != 0 ]; then sum="$$sum $$s=not-run"; continue; fi; \
+	  t0=$$(date +%s); $(MAKE) --no-print-directory $$s || rc=$$?; \
 	  echo "make test: stage $$s took $$(( $$(date +%s) - t0 ))s (exit $$rc)"; \
-	  [ $$rc = 0 ] || exit $$rc; done
+	  sum="$$sum $$s=$$(( $$(date +%s) - t0 ))s"; [ $$rc = 0 ] || sum="$$sum(FAILED)"; done; \
+	echo "make test: stages$$sum; total $$(( $$(date +%s) - t00 ))s (exit $$rc)"; exit $$rc
 
 certify: lab-up debian build
 	$(LAB) exec -- $(BIN) run --plan fixtures/plans/default.yaml

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/virtcert/virtcert/internal/labslot"
 )
 
 var (
@@ -289,12 +291,15 @@ func guestSlot(t *testing.T) { guestSlots(t, 1) }
 // guestSlots takes n guest slots at once, released when the test ends. The
 // weighted semaphore grants requests in order and all-or-nothing, so tests
 // needing several guests neither deadlock on partial holdings nor starve
-// behind a stream of one-guest tests.
+// behind a stream of one-guest tests. The lab's slots (internal/labslot)
+// then bound the guests of this package and of the lab packages run
+// beside it (make e2e).
 func guestSlots(t *testing.T, n int64) {
 	if err := guestSem.Acquire(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { guestSem.Release(n) })
+	labslot.Acquire(t, int(n)) // released first (cleanups run last-in first-out)
 }
 
 // leftovers lists, independently of virtcert, libvirt domains and volumes

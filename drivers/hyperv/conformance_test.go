@@ -14,6 +14,7 @@ import (
 	"github.com/virtcert/virtcert/fixtures/hypervsim"
 	"github.com/virtcert/virtcert/guests"
 	"github.com/virtcert/virtcert/guests/seed"
+	"github.com/virtcert/virtcert/internal/labslot"
 )
 
 const simParent = `C:\images\tiny.vhdx`
@@ -50,6 +51,7 @@ func labSimAs(t *testing.T, profile, locale string) (*hypervsim.Sim, string) {
 			t.Skipf("tiny guest not built (%v): make tiny", err)
 		}
 	}
+	labslot.Acquire(t, 1) // one tiny guest at a time behind the simulated host
 	cmdline, _ := os.ReadFile(filepath.Join(tiny, "cmdline"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

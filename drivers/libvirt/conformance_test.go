@@ -360,7 +360,7 @@ func leaseHostname(ctx context.Context, h *Host, addr string) (string, error) {
 // TestLabDebianSeesSeed boots the Debian fixture (disk boot, grub) with
 // the seed on the default virtio-scsi cdrom and checks cloud-init read it.
 func TestLabDebianSeesSeed(t *testing.T) {
-	uri := labURI(t)
+	uri := labURISlots(t, 2)
 	cache := os.Getenv("VIRTCERT_CACHE")
 	if cache == "" {
 		home, _ := os.UserHomeDir()

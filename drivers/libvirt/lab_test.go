@@ -13,10 +13,26 @@ import (
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/drivers/drivertest"
+	"github.com/virtcert/virtcert/internal/labslot"
 )
 
-// labURI returns the lab's libvirt URI, or skips with the reason.
+// labURI returns the lab's libvirt URI, or skips with the reason, and
+// takes one lab guest slot for t (internal/labslot: each lab test here
+// boots one tiny guest at a time, or a short acceleration probe).
 func labURI(t *testing.T) string {
+	t.Helper()
+	return labURISlots(t, 1)
+}
+
+// labURISlots is labURI taking n guest slots (a Debian guest counts two).
+func labURISlots(t *testing.T, n int) string {
+	t.Helper()
+	uri := labURIOrSkip(t)
+	labslot.Acquire(t, n)
+	return uri
+}
+
+func labURIOrSkip(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("VIRTCERT_LAB_DIR")
 	if dir == "" {

@@ -25,14 +25,19 @@ type timed struct {
 }
 
 type summary struct {
-	w      io.Writer
-	held   map[string][]string // a running test's output, printed if it fails
-	tests  []timed
-	failed bool
+	w         io.Writer
+	held      map[string][]string // a running test's output, printed if it fails
+	pkgOut    map[string][]string // a package's own output (outside tests)
+	building  map[string][]string // build output by import path
+	subFailed map[string]bool     // tests with a failed subtest
+	failures  []failure           // for the digest
+	tests     []timed
+	failed    bool
 }
 
 func newSummary(w io.Writer) *summary {
-	return &summary{w: w, held: map[string][]string{}}
+	return &summary{w: w, held: map[string][]string{}, pkgOut: map[string][]string{},
+		building: map[string][]string{}, subFailed: map[string]bool{}}
 }
 
 func (s *summary) read(r io.Reader) error {
@@ -54,15 +59,23 @@ func (s *summary) add(e event) {
 	switch {
 	case e.Action == "build-output":
 		fmt.Fprint(s.w, e.Output)
+		s.building[e.ImportPath] = append(s.building[e.ImportPath], e.Output)
 	case e.Action == "build-fail":
 		s.failed = true
+		pkg, _, _ := strings.Cut(e.ImportPath, " ") // "p [p.test]"
+		s.failures = append(s.failures, failure{pkg: pkg, note: "(build failed)", lines: s.building[e.ImportPath]})
+		delete(s.building, e.ImportPath)
 	case e.Test == "" && e.Action == "output":
 		if e.Output != "PASS\n" { // plain `go test ./...` prints only the ok line
 			fmt.Fprint(s.w, e.Output) // ok/FAIL/? lines, package-level prints
+			s.pkgOut[e.Package] = append(s.pkgOut[e.Package], e.Output)
 		}
 	case e.Test == "" && e.Action == "fail":
 		s.failed = true
 		s.flush(e.Package) // tests that never ended (a timeout, a crash)
+		s.failPackage(e.Package, e.Elapsed)
+	case e.Test == "" && (e.Action == "pass" || e.Action == "skip"):
+		delete(s.pkgOut, e.Package)
 	case e.Test == "":
 	case e.Action == "output":
 		if !strings.HasPrefix(e.Output, "=== ") { // RUN/PAUSE/CONT/NAME: -v framing
@@ -74,6 +87,7 @@ func (s *summary) add(e event) {
 	case e.Action == "fail":
 		s.failed = true
 		fmt.Fprint(s.w, strings.Join(s.held[key], ""))
+		s.fail(e.Package, e.Test, "", e.Elapsed, s.held[key])
 		delete(s.held, key)
 		s.record(e)
 	}
@@ -90,6 +104,7 @@ func (s *summary) flush(pkg string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprint(s.w, strings.Join(s.held[k], ""))
+		s.fail(pkg, strings.TrimPrefix(k, pkg+" "), "(did not finish)", 0, s.held[k])
 		delete(s.held, k)
 	}
 }

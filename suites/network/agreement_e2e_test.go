@@ -109,7 +109,7 @@ func measureOnly(t *testing.T) {
 func bootMeasureGuest(t *testing.T, name string) *suites.Target {
 	t.Helper()
 	measureOnly(t)
-	tg := setupE2E(t).bootDebian(name)
+	tg := setupE2E(t, 2).bootDebian(name)
 	tg.Agreement = true // the measurement mode: fio and iperf3 beside vcprobe
 	return tg
 }

@@ -35,7 +35,8 @@ import (
 //
 // Until this change each part booted its own Debian guest.
 func TestE2EDebian(t *testing.T) {
-	e := setupE2E(t)
+	t.Parallel()
+	e := setupE2E(t, 2) // one Debian guest
 	tg := e.bootDebian("nd-deb")
 	t.Run("checks", func(t *testing.T) { debianChecks(t, tg) })
 	t.Run("clock-after-pause", func(t *testing.T) { clockAfterPause(t, tg) })

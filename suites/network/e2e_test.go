@@ -22,6 +22,7 @@ import (
 	"github.com/virtcert/virtcert/guests/seed"
 	"github.com/virtcert/virtcert/guests/transport"
 	sshx "github.com/virtcert/virtcert/guests/transport/ssh"
+	"github.com/virtcert/virtcert/internal/labslot"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
 	"github.com/virtcert/virtcert/suites/disk"
@@ -45,7 +46,11 @@ type e2e struct {
 	cfgs   map[string]sshx.Config // by guest address
 }
 
-func setupE2E(t *testing.T) *e2e {
+// setupE2E opens the lab for t and takes slots lab guest slots
+// (internal/labslot: the most guests t runs at once, a Debian guest
+// counting two), so tests of this and other packages running at the same
+// time never boot more guests than the lab holds.
+func setupE2E(t *testing.T, slots int) *e2e {
 	if os.Getenv("VIRTCERT_E2E") != "1" {
 		t.Skip("end-to-end test: set VIRTCERT_E2E=1 and run inside the lab (fixtures/lab/lab exec -- ...)")
 	}
@@ -66,6 +71,11 @@ func setupE2E(t *testing.T) *e2e {
 	img, err := tiny.Load("")
 	if err != nil {
 		t.Skipf("%v", err)
+	}
+	if slots > 0 {
+		// Before the lab calls' deadline below: the wait for slots is
+		// not theirs. Released after the guests and the sweep below.
+		labslot.Acquire(t, slots)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -222,7 +232,8 @@ func want(t *testing.T, r *reports.Result, s ...reports.Status) {
 // guest: each must PASS, or SKIP with its reason where the tiny guest
 // lacks what the check reads (ethtool, a root device, a peer).
 func TestE2EHealthy(t *testing.T) {
-	e := setupE2E(t)
+	t.Parallel()
+	e := setupE2E(t, 2) // the target, then its peer
 	tg := e.boot("nd-ok", "")
 	pass := []string{"network.nic-driver", "network.link", "network.reachability", "network.mtu",
 		"network.throughput.controller", "disk.driver", "disk.integrity", "disk.throughput", "disk.iops",
@@ -272,7 +283,8 @@ func TestE2EHealthy(t *testing.T) {
 
 // TestE2EFaults proves the checks FAIL on guests with real faults.
 func TestE2EFaults(t *testing.T) {
-	e := setupE2E(t)
+	t.Parallel()
+	e := setupE2E(t, 1) // one guest per subtest, one after another
 	t.Run("emulated-nic", func(t *testing.T) {
 		e.t = t
 		tg := e.boot("nd-e1000", "e1000")
@@ -383,7 +395,7 @@ func TestE2ESweepLeftovers(t *testing.T) {
 	if label == "" || !strings.HasPrefix(label, "vce2e-nd-") {
 		t.Skip("set VIRTCERT_E2E_SWEEP=vce2e-nd-XXXXXX to sweep a leftover run of these tests")
 	}
-	e := setupE2E(t)
+	e := setupE2E(t, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	gone, err := e.host.Sweep(ctx, drivers.SweepSelector{RunLabel: label})

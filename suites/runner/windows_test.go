@@ -45,7 +45,7 @@ type winHost struct {
 	// sshAt is where the guest's port 22 leads ("": refused), wsmanAt
 	// its port 5986 ("": refused); port 5985 always refuses.
 	sshAt, wsmanAt string
-	answer  winguest.Answerer // scripts the stand-in does not know itself
+	answer         winguest.Answerer // scripts the stand-in does not know itself
 }
 
 // GuestDialer reaches the stand-in guests: their other ports (22, 5985,

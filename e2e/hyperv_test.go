@@ -161,16 +161,9 @@ peer: none
 timeouts: {provision: 3m, ready: 10m, destroy: 20s, run: 20m}
 suites: [%s]
 `, sim.hostYAML("hv", sim.CAFile, ", address_timeout: 8m"), filepath.Join(debianDir(), "disk.qcow2"), debianParentPath, strings.Join(sideBySideChecks, ", "))
-	if err := os.WriteFile(plan, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "run")
-	code, stdout, stderr := virtcert(t, []string{"VC_E2E_WINRM_PASSWORD=" + sim.Password}, 20*time.Minute, "run", "--plan", plan, "--out", out)
+	out, code, stdout, stderr, label := runOnSim(t, sim, plan, text, 20*time.Minute)
 	t.Logf("side-by-side run of the Debian guest (lab + simulated hyperv, %d checks): exit %d after %s", len(sideBySideChecks), code, time.Since(t0).Round(time.Second))
-	label := labelOf(t, stdout)
 	defer func() {
-		assertSimClean(t, sim)
-		assertLabClean(t, label)
 		// sweep through the plan asks both hosts, the simulated Hyper-V
 		// one over WinRM (VMs whose Notes carry the label).
 		code, so, se := virtcert(t, []string{"VC_E2E_WINRM_PASSWORD=" + sim.Password}, 2*time.Minute, "sweep", "--plan", plan, "--run", label, "--dry-run")
@@ -181,9 +174,6 @@ suites: [%s]
 	}()
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (the hyperv.* checks FAIL on a QEMU-backed guest)\nstdout:\n%s\nstderr:\n%s", code, stdout, tail(stderr, 40))
-	}
-	if strings.Contains(stdout+stderr, sim.Password) {
-		t.Errorf("the password appears in the output")
 	}
 	run := readRun(t, out)
 	if len(run.Targets) != 2 {
@@ -462,4 +452,29 @@ func samplePlan(t *testing.T, url, caFile string) string {
 		s = rx.ReplaceAllLiteralString(s, r.with)
 	}
 	return s
+}
+
+// runOnSim writes the plan text to the file plan, runs
+// bin/virtcert on it with the simulated host's password in the
+// environment, and, when the test ends, asserts that nothing is left on
+// the simulated host or the lab and that the password is in no output.
+// It returns the run directory, the exit code, the output and the run's
+// label. (Shared by the side-by-side tests, which differ in their plans and
+// assertions only.)
+func runOnSim(t *testing.T, sim *simHost, plan, text string, timeout time.Duration) (out string, code int, stdout, stderr, label string) {
+	t.Helper()
+	if err := os.WriteFile(plan, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr = virtcert(t, []string{"VC_E2E_WINRM_PASSWORD=" + sim.Password}, timeout, "run", "--plan", plan, "--out", out)
+	label = labelOf(t, stdout)
+	t.Cleanup(func() {
+		assertSimClean(t, sim)
+		assertLabClean(t, label)
+	})
+	if strings.Contains(stdout+stderr, sim.Password) {
+		t.Errorf("the host password appears in the output")
+	}
+	return out, code, stdout, stderr, label
 }

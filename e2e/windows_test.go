@@ -48,19 +48,17 @@ var windowsChecks = []string{
 func wintinyDir() string { return filepath.Join(filepath.Dir(tinyDir()), "wintiny") }
 
 // startWinSim is startSim with the wintiny guest (os: windows) behind
-// winParentPath.
-func startWinSim(t *testing.T) *simHost {
+// winParentPath, resolved as any other parent directory is; the plan's lab
+// image boots the same parent.
+func startWinSim(t *testing.T) (*simHost, hypervsim.ParentImage) {
 	t.Helper()
-	d := wintinyDir()
-	cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
+	p, err := hypervsim.ResolveParent(wintinyDir())
 	if err != nil {
 		t.Fatalf("the wintiny guest is not built (make wintiny): %v", err)
 	}
-	s := startSim(t, hypervsim.Options{Images: map[string]drivers.Image{winParentPath: {
-		Path: filepath.Join(d, "disk.qcow2"), Format: "qcow2", OS: "windows", Firmware: "bios",
-		Kernel: filepath.Join(d, "vmlinuz"), Initrd: filepath.Join(d, "initrd.img"), Cmdline: strings.TrimSpace(string(cmdline)),
-	}}})
-	return s
+	img := p.Image()
+	img.OS = "windows"
+	return startSim(t, hypervsim.Options{Images: map[string]drivers.Image{winParentPath: img}}), p
 }
 
 func TestWindowsSideBySide(t *testing.T) {
@@ -68,9 +66,7 @@ func TestWindowsSideBySide(t *testing.T) {
 	t.Parallel()
 	guestSlots(t, 2)
 	t0 := time.Now()
-	sim := startWinSim(t)
-	d := wintinyDir()
-	cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
+	sim, p := startWinSim(t)
 	plan := filepath.Join(t.TempDir(), "plan.yaml")
 	text := fmt.Sprintf(`name: e2e-windows-side-by-side
 hosts:
@@ -80,9 +76,9 @@ hosts:
     options: {network: virtcert, pool: virtcert}
 %simages:
   win:
-    path: %s/disk.qcow2
-    kernel: %s/vmlinuz
-    initrd: %s/initrd.img
+    path: %s
+    kernel: %s
+    initrd: %s
     cmdline: %q
     os: windows
     memory_mb: 384
@@ -94,7 +90,7 @@ parallel: 2
 peer: none
 timeouts: {provision: 3m, ready: 4m, destroy: 3s, run: 10m}
 suites: [%s]
-`, sim.hostYAML("hv", sim.CAFile, ", address_timeout: 3m"), d, d, d, strings.TrimSpace(string(cmdline)), winParentPath, strings.Join(windowsChecks, ", "))
+`, sim.hostYAML("hv", sim.CAFile, ", address_timeout: 3m"), p.Disk, p.Kernel, p.Initrd, p.Cmdline, winParentPath, strings.Join(windowsChecks, ", "))
 	out, code, stdout, stderr, _ := runOnSim(t, sim, plan, text, 8*time.Minute)
 	t.Logf("windows side-by-side run (lab + simulated hyperv, %d checks each): exit %d after %s", len(windowsChecks), code, time.Since(t0).Round(time.Second))
 	defer func() { t.Logf("TestWindowsSideBySide took %s", time.Since(t0).Round(time.Second)) }()

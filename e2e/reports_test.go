@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/virtcert/virtcert/reports"
+	"github.com/virtcert/virtcert/reports/reportstest"
 )
 
 // copyDir copies a run directory (regular files only).
@@ -134,8 +135,7 @@ func TestReports(t *testing.T) {
 		if !regexp.MustCompile(`<testcase[^>]*name="e2e\.fail"[^>]*>\s*<failure`).Match(jb) {
 			t.Errorf("junit: e2e.fail has no <failure>:\n%s", jb)
 		}
-		xsd := filepath.Join(root, "..", "shared", "data", "junit-ant.xsd")
-		if _, err := os.Stat(xsd); err != nil {
+		if xsd, err := reportstest.FindJUnitXSD(t); err != nil {
 			t.Logf("schema validation skipped: %v", err)
 		} else if _, err := exec.LookPath("xmllint"); err != nil {
 			t.Logf("schema validation skipped: no xmllint")

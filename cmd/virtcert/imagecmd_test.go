@@ -95,11 +95,28 @@ func TestImageCheckBrokenLibguestfs(t *testing.T) {
 	}
 }
 
+// A session that died part-way (markers, no end marker) is a harness
+// error, not verdicts on files it never read; nothing is left behind.
+func TestImageCheckCutShortGuestfish(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "reports")
+	fakeGuestfish(t, "==exists /etc/os-release\ntrue\n==exists /usr/sbin/sshd\ntrue\n", "libguestfs: error: appliance closed the connection unexpectedly", 1)
+	code, stdout, err := exec(t, "image", "check", rawDisk(t), "--out", out)
+	if code != ExitHarness || err == nil || !strings.Contains(err.Error(), "stopped before reading everything") || !strings.Contains(err.Error(), "appliance closed") {
+		t.Fatalf("code %d err %v\n%s", code, err, stdout)
+	}
+	if strings.Contains(stdout, "PASS") || strings.Contains(stdout, "FAIL") {
+		t.Errorf("verdicts from a cut-short read:\n%s", stdout)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--out %s left behind: %v", out, err)
+	}
+}
+
 // A Linux image with sshd and the KVP daemon but no cloud-init and no
 // kernel: exit 1 (a FAIL), the three reports written, SKIP with reasons.
 func TestImageCheckReports(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "reports")
-	fakeGuestfish(t, "==exists /etc/os-release\ntrue\n==exists /usr/bin/cloud-init\nfalse\n==exists /usr/sbin/sshd\ntrue\n==exists /usr/sbin/hv_kvp_daemon\ntrue\n==ls /boot\n\n", "", 0)
+	fakeGuestfish(t, "==exists /etc/os-release\ntrue\n==exists /usr/bin/cloud-init\nfalse\n==exists /usr/sbin/sshd\ntrue\n==exists /usr/sbin/hv_kvp_daemon\ntrue\n==ls /boot\n\n==end\n", "", 0)
 	code, stdout, err := exec(t, "image", "check", rawDisk(t), "--hypervisor", "hyperv", "--out", out)
 	if code != ExitFailed || err == nil {
 		t.Fatalf("code %d err %v\n%s", code, err, stdout)

@@ -119,6 +119,9 @@ func init() {
 	}
 }
 
+// endMarker is the batch script's last output line.
+const endMarker = "==end"
+
 // script is the one guestfish batch that reads everything: a failed
 // command (a path the image lacks) is ignored (the leading "-").
 func script(dir string) string {
@@ -145,6 +148,8 @@ func script(dir string) string {
 		}
 		fmt.Fprintf(&b, "-%s \"%s\" \"%s\"\n", cmd, p, local)
 	}
+	// The last line: a session that died part-way never prints it.
+	b.WriteString("echo \"" + endMarker + "\"\n")
 	return b.String()
 }
 
@@ -190,6 +195,12 @@ func Extract(ctx context.Context, img Image, dir string, opt Options) (string, e
 	// start at all exits non-zero before any marker.
 	if err != nil && !strings.Contains(out.String(), "==exists") {
 		return "", fmt.Errorf("guestfish: %v: %s", err, lastLines(msg, 5))
+	}
+	// A session that stopped part-way (the appliance died, a signal) read
+	// only some of the image: judging that would FAIL or PASS on files
+	// never looked at.
+	if !strings.Contains(out.String(), "\n"+endMarker+"\n") {
+		return "", fmt.Errorf("guestfish stopped before reading everything (%v): %s", err, lastLines(msg, 5))
 	}
 	if out.over {
 		return "", fmt.Errorf("guestfish printed more than %d bytes", maxListing)

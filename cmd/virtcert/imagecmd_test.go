@@ -71,27 +71,39 @@ func TestImageCheckBadInput(t *testing.T) {
 	}
 }
 
-func TestImageCheckNoOSLeavesNothing(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "reports")
-	fakeGuestfish(t, "", "guestfish: no operating system was found on this disk", 1)
-	code, _, err := exec(t, "image", "check", rawDisk(t), "--out", out)
-	if code != ExitInput || err == nil || !strings.Contains(err.Error(), "found no operating system") {
-		t.Fatalf("code %d err %v", code, err)
-	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("--out %s left behind: %v", out, err)
-	}
-}
-
-func TestImageCheckBrokenLibguestfs(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "reports")
-	fakeGuestfish(t, "", "libguestfs: error: could not create appliance through libvirt", 1)
-	code, _, err := exec(t, "image", "check", rawDisk(t), "--out", out)
-	if code != ExitHarness || err == nil || !strings.Contains(err.Error(), "could not create appliance") {
-		t.Fatalf("code %d err %v", code, err)
-	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("--out %s left behind: %v", out, err)
+// A read that cannot be judged leaves no verdict and nothing behind: no
+// operating system (exit 2), libguestfs that never started, or a session
+// that died part-way (markers, no end marker; exit 3, not verdicts on
+// files it never read).
+func TestImageCheckUnjudgedReadLeavesNothing(t *testing.T) {
+	for _, c := range []struct {
+		name, stdout, stderr string
+		code                 int
+		want                 []string
+	}{
+		{"no OS", "", "guestfish: no operating system was found on this disk", ExitInput, []string{"found no operating system"}},
+		{"broken libguestfs", "", "libguestfs: error: could not create appliance through libvirt", ExitHarness, []string{"could not create appliance"}},
+		{"cut short", "==exists /etc/os-release\ntrue\n==exists /usr/sbin/sshd\ntrue\n", "libguestfs: error: appliance closed the connection unexpectedly", ExitHarness, []string{"stopped before reading everything", "appliance closed"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "reports")
+			fakeGuestfish(t, c.stdout, c.stderr, 1)
+			code, stdout, err := exec(t, "image", "check", rawDisk(t), "--out", out)
+			if code != c.code || err == nil {
+				t.Fatalf("code %d err %v\n%s", code, err, stdout)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(stdout, "PASS") || strings.Contains(stdout, "FAIL") {
+				t.Errorf("verdicts from an unjudged read:\n%s", stdout)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("--out %s left behind: %v", out, err)
+			}
+		})
 	}
 }
 
@@ -99,7 +111,7 @@ func TestImageCheckBrokenLibguestfs(t *testing.T) {
 // kernel: exit 1 (a FAIL), the three reports written, SKIP with reasons.
 func TestImageCheckReports(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "reports")
-	fakeGuestfish(t, "==exists /etc/os-release\ntrue\n==exists /usr/bin/cloud-init\nfalse\n==exists /usr/sbin/sshd\ntrue\n==exists /usr/sbin/hv_kvp_daemon\ntrue\n==ls /boot\n\n", "", 0)
+	fakeGuestfish(t, "==exists /etc/os-release\ntrue\n==exists /usr/bin/cloud-init\nfalse\n==exists /usr/sbin/sshd\ntrue\n==exists /usr/sbin/hv_kvp_daemon\ntrue\n==ls /boot\n\n==end\n", "", 0)
 	code, stdout, err := exec(t, "image", "check", rawDisk(t), "--hypervisor", "hyperv", "--out", out)
 	if code != ExitFailed || err == nil {
 		t.Fatalf("code %d err %v\n%s", code, err, stdout)

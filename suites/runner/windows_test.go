@@ -86,25 +86,21 @@ func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (driver
 	if err != nil {
 		return nil, err
 	}
-	g := &winGuest{name: spec.Name, win: winguest.New()}
-	g.win.SetAnswerer(h.answer)
-	// A stock install has C:\Windows\Temp (the stand-in knows a
-	// directory by the files in it).
-	g.win.PutFile(`C:\Windows\Temp\MpCmdRun.log`, []byte("x"))
 	// The listener's port is reserved now and served only after delay:
 	// readiness must wait for it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	g.addr = ln.Addr().String()
+	g := &winGuest{name: spec.Name, addr: ln.Addr().String()}
 	ln.Close()
-	users := map[string]string{cd.User: cd.Password.Reveal()}
+	// winguestd's own path from the config drive to the served guest.
+	var cfg wsman.Config
+	g.win, cfg = winguest.FromConfigDrive(cd, g.addr)
+	g.win.SetAnswerer(h.answer)
 	if h.users != nil {
-		users = h.users
+		cfg.Users = h.users
 	}
-	cfg := wsman.Config{Backend: g.win, Users: users, Auth: wsman.AuthNTLM, Addr: g.addr,
-		TLS: &wsman.TLSMaterial{ServerCert: cd.Cert, ServerCertDER: cd.Leaf.Raw}}
 	h.mu.Lock()
 	h.spec = spec
 	h.guests[spec.Name] = g

@@ -381,26 +381,34 @@ func TestKeepWindowsGuest(t *testing.T) {
 }
 
 // TestWindowsGuestDeclaresSimulated: a guest that answers the identity
-// query with a declaration is marked simulated, with what it declared.
+// query with a declaration is marked simulated, with what it declared;
+// one that declares nothing (as every real Windows) is not marked.
 func TestWindowsGuestDeclaresSimulated(t *testing.T) {
-	h := &winHost{guests: map[string]*winGuest{}, answer: func(script string) (string, int, bool) {
-		if script == guests.WindowsIdentityScript {
-			return "simulated=a Linux guest playing Windows\r\n", 0, true
-		}
-		return "", 0, false
-	}}
-	t.Cleanup(func() { h.Close() })
-	o := winOpts(t, h, winCheck)
-	p := parsePlan(t, "name: win\nhosts:\n  h1: {driver: libvirt, uri: \"qemu:///system\"}\nimages:\n  win: {path: disk.qcow2, os: windows}\ntimeouts: {ready: 20s, provision: 5s, destroy: 1s}\npeer: none\n")
-	run, _, err := runP(context.Background(), p, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gi := run.Targets[0].Guest
-	if !gi.Simulated() || gi.Identity != "a Linux guest playing Windows" || gi.IdentityError != "" {
-		t.Errorf("guest: %+v, want nature simulated", gi)
-	}
-	if r := result(t, run.Targets[0], "windows.hello"); r.Status != reports.Pass {
-		t.Errorf("windows.hello: %s %s", r.Status, r.Reason)
+	for answer, want := range map[string]reports.GuestInfo{
+		"simulated=a Linux guest playing Windows\r\n": {Nature: drivers.NatureSimulated, Identity: "a Linux guest playing Windows"},
+		"simulated=\r\n": {},
+	} {
+		t.Run(strings.TrimSpace(answer), func(t *testing.T) {
+			h := &winHost{guests: map[string]*winGuest{}, answer: func(script string) (string, int, bool) {
+				if script == guests.WindowsIdentityScript {
+					return answer, 0, true
+				}
+				return "", 0, false
+			}}
+			t.Cleanup(func() { h.Close() })
+			o := winOpts(t, h, winCheck)
+			p := parsePlan(t, "name: win\nhosts:\n  h1: {driver: libvirt, uri: \"qemu:///system\"}\nimages:\n  win: {path: disk.qcow2, os: windows}\ntimeouts: {ready: 20s, provision: 5s, destroy: 1s}\npeer: none\n")
+			run, _, err := runP(context.Background(), p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gi := run.Targets[0].Guest
+			if gi.Simulated() != (want.Nature != "") || gi.Nature != want.Nature || gi.Identity != want.Identity || gi.IdentityError != "" {
+				t.Errorf("guest: %+v, want nature %q identity %q", gi, want.Nature, want.Identity)
+			}
+			if r := result(t, run.Targets[0], "windows.hello"); r.Status != reports.Pass {
+				t.Errorf("windows.hello: %s %s", r.Status, r.Reason)
+			}
+		})
 	}
 }

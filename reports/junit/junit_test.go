@@ -40,8 +40,13 @@ func waivedSample() *reports.Run {
 }
 
 func TestGolden(t *testing.T) {
-	got := render(t, waivedSample(), Options{})
-	golden := filepath.Join("testdata", "sample.xml")
+	checkGolden(t, "sample.xml", render(t, waivedSample(), Options{}))
+}
+
+// checkGolden compares got with testdata/name (rewritten with -update).
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)

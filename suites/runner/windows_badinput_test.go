@@ -2,14 +2,12 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
-	"github.com/virtcert/virtcert/guests/seed"
 	"github.com/virtcert/virtcert/reports"
 )
 
@@ -72,17 +70,8 @@ func TestWindowsWrongCredentials(t *testing.T) {
 			t.Errorf("message lacks %q: %s", want, msg)
 		}
 	}
-	h.mu.Lock()
-	files, err := readConfigDrive(h.spec.Seed)
-	h.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md struct {
-		AdminPass string `json:"admin_pass"`
-	}
-	json.Unmarshal(files[seed.MetaDataJSON], &md)
-	if md.AdminPass == "" || strings.Contains(msg, md.AdminPass) || strings.Contains(r.Reason, md.AdminPass) {
+	adminPass := seedAdminPass(t, h)
+	if strings.Contains(msg, adminPass) || strings.Contains(r.Reason, adminPass) {
 		t.Errorf("the admin password leaks into the message or the reason")
 	}
 }

@@ -86,25 +86,21 @@ func (h *winHost) Provision(ctx context.Context, spec drivers.GuestSpec) (driver
 	if err != nil {
 		return nil, err
 	}
-	g := &winGuest{name: spec.Name, win: winguest.New()}
-	g.win.SetAnswerer(h.answer)
-	// A stock install has C:\Windows\Temp (the stand-in knows a
-	// directory by the files in it).
-	g.win.PutFile(`C:\Windows\Temp\MpCmdRun.log`, []byte("x"))
 	// The listener's port is reserved now and served only after delay:
 	// readiness must wait for it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	g.addr = ln.Addr().String()
+	g := &winGuest{name: spec.Name, addr: ln.Addr().String()}
 	ln.Close()
-	users := map[string]string{cd.User: cd.Password.Reveal()}
+	// winguestd's own path from the config drive to the served guest.
+	var cfg wsman.Config
+	g.win, cfg = winguest.FromConfigDrive(cd, g.addr)
+	g.win.SetAnswerer(h.answer)
 	if h.users != nil {
-		users = h.users
+		cfg.Users = h.users
 	}
-	cfg := wsman.Config{Backend: g.win, Users: users, Auth: wsman.AuthNTLM, Addr: g.addr,
-		TLS: &wsman.TLSMaterial{ServerCert: cd.Cert, ServerCertDER: cd.Leaf.Raw}}
 	h.mu.Lock()
 	h.spec = spec
 	h.guests[spec.Name] = g
@@ -139,6 +135,25 @@ func (h *winHost) provisionMislabelled(spec drivers.GuestSpec) (drivers.Guest, e
 	defer h.mu.Unlock()
 	h.spec, h.guests[spec.Name], h.servers, h.wsmanAt = spec, g, append(h.servers, r), net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
 	return g, nil
+}
+
+// seedAdminPass is the admin password in the config drive h's last
+// guest was given (never empty: a test looking for it would pass).
+func seedAdminPass(t *testing.T, h *winHost) string {
+	t.Helper()
+	h.mu.Lock()
+	files, err := readConfigDrive(h.spec.Seed)
+	h.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md struct {
+		AdminPass string `json:"admin_pass"`
+	}
+	if err := json.Unmarshal(files[seed.MetaDataJSON], &md); err != nil || md.AdminPass == "" {
+		t.Fatalf("the seed has no admin_pass (%v)", err)
+	}
+	return md.AdminPass
 }
 
 // closedPort is a loopback address nothing listens on.
@@ -342,23 +357,14 @@ func TestKeepWindowsGuest(t *testing.T) {
 	if len(out.Kept) != 1 {
 		t.Fatalf("kept: %+v", out.Kept)
 	}
-	h.mu.Lock()
-	files, err := readConfigDrive(h.spec.Seed)
-	h.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md struct {
-		AdminPass string `json:"admin_pass"`
-	}
-	json.Unmarshal(files[seed.MetaDataJSON], &md)
+	adminPass := seedAdminPass(t, h)
 	var txt []byte
 	filepath.Walk(o.Out, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {
 			return err
 		}
 		b, _ := os.ReadFile(p)
-		if md.AdminPass == "" || strings.Contains(string(b), md.AdminPass) {
+		if strings.Contains(string(b), adminPass) {
 			t.Errorf("%s holds the admin password", p)
 		}
 		switch filepath.Base(p) {
@@ -375,26 +381,34 @@ func TestKeepWindowsGuest(t *testing.T) {
 }
 
 // TestWindowsGuestDeclaresSimulated: a guest that answers the identity
-// query with a declaration is marked simulated, with what it declared.
+// query with a declaration is marked simulated, with what it declared;
+// one that declares nothing (as every real Windows) is not marked.
 func TestWindowsGuestDeclaresSimulated(t *testing.T) {
-	h := &winHost{guests: map[string]*winGuest{}, answer: func(script string) (string, int, bool) {
-		if script == guests.WindowsIdentityScript {
-			return "simulated=a Linux guest playing Windows\r\n", 0, true
-		}
-		return "", 0, false
-	}}
-	t.Cleanup(func() { h.Close() })
-	o := winOpts(t, h, winCheck)
-	p := parsePlan(t, "name: win\nhosts:\n  h1: {driver: libvirt, uri: \"qemu:///system\"}\nimages:\n  win: {path: disk.qcow2, os: windows}\ntimeouts: {ready: 20s, provision: 5s, destroy: 1s}\npeer: none\n")
-	run, _, err := runP(context.Background(), p, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gi := run.Targets[0].Guest
-	if !gi.Simulated() || gi.Identity != "a Linux guest playing Windows" || gi.IdentityError != "" {
-		t.Errorf("guest: %+v, want nature simulated", gi)
-	}
-	if r := result(t, run.Targets[0], "windows.hello"); r.Status != reports.Pass {
-		t.Errorf("windows.hello: %s %s", r.Status, r.Reason)
+	for answer, want := range map[string]reports.GuestInfo{
+		"simulated=a Linux guest playing Windows\r\n": {Nature: drivers.NatureSimulated, Identity: "a Linux guest playing Windows"},
+		"simulated=\r\n": {},
+	} {
+		t.Run(strings.TrimSpace(answer), func(t *testing.T) {
+			h := &winHost{guests: map[string]*winGuest{}, answer: func(script string) (string, int, bool) {
+				if script == guests.WindowsIdentityScript {
+					return answer, 0, true
+				}
+				return "", 0, false
+			}}
+			t.Cleanup(func() { h.Close() })
+			o := winOpts(t, h, winCheck)
+			p := parsePlan(t, "name: win\nhosts:\n  h1: {driver: libvirt, uri: \"qemu:///system\"}\nimages:\n  win: {path: disk.qcow2, os: windows}\ntimeouts: {ready: 20s, provision: 5s, destroy: 1s}\npeer: none\n")
+			run, _, err := runP(context.Background(), p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gi := run.Targets[0].Guest
+			if gi.Simulated() != (want.Nature != "") || gi.Nature != want.Nature || gi.Identity != want.Identity || gi.IdentityError != "" {
+				t.Errorf("guest: %+v, want nature %q identity %q", gi, want.Nature, want.Identity)
+			}
+			if r := result(t, run.Targets[0], "windows.hello"); r.Status != reports.Pass {
+				t.Errorf("windows.hello: %s %s", r.Status, r.Reason)
+			}
+		})
 	}
 }

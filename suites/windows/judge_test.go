@@ -128,12 +128,22 @@ func TestWindowsTranscripts(t *testing.T) {
 		{plat: k, check: "windows.lifecycle.shutdown", want: reports.Fail, reason: "guest off", values: map[string]any{"max_seconds": 1, "restart_seconds": 5},
 			mutate: func(g *suitetest.CapGuest) { g.IgnoreShutdown = true }}, // "IgnoreShutdown"
 	}
+	runCases(t, cases)
+}
+
+// runCases runs each case as a subtest: its verdict and reason are the
+// case's, and carry evidence.
+func runCases(t *testing.T, cases []tc) {
+	t.Helper()
 	for _, c := range cases {
 		name := c.plat + "/" + c.check + "/" + strings.Join(c.over, "+")
 		t.Run(name, func(t *testing.T) {
 			r := run(t, c)
 			if r.Status != c.want || !strings.Contains(r.Reason, c.reason) {
 				t.Fatalf("want %s (%q), got\n%s", c.want, c.reason, suitetest.Describe(r))
+			}
+			if len(r.Evidence) == 0 {
+				t.Fatalf("%s without evidence", r.Status)
 			}
 		})
 	}
@@ -226,18 +236,7 @@ func TestWindowsRobustness(t *testing.T) {
 		{plat: h, check: "windows.clock.source", over: []string{"clock/german.txt"}, want: reports.Skip, reason: "VM IC-Zeitsynchronisierungsanbieter"},
 		{plat: h, check: "windows.clock.sync-status", over: []string{"clock/german.txt"}, want: reports.Skip, reason: "display language is de-DE"},
 	}
-	for _, c := range cases {
-		name := c.plat + "/" + c.check + "/" + strings.Join(c.over, "+")
-		t.Run(name, func(t *testing.T) {
-			r := run(t, c)
-			if r.Status != c.want || !strings.Contains(r.Reason, c.reason) {
-				t.Fatalf("want %s (%q), got\n%s", c.want, c.reason, suitetest.Describe(r))
-			}
-			if len(r.Evidence) == 0 {
-				t.Fatalf("%s without evidence", r.Status)
-			}
-		})
-	}
+	runCases(t, cases)
 }
 
 // TestJudgeSourceLanguages: JudgeSource on an English guest still fails

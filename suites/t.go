@@ -330,3 +330,25 @@ func excerpt(stdout, stderr []byte) string {
 	}
 	return strings.TrimRight(s, "\n")
 }
+
+// Retry is the checks' one bounded retry: it calls f with its try number
+// (from 1) until f returns nil, the check's context ends, or attempts
+// tries were made, pausing pause between tries. It returns the tries made
+// and f's last error; callers show the tries in their evidence, so a
+// retry is never hidden. (The runner's retries back off on host errors
+// only; a check retries what the guest may miss once.)
+func (t *T) Retry(attempts int, pause time.Duration, f func(try int) error) (int, error) {
+	var err error
+	try := 1
+	for ; ; try++ {
+		err = f(try)
+		if err == nil || try >= attempts || t.Context().Err() != nil {
+			return try, err
+		}
+		select {
+		case <-t.Context().Done():
+			return try, err
+		case <-time.After(pause):
+		}
+	}
+}

@@ -567,20 +567,11 @@ func setGuestTime(t *suites.T, op string) (bool, error) {
 		return false, nil
 	}
 	start := time.Now()
-	var err error
-	attempt := 1
-	for ; attempt <= setTimeAttempts; attempt++ {
+	attempt, err := t.Retry(setTimeAttempts, setTimePause, func(int) error {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		err = ts.SetGuestTime(ctx, time.Now())
-		cancel()
-		if err == nil || t.Context().Err() != nil || attempt == setTimeAttempts {
-			break
-		}
-		select {
-		case <-t.Context().Done():
-		case <-time.After(setTimePause):
-		}
-	}
+		defer cancel()
+		return ts.SetGuestTime(ctx, time.Now())
+	})
 	// The attempt it took is shown, never hidden.
 	out := fmt.Sprintf("set on attempt %d of at most %d", attempt, setTimeAttempts)
 	if err != nil {

@@ -162,10 +162,7 @@ func RunReboot(t *suites.T, p Probes) {
 	if r.Exit != 0 {
 		t.Fatalf("reboot command failed with exit %d", r.Exit)
 	}
-	after, took := waitBack(t, p, before, l.Duration())
-	th := l.Seconds()
-	t.Measure(reports.Measurement{Name: "lifecycle.reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &th, Better: "lower"})
-	t.Judge(JudgeReboot(before, after, took, l))
+	judgeBack(t, p, "lifecycle.reboot.seconds", before, l)
 }
 
 // RunHostReboot is lifecycle.host-reboot's body with the guest's probes.
@@ -176,9 +173,15 @@ func RunHostReboot(t *suites.T, p Probes) {
 	err := t.Target.Guest.Power(t.Context(), drivers.PowerReboot)
 	t.HostStep("Power(reboot)", "Power(reboot)", "", err, time.Since(start))
 	t.HostFailed("reboot", err)
+	judgeBack(t, p, "lifecycle.host_reboot.seconds", before, l)
+}
+
+// judgeBack waits for the guest to come back with a new boot within the
+// limit l, measures the time as metric against l, and judges it.
+func judgeBack(t *suites.T, p Probes, metric, before string, l Limit) {
 	after, took := waitBack(t, p, before, l.Duration())
 	th := l.Seconds()
-	t.Measure(reports.Measurement{Name: "lifecycle.host_reboot.seconds", Unit: "s", Value: took.Seconds(), Threshold: &th, Better: "lower"})
+	t.Measure(reports.Measurement{Name: metric, Unit: "s", Value: took.Seconds(), Threshold: &th, Better: "lower"})
 	t.Judge(JudgeReboot(before, after, took, l))
 }
 

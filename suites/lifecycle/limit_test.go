@@ -16,29 +16,29 @@ import (
 	"github.com/virtcert/virtcert/suites/suitetest"
 )
 
-// The boot-scaled limit applies on the emulated profile only: kvm-tcg
-// sets boot_factor, the others keep their fixed max_seconds whatever the
-// guest's boot took.
+// The boot-scaled limit applies on the emulated profile only, to the
+// Linux and the Windows lifecycle checks alike: kvm-tcg sets boot_factor,
+// the others keep their fixed max_seconds whatever the guest's boot took.
 func TestLimitScalesForKVMTCGOnly(t *testing.T) {
 	ps, err := suites.BuiltinProfiles()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"kvm", "kvm-tcg", "hyperv-gen1", "hyperv-gen2", "generic"} {
-		for _, id := range []string{"lifecycle.reboot", "lifecycle.host-reboot", "lifecycle.shutdown"} {
+		for _, id := range []string{"lifecycle.reboot", "lifecycle.host-reboot", "lifecycle.shutdown", "windows.lifecycle.reboot", "windows.lifecycle.shutdown"} {
 			p := ps[name]
 			fixed, err1 := p.Float(id, "max_seconds")
 			factor, err2 := p.Float(id, "boot_factor")
 			if err := errors.Join(err1, err2); err != nil {
 				t.Fatal(err)
 			}
-			l := Limit{Key: "max_seconds", Fixed: fixed, Factor: factor, Boot: 400}
+			l := Limit{Key: "max_seconds", Fixed: fixed, Factor: factor, Boot: 1000}
 			scaled := l.Seconds() > fixed
 			if scaled != (name == "kvm-tcg") {
 				t.Errorf("%s %s: limit %.1fs from %s; scaled=%v, want scaled only on kvm-tcg", name, id, l.Seconds(), l.Basis(), scaled)
 			}
-			if name == "kvm-tcg" && (l.Seconds() != 800 || !strings.Contains(l.Basis(), "boot-to-ready 400.0s")) {
-				t.Errorf("%s %s: limit %.1fs, basis %q; want 2 × 400s = 800s, named", name, id, l.Seconds(), l.Basis())
+			if name == "kvm-tcg" && (l.Seconds() != 2000 || !strings.Contains(l.Basis(), "boot-to-ready 1000.0s")) {
+				t.Errorf("%s %s: limit %.1fs, basis %q; want 2 × 1000s = 2000s, named", name, id, l.Seconds(), l.Basis())
 			}
 		}
 	}

@@ -322,13 +322,24 @@ func nicWaitCmd(dir, mac string, known map[string]bool, limit, poll time.Duratio
 		names += n + " "
 	}
 	return fmt.Sprintf(`: vc=nicwait; dir=%s; mac=%s; known=%s; lim=%d; `+
-		`now() { read u _ </proc/uptime; echo $(( ${u%%.*} * 100 + 1${u#*.} - 100 )); }; s=$(now); `+
+		guestClock+
 		`while :; do for d in "$dir"/*; do n=${d##*/}; [ -e "$d" ] || continue; `+
 		`if [ -n "$mac" ]; then a=$(tr A-F a-f <"$d/address" 2>/dev/null); [ "$a" = "$mac" ] || continue; `+
 		`else case "$known" in *" $n "*) continue;; esac; fi; echo "found iface=$n after_cs=$(( $(now) - s ))"; exit 0; done; `+
 		`e=$(( $(now) - s )); [ "$e" -ge "$lim" ] && { echo "notfound after_cs=$e"; exit 0; }; sleep %s 2>/dev/null || sleep 1; done`,
 		transport.Quote(dir), transport.Quote(strings.ToLower(mac)), transport.Quote(names), limit.Milliseconds()/10,
-		strconv.FormatFloat(max(poll.Seconds(), 0.01), 'f', 2, 64))
+		pollArg(poll))
+}
+
+// guestClock is the wait scripts' clock, a Sprintf format fragment: now()
+// is the guest's uptime in centiseconds (/proc/uptime: busybox has no
+// date +%%N), and s the time the wait began.
+const guestClock = `now() { read u _ </proc/uptime; echo $(( ${u%%.*} * 100 + 1${u#*.} - 100 )); }; s=$(now); `
+
+// pollArg is the wait scripts' sleep between looks, in seconds (at
+// least 0.01).
+func pollArg(poll time.Duration) string {
+	return strconv.FormatFloat(max(poll.Seconds(), 0.01), 'f', 2, 64)
 }
 
 // parseNICWait reads nicWaitCmd's output.
@@ -384,11 +395,11 @@ func nicAddrWait(t *suites.T, iface string, limit time.Duration, step string) (s
 // "noaddr after_cs=N".
 func nicAddrCmd(iface string, limit, poll time.Duration) string {
 	return fmt.Sprintf(`: vc=ipaddr; n=%s; lim=%d; `+
-		`now() { read u _ </proc/uptime; echo $(( ${u%%.*} * 100 + 1${u#*.} - 100 )); }; s=$(now); `+
+		guestClock+
 		`while :; do a=$(ip -4 -o addr show dev "$n" 2>/dev/null | sed -n 's/.* inet \([0-9.\/]*\).*/\1/p' | head -n 1); e=$(( $(now) - s )); `+
 		`[ -n "$a" ] && { echo "addr ip=$a after_cs=$e"; exit 0; }; [ "$e" -ge "$lim" ] && { echo "noaddr after_cs=$e"; exit 0; }; `+
 		`sleep %s 2>/dev/null || sleep 1; done`,
-		transport.Quote(iface), limit.Milliseconds()/10, strconv.FormatFloat(max(poll.Seconds(), 0.01), 'f', 2, 64))
+		transport.Quote(iface), limit.Milliseconds()/10, pollArg(poll))
 }
 
 // parseNICAddr reads nicAddrCmd's output.
@@ -413,13 +424,13 @@ func watchNICGone(t *suites.T, iface, mac string, within time.Duration) bool {
 // "gone after_cs=N" or "present after_cs=N".
 func nicGoneCmd(dir, iface, mac string, limit, poll time.Duration) string {
 	return fmt.Sprintf(`: vc=nicgone; dir=%s; n=%s; mac=%s; lim=%d; `+
-		`now() { read u _ </proc/uptime; echo $(( ${u%%.*} * 100 + 1${u#*.} - 100 )); }; s=$(now); `+
+		guestClock+
 		`while :; do p=; for d in "$dir"/*; do [ -e "$d" ] || continue; [ "${d##*/}" = "$n" ] && p=1; `+
 		`[ -n "$mac" ] && [ "$(tr A-F a-f <"$d/address" 2>/dev/null)" = "$mac" ] && p=1; done; e=$(( $(now) - s )); `+
 		`[ -z "$p" ] && { echo "gone after_cs=$e"; exit 0; }; [ "$e" -ge "$lim" ] && { echo "present after_cs=$e"; exit 0; }; `+
 		`sleep %s 2>/dev/null || sleep 1; done`,
 		transport.Quote(dir), transport.Quote(iface), transport.Quote(strings.ToLower(mac)), limit.Milliseconds()/10,
-		strconv.FormatFloat(max(poll.Seconds(), 0.01), 'f', 2, 64))
+		pollArg(poll))
 }
 
 // ReloadCycle is one line of the reload loop's output.

@@ -398,26 +398,19 @@ func pingAgent(t *suites.T, gc drivers.GuestClock, f *AgentFacts) {
 	if len(f.PIDs) > 0 {
 		attempts = agentPing.attempts
 	}
-	for i := range attempts {
-		if i > 0 {
-			select {
-			case <-t.Context().Done():
-				return
-			case <-time.After(agentPing.pause):
-			}
-		}
+	t.Retry(attempts, agentPing.pause, func(try int) error {
 		step := "host: GuestClock.GuestTime (guest-get-time through the agent)"
-		if i > 0 {
-			step += fmt.Sprintf(", retry %d", i)
+		if try > 1 {
+			step += fmt.Sprintf(", retry %d", try-1)
 		}
 		start := time.Now()
 		gt, err := gc.GuestTime(t.Context())
 		rtt := time.Since(start)
 		t.HostStep(step, "GuestClock.GuestTime (guest-get-time through the agent)", "", err, rtt)
-		f.PingErr, f.PingTries = err, i+1
+		f.PingErr, f.PingTries = err, try
 		if err == nil {
 			f.PingSkew = gt.Sub(start.Add(rtt / 2))
-			return
+			return nil
 		}
 		if drivers.ClassOf(err) == drivers.ClassHost {
 			// The driver classes an agent that does not answer as the
@@ -425,7 +418,8 @@ func pingAgent(t *suites.T, gc drivers.GuestClock, f *AgentFacts) {
 			t.Errorf("the host could not ask the guest agent: %v", err)
 		}
 		f.Earlier = append(f.Earlier, err.Error())
-	}
+		return err
+	})
 }
 
 // BalloonFacts is the parsed balloon probe.

@@ -49,7 +49,8 @@ func init() {
 	life(suites.Check{ID: "windows.lifecycle.reboot", Keys: []string{"max_seconds", "boot_factor"}, Priority: 1, Title: "Windows reboot comes back",
 		Doc: "Schedules a planned restart (`shutdown.exe /r /t 5 /d p:4:1`), re-dials the transport until the guest answers " +
 			"with a new boot identity (the RecordId and time of the boot's Kernel-General event 12, which unlike LastBootUpTime do not move when the clock is stepped), and times it: back " +
-			"within the profile's max_seconds. The lifecycle.reboot machinery with PowerShell probes.",
+			"within the profile's max_seconds, or boot_factor times the guest's own boot-to-ready time in this run where the profile sets it " +
+			"and that is longer (software emulation). The lifecycle.reboot machinery with PowerShell probes.",
 		Timeout: 15 * time.Minute, Run: func(t *suites.T) { lifecycle.RunReboot(t, probes) }})
 	life(suites.Check{ID: "windows.lifecycle.pause-resume", Keys: []string{"pause_seconds", "responsive_seconds"}, Priority: 2,
 		Title: "Pause and resume keep Windows running", Needs: []string{"PauseResume"},
@@ -65,7 +66,7 @@ func init() {
 	life(suites.Check{ID: "windows.lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds", "boot_factor"}, Priority: 1,
 		Title: "ACPI shutdown from the host powers Windows off",
 		Doc: "Host: `Power(shutdown)` (ACPI power button on KVM, the shutdown integration service on Hyper-V), then `State`: " +
-			"the guest must be off within max_seconds. The check then starts it again and waits up to restart_seconds for a new " +
+			"the guest must be off within max_seconds (scaled by boot_factor like windows.lifecycle.reboot's). The check then starts it again and waits up to restart_seconds for a new " +
 			"boot identity (the boot's Kernel-General event 12).",
 		Timeout: 15 * time.Minute, Run: func(t *suites.T) { lifecycle.RunShutdown(t, probes) }})
 }

@@ -1,8 +1,9 @@
 // Package labslot bounds how many guests the lab's tests boot at once,
 // across test processes: `make e2e` runs several lab packages side by
-// side (go test -p), and each package's own bound (e2e's guestSem) sees
-// only its process. On the 2-core lab, more guests at once stall healthy
-// ones (dropbear, the clock) and they false-FAIL.
+// side (go test -p), and an in-process bound (a semaphore) would see only
+// its process; e2e bounds its own guests with these slots too. On the
+// 2-core lab, more guests at once stall healthy ones (dropbear, the
+// clock) and they false-FAIL.
 //
 // The slots are files under the lab directory ($VIRTCERT_LAB_DIR/slots),
 // held with flock(2): the kernel releases them when a test process ends,
@@ -27,7 +28,7 @@ import (
 )
 
 // Slots is how many guests the lab runs at once, across processes; the
-// default matches e2e's guestSem. VIRTCERT_LAB_SLOTS overrides it.
+// default is e2e's former in-process bound. VIRTCERT_LAB_SLOTS overrides it.
 func Slots() int {
 	if n, err := strconv.Atoi(os.Getenv("VIRTCERT_LAB_SLOTS")); err == nil && n > 0 {
 		return n
@@ -52,11 +53,17 @@ const poll = 250 * time.Millisecond
 // the most guests the test runs at once.
 func Acquire(t testing.TB, n int) {
 	t.Helper()
-	rel, err := take(Dir(), n, Slots())
+	rel, err := Take(n)
 	if err != nil {
 		t.Fatalf("lab guest slots: %v", err)
 	}
 	t.Cleanup(rel)
+}
+
+// Take takes n guest slots, waiting for them, and returns their release:
+// for a hold shorter than the test (Acquire holds until the test ends).
+func Take(n int) (release func(), err error) {
+	return take(Dir(), n, Slots())
 }
 
 // take holds n of the slots slot-0..slot-(total-1) in dir and returns

@@ -13,7 +13,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -88,19 +87,14 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// unboundParallel lets the lab slots (internal/labslot), not go test's -parallel (GOMAXPROCS, 2
-// on the lab), bound the load: every test that boots a guest takes its
+// unboundParallel lets the lab slots (internal/labslot), not go test's
+// -parallel (GOMAXPROCS, 2 on the lab), bound the load: every test that boots a guest takes its
 // guest slots first. With -parallel 2, a test waiting for a shared run
 // (catalogRun) or for guest slots held one of the two places, and the
 // Debian catalog (two slots of three, twenty minutes) ran mostly alone.
 // An explicit -parallel is kept.
 func unboundParallel() {
-	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		flag.Set("test.parallel", "32")
-	}
+	labslot.Parallel(32) // more than the slots: tests also wait on shared runs
 }
 
 // lazyDirs are directories tests made for binaries they built themselves

@@ -19,6 +19,7 @@
 package labslot
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -101,5 +102,19 @@ func take(dir string, n, total int) (func(), error) {
 			return release, nil
 		}
 		time.Sleep(poll)
+	}
+}
+
+// Parallel sets go test's -parallel to n unless the command line gives
+// it, so that the slots, not -parallel (GOMAXPROCS, 2 on the lab), bound
+// how many lab tests run at once: with 2 places, tests waiting for slots
+// (or for a shared run) held both while a test that fitted the free slots
+// waited. Call it from TestMain, before m.Run.
+func Parallel(n int) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(n))
 	}
 }

@@ -2,6 +2,7 @@ package labslot
 
 import (
 	"bufio"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,5 +163,22 @@ func TestTakeUsesLabSlotsAndReleases(t *testing.T) {
 	release()
 	if n := free(); n != 2 {
 		t.Fatalf("%d slots free after release, want 2", n)
+	}
+}
+
+// Parallel sets -parallel unless the command line gave it.
+func TestParallel(t *testing.T) {
+	f := flag.Lookup("test.parallel")
+	given := false
+	flag.Visit(func(g *flag.Flag) { given = given || g.Name == "test.parallel" })
+	before := f.Value.String()
+	defer f.Value.Set(before)
+	Parallel(7)
+	want := "7"
+	if given {
+		want = before
+	}
+	if got := f.Value.String(); got != want {
+		t.Errorf("-parallel %s after Parallel(7), want %s (given on the command line: %v)", got, want, given)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,17 +25,14 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/virtcert/virtcert/internal/labslot"
 )
 
 var (
-	bin      string                     // the virtcert binary under test
-	root     string                     // repository root
-	skipWhy  string                     // why the suite skips (empty: it runs)
-	scratch  string                     // outlives every test; removed after the suite
-	guestSem = semaphore.NewWeighted(3) // guests booted at once by the suite
+	bin     string // the virtcert binary under test
+	root    string // repository root
+	skipWhy string // why the suite skips (empty: it runs)
+	scratch string // outlives every test; removed after the suite
 )
 
 func TestMain(m *testing.M) {
@@ -91,19 +87,14 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// unboundParallel lets guestSem, not go test's -parallel (GOMAXPROCS, 2
-// on the lab), bound the load: every test that boots a guest takes its
+// unboundParallel lets the lab slots (internal/labslot), not go test's
+// -parallel (GOMAXPROCS, 2 on the lab), bound the load: every test that boots a guest takes its
 // guest slots first. With -parallel 2, a test waiting for a shared run
 // (catalogRun) or for guest slots held one of the two places, and the
 // Debian catalog (two slots of three, twenty minutes) ran mostly alone.
 // An explicit -parallel is kept.
 func unboundParallel() {
-	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		flag.Set("test.parallel", "32")
-	}
+	labslot.Parallel(32) // more than the slots: tests also wait on shared runs
 }
 
 // lazyDirs are directories tests made for binaries they built themselves
@@ -288,18 +279,14 @@ func labelOf(t *testing.T, stdout string) string {
 // guestSlot bounds how many guests the tests run at once (2 cores, TCG).
 func guestSlot(t *testing.T) { guestSlots(t, 1) }
 
-// guestSlots takes n guest slots at once, released when the test ends. The
-// weighted semaphore grants requests in order and all-or-nothing, so tests
-// needing several guests neither deadlock on partial holdings nor starve
-// behind a stream of one-guest tests. The lab's slots (internal/labslot)
-// then bound the guests of this package and of the lab packages run
-// beside it (make e2e).
-func guestSlots(t *testing.T, n int64) {
-	if err := guestSem.Acquire(context.Background(), n); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { guestSem.Release(n) })
-	labslot.Acquire(t, int(n)) // released first (cleanups run last-in first-out)
+// guestSlots takes n guest slots at once, released when the test ends.
+// The lab's slots (internal/labslot) grant a request all-or-nothing, one
+// request at a time, so tests needing several guests neither deadlock on
+// partial holdings nor starve behind a stream of one-guest tests; they
+// bound the guests of this package and of the lab packages run beside it
+// (make e2e) together.
+func guestSlots(t *testing.T, n int) {
+	labslot.Acquire(t, n)
 }
 
 // leftovers lists, independently of virtcert, libvirt domains and volumes

@@ -1,13 +1,13 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/virtcert/virtcert/internal/labslot"
 	"github.com/virtcert/virtcert/reports"
 )
 
@@ -70,10 +70,11 @@ func runCatalog(t *testing.T, guest string) *catalogResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := guestSem.Acquire(context.Background(), 2); err != nil { // the guest and its peer
-		t.Fatal(err)
+	release, err := labslot.Take(2) // the guest and its peer
+	if err != nil {
+		t.Fatalf("lab guest slots: %v", err)
 	}
-	defer guestSem.Release(2)
+	defer release()
 	out := filepath.Join(dir, "run")
 	t0 := time.Now()
 	code, stdout, stderr := virtcert(t, nil, limit, "run", "--plan", plan, "--out", out)

@@ -1,8 +1,9 @@
 // Package labslot bounds how many guests the lab's tests boot at once,
 // across test processes: `make e2e` runs several lab packages side by
-// side (go test -p), and each package's own bound (e2e's guestSem) sees
-// only its process. On the 2-core lab, more guests at once stall healthy
-// ones (dropbear, the clock) and they false-FAIL.
+// side (go test -p), and an in-process bound (a semaphore) would see only
+// its process; e2e bounds its own guests with these slots too. On the
+// 2-core lab, more guests at once stall healthy ones (dropbear, the
+// clock) and they false-FAIL.
 //
 // The slots are files under the lab directory ($VIRTCERT_LAB_DIR/slots),
 // held with flock(2): the kernel releases them when a test process ends,
@@ -18,6 +19,7 @@
 package labslot
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +29,7 @@ import (
 )
 
 // Slots is how many guests the lab runs at once, across processes; the
-// default matches e2e's guestSem. VIRTCERT_LAB_SLOTS overrides it.
+// default is e2e's former in-process bound. VIRTCERT_LAB_SLOTS overrides it.
 func Slots() int {
 	if n, err := strconv.Atoi(os.Getenv("VIRTCERT_LAB_SLOTS")); err == nil && n > 0 {
 		return n
@@ -52,11 +54,17 @@ const poll = 250 * time.Millisecond
 // the most guests the test runs at once.
 func Acquire(t testing.TB, n int) {
 	t.Helper()
-	rel, err := take(Dir(), n, Slots())
+	rel, err := Take(n)
 	if err != nil {
 		t.Fatalf("lab guest slots: %v", err)
 	}
 	t.Cleanup(rel)
+}
+
+// Take takes n guest slots, waiting for them, and returns their release:
+// for a hold shorter than the test (Acquire holds until the test ends).
+func Take(n int) (release func(), err error) {
+	return take(Dir(), n, Slots())
 }
 
 // take holds n of the slots slot-0..slot-(total-1) in dir and returns
@@ -94,5 +102,19 @@ func take(dir string, n, total int) (func(), error) {
 			return release, nil
 		}
 		time.Sleep(poll)
+	}
+}
+
+// Parallel sets go test's -parallel to n unless the command line gives
+// it, so that the slots, not -parallel (GOMAXPROCS, 2 on the lab), bound
+// how many lab tests run at once: with 2 places, tests waiting for slots
+// (or for a shared run) held both while a test that fitted the free slots
+// waited. Call it from TestMain, before m.Run.
+func Parallel(n int) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(n))
 	}
 }

@@ -2,8 +2,10 @@ package labslot
 
 import (
 	"bufio"
+	"flag"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -125,5 +127,58 @@ func TestTakeRefusesTooMany(t *testing.T) {
 		if _, err := take(t.TempDir(), n, 3); err == nil {
 			t.Errorf("take %d of 3: no error", n)
 		}
+	}
+}
+
+// Take uses the lab's slots ($VIRTCERT_LAB_DIR, VIRTCERT_LAB_SLOTS) and
+// its release frees them before the test ends (e2e's shared catalog run).
+func TestTakeUsesLabSlotsAndReleases(t *testing.T) {
+	lab := t.TempDir()
+	t.Setenv("VIRTCERT_LAB_DIR", lab)
+	t.Setenv("VIRTCERT_LAB_SLOTS", "2")
+	if _, err := Take(3); err == nil {
+		t.Fatal("Take 3 of VIRTCERT_LAB_SLOTS=2: no error")
+	}
+	release, err := Take(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := func() int {
+		n := 0
+		for _, name := range []string{"slot-0", "slot-1"} {
+			f, err := lockFile(filepath.Join(lab, "slots", name), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f != nil {
+				n++
+				f.Close()
+			}
+		}
+		return n
+	}
+	if n := free(); n != 0 {
+		t.Fatalf("%d slots free while Take holds both", n)
+	}
+	release()
+	if n := free(); n != 2 {
+		t.Fatalf("%d slots free after release, want 2", n)
+	}
+}
+
+// Parallel sets -parallel unless the command line gave it.
+func TestParallel(t *testing.T) {
+	f := flag.Lookup("test.parallel")
+	given := false
+	flag.Visit(func(g *flag.Flag) { given = given || g.Name == "test.parallel" })
+	before := f.Value.String()
+	defer f.Value.Set(before)
+	Parallel(7)
+	want := "7"
+	if given {
+		want = before
+	}
+	if got := f.Value.String(); got != want {
+		t.Errorf("-parallel %s after Parallel(7), want %s (given on the command line: %v)", got, want, given)
 	}
 }

@@ -1,22 +1,17 @@
 package network_test
 
 import (
-	"flag"
 	"os"
 	"testing"
+
+	"github.com/virtcert/virtcert/internal/labslot"
 )
 
 // TestMain lets the lab's guest slots (internal/labslot), not go test's
-// -parallel (GOMAXPROCS, 2 on the lab), bound the lab tests run at once:
-// with 2 places, TestE2EDebian (two slots) and TestE2EHealthy (waiting
-// for two more) held both and TestE2EFaults, which fits the free slot,
-// waited for them. An explicit -parallel is kept (as in e2e's TestMain).
+// -parallel, bound the lab tests run at once: with 2 places, TestE2EDebian
+// (two slots) and TestE2EHealthy (waiting for two more) held both and
+// TestE2EFaults, which fits the free slot, waited for them.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		flag.Set("test.parallel", "3")
-	}
+	labslot.Parallel(labslot.Slots())
 	os.Exit(m.Run())
 }

@@ -19,8 +19,15 @@ type ReadyOptions struct {
 	// repeated auth failures mean bad credentials, not "not yet".
 	MaxAuthFailures int
 	// Backoff is the first pause after a network failure (default
-	// 250 ms); it doubles up to MaxBackoff (default 3 s).
+	// 250 ms); it doubles up to MaxBackoff (default 3 s). A refused
+	// connect does not double it: the guest's kernel answered, only its
+	// SSH server is not listening yet, and it will be within moments.
 	Backoff, MaxBackoff time.Duration
+	// ProbeInterval is the pause between probes on one connection while
+	// the probe exits non-zero (default 500 ms): the guest answers SSH
+	// but is still configuring itself (cloud-init), and asking again on
+	// the open connection costs one session, not a new handshake.
+	ProbeInterval time.Duration
 	// ConnectTimeout bounds one TCP connect attempt (default 3 s).
 	ConnectTimeout time.Duration
 	// ProbeTimeout bounds the probe command (default 30 s).
@@ -77,6 +84,9 @@ func (o *ReadyOptions) defaults() {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 3 * time.Second
 	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = 500 * time.Millisecond
+	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 3 * time.Second
 	}
@@ -92,6 +102,7 @@ type waiter struct {
 	st           ReadyStats
 	start, tcpUp time.Time
 	backoff      time.Duration
+	refused      bool // the last TCP connect was refused
 }
 
 // attempt makes one try: a TCP connect, the handshake and login on it,
@@ -105,10 +116,23 @@ func (w *waiter) attempt(ctx context.Context, probe string) (*Client, error) {
 		return nil, nil
 	}
 	c, err := w.login(ctx, raw)
-	if c == nil || !w.probe(ctx, c, probe) {
+	if c == nil {
 		return nil, err
 	}
-	return c, nil
+	for {
+		ok, retry := w.probe(ctx, c, probe)
+		if ok {
+			return c, nil
+		}
+		if !retry {
+			c.Close()
+			return nil, nil
+		}
+		if err := w.sleep(ctx, w.opts.ProbeInterval); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("ssh %s not ready (%s): %w", w.cfg.Addr, w.st.LastError, err)
+		}
+	}
 }
 
 // connect is phase 1: one TCP connect, nil when it failed.
@@ -117,6 +141,7 @@ func (w *waiter) connect(ctx context.Context) net.Conn {
 	cctx, cancel := context.WithTimeout(ctx, w.opts.ConnectTimeout)
 	defer cancel()
 	raw, err := w.cfg.dial(cctx)
+	w.refused = isRefused(err)
 	if err != nil {
 		w.note("tcp", w.st.TCPAttempts, err)
 		return nil
@@ -155,21 +180,23 @@ func (w *waiter) login(ctx context.Context, raw net.Conn) (*Client, error) {
 	return nil, nil
 }
 
-// probe runs the probe command on c: true when it exits 0, else c is
-// closed and the failure noted.
-func (w *waiter) probe(ctx context.Context, c *Client, probe string) bool {
+// probe runs the probe command on c: ok when it exits 0. Otherwise the
+// failure is noted, and retry says whether c is still good for another
+// probe (the command ran and exited non-zero) or must be replaced (the
+// session itself failed).
+func (w *waiter) probe(ctx context.Context, c *Client, probe string) (ok, retry bool) {
 	w.st.ProbeAttempts++
 	r, err := c.Run(ctx, transport.Command{Cmd: probe, Timeout: w.opts.ProbeTimeout})
 	if err == nil && r.Exit == 0 {
 		w.st.SSHTime = time.Since(w.tcpUp)
-		return true
+		return true, false
 	}
-	c.Close()
 	if err == nil {
-		err = fmt.Errorf("probe %q exited %d: %s", short(probe), r.Exit, short(string(r.Stderr)))
+		w.note("probe", w.st.ProbeAttempts, fmt.Errorf("probe %q exited %d: %s", short(probe), r.Exit, short(string(r.Stderr))))
+		return false, true
 	}
 	w.note("probe", w.st.ProbeAttempts, err)
-	return false
+	return false, false
 }
 
 // note records a failed attempt.
@@ -180,15 +207,23 @@ func (w *waiter) note(phase string, n int, err error) {
 	}
 }
 
-// pause waits out the backoff (doubling it up to MaxBackoff); ctx's
-// error when ctx ends first.
+// pause waits out the backoff, doubling it up to MaxBackoff unless the
+// last failure was a refused connect; ctx's error when ctx ends first.
 func (w *waiter) pause(ctx context.Context) error {
+	d := w.backoff
+	if !w.refused {
+		w.backoff = min(w.backoff*2, w.opts.MaxBackoff)
+	}
+	return w.sleep(ctx, d)
+}
+
+// sleep waits d; ctx's error when ctx ends first.
+func (w *waiter) sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t := time.NewTimer(w.backoff)
+	t := time.NewTimer(d)
 	defer t.Stop()
-	w.backoff = min(w.backoff*2, w.opts.MaxBackoff)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()

@@ -421,3 +421,60 @@ func TestRunSessionClosedUnanswered(t *testing.T) {
 	}
 	s.closeExecs.Store(0)
 }
+
+// TestWaitReadyRefusedKeepsPace: a refused connect (the guest's kernel is
+// up, its SSH server not yet) is retried at the first backoff, not a
+// doubling one, so readiness is seen within one short pause of the server
+// starting. With doubling, 1 s of refusals at 20 ms would take about six
+// attempts.
+func TestWaitReadyRefusedKeepsPace(t *testing.T) {
+	key, host := newSigner(t), newSigner(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	go func() {
+		time.Sleep(time.Second)
+		ln2, err := net.Listen("tcp", addr)
+		if err != nil {
+			return
+		}
+		s := &testServer{t: t, ln: ln2, hostKey: host, authKey: key.PublicKey()}
+		s.wg.Add(1)
+		go s.serve()
+		t.Cleanup(s.close)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg := Config{Addr: addr, User: "root", Signer: key, HostKey: host.PublicKey()}
+	c, st, err := WaitReady(ctx, cfg, "true", ReadyOptions{Backoff: 20 * time.Millisecond, MaxBackoff: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err, st)
+	}
+	c.Close()
+	if st.TCPAttempts < 15 {
+		t.Errorf("%d TCP attempts in %s of refusals: the backoff grew on refused connects", st.TCPAttempts, st.TCPTime)
+	}
+}
+
+// TestWaitReadyProbeOnOneConnection: a probe that exits non-zero (cloud-init
+// still running) is asked again on the same connection, not after a new
+// handshake, until it passes.
+func TestWaitReadyProbeOnOneConnection(t *testing.T) {
+	key := newSigner(t)
+	s := startServer(t, key, nil)
+	flag := filepath.Join(t.TempDir(), "result.json")
+	time.AfterFunc(400*time.Millisecond, func() { os.WriteFile(flag, nil, 0o600) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, st, err := WaitReady(ctx, cfgFor(s, key), "test -f "+flag, ReadyOptions{ProbeInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err, st)
+	}
+	c.Close()
+	if st.HandshakeAttempts != 1 || st.ProbeAttempts < 2 {
+		t.Errorf("stats %+v: want the probe repeated on one handshake", st)
+	}
+}

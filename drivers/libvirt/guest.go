@@ -52,16 +52,23 @@ func (g *Guest) RunLabel() string { return g.label }
 
 func (g *Guest) op(what string) string { return what + " " + g.name }
 
-// agentAfterRounds is how many one-second rounds of lease lookups pass
-// before the guest agent is asked too.
-const agentAfterRounds = 15
+// leasePoll is the pause between lease lookups: a lookup is one RPC that
+// reads dnsmasq's lease file, cheap enough to make four times a second,
+// and a readiness wait should not lose most of a second after the lease
+// was granted.
+const leasePoll = 250 * time.Millisecond
+
+// agentAfter is how long lease lookups run alone before the guest agent
+// is asked too; then it is asked every agentEvery.
+const agentAfter, agentEvery = 15 * time.Second, 5 * time.Second
 
 // Address waits for an IPv4 address: first the DHCP leases of the
 // libvirt network, then the QEMU guest agent. It fails early when the
 // domain stops running.
 func (g *Guest) Address(ctx context.Context) (string, error) {
 	var leaseNote, agentNote string
-	for i := 0; ; i++ {
+	start, nextAgent := time.Now(), agentAfter
+	for {
 		st, err := g.State(ctx)
 		if err != nil {
 			return "", err
@@ -85,7 +92,8 @@ func (g *Guest) Address(ctx context.Context) (string, error) {
 		// after a while and then every few rounds: each failed agent call
 		// is an error line in libvirtd's log, and keeps libvirtd's agent
 		// code busy on guests that have none.
-		if i >= agentAfterRounds && i%5 == 0 {
+		if time.Since(start) >= nextAgent {
+			nextAgent += agentEvery
 			addr, err := g.addrFrom(ctx, golibvirt.DomainInterfaceAddressesSrcAgent)
 			switch {
 			case err != nil && ctx.Err() != nil:
@@ -101,7 +109,7 @@ func (g *Guest) Address(ctx context.Context) (string, error) {
 		select {
 		case <-ctx.Done():
 			return "", g.noAddress(ctx, leaseNote, agentNote)
-		case <-time.After(time.Second):
+		case <-time.After(leasePoll):
 		}
 	}
 }

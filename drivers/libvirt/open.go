@@ -95,6 +95,9 @@ type Host struct {
 	poolPath string
 
 	probes atomic.Int32 // how many probes ran (tests)
+	// teardown tracks the probe domains being destroyed in the
+	// background; Close waits for them.
+	teardown sync.WaitGroup
 
 	// failAt, when set by tests in this package, makes Provision fail
 	// right after the named step, to prove the rollback.
@@ -348,8 +351,11 @@ func readTLSVerdict(c net.Conn) error {
 	return nil
 }
 
-// Close releases the connection; guests stay.
+// Close releases the connection; guests stay. It first waits for the
+// background teardown of a KVM probe domain (bounded by destroyProbe's
+// and the volume deletes' own deadlines).
 func (h *Host) Close() error {
+	h.teardown.Wait()
 	err := h.c.close()
 	h.closeJump()
 	return err
@@ -584,21 +590,32 @@ func (h *Host) probe(ctx context.Context, typ, kernel string, deadline time.Dura
 	if err != nil {
 		return false, "", err
 	}
-	defer cleanupVol()
 	x, err := probeDomainXML(name, typ, kernel, console.path, runMeta{Label: probeLabel, Guest: name, Created: h.now().UTC().Format(time.RFC3339Nano)})
 	if err != nil {
+		cleanupVol()
 		return false, "", drivers.Wrap(drivers.ClassHost, "kvm probe", err)
 	}
 	start := time.Now()
 	dom, err := h.startProbe(ctx, name, x)
 	if err != nil {
+		cleanupVol()
 		if ctx.Err() != nil {
 			return false, "", err
 		}
 		return false, "starting a " + typ + " domain failed: " + err.Error(), nil
 	}
-	defer h.destroyProbe(ctx, dom, name)
-	return h.waitKernelBanner(ctx, console.vol, typ, start, deadline)
+	ok, why, err := h.waitKernelBanner(ctx, console.vol, typ, start, deadline)
+	h.log.Debug("libvirt: kvm probe decided", "domain", name, "ok", ok, "why", why, "took", time.Since(start))
+	// The verdict is in: the run need not wait for the probe domain to
+	// die (a hung kvm QEMU can take seconds), only Close does.
+	h.teardown.Add(1)
+	go func() {
+		defer h.teardown.Done()
+		h.destroyProbe(ctx, dom, name)
+		cleanupVol()
+		h.log.Debug("libvirt: kvm probe domain removed", "domain", name, "after", time.Since(start))
+	}()
+	return ok, why, err
 }
 
 // startProbe creates the probe domain. The create runs to completion under

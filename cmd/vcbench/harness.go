@@ -107,10 +107,21 @@ func existingPlan(g *guest, n int, checks []string) string {
 // labPlan is a plan of n tiny guests on the lab (the libvirt driver),
 // parallel at a time, running checks.
 func labPlan(tiny string, n, parallel int, checks []string) string {
+	return labPlanTyped(tiny, n, parallel, checks, "")
+}
+
+// labPlanTyped is labPlan with the hosts' domain_type option set to typ
+// ("qemu": TCG, as the raw script's domain XML says; no KVM probe), or
+// left to the driver's probe when typ is "".
+func labPlanTyped(tiny string, n, parallel int, checks []string, typ string) string {
 	var b strings.Builder
 	b.WriteString("name: bench-lab\nhosts:\n")
+	extra := ""
+	if typ != "" {
+		extra = ", domain_type: " + typ
+	}
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&b, "  lab%d: {driver: libvirt, uri: lab, options: {network: virtcert, pool: virtcert}}\n", i)
+		fmt.Fprintf(&b, "  lab%d: {driver: libvirt, uri: lab, options: {network: virtcert, pool: virtcert%s}}\n", i, extra)
 	}
 	fmt.Fprintf(&b, "images:\n  tiny:\n    path: %s/disk.qcow2\n    kernel: %s/vmlinuz\n    initrd: %s/initrd.img\n", tiny, tiny, tiny)
 	b.WriteString("    cmdline: console=ttyS0 loglevel=5\n    user: root\n    memory_mb: 256\n    cpus: 1\n")

@@ -8,6 +8,8 @@
 //	c  time to first verdict vs a raw virsh create + wait for SSH
 //	d  1, 2 and 4 tiny guests in parallel vs one after another
 //	e  harness max RSS with 16 existing-driver targets
+//	f  a finished full-catalog run (make certify) against boot + live checks;
+//	   alone (-only f), reading -catalog-run, no lab needed
 //
 // It runs inside the lab's network namespace (fixtures/lab/lab exec --)
 // and boots its own tiny guest, destroyed at exit. Exit 3: the lab is not
@@ -35,6 +37,7 @@ func tempDir(name string) (string, error) { return os.MkdirTemp(workDir, name+"-
 
 type options struct {
 	bin, tiny, only string
+	catalogRun      string
 	n, rounds       int
 	timeout         time.Duration
 	keep            bool
@@ -49,12 +52,22 @@ func main() {
 	flag.IntVar(&o.n, "n", 50, "a: commands per way and round")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of a and b (c: 2)")
 	flag.DurationVar(&o.timeout, "timeout", 9*time.Minute, "the whole run (the lab lock is held at most 10 minutes)")
+	flag.StringVar(&o.catalogRun, "catalog-run", "out/latest", "f: the run directory of a full-catalog run (make certify)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work files (plans, run directories, scripts) and say where")
 	flag.Parse()
 	os.Exit(run(o))
 }
 
 func run(o options) int {
+	if o.only == "f" {
+		t, err := benchCatalog(o.catalogRun)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vcbench: f: %v\n", err)
+			return 1
+		}
+		t.print(os.Stdout)
+		return 0
+	}
 	uri, code, err := preflight(o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "vcbench: %v\n", err)
@@ -114,8 +127,10 @@ func one(ctx context.Context, o options, uri string, g *guest, b string) (*table
 		return benchParallel(ctx, o.bin, o.tiny, []int{1, 2, 4})
 	case "e":
 		return benchMemory(ctx, o.bin, g, 16)
+	case "f":
+		return nil, errors.New("f reads a finished run and runs alone: -only f")
 	}
-	return nil, fmt.Errorf("unknown benchmark %q (a, b, c, d or e)", b)
+	return nil, fmt.Errorf("unknown benchmark %q (a, b, c, d, e; f alone)", b)
 }
 
 // preflight fails fast, with the reason, when the lab or a tool is missing.

@@ -106,3 +106,30 @@ func TestPreflightNoLab(t *testing.T) {
 		t.Errorf("message does not name the lab: %v", err)
 	}
 }
+
+// TestBenchCatalog: f sets a run's wall time against boot plus the checks
+// that are not read-only, and says whether the 1.5× goal was met. The
+// fixture: 600 s of run, 100 s of boot, 350 s of live checks (disk.iops,
+// lifecycle.reboot), 2 s read-only (platform.hypervisor), one N/A.
+func TestBenchCatalog(t *testing.T) {
+	tb, err := benchCatalog("testdata/catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := map[[2]int]string{{1, 0}: "checks that measure or change the guest (2)", {1, 1}: "350.0 s",
+		{2, 1}: "450.0 s", {2, 2}: "1.00×", {3, 0}: "read-only checks (1)", {4, 1}: "600.0 s", {4, 2}: "1.33×"}
+	for at, want := range cells {
+		if got := tb.rows[at[0]][at[1]]; got != want {
+			t.Errorf("row %d column %d: %q, want %q", at[0], at[1], got, want)
+		}
+	}
+	notes := strings.Join(tb.notes, "\n")
+	for _, want := range []string{"goal: the run within 1.5× the floor: met", "slowest live checks: disk.iops 200.0 s, lifecycle.reboot 150.0 s"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if _, err := benchCatalog(t.TempDir()); err == nil || !strings.Contains(err.Error(), "make certify") {
+		t.Errorf("no results.json: %v", err)
+	}
+}

@@ -30,8 +30,8 @@ func DialReady(ctx context.Context, addr string, a transport.Access) (transport.
 	}
 	cfg := Config{Addr: addr, User: a.User, Signer: a.Key.Signer, HostKey: hk, HandshakeTimeout: 20 * time.Second, Dial: a.Dial}
 	c, st, err := WaitReady(ctx, cfg, ReadyProbe, ReadyOptions{})
-	detail := fmt.Sprintf("tcp %d attempt(s) in %s, ssh %d handshake(s) in %s",
-		st.TCPAttempts, st.TCPTime.Round(time.Millisecond), st.HandshakeAttempts, st.SSHTime.Round(time.Millisecond))
+	detail := fmt.Sprintf("tcp %d attempt(s) in %s, ssh %d handshake(s) and %d probe(s) in %s",
+		st.TCPAttempts, st.TCPTime.Round(time.Millisecond), st.HandshakeAttempts, st.ProbeAttempts, st.SSHTime.Round(time.Millisecond))
 	if err != nil {
 		return nil, detail, err
 	}

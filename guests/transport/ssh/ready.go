@@ -20,8 +20,10 @@ type ReadyOptions struct {
 	MaxAuthFailures int
 	// Backoff is the first pause after a network failure (default
 	// 250 ms); it doubles up to MaxBackoff (default 3 s). A refused
-	// connect does not double it: the guest's kernel answered, only its
-	// SSH server is not listening yet, and it will be within moments.
+	// connect sets it back to the first: the guest's kernel answered,
+	// only its SSH server is not listening yet (a boot, or the end of a
+	// reboot), and it will be within moments. After fastRefusals refusals
+	// in a row (a port that stays closed) it doubles again.
 	Backoff, MaxBackoff time.Duration
 	// ProbeInterval is the pause between probes on one connection while
 	// the probe exits non-zero (default 500 ms): the guest answers SSH
@@ -102,8 +104,17 @@ type waiter struct {
 	st           ReadyStats
 	start, tcpUp time.Time
 	backoff      time.Duration
-	refused      bool // the last TCP connect was refused
+	refusals     int // TCP connects refused in a row
 }
+
+// fastRefusals bounds the refused connects answered at the first backoff
+// (about 10 s at the default 250 ms).
+const fastRefusals = 40
+
+// probeConnLife is how long probes are repeated on one connection before
+// it is replaced: a guest that goes silent meanwhile (a cloud-init
+// reboot) is then seen by a fresh connect rather than by keepalives.
+const probeConnLife = 10 * time.Second
 
 // attempt makes one try: a TCP connect, the handshake and login on it,
 // then the probe. It returns the client when the probe passed, an error
@@ -119,12 +130,13 @@ func (w *waiter) attempt(ctx context.Context, probe string) (*Client, error) {
 	if c == nil {
 		return nil, err
 	}
+	up := time.Now()
 	for {
 		ok, retry := w.probe(ctx, c, probe)
 		if ok {
 			return c, nil
 		}
-		if !retry {
+		if !retry || time.Since(up) > probeConnLife {
 			c.Close()
 			return nil, nil
 		}
@@ -141,7 +153,11 @@ func (w *waiter) connect(ctx context.Context) net.Conn {
 	cctx, cancel := context.WithTimeout(ctx, w.opts.ConnectTimeout)
 	defer cancel()
 	raw, err := w.cfg.dial(cctx)
-	w.refused = isRefused(err)
+	if isRefused(err) {
+		w.refusals++
+	} else {
+		w.refusals = 0
+	}
 	if err != nil {
 		w.note("tcp", w.st.TCPAttempts, err)
 		return nil
@@ -207,13 +223,15 @@ func (w *waiter) note(phase string, n int, err error) {
 	}
 }
 
-// pause waits out the backoff, doubling it up to MaxBackoff unless the
-// last failure was a refused connect; ctx's error when ctx ends first.
+// pause waits out the backoff, doubling it up to MaxBackoff; after a
+// refused connect (not too many in a row) it waits the first backoff and
+// starts over. ctx's error when ctx ends first.
 func (w *waiter) pause(ctx context.Context) error {
-	d := w.backoff
-	if !w.refused {
-		w.backoff = min(w.backoff*2, w.opts.MaxBackoff)
+	if w.refusals > 0 && w.refusals <= fastRefusals {
+		w.backoff = w.opts.Backoff
 	}
+	d := w.backoff
+	w.backoff = min(w.backoff*2, w.opts.MaxBackoff)
 	return w.sleep(ctx, d)
 }
 

@@ -352,7 +352,7 @@ func TestWaitReadyRetriesNetwork(t *testing.T) {
 	// A probe that fails is retried until ctx ends, and reported.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 700*time.Millisecond)
 	defer cancel2()
-	_, st, err = WaitReady(ctx2, cfg, "exit 1", ReadyOptions{Backoff: 50 * time.Millisecond})
+	_, st, err = WaitReady(ctx2, cfg, "exit 1", ReadyOptions{Backoff: 50 * time.Millisecond, ProbeInterval: 50 * time.Millisecond})
 	if err == nil || st.ProbeAttempts < 2 || !strings.Contains(err.Error(), "probe") {
 		t.Fatalf("failing probe: %v %+v", err, st)
 	}
@@ -476,5 +476,28 @@ func TestWaitReadyProbeOnOneConnection(t *testing.T) {
 	c.Close()
 	if st.HandshakeAttempts != 1 || st.ProbeAttempts < 2 {
 		t.Errorf("stats %+v: want the probe repeated on one handshake", st)
+	}
+}
+
+// TestWaitReadyRefusedForeverBacksOff: a port that stays closed (no SSH
+// server, a REJECT rule) is asked fast only fastRefusals times, then with
+// the doubling backoff; it is not hammered for the whole ready timeout.
+func TestWaitReadyRefusedForeverBacksOff(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	key, host := newSigner(t), newSigner(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	cfg := Config{Addr: addr, User: "root", Signer: key, HostKey: host.PublicKey()}
+	_, st, err := WaitReady(ctx, cfg, "true", ReadyOptions{Backoff: 10 * time.Millisecond, MaxBackoff: time.Second})
+	if err == nil {
+		t.Fatal("a closed port was ready")
+	}
+	if st.TCPAttempts <= fastRefusals || st.TCPAttempts > fastRefusals+20 {
+		t.Errorf("%d TCP attempts in 2 s of refusals: want the %d fast ones, then a doubling backoff", st.TCPAttempts, fastRefusals)
 	}
 }

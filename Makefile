@@ -155,7 +155,9 @@ bench: build
 # f: a full certification (make certify, the Debian guest's whole Linux
 # catalog) against the guest's boot plus the checks that measure or change
 # it (issue 13's 1.5× goal). About 5-15 minutes of lab time.
-bench-catalog: certify
+# The run's verdict does not matter to f (its exit code is ignored).
+bench-catalog: lab-up debian build
+	-$(LAB) exec -- $(BIN) run --plan fixtures/plans/default.yaml
 	$(GO) build -o bin/vcbench ./cmd/vcbench
 	bin/vcbench -only f -catalog-run out/latest
 

@@ -93,8 +93,10 @@ func (g *Guest) Address(ctx context.Context) (string, error) {
 		// is an error line in libvirtd's log, and keeps libvirtd's agent
 		// code busy on guests that have none.
 		if time.Since(start) >= nextAgent {
-			nextAgent += agentEvery
 			addr, err := g.addrFrom(ctx, golibvirt.DomainInterfaceAddressesSrcAgent)
+			// From the answer: an agent that takes its full timeout to
+			// fail is not asked again at the next lease poll.
+			nextAgent = time.Since(start) + agentEvery
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return "", g.noAddress(ctx, leaseNote, agentNote)

@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/drivers/drivertest"
@@ -102,6 +105,41 @@ func TestLabInfo(t *testing.T) {
 	}
 	if info.Versions["libvirt"] == "" || info.Versions["qemu"] == "" || info.Name == "" || info.OS == "" {
 		t.Errorf("incomplete info %+v", info)
+	}
+	// The probe domain and its volumes are torn down in the background;
+	// once Close returns, none of them is left.
+	h.mu.Lock()
+	probed := slices.Clone(h.probed)
+	h.mu.Unlock()
+	h.Close()
+	h2 := openLab(t, ctx, uri)
+	left, err := do(ctx, h2.c, "list probe leftovers", func(l *golibvirt.Libvirt) ([]string, error) {
+		var left []string
+		doms, _, err := l.ConnectListAllDomains(1, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range doms {
+			left = append(left, "domain "+d.Name)
+		}
+		_, vols, err := poolVolumes(l, h2.pool)
+		for _, v := range vols {
+			left = append(left, "volume "+v.Name)
+		}
+		return left, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range probed {
+		for _, l := range left {
+			if strings.Contains(l, name) {
+				t.Errorf("after Close: %s of probe %s is left", l, name)
+			}
+		}
+	}
+	if h.probes.Load() > 0 && len(probed) == 0 {
+		t.Error("a probe ran but its name was not recorded")
 	}
 }
 

@@ -95,9 +95,12 @@ type Host struct {
 	poolPath string
 
 	probes atomic.Int32 // how many probes ran (tests)
+	probed []string     // the probe domains' names, under mu (tests)
 	// teardown tracks the probe domains being destroyed in the
-	// background; Close waits for them.
+	// background; Close waits for them. closed (under mu) is set by Close
+	// first, so a probe finishing after it tears down in the foreground.
 	teardown sync.WaitGroup
+	closed   bool
 
 	// failAt, when set by tests in this package, makes Provision fail
 	// right after the named step, to prove the rollback.
@@ -355,6 +358,9 @@ func readTLSVerdict(c net.Conn) error {
 // background teardown of a KVM probe domain (bounded by destroyProbe's
 // and the volume deletes' own deadlines).
 func (h *Host) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
 	h.teardown.Wait()
 	err := h.c.close()
 	h.closeJump()
@@ -586,6 +592,9 @@ const probeLabel = "virtcert-probe"
 func (h *Host) probe(ctx context.Context, typ, kernel string, deadline time.Duration) (bool, string, error) {
 	h.probes.Add(1)
 	name := fmt.Sprintf("%s-%d", probeLabel, time.Now().UnixNano()%1e9)
+	h.mu.Lock()
+	h.probed = append(h.probed, name)
+	h.mu.Unlock()
 	console, cleanupVol, err := h.createConsoleVol(ctx, probeLabel, name)
 	if err != nil {
 		return false, "", err
@@ -608,12 +617,24 @@ func (h *Host) probe(ctx context.Context, typ, kernel string, deadline time.Dura
 	h.log.Debug("libvirt: kvm probe decided", "domain", name, "ok", ok, "why", why, "took", time.Since(start))
 	// The verdict is in: the run need not wait for the probe domain to
 	// die (a hung kvm QEMU can take seconds), only Close does.
-	h.teardown.Add(1)
-	go func() {
-		defer h.teardown.Done()
+	teardown := func() {
 		h.destroyProbe(ctx, dom, name)
 		cleanupVol()
 		h.log.Debug("libvirt: kvm probe domain removed", "domain", name, "after", time.Since(start))
+	}
+	h.mu.Lock()
+	closing := h.closed
+	if !closing {
+		h.teardown.Add(1)
+	}
+	h.mu.Unlock()
+	if closing {
+		teardown()
+		return ok, why, err
+	}
+	go func() {
+		defer h.teardown.Done()
+		teardown()
 	}()
 	return ok, why, err
 }

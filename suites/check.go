@@ -41,7 +41,13 @@ type Check struct {
 	// that prove it FAILs on it (required for priority 1 and 2).
 	Fault   Fault
 	Timeout time.Duration
-	Run     func(t *T)
+	// Waits lists the profile keys (in seconds) the check may wait out
+	// one after another (a reboot's limit, then a restart's). Profile
+	// validation proves they fit in Timeout with a minute to spare, so a
+	// guest that overruns them FAILs on its own limit rather than the
+	// check ERRORing on its timeout first.
+	Waits []string
+	Run   func(t *T)
 	// Reads lists the guest commands the check runs that only read (the
 	// exact text it passes to T.Run). A check that declares them is
 	// read-only: it changes nothing and measures nothing, so its commands

@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -273,6 +274,9 @@ func (p *Profile) Validate(checks []Check) error {
 				probs = append(probs, fmt.Sprintf("%s.%s missing", c.ID, k))
 			}
 		}
+		if prob := p.waitsFit(c); prob != "" {
+			probs = append(probs, prob)
+		}
 	}
 	for id := range p.Checks {
 		if !known[id] {
@@ -284,4 +288,27 @@ func (p *Profile) Validate(checks []Check) error {
 		return fmt.Errorf("profile %s: %s", p.Name, strings.Join(probs, "; "))
 	}
 	return nil
+}
+
+// waitSpare is what a check needs beyond its waits: its commands, the
+// host's calls, the re-dials.
+const waitSpare = time.Minute
+
+// waitsFit returns a problem when c's waits (Check.Waits) in this profile
+// add up to more than c.Timeout leaves after waitSpare.
+func (p *Profile) waitsFit(c Check) string {
+	var sum float64
+	for _, k := range c.Waits {
+		if v, err := p.Float(c.ID, k); err == nil {
+			sum += v
+		}
+	}
+	if len(c.Waits) == 0 || c.Timeout <= 0 {
+		return ""
+	}
+	if total := time.Duration(sum*float64(time.Second)) + waitSpare; total > c.Timeout {
+		return fmt.Sprintf("%s waits %s (%s) plus %s, more than its %s timeout", c.ID,
+			time.Duration(sum*float64(time.Second)), strings.Join(c.Waits, " + "), waitSpare, c.Timeout)
+	}
+	return ""
 }

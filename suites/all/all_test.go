@@ -1,6 +1,8 @@
 package all
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/virtcert/virtcert/drivers"
@@ -45,5 +47,33 @@ func TestBuiltinProfilesValidate(t *testing.T) {
 	}
 	if ps["generic"].SkipReason("platform.hypervisor") == "" || ps["generic"].SkipReason("clock.offset") != "" {
 		t.Errorf("generic must skip hypervisor-specific checks only")
+	}
+}
+
+// TestWaitsFitTimeouts: a check's waits (Check.Waits) are keys it reads,
+// and a profile whose waits outlast the check's timeout does not
+// validate: there a guest that overruns its limit would be an ERROR (the
+// check timed out) instead of a FAIL.
+func TestWaitsFitTimeouts(t *testing.T) {
+	n := 0
+	for _, c := range suites.All() {
+		for _, w := range c.Waits {
+			n++
+			if !slices.Contains(c.Keys, w) {
+				t.Errorf("%s waits on %q, which is not one of its keys %v", c.ID, w, c.Keys)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no check declares a wait")
+	}
+	ps, err := suites.BuiltinProfiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := &suites.Profile{Source: "test", Checks: map[string]map[string]any{"lifecycle.reboot": {"max_seconds": 3600.0}}}
+	err = ps["kvm"].Override(long).Validate(suites.All())
+	if err == nil || !strings.Contains(err.Error(), "lifecycle.reboot waits 1h0m0s (max_seconds)") {
+		t.Errorf("a 1-hour reboot limit in a 12-minute check: %v", err)
 	}
 }

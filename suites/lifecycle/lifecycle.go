@@ -22,24 +22,24 @@ func init() {
 		c.Area, c.OS, c.Disruptive = "lifecycle", []string{"linux"}, true
 		suites.Register(c)
 	}
-	reg(suites.Check{ID: "lifecycle.reboot", Keys: []string{"max_seconds", "boot_factor"}, Priority: 1, Title: "Guest reboot comes back",
+	reg(suites.Check{ID: "lifecycle.reboot", Keys: []string{"max_seconds", "boot_factor"}, Waits: []string{"max_seconds"}, Priority: 1, Title: "Guest reboot comes back",
 		Doc: "Reboots from inside the guest, re-dials the transport until the guest answers with a new " +
 			"boot_id, and times it: back within the profile's max_seconds, or, where the profile sets boot_factor " +
 			"(software emulation), within boot_factor times the guest's own boot-to-ready time in this run when that is longer.",
 		Timeout: 12 * time.Minute, Run: func(t *suites.T) { RunReboot(t, Linux) }})
-	reg(suites.Check{ID: "lifecycle.host-reboot", Keys: []string{"max_seconds", "boot_factor"}, Priority: 2, Title: "Host-initiated reboot comes back",
+	reg(suites.Check{ID: "lifecycle.host-reboot", Keys: []string{"max_seconds", "boot_factor"}, Waits: []string{"max_seconds"}, Priority: 2, Title: "Host-initiated reboot comes back",
 		Doc: "The host driver reboots the guest (ACPI / integration service); the guest must come back " +
 			"with a new boot_id within max_seconds (scaled like lifecycle.reboot's by boot_factor).",
 		Timeout: 12 * time.Minute, Run: func(t *suites.T) { RunHostReboot(t, Linux) }})
-	reg(suites.Check{ID: "lifecycle.pause-resume", Keys: []string{"pause_seconds", "responsive_seconds"}, Priority: 2, Title: "Pause and resume keep the guest running",
+	reg(suites.Check{ID: "lifecycle.pause-resume", Keys: []string{"pause_seconds", "responsive_seconds"}, Waits: []string{"pause_seconds", "responsive_seconds"}, Priority: 2, Title: "Pause and resume keep the guest running",
 		Doc: "Host pauses the guest for pause_seconds and resumes it; boot_id is unchanged and the guest " +
 			"answers over the network and completes a synced disk write within responsive_seconds.",
 		Needs: []string{"PauseResume"}, Timeout: 5 * time.Minute, Run: func(t *suites.T) { RunPauseResume(t, Linux) }})
-	reg(suites.Check{ID: "lifecycle.save-restore", Keys: []string{"responsive_seconds"}, Priority: 2, Title: "Save and restore keep the guest running",
+	reg(suites.Check{ID: "lifecycle.save-restore", Keys: []string{"responsive_seconds"}, Waits: []string{"responsive_seconds"}, Priority: 2, Title: "Save and restore keep the guest running",
 		Doc: "Host saves the guest's memory and restores it; boot_id is unchanged and the guest answers " +
 			"over the network and completes a synced disk write within responsive_seconds.",
 		Needs: []string{"SaveRestore"}, Timeout: 8 * time.Minute, Run: func(t *suites.T) { RunSaveRestore(t, Linux) }})
-	reg(suites.Check{ID: "lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds", "boot_factor"}, Priority: 1, Title: "Graceful host shutdown powers the guest off",
+	reg(suites.Check{ID: "lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds", "boot_factor"}, Waits: []string{"max_seconds", "restart_seconds"}, Priority: 1, Title: "Graceful host shutdown powers the guest off",
 		Doc: "The host asks for a graceful shutdown (ACPI / shutdown integration service); the guest must be " +
 			"off within max_seconds (scaled like lifecycle.reboot's by boot_factor). The check then starts the guest again and waits for it, so later " +
 			"checks still have a guest (waiting up to restart_seconds); it is Disruptive and the runner orders it last. If the restart " +

@@ -46,27 +46,27 @@ func init() {
 		c.Disruptive = true
 		reg(c)
 	}
-	life(suites.Check{ID: "windows.lifecycle.reboot", Keys: []string{"max_seconds", "boot_factor"}, Priority: 1, Title: "Windows reboot comes back",
+	life(suites.Check{ID: "windows.lifecycle.reboot", Keys: []string{"max_seconds", "boot_factor"}, Waits: []string{"max_seconds"}, Priority: 1, Title: "Windows reboot comes back",
 		Doc: "Schedules a planned restart (`shutdown.exe /r /t 5 /d p:4:1`), re-dials the transport until the guest answers " +
 			"with a new boot identity (the RecordId and time of the boot's Kernel-General event 12, which unlike LastBootUpTime do not move when the clock is stepped), and times it: back " +
 			"within the profile's max_seconds, or boot_factor times the guest's own boot-to-ready time in this run where the profile sets it " +
 			"and that is longer (software emulation). The lifecycle.reboot machinery with PowerShell probes.",
-		Timeout: 15 * time.Minute, Run: func(t *suites.T) { lifecycle.RunReboot(t, probes) }})
-	life(suites.Check{ID: "windows.lifecycle.pause-resume", Keys: []string{"pause_seconds", "responsive_seconds"}, Priority: 2,
+		Timeout: 25 * time.Minute, Run: func(t *suites.T) { lifecycle.RunReboot(t, probes) }})
+	life(suites.Check{ID: "windows.lifecycle.pause-resume", Keys: []string{"pause_seconds", "responsive_seconds"}, Waits: []string{"pause_seconds", "responsive_seconds"}, Priority: 2,
 		Title: "Pause and resume keep Windows running", Needs: []string{"PauseResume"},
 		Doc: "Host pauses the guest for pause_seconds and resumes it; then one PowerShell command prints the boot identity " +
 			"(the boot's Kernel-General event 12: RecordId and TimeCreated), which must be unchanged, and makes a 256 KiB " +
 			"`[IO.FileOptions]::WriteThrough` write to %TEMP%, which must complete, within responsive_seconds.",
 		Timeout: 5 * time.Minute, Run: func(t *suites.T) { lifecycle.RunPauseResume(t, probes) }})
-	life(suites.Check{ID: "windows.lifecycle.save-restore", Keys: []string{"responsive_seconds"}, Priority: 2,
+	life(suites.Check{ID: "windows.lifecycle.save-restore", Keys: []string{"responsive_seconds"}, Waits: []string{"responsive_seconds"}, Priority: 2,
 		Title: "Save and restore keep Windows running", Needs: []string{"SaveRestore"},
 		Doc: "Host saves the guest's memory and restores it; the boot identity (the boot's Kernel-General event 12) is " +
 			"unchanged and a `[IO.FileOptions]::WriteThrough` write completes within responsive_seconds.",
 		Timeout: 8 * time.Minute, Run: func(t *suites.T) { lifecycle.RunSaveRestore(t, probes) }})
-	life(suites.Check{ID: "windows.lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds", "boot_factor"}, Priority: 1,
+	life(suites.Check{ID: "windows.lifecycle.shutdown", Keys: []string{"max_seconds", "restart_seconds", "boot_factor"}, Waits: []string{"max_seconds", "restart_seconds"}, Priority: 1,
 		Title: "ACPI shutdown from the host powers Windows off",
 		Doc: "Host: `Power(shutdown)` (ACPI power button on KVM, the shutdown integration service on Hyper-V), then `State`: " +
 			"the guest must be off within max_seconds (scaled by boot_factor like windows.lifecycle.reboot's). The check then starts it again and waits up to restart_seconds for a new " +
 			"boot identity (the boot's Kernel-General event 12).",
-		Timeout: 15 * time.Minute, Run: func(t *suites.T) { lifecycle.RunShutdown(t, probes) }})
+		Timeout: 55 * time.Minute, Run: func(t *suites.T) { lifecycle.RunShutdown(t, probes) }})
 }

@@ -32,7 +32,7 @@ func (x *targetRun) wantPeer(ctx context.Context) {
 	if p.Host != x.rt.Host {
 		h, _, err := x.r.host(ctx, p.Host)
 		if err != nil {
-			x.peerErr = &drivers.Error{Class: drivers.ClassHost, Op: "peer host " + p.Host, Err: err}
+			x.peerFailed("peer host "+p.Host, err)
 			x.peerHost = nil
 			return
 		}
@@ -79,8 +79,7 @@ func (x *targetRun) startPeer(ctx context.Context) (wait func(targetUp bool)) {
 		switch {
 		case !targetUp || ctx.Err() != nil:
 		case err != nil:
-			// Whatever its class, a missing peer is not this guest's fault.
-			x.peerErr = &drivers.Error{Class: drivers.ClassHost, Op: "peer guest (" + p.Host + "/" + p.Image + ")", Err: err}
+			x.peerFailed("peer guest ("+p.Host+"/"+p.Image+")", err)
 		default:
 			x.peer = ps
 			x.tg.Peer = &suites.Peer{Guest: ps.g, Address: ps.addr, OS: ps.os, Helper: ps.helper}
@@ -132,4 +131,17 @@ func (x *targetRun) admit(ctx context.Context) (over bool) {
 	x.admitted = got
 	x.cleanups = append(x.cleanups, got.release)
 	return false
+}
+
+// peerFailed records why the peer is missing. Whatever the class of err,
+// a missing peer is not this guest's fault: its peer checks ERROR. When
+// err is bad input or a security error (the peer's image says the wrong
+// os, its host's URI or credentials are wrong), the run also records it as
+// a setup error, so the run exits as for bad input and says what to fix.
+func (x *targetRun) peerFailed(op string, err error) {
+	x.peerErr = &drivers.Error{Class: drivers.ClassHost, Op: op, Err: err}
+	switch drivers.ClassOf(err) {
+	case drivers.ClassInput, drivers.ClassSecurity:
+		x.r.setupErr(fmt.Errorf("%s: %s: %w", x.t.ID, op, err))
+	}
 }

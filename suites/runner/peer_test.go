@@ -28,11 +28,13 @@ func TestPeerUnavailable(t *testing.T) {
 		want        reports.Status
 		why         string
 		whole       bool // why is the whole reason
+		input       bool // the run records it as bad input (exit 2)
 	}{
-		{"provision fails", "", drivers.Errorf(drivers.ClassHost, "provision", "no space left in pool"), false, reports.Error, "peer guest (h1/tiny)", false},
-		{"provision fails with a guest-class error", "", drivers.Errorf(drivers.ClassGuest, "provision", "image does not boot"), false, reports.Error, "peer guest (h1/tiny)", false},
-		{"peer host fails", "peer: h2/other\n", nil, true, reports.Error, "peer host h2", false},
-		{"peer: none", "peer: none\n", nil, false, reports.Skip, "plan sets peer: none", true},
+		{"provision fails", "", drivers.Errorf(drivers.ClassHost, "provision", "no space left in pool"), false, reports.Error, "peer guest (h1/tiny)", false, false},
+		{"provision fails with a guest-class error", "", drivers.Errorf(drivers.ClassGuest, "provision", "image does not boot"), false, reports.Error, "peer guest (h1/tiny)", false, false},
+		{"peer host fails", "peer: h2/other\n", nil, true, reports.Error, "peer host h2", false, false},
+		{"peer's image says the wrong os", "", drivers.Errorf(drivers.ClassInput, "images.tiny.os", "the plan says os: linux, but the guest answers WinRM"), false, reports.Error, "peer guest (h1/tiny)", false, true},
+		{"peer: none", "peer: none\n", nil, false, reports.Skip, "plan sets peer: none", true, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -46,9 +48,13 @@ func TestPeerUnavailable(t *testing.T) {
 				return h, nil
 			}
 			p := peerPlan(t, c.extra)
-			run, _, err := runP(context.Background(), p, o)
+			run, out, err := runP(context.Background(), p, o)
 			if err != nil {
 				t.Fatal(err)
+			}
+			input := out.Setup != nil && slices.ContainsFunc(out.Setup.Errs, func(e error) bool { return drivers.ClassOf(e) == drivers.ClassInput })
+			if input != c.input {
+				t.Errorf("bad input recorded for the run: %v, want %v (setup %v)", input, c.input, out.Setup)
 			}
 			var tg *reports.Target
 			for _, x := range run.Targets {

@@ -3,6 +3,7 @@ package resolve
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -98,9 +99,25 @@ func ExpandURI(s string) (string, error) {
 	return uri, nil
 }
 
-func (knowledge) CheckProfileFile(path string) error {
-	_, err := suites.LoadProfileFile(path)
-	return err
+// CheckProfileFile loads a profile_overrides file. Laid over each
+// built-in profile, the file must still validate: a wait
+// longer than its check's timeout (Check.Waits) would turn a guest's
+// overrun into an ERROR instead of a FAIL, so it is bad input here.
+func (k knowledge) CheckProfileFile(path string) error {
+	o, err := suites.LoadProfileFile(path)
+	if err != nil {
+		return err
+	}
+	ps, err := suites.BuiltinProfiles()
+	if err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(ps)) {
+		if probs := ps[name].Override(o).WaitProblems(k.catalog); len(probs) > 0 {
+			return fmt.Errorf("laid over profile %s: %s", name, strings.Join(probs, "; "))
+		}
+	}
+	return nil
 }
 
 // Load reads and validates a plan file with what the drivers and the

@@ -261,12 +261,7 @@ func (p *Profile) Validate(checks []Check) error {
 	known := map[string]bool{}
 	for _, c := range checks {
 		known[c.ID] = true
-		if ok, _ := c.AppliesTo(p.Host, "linux"); !ok {
-			if ok, _ := c.AppliesTo(p.Host, "windows"); !ok {
-				continue
-			}
-		}
-		if p.SkipReason(c.ID) != "" {
+		if !p.judges(c) {
 			continue
 		}
 		for _, k := range c.Keys {
@@ -274,10 +269,8 @@ func (p *Profile) Validate(checks []Check) error {
 				probs = append(probs, fmt.Sprintf("%s.%s missing", c.ID, k))
 			}
 		}
-		if prob := p.waitsFit(c); prob != "" {
-			probs = append(probs, prob)
-		}
 	}
+	probs = append(probs, p.WaitProblems(checks)...)
 	for id := range p.Checks {
 		if !known[id] {
 			probs = append(probs, "unknown check "+id)
@@ -293,6 +286,31 @@ func (p *Profile) Validate(checks []Check) error {
 // waitSpare is what a check needs beyond its waits: its commands, the
 // host's calls, the re-dials.
 const waitSpare = time.Minute
+
+// judges reports whether c applies to the profile's host (for some guest
+// OS) and the profile does not skip it.
+func (p *Profile) judges(c Check) bool {
+	ok, _ := c.AppliesTo(p.Host, "linux")
+	if !ok {
+		ok, _ = c.AppliesTo(p.Host, "windows")
+	}
+	return ok && p.SkipReason(c.ID) == ""
+}
+
+// WaitProblems lists the checks among checks that apply to the profile's
+// host, are not skipped by it, and whose waits do not fit their timeout.
+func (p *Profile) WaitProblems(checks []Check) []string {
+	var probs []string
+	for _, c := range checks {
+		if !p.judges(c) {
+			continue
+		}
+		if prob := p.waitsFit(c); prob != "" {
+			probs = append(probs, prob)
+		}
+	}
+	return probs
+}
 
 // waitsFit returns a problem when c's waits (Check.Waits) in this profile
 // add up to more than c.Timeout leaves after waitSpare.

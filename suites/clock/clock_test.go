@@ -48,16 +48,6 @@ func TestJudgeOffsetAndDrift(t *testing.T) {
 	if v := JudgeDrift(parse.ClockSummary{N: 9, Precise: true, Span: 30 * time.Second, DriftPPM: -250}, 100); !v.Failed() {
 		t.Error("-250 ppm accepted")
 	}
-	// 1 ms of sample error at each end of 30 s is ~67 ppm of resolution:
-	// 120 ppm is not shown to exceed ±100 (a noisy healthy guest), 250 is.
-	noisy := parse.ClockSummary{N: 9, Precise: true, Span: 30 * time.Second, MaxError: time.Millisecond, DriftPPM: 120}
-	if v := JudgeDrift(noisy, 100); v.Failed() {
-		t.Errorf("120 ppm ± 67 against ±100 ppm: a false FAIL: %s", v)
-	}
-	noisy.DriftPPM = -250
-	if v := JudgeDrift(noisy, 100); !v.Failed() || !strings.Contains(v.Items[0].Tolerance, "resolution 67 ppm") {
-		t.Errorf("-250 ppm ± 67 against ±100 ppm: %s", v)
-	}
 }
 
 func TestJudgeRTCBusybox(t *testing.T) {

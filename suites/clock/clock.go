@@ -56,7 +56,7 @@ func init() {
 	reg(suites.Check{ID: "clock.drift", Keys: []string{"samples", "window_seconds", "max_ppm"}, Priority: 2, Title: "Guest clock rate against the controller",
 		Doc:     "Samples the offset across window_seconds and fits a line: the slope in ppm must be within max_ppm.",
 		Timeout: 4 * time.Minute, Run: runDrift})
-	reg(suites.Check{ID: "clock.monotonic", Keys: []string{"duration_seconds"}, Priority: 1, Title: "CLOCK_MONOTONIC never goes backwards",
+	reg(suites.Check{ID: "clock.monotonic", Keys: []string{"duration_seconds"}, Waits: []string{"duration_seconds"}, Priority: 1, Title: "CLOCK_MONOTONIC never goes backwards",
 		Doc: "vcprobe mono reads CLOCK_MONOTONIC in a tight loop for duration_seconds and counts decreases " +
 			"(must be 0). Without the helper, a shell loop over /proc/uptime is used (coarser, CLOCK_BOOTTIME).",
 		Run: runMonotonic})

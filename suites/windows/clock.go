@@ -37,17 +37,17 @@ func init() {
 			"controller's UTC at the midpoint of its round trip (half-RTT compensation); the median |offset| must be within max_offset_ms.",
 		Run: runOffset})
 	reg(suites.Check{ID: "windows.clock.drift", Priority: 2, Title: "Guest clock does not drift from the controller",
-		Keys: []string{"window_seconds", "max_ppm"},
+		Keys: []string{"window_seconds", "max_ppm"}, Waits: []string{"window_seconds"},
 		Doc: "Measures the median offset (`[DateTime]::UtcNow` as in windows.clock.offset, 3 samples), waits window_seconds, measures again: " +
 			"the change over the window in ppm must be within max_ppm.",
 		Timeout: 10 * time.Minute, Run: runDrift})
 	reg(suites.Check{ID: "windows.clock.after-pause", Priority: 2, Title: "Clock is corrected after pause/resume",
-		Keys: []string{"pause_seconds", "max_offset_ms", "settle_seconds"}, Needs: []string{"PauseResume"}, Disruptive: true,
+		Keys: []string{"pause_seconds", "max_offset_ms", "settle_seconds"}, Waits: []string{"pause_seconds", "settle_seconds"}, Needs: []string{"PauseResume"}, Disruptive: true,
 		Doc: "Host: Pause, wait pause_seconds, Resume; then the guest's clock (`[DateTime]::UtcNow`, sampled as windows.clock.offset, every 2 s) must " +
 			"come back within max_offset_ms of the controller within settle_seconds.",
 		Timeout: 6 * time.Minute, Run: runAfterPause})
 	reg(suites.Check{ID: "windows.clock.after-restore", Priority: 2, Title: "Clock is corrected after save/restore",
-		Keys: []string{"max_offset_ms", "settle_seconds"}, Needs: []string{"SaveRestore"}, Disruptive: true,
+		Keys: []string{"max_offset_ms", "settle_seconds"}, Waits: []string{"settle_seconds"}, Needs: []string{"SaveRestore"}, Disruptive: true,
 		Doc: "Host: Save, then Restore; the guest's clock (`[DateTime]::UtcNow`, sampled as windows.clock.offset, every 2 s) must come back within max_offset_ms of the controller " +
 			"within settle_seconds.",
 		Timeout: 8 * time.Minute, Run: runAfterRestore})

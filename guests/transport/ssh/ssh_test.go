@@ -320,24 +320,9 @@ func TestStartInteractive(t *testing.T) {
 func TestWaitReadyRetriesNetwork(t *testing.T) {
 	key := newSigner(t)
 	// Reserve a port, start nothing on it yet: phase 1 must retry.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := closedAddr(t)
 	host := newSigner(t)
-	go func() {
-		time.Sleep(600 * time.Millisecond)
-		ln2, err := net.Listen("tcp", addr)
-		if err != nil {
-			return
-		}
-		s := &testServer{t: t, ln: ln2, hostKey: host, authKey: key.PublicKey()}
-		s.wg.Add(1)
-		go s.serve()
-		t.Cleanup(s.close)
-	}()
+	serveAfter(t, addr, 600*time.Millisecond, host, key)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cfg := Config{Addr: addr, User: "root", Signer: key, HostKey: host.PublicKey()}
@@ -429,23 +414,8 @@ func TestRunSessionClosedUnanswered(t *testing.T) {
 // attempts.
 func TestWaitReadyRefusedKeepsPace(t *testing.T) {
 	key, host := newSigner(t), newSigner(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	go func() {
-		time.Sleep(time.Second)
-		ln2, err := net.Listen("tcp", addr)
-		if err != nil {
-			return
-		}
-		s := &testServer{t: t, ln: ln2, hostKey: host, authKey: key.PublicKey()}
-		s.wg.Add(1)
-		go s.serve()
-		t.Cleanup(s.close)
-	}()
+	addr := closedAddr(t)
+	serveAfter(t, addr, time.Second, host, key)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cfg := Config{Addr: addr, User: "root", Signer: key, HostKey: host.PublicKey()}
@@ -483,12 +453,7 @@ func TestWaitReadyProbeOnOneConnection(t *testing.T) {
 // server, a REJECT rule) is asked fast only fastRefusals times, then with
 // the doubling backoff; it is not hammered for the whole ready timeout.
 func TestWaitReadyRefusedForeverBacksOff(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := closedAddr(t)
 	key, host := newSigner(t), newSigner(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -500,4 +465,33 @@ func TestWaitReadyRefusedForeverBacksOff(t *testing.T) {
 	if st.TCPAttempts <= fastRefusals || st.TCPAttempts > fastRefusals+20 {
 		t.Errorf("%d TCP attempts in 2 s of refusals: want the %d fast ones, then a doubling backoff", st.TCPAttempts, fastRefusals)
 	}
+}
+
+// closedAddr reserves a loopback port and closes it: connects to it are
+// refused until something listens there.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// serveAfter starts a test server on addr after d (a guest whose SSH
+// server comes up late), with host's key, accepting key.
+func serveAfter(t *testing.T, addr string, d time.Duration, host, key ssh.Signer) {
+	go func() {
+		time.Sleep(d)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return
+		}
+		s := &testServer{t: t, ln: ln, hostKey: host, authKey: key.PublicKey()}
+		s.wg.Add(1)
+		go s.serve()
+		t.Cleanup(s.close)
+	}()
 }

@@ -140,9 +140,9 @@ func (w *waiter) attempt(ctx context.Context, probe string) (*Client, error) {
 			c.Close()
 			return nil, nil
 		}
-		if err := w.sleep(ctx, w.opts.ProbeInterval); err != nil {
+		if w.sleep(ctx, w.opts.ProbeInterval) != nil {
 			c.Close()
-			return nil, fmt.Errorf("ssh %s not ready (%s): %w", w.cfg.Addr, w.st.LastError, err)
+			return nil, nil // WaitReady's pause sees ctx's end and says so
 		}
 	}
 }

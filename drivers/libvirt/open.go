@@ -58,7 +58,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -94,8 +93,7 @@ type Host struct {
 	domType  string
 	poolPath string
 
-	probes atomic.Int32 // how many probes ran (tests)
-	probed []string     // the probe domains' names, under mu (tests)
+	probed []string // the probe domains' names, under mu (tests)
 	// teardown tracks the probe domains being destroyed in the
 	// background; Close waits for them. closed (under mu) is set by Close
 	// first, so a probe finishing after it tears down in the foreground.
@@ -590,7 +588,6 @@ const probeLabel = "virtcert-probe"
 // first console line. A deadline bounds it: a hung kvm guest prints
 // nothing.
 func (h *Host) probe(ctx context.Context, typ, kernel string, deadline time.Duration) (bool, string, error) {
-	h.probes.Add(1)
 	name := fmt.Sprintf("%s-%d", probeLabel, time.Now().UnixNano()%1e9)
 	h.mu.Lock()
 	h.probed = append(h.probed, name)

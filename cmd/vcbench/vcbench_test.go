@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/virtcert/virtcert/drivers/all"
 	"github.com/virtcert/virtcert/guests"
@@ -131,5 +132,57 @@ func TestBenchCatalog(t *testing.T) {
 	}
 	if _, err := benchCatalog(t.TempDir()); err == nil || !strings.Contains(err.Error(), "make certify") {
 		t.Errorf("no results.json: %v", err)
+	}
+}
+
+// TestSplitReads: b judges its goal on the checks f calls read-only (those
+// that declare their reads); only the clock checks that time the guest
+// against the controller are set apart, and none is lost.
+func TestSplitReads(t *testing.T) {
+	reads, timed := splitReads(readOnlyChecks)
+	want := map[string]bool{"clock.monotonic": true, "clock.ntp-sync": true, "clock.offset": true, "clock.rtc": true}
+	if len(timed) != len(want) {
+		t.Errorf("timed = %v, want %v", timed, want)
+	}
+	for _, id := range timed {
+		if !want[id] {
+			t.Errorf("%s set apart as timed; it should be served from a snapshot", id)
+		}
+	}
+	if len(reads)+len(timed) != len(readOnlyChecks) {
+		t.Errorf("%d + %d checks, want %d", len(reads), len(timed), len(readOnlyChecks))
+	}
+}
+
+// TestGatherSpan: b's harness time starts when the first snapshot was
+// taken, before the first check, so the gathering round trip is counted;
+// a snapshot taken later, or none, leaves the checks' own span.
+func TestGatherSpan(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	note := func(hms string) string {
+		return "served from the read-only snapshot taken " + hms + " UTC (10 commands in one round trip of 550ms)"
+	}
+	tg := &reports.Target{Results: []*reports.Result{
+		{Started: at("2026-12-04T10:00:01.000Z"), Duration: 10 * time.Millisecond, Evidence: []reports.Evidence{{Command: "a", Gathered: note("10:00:00.400")}}},
+		{Started: at("2026-12-04T10:00:01.010Z"), Duration: 90 * time.Millisecond, Evidence: []reports.Evidence{{Command: "b", Gathered: note("10:00:01.005")}}},
+	}}
+	if got, want := gatherSpan(tg), 700*time.Millisecond; got != want {
+		t.Errorf("gatherSpan = %v, want %v (from the first snapshot at 10:00:00.400 to 10:00:01.100)", got, want)
+	}
+	tg.Results[0].Evidence[0].Gathered = ""
+	if got, want := gatherSpan(tg), 100*time.Millisecond; got != want {
+		t.Errorf("gatherSpan with a snapshot taken after the first check = %v, want %v", got, want)
+	}
+	// Across midnight: a snapshot at 23:59:59.800 for a check at 00:00:00.100.
+	ref := at("2026-12-05T00:00:00.100Z")
+	got, ok := snapshotTaken(note("23:59:59.800"), ref)
+	if !ok || ref.Sub(got) != 300*time.Millisecond {
+		t.Errorf("snapshotTaken across midnight = %v %v, want 300ms before %v", got, ok, ref)
 	}
 }

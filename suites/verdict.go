@@ -30,6 +30,12 @@ type Item struct {
 type Verdict struct {
 	Items []Item
 	Skip  string
+	// Undecided, when set, says why the measurement could not tell a
+	// PASS from a FAIL (its uncertainty straddles the tolerance). Unless
+	// an item failed outright, the check is an ERROR with that reason:
+	// the harness could not measure finely enough, which says nothing
+	// against the guest.
+	Undecided string
 }
 
 // Add appends an item and returns v for chaining.
@@ -69,6 +75,9 @@ func (v Verdict) String() string {
 	if v.Skip != "" {
 		fmt.Fprintf(&b, "SKIP: %s\n", v.Skip)
 	}
+	if v.Undecided != "" {
+		fmt.Fprintf(&b, "UNDECIDED: %s\n", v.Undecided)
+	}
 	for _, it := range v.Items {
 		if it.NotJudged != "" {
 			fmt.Fprintf(&b, "[not judged] %s: %s\n", it.Step, it.NotJudged)
@@ -84,7 +93,8 @@ func (v Verdict) String() string {
 // check with that reason. Items not judged are recorded with their reason
 // (no OK mark); when every item is not judged the check SKIPs with those
 // reasons. A verdict with no items at all is a harness bug (a check must
-// never PASS without evidence), reported as ERROR.
+// never PASS without evidence), reported as ERROR; so is an Undecided
+// verdict with no failed item.
 func (t *T) Judge(v Verdict) {
 	if v.Skip != "" {
 		t.Skipf("%s", v.Skip)
@@ -113,6 +123,9 @@ func (t *T) Judge(v Verdict) {
 		if !ok {
 			t.fail(fmt.Sprintf("%s: expected %s, got %s", it.Step, it.Expected, it.Actual))
 		}
+	}
+	if v.Undecided != "" && !t.Failed() {
+		t.Errorf("measurement undecided: %s", v.Undecided)
 	}
 	if len(notJudged) == len(v.Items) {
 		t.Skipf("nothing judged: %s", strings.Join(notJudged, "; "))

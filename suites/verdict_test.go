@@ -34,3 +34,24 @@ func TestJudgeNotJudged(t *testing.T) {
 		t.Errorf("nothing judged: %s %q", r.Status, r.Reason)
 	}
 }
+
+// TestJudgeUndecided: a measurement that cannot tell PASS from FAIL is an
+// ERROR with its reason, its items kept as evidence; an item that failed
+// outright beside it still FAILs the check.
+func TestJudgeUndecided(t *testing.T) {
+	exec := func(v Verdict) *reports.Result {
+		c := Check{ID: "test.judge", Area: "test", Title: "t", Timeout: time.Second, Run: func(t *T) { t.Judge(v) }}
+		return Execute(context.Background(), c, &Target{})
+	}
+	var v Verdict
+	v.NotJudged("rate", "within ±100 ppm", "+120 ppm ± 50 ppm", "max_ppm")
+	v.Undecided = "rate +120 ppm ± 50 ppm straddles ±100 ppm"
+	r := exec(v)
+	if r.Status != reports.Error || !strings.Contains(r.Reason, "measurement undecided: rate +120") || len(r.Evidence) != 1 {
+		t.Errorf("undecided: %s %q %+v", r.Status, r.Reason, r.Evidence)
+	}
+	v.Add("other", false, "x", "y", "", "")
+	if r := exec(v); r.Status != reports.Fail {
+		t.Errorf("undecided beside a failed item: %s %q, want FAIL", r.Status, r.Reason)
+	}
+}

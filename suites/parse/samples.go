@@ -38,8 +38,22 @@ type ClockSummary struct {
 	// 2 samples.
 	DriftPPM float64
 	// Span is the controller time between the first and last sample.
-	Span          time.Duration
+	Span time.Duration
+	// FitError bounds the error of each sample the drift fit used: the
+	// largest RTT/2 among them (plus one second for an imprecise one).
+	// The fit used samples MaxError (the better half) may not cover.
+	FitError      time.Duration
 	MonoBackwards int
+}
+
+// sampleError is how far a sample's offset may be off: RTT/2, plus one
+// second when the guest gave whole seconds.
+func sampleError(x ClockSample) time.Duration {
+	e := x.RTT() / 2
+	if !x.Precise {
+		e += time.Second
+	}
+	return e
 }
 
 // SummarizeClock computes a ClockSummary.
@@ -55,11 +69,7 @@ func SummarizeClock(s []ClockSample) ClockSummary {
 	offs := make([]time.Duration, len(best))
 	for i, b := range best {
 		offs[i] = b.Offset()
-		e := b.RTT() / 2
-		if !b.Precise {
-			e += time.Second
-		}
-		sum.MaxError = max(sum.MaxError, e)
+		sum.MaxError = max(sum.MaxError, sampleError(b))
 	}
 	sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
 	sum.Offset = offs[len(offs)/2]
@@ -94,6 +104,9 @@ func SummarizeClock(s []ClockSample) ClockSummary {
 		}
 		if len(good) >= 3 {
 			use = good
+		}
+		for _, x := range use {
+			sum.FitError = max(sum.FitError, sampleError(x))
 		}
 		var slopes []float64
 		for i := range use {

@@ -138,7 +138,7 @@ type Pair struct {
 type Timeouts struct {
 	Provision Duration `yaml:"provision" json:"provision"` // create + start (default 2m)
 	Ready     Duration `yaml:"ready" json:"ready"`         // address + SSH (default 5m)
-	Check     Duration `yaml:"check" json:"check"`         // cap on every check (default: the check's own)
+	Check     Duration `yaml:"check" json:"check"`         // cap on every check (default: the check's own); never below the waits its profile gives it (suites.CheckTimeout)
 	Destroy   Duration `yaml:"destroy" json:"destroy"`     // graceful shutdown before forcing (default 20s)
 	Run       Duration `yaml:"run" json:"run"`             // whole run (default 60m)
 }

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -312,21 +313,68 @@ func (p *Profile) WaitProblems(checks []Check) []string {
 	return probs
 }
 
-// waitsFit returns a problem when c's waits (Check.Waits) in this profile
-// add up to more than c.Timeout leaves after waitSpare.
-func (p *Profile) waitsFit(c Check) string {
-	var sum float64
-	for _, k := range c.Waits {
-		if v, err := p.Float(c.ID, k); err == nil {
-			sum += v
+// WaitValueProblems lists the checks among checks whose waits in this
+// profile are not numbers of seconds (a run could not grant them time).
+func (p *Profile) WaitValueProblems(checks []Check) []string {
+	var probs []string
+	for _, c := range checks {
+		if !p.judges(c) {
+			continue
+		}
+		if _, bad := p.waits(c, 0); len(bad) > 0 {
+			probs = append(probs, fmt.Sprintf("%s waits %s: not a number of seconds", c.ID, strings.Join(bad, ", ")))
 		}
 	}
+	return probs
+}
+
+// waitsFit returns a problem when c's waits (Check.Waits) in this profile
+// add up to more than c.Timeout leaves after waitSpare. A run grants such
+// a check the time anyway (WaitBudget); this keeps the catalog's own
+// timeouts honest for the built-in profiles.
+func (p *Profile) waitsFit(c Check) string {
 	if len(c.Waits) == 0 || c.Timeout <= 0 {
 		return ""
 	}
-	if total := time.Duration(sum*float64(time.Second)) + waitSpare; total > c.Timeout {
+	sum, bad := p.waits(c, 0)
+	if len(bad) > 0 {
+		return fmt.Sprintf("%s waits %s: not a number of seconds", c.ID, strings.Join(bad, ", "))
+	}
+	if total := sum + waitSpare; total > c.Timeout {
 		return fmt.Sprintf("%s waits %s (%s) plus %s, more than its %s timeout", c.ID,
-			time.Duration(sum*float64(time.Second)), strings.Join(c.Waits, " + "), waitSpare, c.Timeout)
+			sum, strings.Join(c.Waits, " + "), waitSpare, c.Timeout)
 	}
 	return ""
+}
+
+// waits adds up c's waits (Check.Waits) in this profile for a guest that
+// booted in boot seconds: a check that scales its limits (it declares
+// boot_factor, see suites/lifecycle's Limit) may wait boot_factor × boot
+// where that is longer than the fixed limit. A key whose value is missing
+// or not a number is named in bad.
+func (p *Profile) waits(c Check, boot float64) (sum time.Duration, bad []string) {
+	factor := 0.0
+	if slices.Contains(c.Keys, "boot_factor") {
+		factor, _ = p.Float(c.ID, "boot_factor")
+	}
+	for _, k := range c.Waits {
+		v, err := p.Float(c.ID, k)
+		if err != nil {
+			bad = append(bad, k)
+			continue
+		}
+		sum += time.Duration(max(v, factor*boot) * float64(time.Second))
+	}
+	return sum, bad
+}
+
+// WaitBudget is the time c needs to wait out every limit it may wait in
+// this profile, for a guest that booted in boot seconds, plus waitSpare
+// for its commands; 0 when it declares no waits.
+func (p *Profile) WaitBudget(c Check, boot float64) time.Duration {
+	if p == nil || len(c.Waits) == 0 {
+		return 0
+	}
+	sum, _ := p.waits(c, boot)
+	return sum + waitSpare
 }

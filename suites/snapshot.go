@@ -70,13 +70,30 @@ func PrepareSnapshot(ctx context.Context, tg *Target, todo []Check, i int, runs 
 // GatherTimeout bounds a gather whose checks allow more.
 const GatherTimeout = 2 * time.Minute
 
-// EffectiveTimeout is the time c gets to run: its Timeout, capped by
-// limit (the plan's timeouts.check) when limit is positive.
+// EffectiveTimeout is c's own time: its Timeout, capped by limit (the
+// plan's timeouts.check) when limit is positive. CheckTimeout is what a
+// run grants.
 func EffectiveTimeout(c Check, limit time.Duration) time.Duration {
 	if limit > 0 && limit < c.Timeout {
 		return limit
 	}
 	return c.Timeout
+}
+
+// CheckTimeout is the time a run gives c on tg: EffectiveTimeout, raised
+// to the check's wait budget in tg's profile (Profile.WaitBudget) when
+// that is longer. A check is never cut short of its own limits: a reboot
+// wait cut by the deadline would read as a guest that never came back (a
+// false FAIL), a shutdown wait as an ERROR. raised says so.
+func CheckTimeout(c Check, limit time.Duration, tg *Target) (d time.Duration, raised bool) {
+	d = EffectiveTimeout(c, limit)
+	if tg == nil {
+		return d, false
+	}
+	if b := tg.Profile.WaitBudget(c, tg.BootSeconds); b > d {
+		return b, true
+	}
+	return d, false
 }
 
 // exec runs cmd on x, or serves it from the target's snapshot when the

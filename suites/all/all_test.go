@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/virtcert/virtcert/drivers"
 	_ "github.com/virtcert/virtcert/drivers/all"
@@ -52,8 +53,8 @@ func TestBuiltinProfilesValidate(t *testing.T) {
 
 // TestWaitsFitTimeouts: a check's waits (Check.Waits) are keys it reads,
 // and a profile whose waits outlast the check's timeout does not
-// validate: there a guest that overruns its limit would be an ERROR (the
-// check timed out) instead of a FAIL.
+// validate: the built-in profiles keep the catalog's timeouts honest
+// (a run grants the waits anyway, TestRunGrantsWaits).
 func TestWaitsFitTimeouts(t *testing.T) {
 	n := 0
 	for _, c := range suites.All() {
@@ -75,5 +76,40 @@ func TestWaitsFitTimeouts(t *testing.T) {
 	err = ps["kvm"].Override(long).Validate(suites.All())
 	if err == nil || !strings.Contains(err.Error(), "lifecycle.reboot waits 1h0m0s (max_seconds)") {
 		t.Errorf("a 1-hour reboot limit in a 12-minute check: %v", err)
+	}
+}
+
+// TestRunGrantsWaits: a run gives a check at least its waits in the
+// target's profile plus a minute, the limits scaled by boot_factor for
+// this guest's boot time, over its own timeout and over the plan's
+// timeouts.check; otherwise a reboot wait cut by the deadline would read
+// as a guest that never came back (a false FAIL).
+func TestRunGrantsWaits(t *testing.T) {
+	ps, err := suites.BuiltinProfiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := suites.Lookup("lifecycle.reboot")
+	if !ok {
+		t.Fatal("no lifecycle.reboot")
+	}
+	tcg := ps["kvm-tcg"] // max_seconds 300, boot_factor 2
+	for _, x := range []struct {
+		name   string
+		p      *suites.Profile
+		boot   float64
+		limit  time.Duration
+		want   time.Duration
+		raised bool
+	}{
+		{"quick boot", tcg, 100, 0, c.Timeout, false},
+		{"slow boot: 2 × 400 s", tcg, 400, 0, 860 * time.Second, true},
+		{"plan caps checks at 2m", tcg, 100, 2 * time.Minute, 360 * time.Second, true},
+		{"a 1-hour override", ps["kvm"].Override(&suites.Profile{Source: "test", Checks: map[string]map[string]any{"lifecycle.reboot": {"max_seconds": 3600.0}}}), 0, 0, 61 * time.Minute, true},
+	} {
+		d, raised := suites.CheckTimeout(c, x.limit, &suites.Target{Profile: x.p, BootSeconds: x.boot})
+		if d != x.want || raised != x.raised {
+			t.Errorf("%s: %s (raised %v), want %s (raised %v)", x.name, d, raised, x.want, x.raised)
+		}
 	}
 }

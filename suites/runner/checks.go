@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/reports"
@@ -69,10 +71,17 @@ func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 	if err := x.needs(c); err != nil {
 		return notRun(c, err, err.Error())
 	}
-	c.Timeout = suites.EffectiveTimeout(c, x.r.rr.Timeouts.Check.D())
+	own := suites.EffectiveTimeout(c, x.r.rr.Timeouts.Check.D())
+	var raised bool
+	c.Timeout, raised = suites.CheckTimeout(c, x.r.rr.Timeouts.Check.D(), x.tg)
 	id := x.t.ID
 	x.r.progress(id, "%s ...", c.ID)
 	res := suites.Execute(ctx, c, x.tg)
+	if raised {
+		res.Evidence = append([]reports.Evidence{{Step: "time granted",
+			Output: fmt.Sprintf("%s instead of %s: the check's waits (%s) in this profile, for a guest that booted in %.1fs, plus a minute for its commands",
+				c.Timeout.Round(time.Second), own.Round(time.Second), strings.Join(c.Waits, " + "), x.tg.BootSeconds)}}, res.Evidence...)
+	}
 	if ctx.Err() != nil && res.Status == reports.Error {
 		return nil
 	}

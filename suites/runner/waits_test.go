@@ -1,0 +1,49 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/virtcert/virtcert/suites"
+)
+
+// TestCheckGetsItsWaits: a check whose own timeout (here 1 s) is shorter
+// than what it may wait in the target's profile (lifecycle.reboot on
+// kvm-tcg: max_seconds 300, plus a minute) runs with the longer deadline,
+// and its evidence says so first.
+func TestCheckGetsItsWaits(t *testing.T) {
+	c, ok := suites.Lookup("lifecycle.reboot")
+	if !ok {
+		t.Fatal("no lifecycle.reboot")
+	}
+	var left time.Duration
+	c.Timeout, c.Needs, c.Hypervisors, c.OS, c.Disruptive = time.Second, nil, nil, nil, false
+	c.Run = func(t *suites.T) {
+		dl, _ := t.Context().Deadline()
+		left = time.Until(dl)
+		t.Run("true", "true")
+	}
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, c)
+	p := parsePlan(t, `name: test
+hosts:
+  h1: {driver: libvirt, uri: "qemu:///system"}
+images:
+  tiny: {path: disk.qcow2, memory_mb: 128}
+timeouts: {ready: 2s, provision: 5s, destroy: 1s}
+matrix: [{host: h1, image: tiny}]
+`)
+	run, _, err := runP(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left < 5*time.Minute || left > 6*time.Minute+time.Second {
+		t.Errorf("the check had %s, want about 6 minutes (max_seconds 300 + 1m)", left)
+	}
+	r := result(t, run.Targets[0], "lifecycle.reboot")
+	if len(r.Evidence) == 0 || r.Evidence[0].Step != "time granted" || !strings.Contains(r.Evidence[0].Output, "instead of 1s: the check's waits (max_seconds)") {
+		t.Errorf("evidence %+v: want the granted time first", r.Evidence)
+	}
+}

@@ -54,7 +54,17 @@ type Check struct {
 	// are gathered with its neighbours' in one round trip and served from
 	// that snapshot (PrepareSnapshot). A command not listed runs live.
 	Reads []string
+	// Uses lists what the check uses when it is there and does without
+	// otherwise (NeedHelper: the clock checks sample through vcprobe,
+	// else through date). Unlike Needs, nothing SKIPs without it; the
+	// runner only makes sure it is offered (UsesHelper).
+	Uses []string
 }
+
+// UsesHelper reports whether c runs the vcprobe helper, needing it or
+// using it when it is there: the runner uploads the helper to a guest
+// before the first such check, and never to a guest without one.
+func UsesHelper(c Check) bool { return Needs(c, NeedHelper) || slices.Contains(c.Uses, NeedHelper) }
 
 // NeedPeer: a second guest on the same network.
 const NeedPeer = "peer"

@@ -48,18 +48,18 @@ func init() {
 		Doc: "A /sys/class/ptp/ptp*/clock_name equals the profile's clock_name (hyperv). /dev/ptp_hyperv and " +
 			"a chrony refclock are recorded; they are required only when the profile says so.",
 		Hypervisors: []string{"hyperv"}, Run: runHypervPTP, Reads: []string{suites.ProbeClock}})
-	reg(suites.Check{ID: "clock.offset", Keys: []string{"samples", "max_seconds"}, Priority: 1, Title: "Guest clock agrees with the controller",
+	reg(suites.Check{ID: "clock.offset", Uses: helperOptional, Keys: []string{"samples", "max_seconds"}, Priority: 1, Title: "Guest clock agrees with the controller",
 		Doc: "Takes the profile's number of samples of guest UTC against controller UTC, each corrected by half " +
 			"its round-trip time (over one vcprobe clock session when the helper is uploaded, else one " +
 			"`date +%s.%N` per sample). The median offset of the best-bounded half must be within max_seconds.",
 		Run: runOffset})
-	reg(suites.Check{ID: "clock.drift", Keys: []string{"samples", "window_seconds", "max_ppm"}, Priority: 2, Title: "Guest clock rate against the controller",
+	reg(suites.Check{ID: "clock.drift", Uses: helperOptional, Keys: []string{"samples", "window_seconds", "max_ppm"}, Priority: 2, Title: "Guest clock rate against the controller",
 		Doc: "Samples the offset across window_seconds and fits a line: the slope in ppm must be within max_ppm. " +
 			"Each sample is known to half its round trip, so the slope is known to about ±2·(RTT/2)/window: the rate " +
 			"FAILs only beyond max_ppm by more than that and PASSes only within it by more than that. An undecided rate " +
 			"is sampled over up to 4 windows; still undecided, the check is an ERROR (lengthen window_seconds).",
 		Waits: []string{"window_seconds"}, Timeout: 4 * time.Minute, Run: runDrift})
-	reg(suites.Check{ID: "clock.monotonic", Keys: []string{"duration_seconds"}, Waits: []string{"duration_seconds"}, Priority: 1, Title: "CLOCK_MONOTONIC never goes backwards",
+	reg(suites.Check{ID: "clock.monotonic", Uses: helperOptional, Keys: []string{"duration_seconds"}, Waits: []string{"duration_seconds"}, Priority: 1, Title: "CLOCK_MONOTONIC never goes backwards",
 		Doc: "vcprobe mono reads CLOCK_MONOTONIC in a tight loop for duration_seconds and counts decreases " +
 			"(must be 0). Without the helper, a shell loop over /proc/uptime is used (coarser, CLOCK_BOOTTIME).",
 		Run: runMonotonic})
@@ -72,13 +72,13 @@ func init() {
 		Doc: "Reads the RTC (/sys/class/rtc/rtc0/since_epoch, else hwclock -u -r) as UTC against controller " +
 			"UTC at the middle of the round trip; |Δ| within max_seconds (+1 s for the RTC's whole seconds).",
 		Run: runRTC})
-	reg(suites.Check{ID: "clock.after-pause", Keys: []string{"pause_seconds", "max_seconds", "settle_seconds"}, Priority: 2, Title: "Clock recovers after pause/resume",
+	reg(suites.Check{ID: "clock.after-pause", Uses: helperOptional, Keys: []string{"pause_seconds", "max_seconds", "settle_seconds"}, Priority: 2, Title: "Clock recovers after pause/resume",
 		Doc: "Host pauses the guest for pause_seconds and resumes it, then sets the guest clock to the controller's " +
 			"through the host's guest-set-time where the driver has one (libvirt: the QEMU guest agent, as virsh domtime " +
 			"--time); the offset must be back within max_seconds within settle_seconds, and boot_id must not change. " +
 			"SKIPs when nothing could recover the clock: no guest-set-time and no time service in the guest.",
 		Needs: []string{"PauseResume"}, Disruptive: true, Timeout: 5 * time.Minute, Run: runAfterPause})
-	reg(suites.Check{ID: "clock.after-save", Keys: []string{"max_seconds", "settle_seconds"}, Priority: 2, Title: "Clock recovers after save/restore",
+	reg(suites.Check{ID: "clock.after-save", Uses: helperOptional, Keys: []string{"max_seconds", "settle_seconds"}, Priority: 2, Title: "Clock recovers after save/restore",
 		Doc: "Host saves the guest to disk and restores it, then sets the guest clock as clock.after-pause does; " +
 			"the offset must be back within max_seconds within settle_seconds, and boot_id must not change. " +
 			"SKIPs when nothing could recover the clock: no guest-set-time and no time service in the guest.",
@@ -358,6 +358,10 @@ func driftTimeLeft(t *suites.T, window time.Duration) bool {
 	dl, ok := t.Context().Deadline()
 	return !ok || time.Until(dl) > window+30*time.Second
 }
+
+// helperOptional: the clock checks that sample through vcprobe when it is
+// in the guest (one session, nanoseconds) and through date otherwise.
+var helperOptional = []string{suites.NeedHelper}
 
 // probeUptime is the monotonic fallback: /proc/uptime read with the
 // shell's read builtin (no process start per reading).

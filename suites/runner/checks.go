@@ -68,6 +68,7 @@ func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 	if x.dead != nil {
 		return notRun(c, x.dead, "not run: "+x.dead.Error())
 	}
+	x.offerHelper(ctx, c)
 	if err := x.needs(c); err != nil {
 		return notRun(c, err, err.Error())
 	}
@@ -91,6 +92,21 @@ func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 		x.afterDisruptive(ctx, c)
 	}
 	return res
+}
+
+// offerHelper uploads the helper to the guest, and to the peer for a
+// two-guest check, before the first check that uses it (suites.UsesHelper).
+func (x *targetRun) offerHelper(ctx context.Context, c suites.Check) {
+	if !suites.UsesHelper(c) || x.r.opt.ProbePath == "" {
+		return
+	}
+	note := func(f string, a ...any) { x.r.progress(x.t.ID, f, a...) }
+	x.gs.ensureHelper(ctx, x.r.opt.ProbePath, note)
+	x.tg.Helper = x.gs.helper
+	if suites.Needs(c, suites.NeedPeer) && x.peer != nil && x.tg.Peer != nil {
+		x.peer.ensureHelper(ctx, x.r.opt.ProbePath, func(f string, a ...any) { note("peer: "+f, a...) })
+		x.tg.Peer.Helper = x.peer.helper
+	}
 }
 
 // retry handles a check that broke its connection: a guest that is gone

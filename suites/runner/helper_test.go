@@ -65,3 +65,40 @@ func TestPeerCheckWithoutHelper(t *testing.T) {
 		}
 	}
 }
+
+// TestHelperOfferedOnFirstUse: the helper reaches a guest just before the
+// first check that uses it, and the peer's before a two-guest check that
+// uses it; checks before that run without it, and a check that only uses
+// it when it is there (Uses) gets it too.
+func TestHelperOfferedOnFirstUse(t *testing.T) {
+	var before, clock, peer string
+	first := suites.Check{ID: "platform.first", Area: "platform", Title: "first", Timeout: 5 * time.Second,
+		Run: func(t *suites.T) { before = t.Target.Helper; t.Run("true", "true") }}
+	uses := suites.Check{ID: "clock.uses", Area: "clock", Title: "uses", Uses: []string{suites.NeedHelper}, Timeout: 5 * time.Second,
+		Run: func(t *suites.T) { clock = t.Target.Helper; t.Run("true", "true") }}
+	tp := suites.Check{ID: "network.tp", Area: "network", Title: "tp", Needs: []string{suites.NeedPeer, suites.NeedHelper}, Timeout: 5 * time.Second,
+		Run: func(t *suites.T) { peer = t.Target.Peer.Helper; t.Run("true", "true") }}
+	h, d := newFakeHost(), &fakeDial{}
+	o := opts(t, h, d, first, uses, tp)
+	run, _, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"platform.first", "clock.uses", "network.tp"} {
+		if r := result(t, run.Targets[0], id); r.Status != reports.Pass {
+			t.Errorf("%s: %s %q", id, r.Status, r.Reason)
+		}
+	}
+	if before != "" || clock != HelperPath || peer != HelperPath {
+		t.Errorf("helper seen by the checks: before %q, clock %q, peer %q; want none, then %s twice", before, clock, peer, HelperPath)
+	}
+	n := 0
+	for _, c := range d.conns {
+		if c.uploaded[HelperPath] != 0 {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("helper uploaded over %d connections, want 2 (the guest and its peer)", n)
+	}
+}

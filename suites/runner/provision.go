@@ -90,7 +90,6 @@ func (r *runner) provision(ctx context.Context, q guestReq, cleanups *[]func()) 
 		return s, err
 	}
 	*cleanups = append(*cleanups, s.close)
-	s.uploadHelper(ctx, r.opt.ProbePath, func(f string, a ...any) { r.progress(id, f, a...) })
 	return s, nil
 }
 

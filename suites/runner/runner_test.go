@@ -180,8 +180,8 @@ func TestRunHappyAndFail(t *testing.T) {
 		}
 	}
 	for _, c := range d.conns {
-		if c.uploaded[HelperPath] == 0 {
-			t.Errorf("vcprobe not uploaded")
+		if c.uploaded[HelperPath] != 0 {
+			t.Errorf("vcprobe uploaded, though no check uses it")
 		}
 		if !c.closed {
 			t.Errorf("connection not closed")

@@ -37,7 +37,8 @@ type session struct {
 	ready    time.Duration // the ready timeout, for reconnects
 	os       transport.Transport
 	helper   string
-	retries  int // transient provisioning failures retried
+	offered  bool // the helper's upload was tried (ensureHelper)
+	retries  int  // transient provisioning failures retried
 	// trips counts round trips to the guest (commands and streams) over
 	// every connection of the session.
 	trips atomic.Int64
@@ -157,6 +158,17 @@ func (s *session) uploadHelper(ctx context.Context, local string, note func(stri
 	if _, err := s.reconnect(ctx); err == nil {
 		s.helper = s.upload(ctx, local, note)
 	}
+}
+
+// ensureHelper uploads the helper the first time a check that uses it
+// is about to run (suites.UsesHelper); a guest whose checks never use it
+// gets none (a Windows guest's upload over WinRM takes long).
+func (s *session) ensureHelper(ctx context.Context, local string, note func(string, ...any)) {
+	if s.offered {
+		return
+	}
+	s.offered = true
+	s.uploadHelper(ctx, local, note)
 }
 
 // restoreHelper uploads the helper again when it is gone (a reboot

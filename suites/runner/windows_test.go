@@ -264,10 +264,13 @@ var winCheck = suites.Check{ID: "windows.hello", Area: "windows", Title: "hello"
 // cloudbase-init config drive (not a NoCloud seed); the runner reaches it
 // over WinRM, not SSH, with the seed's certificate pinned and its admin
 // credential; readiness waits until the listener comes up; the Windows
-// helper lands under C:\Windows\Temp; a check runs through PowerShell.
+// helper lands under C:\Windows\Temp before a check that uses it; a check
+// runs through PowerShell.
 func TestWindowsGuestOverWinRM(t *testing.T) {
 	h := &winHost{guests: map[string]*winGuest{}, delay: 1500 * time.Millisecond}
-	o := winOpts(t, h, winCheck)
+	c := winCheck
+	c.Uses = []string{suites.NeedHelper}
+	o := winOpts(t, h, c)
 	var events []string
 	var evMu sync.Mutex
 	o.Progress = progressFunc(func(target, format string, args ...any) {

@@ -55,10 +55,10 @@ func init() {
 		Run: runOffset})
 	reg(suites.Check{ID: "clock.drift", Uses: helperOptional, Keys: []string{"samples", "window_seconds", "max_ppm"}, Priority: 2, Title: "Guest clock rate against the controller",
 		Doc: "Samples the offset across window_seconds and fits a line: the slope in ppm must be within max_ppm. " +
-			"Each sample is known to half its round trip, so the slope is known to about ±2·(RTT/2)/window: the rate " +
-			"FAILs only beyond max_ppm by more than that and PASSes only within it by more than that. An undecided rate " +
-			"is sampled over up to 4 windows; still undecided, the check is an ERROR (lengthen window_seconds).",
-		Waits: []string{"window_seconds"}, Timeout: 4 * time.Minute, Run: runDrift})
+			"Each sample's offset is known to half its round trip, which bounds the rates a steady clock can have: the check " +
+			"FAILs when every such rate is beyond max_ppm and PASSes when every one is within. An undecided rate is " +
+			"sampled over up to 4 windows; still undecided, the check is an ERROR (lengthen window_seconds).",
+		Waits: []string{"window_seconds", "window_seconds", "window_seconds", "window_seconds"}, Timeout: 4 * time.Minute, Run: runDrift})
 	reg(suites.Check{ID: "clock.monotonic", Uses: helperOptional, Keys: []string{"duration_seconds"}, Waits: []string{"duration_seconds"}, Priority: 1, Title: "CLOCK_MONOTONIC never goes backwards",
 		Doc: "vcprobe mono reads CLOCK_MONOTONIC in a tight loop for duration_seconds and counts decreases " +
 			"(must be 0). Without the helper, a shell loop over /proc/uptime is used (coarser, CLOCK_BOOTTIME).",
@@ -274,52 +274,50 @@ func runOffset(t *suites.T) {
 	t.Judge(JudgeOffset(sum, max))
 }
 
-// JudgeDrift checks the fitted rate against ±maxPPM, allowing for the
-// fit's resolution: each sample's offset is known to FitError, so over
-// Span the slope is known to about ±2·FitError/Span. The rate FAILs only
-// when it is beyond the tolerance by more than that, PASSes only when it
-// is within it by more than that, and is otherwise undecided (the caller
-// samples a longer window; a verdict still undecided is an ERROR, never a
-// FAIL of a guest that may keep time, nor a PASS of one that may not).
+// JudgeDrift checks the clock's rate against ±maxPPM on what the samples
+// prove, not on the fit alone: every rate of a steady clock that agrees
+// with all the samples within their error (RTT/2) lies in [RateLo,
+// RateHi] (parse.DriftBounds). The rate FAILs when that whole range is
+// beyond the tolerance and PASSes when it is all within; otherwise it is
+// undecided (the caller samples longer; still undecided, the check is an
+// ERROR: never a FAIL of a guest that may keep time, nor a PASS of one
+// that may not). DriftPPM, the Theil-Sen fit, is the reported value.
 func JudgeDrift(sum parse.ClockSummary, maxPPM float64) suites.Verdict {
 	var v suites.Verdict
 	if !sum.Precise {
 		v.Skip = "the guest's date gives whole seconds only and the vcprobe helper is absent: drift cannot be resolved"
 		return v
 	}
-	if sum.N < 3 || sum.Span <= 0 {
-		v.Add("drift samples", false, ">= 3 samples over a window", fmt.Sprintf("%d over %s", sum.N, sum.Span), "", "samples")
-		return v
-	}
-	res := DriftResolution(sum)
 	step := fmt.Sprintf("clock rate over %.1fs (%d samples)", sum.Span.Seconds(), sum.N)
 	expected := fmt.Sprintf("within ±%g ppm", maxPPM)
-	actual := fmt.Sprintf("%+.1f ppm ± %.0f ppm (fit resolution: sample error %.1f ms over %.1fs)", sum.DriftPPM, res, ms(sum.FitError), sum.Span.Seconds())
-	tol := fmt.Sprintf("±%g ppm, decided only beyond the fit resolution", maxPPM)
-	switch d := math.Abs(sum.DriftPPM); {
-	case d-res > maxPPM:
+	if sum.N < 3 || sum.Span <= 0 {
+		v.NotJudged(step, expected, "too few samples", "samples")
+		v.Undecided = fmt.Sprintf("%d samples over %s: a rate needs at least 3 over a window", sum.N, sum.Span)
+		return v
+	}
+	if !sum.Steady {
+		v.NotJudged(step, expected, fmt.Sprintf("%+.1f ppm fitted, but no steady rate agrees with every sample within its error", sum.DriftPPM), "max_ppm")
+		v.Undecided = "the guest's offsets do not lie on one line within their round trips: its clock was stepped or changed rate during the window"
+		return v
+	}
+	actual := fmt.Sprintf("%+.1f ppm fitted; the samples allow %+.1f to %+.1f ppm", sum.DriftPPM, sum.RateLo, sum.RateHi)
+	tol := fmt.Sprintf("±%g ppm, judged on the whole range the samples allow (each offset known to RTT/2)", maxPPM)
+	switch {
+	case sum.RateLo > maxPPM || sum.RateHi < -maxPPM:
 		v.Add(step, false, expected, actual, tol, "max_ppm")
-	case d+res <= maxPPM:
+	case sum.RateLo >= -maxPPM && sum.RateHi <= maxPPM:
 		v.Add(step, true, expected, actual, tol, "max_ppm")
 	default:
-		v.NotJudged(step, expected, actual+": the resolution straddles the tolerance", "max_ppm")
-		v.Undecided = fmt.Sprintf("clock rate %+.1f ppm ± %.0f ppm straddles ±%g ppm after %.1fs of samples: the round trips are too slow to tell; lengthen window_seconds",
-			sum.DriftPPM, res, maxPPM, sum.Span.Seconds())
+		v.NotJudged(step, expected, actual+": the range straddles the tolerance", "max_ppm")
+		v.Undecided = fmt.Sprintf("the samples allow %+.1f to %+.1f ppm after %.1fs, across ±%g ppm: the round trips are too slow to tell; lengthen window_seconds",
+			sum.RateLo, sum.RateHi, sum.Span.Seconds(), maxPPM)
 	}
 	return v
 }
 
-// DriftResolution is the fit's uncertainty in ppm: the sample error at
-// both ends of the window, over the window.
-func DriftResolution(sum parse.ClockSummary) float64 {
-	if sum.Span <= 0 {
-		return math.Inf(1)
-	}
-	return 2 * sum.FitError.Seconds() / sum.Span.Seconds() * 1e6
-}
-
 // driftRounds bounds how many windows clock.drift samples before it
-// gives up on an undecided rate (each one shrinks the resolution).
+// gives up on an undecided rate (each one narrows the range); its Waits
+// name window_seconds that many times.
 const driftRounds = 4
 
 func runDrift(t *suites.T) {
@@ -327,17 +325,17 @@ func runDrift(t *suites.T) {
 	window := time.Duration(t.Float("window_seconds") * float64(time.Second))
 	interval := window / time.Duration(max(1, n-1))
 	maxPPM := t.Float("max_ppm")
-	s, v := measureDrift(t, maxPPM, window, func(step string) []parse.ClockSample { return sample(t, step, n, interval) })
-	sum := parse.SummarizeClock(s)
+	sum, s, v := measureDrift(t, maxPPM, window, func(step string) []parse.ClockSample { return sample(t, step, n, interval) })
 	t.Measure(reports.Measurement{Name: "clock.drift", Unit: "ppm", Value: sum.DriftPPM, Threshold: &maxPPM, Better: "lower", Series: series(s)})
 	t.Judge(v)
 }
 
 // measureDrift takes one window of samples, and another while the rate
 // is undecided (up to driftRounds windows, while the check's time allows
-// one more), each shrinking the fit's resolution; it returns all the
-// samples and the last verdict.
-func measureDrift(t *suites.T, maxPPM float64, window time.Duration, take func(step string) []parse.ClockSample) ([]parse.ClockSample, suites.Verdict) {
+// one more); a clock that was not steady over the samples so far starts
+// again from the next window. It records how many windows it took and
+// why it stopped, and returns the last summary, its samples and verdict.
+func measureDrift(t *suites.T, maxPPM float64, window time.Duration, take func(step string) []parse.ClockSample) (parse.ClockSummary, []parse.ClockSample, suites.Verdict) {
 	var s []parse.ClockSample
 	for round := 1; ; round++ {
 		step := "sample the offset across the window"
@@ -345,9 +343,26 @@ func measureDrift(t *suites.T, maxPPM float64, window time.Duration, take func(s
 			step = fmt.Sprintf("sample the offset across window %d of at most %d (the rate was undecided)", round, driftRounds)
 		}
 		s = append(s, take(step)...)
-		v := JudgeDrift(parse.SummarizeClock(s), maxPPM)
-		if v.Undecided == "" || round == driftRounds || !driftTimeLeft(t, window) {
-			return s, v
+		sum := parse.SummarizeClock(s)
+		v := JudgeDrift(sum, maxPPM)
+		stop := ""
+		switch {
+		case v.Undecided == "":
+			stop = "decided"
+		case round == driftRounds:
+			stop = "undecided after the last window"
+		case !driftTimeLeft(t, window):
+			stop = "undecided, and the check's time left no room for another window"
+		}
+		if stop != "" {
+			t.Evidence(reports.Evidence{Step: "drift windows", Output: fmt.Sprintf("%d of at most %d windows of %s: %s", round, driftRounds, window, stop)})
+			if v.Undecided != "" && round < driftRounds {
+				v.Undecided += " (" + stop + ")"
+			}
+			return sum, s, v
+		}
+		if !sum.Steady {
+			s = nil // a step or a change of rate: judge the windows after it
 		}
 	}
 }

@@ -39,17 +39,24 @@ type ClockSummary struct {
 	DriftPPM float64
 	// Span is the controller time between the first and last sample.
 	Span time.Duration
-	// FitError bounds the error of each sample the drift fit used: the
-	// largest RTT/2 among them (plus one second for an imprecise one).
-	// The fit used samples MaxError (the better half) may not cover.
-	FitError      time.Duration
-	MonoBackwards int
+	// RateLo and RateHi bound the clock's rate in ppm: every rate of a
+	// straight line (a clock that runs at one rate) through every
+	// sample's offset within its error (RTT/2) lies between them
+	// (DriftBounds). Steady is false when no straight line fits: the
+	// clock was stepped or its rate changed during the samples.
+	RateLo, RateHi float64
+	Steady         bool
+	MonoBackwards  int
 }
 
-// sampleError is how far a sample's offset may be off: RTT/2, plus one
-// second when the guest gave whole seconds.
+// sampleError is how far a sample's offset, taken at the middle of its
+// round trip, may be off: RTT/2, plus one second when the guest gave
+// whole seconds. The guest read its clock somewhere inside the round
+// trip, where a clock running at rate r had moved r·RTT/2 from the
+// middle; the 10% margin covers any rate up to 100000 ppm, beyond every
+// tolerance judged here.
 func sampleError(x ClockSample) time.Duration {
-	e := x.RTT() / 2
+	e := x.RTT()/2 + x.RTT()/20 + time.Microsecond
 	if !x.Precise {
 		e += time.Second
 	}
@@ -105,9 +112,6 @@ func SummarizeClock(s []ClockSample) ClockSummary {
 		if len(good) >= 3 {
 			use = good
 		}
-		for _, x := range use {
-			sum.FitError = max(sum.FitError, sampleError(x))
-		}
 		var slopes []float64
 		for i := range use {
 			for j := i + 1; j < len(use); j++ {
@@ -130,7 +134,42 @@ func SummarizeClock(s []ClockSample) ClockSummary {
 			sum.DriftPPM = 0
 		}
 	}
+	sum.RateLo, sum.RateHi, sum.Steady, _ = DriftBounds(s)
 	return sum
+}
+
+// DriftBounds bounds the rate (ppm) of a clock that runs at one rate
+// through samples, each offset known to within sampleError. For a line
+// o(t) = a·t + b through every interval [o_i − e_i, o_i + e_i], a pair
+// i < j (t_i < t_j) allows exactly
+//
+//	((o_j − e_j) − (o_i + e_i)) / (t_j − t_i) ≤ a ≤ ((o_j + e_j) − (o_i − e_i)) / (t_j − t_i)
+//
+// and a is feasible when it meets every pair's bounds (for a fixed a, an
+// intercept b exists when the intervals shifted by a·t_i overlap
+// pairwise), so the rates consistent with all samples are [lo, hi]:
+// nothing else is claimed, whatever the estimator. A slow round trip only
+// widens its own interval. ok is false with fewer than two samples at
+// distinct times, steady false when lo > hi (no line fits). The offsets
+// are taken at the middle of each round trip (sampleError allows for
+// where inside it the guest read its clock).
+func DriftBounds(s []ClockSample) (lo, hi float64, steady, ok bool) {
+	lo, hi = math.Inf(-1), math.Inf(1)
+	for i := range s {
+		ti, oi, ei := s[i].Sent.Add(s[i].RTT()/2), s[i].Offset().Seconds(), sampleError(s[i]).Seconds()
+		for j := range s {
+			tj := s[j].Sent.Add(s[j].RTT() / 2)
+			dt := tj.Sub(ti).Seconds()
+			if dt <= 1e-6 {
+				continue
+			}
+			oj, ej := s[j].Offset().Seconds(), sampleError(s[j]).Seconds()
+			lo = max(lo, ((oj-ej)-(oi+ei))/dt*1e6)
+			hi = min(hi, ((oj+ej)-(oi-ei))/dt*1e6)
+			ok = true
+		}
+	}
+	return lo, hi, ok && lo <= hi, ok
 }
 
 // ClockReply parses one line of `vcprobe clock` output:

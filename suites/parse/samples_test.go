@@ -5,22 +5,43 @@ import (
 	"time"
 )
 
-// TestFitErrorCoversTheFit: the drift fit votes with every sample whose
-// round trip is within 3×min+20ms, so its error bound is the largest of
-// those, not the better half's (MaxError).
-func TestFitErrorCoversTheFit(t *testing.T) {
+// TestDriftBounds: the range holds the true rate whatever each reading's
+// place in its round trip; a slow round trip only widens its own
+// interval (a sample 300 ms slow does not widen the range much); readings
+// that no steady clock explains are not steady.
+func TestDriftBounds(t *testing.T) {
 	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	var s []ClockSample
-	for i, rtt := range []time.Duration{2, 2, 2, 20, 20, 300} {
-		sent := t0.Add(time.Duration(i) * time.Second)
-		d := rtt * time.Millisecond
-		s = append(s, ClockSample{Sent: sent, Recv: sent.Add(d), Guest: sent.Add(d / 2), Precise: true})
+	mk := func(ppm float64, rtts []time.Duration, at func(i int, rtt time.Duration) time.Duration) []ClockSample {
+		var s []ClockSample
+		for i, rtt := range rtts {
+			sent := t0.Add(time.Duration(i) * 5 * time.Second)
+			read := sent.Add(at(i, rtt))
+			s = append(s, ClockSample{Sent: sent, Recv: sent.Add(rtt), Guest: read.Add(time.Duration(float64(read.Sub(t0)) * ppm / 1e6)), Precise: true})
+		}
+		return s
 	}
-	sum := SummarizeClock(s)
-	if sum.MaxError != time.Millisecond {
-		t.Errorf("MaxError = %v, want 1ms (the better half)", sum.MaxError)
+	ms := time.Millisecond
+	rtts := []time.Duration{4 * ms, 4 * ms, 300 * ms, 4 * ms, 4 * ms}
+	for _, at := range []func(int, time.Duration) time.Duration{
+		func(_ int, r time.Duration) time.Duration { return r / 2 },
+		func(_ int, r time.Duration) time.Duration { return 0 },
+		func(i int, r time.Duration) time.Duration { return time.Duration(i%2) * r },
+	} {
+		lo, hi, steady, ok := DriftBounds(mk(1000, rtts, at))
+		if !ok || !steady || lo > 1000 || hi < 1000 {
+			t.Errorf("range %.1f..%.1f (steady %v ok %v) misses the true 1000 ppm", lo, hi, steady, ok)
+		}
+		if hi-lo > 450 {
+			t.Errorf("range %.1f..%.1f: the 300 ms sample widened it (4 ms ones over 20 s allow about ±220)", lo, hi)
+		}
 	}
-	if sum.FitError != 10*time.Millisecond {
-		t.Errorf("FitError = %v, want 10ms (the 20 ms round trips vote; the 300 ms one does not)", sum.FitError)
+	stepped := mk(0, []time.Duration{4 * ms, 4 * ms, 4 * ms, 4 * ms}, func(i int, r time.Duration) time.Duration {
+		return r/2 + time.Duration(i/2)*time.Second // the clock jumps a second between readings 1 and 2
+	})
+	if _, _, steady, ok := DriftBounds(stepped); !ok || steady {
+		t.Errorf("a clock stepped by a second reads as steady")
+	}
+	if _, _, _, ok := DriftBounds(mk(0, []time.Duration{4 * ms}, func(int, time.Duration) time.Duration { return 0 })); ok {
+		t.Errorf("one sample bounds a rate")
 	}
 }

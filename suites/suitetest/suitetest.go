@@ -16,7 +16,9 @@
 // (a faulty variant over the healthy set). In stdout, {{now}} and
 // {{now+N}} / {{now-N}} become the controller's Unix time (plus N seconds)
 // with nanoseconds when answered, {{now_s+N}} whole seconds: clock
-// transcripts stay valid whenever the test runs.
+// transcripts stay valid whenever the test runs. {{now*R}} is a guest
+// clock running at R times the controller's rate from the transport's
+// first such answer (1.05: 5% fast), whatever the spacing of the readings.
 package suitetest
 
 import (
@@ -59,6 +61,8 @@ type Transport struct {
 	// Uploads records uploaded paths.
 	Uploads []string
 	closed  bool
+	// rateStart is the controller time of the first {{now*R}} answer.
+	rateStart time.Time
 }
 
 // Load reads transcript files; later files override earlier ones.
@@ -206,7 +210,22 @@ func (x *Transport) answer(cmd string) (transport.Result, error) {
 	i := min(x.served[k], len(seq)-1)
 	x.served[k]++
 	r := seq[i]
-	return transport.Result{Cmd: cmd, Stdout: []byte(Expand(r.Stdout, time.Now())), Exit: r.Exit, Duration: time.Millisecond}, nil
+	return transport.Result{Cmd: cmd, Stdout: []byte(x.expandRate(Expand(r.Stdout, time.Now()), time.Now())), Exit: r.Exit, Duration: time.Millisecond}, nil
+}
+
+var rateRe = regexp.MustCompile(`\{\{now\*(\d+(?:\.\d+)?)\}\}`)
+
+// expandRate replaces {{now*R}}: the first one seen is now, each later
+// one start + (now − start)·R. Called under x.mu.
+func (x *Transport) expandRate(s string, now time.Time) string {
+	return rateRe.ReplaceAllStringFunc(s, func(m string) string {
+		r, _ := strconv.ParseFloat(rateRe.FindStringSubmatch(m)[1], 64)
+		if x.rateStart.IsZero() {
+			x.rateStart = now
+		}
+		t := x.rateStart.Add(time.Duration(float64(now.Sub(x.rateStart)) * r))
+		return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())
+	})
 }
 
 var nowRe = regexp.MustCompile(`\{\{now(_s)?([+-]\d+(?:\.\d+)?)?\}\}`)

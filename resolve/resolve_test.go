@@ -288,8 +288,10 @@ func TestProfileOverridesWaits(t *testing.T) {
 	if err := k.CheckProfileFile(write("lifecycle.reboot: {max_seconds: 3600}")); err != nil {
 		t.Errorf("a 1-hour reboot wait: %v", err)
 	}
-	err := k.CheckProfileFile(write("lifecycle.reboot: {max_seconds: soon}"))
-	if err == nil || !strings.Contains(err.Error(), "lifecycle.reboot waits max_seconds: not a number of seconds") {
-		t.Errorf("a reboot wait of \"soon\": %v", err)
+	for _, v := range []string{"soon", "-5", "1e12", ".nan"} {
+		err := k.CheckProfileFile(write("lifecycle.reboot: {max_seconds: " + v + "}"))
+		if err == nil || !strings.Contains(err.Error(), "lifecycle.reboot waits max_seconds: not a number of seconds from 0 to a week") {
+			t.Errorf("a reboot wait of %q: %v", v, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"sort"
@@ -313,6 +314,14 @@ func (p *Profile) WaitProblems(checks []Check) []string {
 	return probs
 }
 
+// maxWait bounds a wait (seconds): a week, far beyond any check's need,
+// and well inside time.Duration.
+const maxWait = 7 * 24 * 3600
+
+func badWaits(c Check, keys []string) string {
+	return fmt.Sprintf("%s waits %s: not a number of seconds from 0 to a week", c.ID, strings.Join(keys, ", "))
+}
+
 // WaitValueProblems lists the checks among checks whose waits in this
 // profile are not numbers of seconds (a run could not grant them time).
 func (p *Profile) WaitValueProblems(checks []Check) []string {
@@ -322,7 +331,7 @@ func (p *Profile) WaitValueProblems(checks []Check) []string {
 			continue
 		}
 		if _, bad := p.waits(c, 0); len(bad) > 0 {
-			probs = append(probs, fmt.Sprintf("%s waits %s: not a number of seconds", c.ID, strings.Join(bad, ", ")))
+			probs = append(probs, badWaits(c, bad))
 		}
 	}
 	return probs
@@ -338,7 +347,7 @@ func (p *Profile) waitsFit(c Check) string {
 	}
 	sum, bad := p.waits(c, 0)
 	if len(bad) > 0 {
-		return fmt.Sprintf("%s waits %s: not a number of seconds", c.ID, strings.Join(bad, ", "))
+		return badWaits(c, bad)
 	}
 	if total := sum + waitSpare; total > c.Timeout {
 		return fmt.Sprintf("%s waits %s (%s) plus %s, more than its %s timeout", c.ID,
@@ -359,7 +368,7 @@ func (p *Profile) waits(c Check, boot float64) (sum time.Duration, bad []string)
 	}
 	for _, k := range c.Waits {
 		v, err := p.Float(c.ID, k)
-		if err != nil {
+		if err != nil || math.IsNaN(v) || v < 0 || v > maxWait {
 			bad = append(bad, k)
 			continue
 		}

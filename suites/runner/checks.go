@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,24 +73,44 @@ func (x *targetRun) check(ctx context.Context, c suites.Check) *reports.Result {
 	if err := x.needs(c); err != nil {
 		return notRun(c, err, err.Error())
 	}
-	own := suites.EffectiveTimeout(c, x.r.rr.Timeouts.Check.D())
-	var raised bool
-	c.Timeout, raised = suites.CheckTimeout(c, x.r.rr.Timeouts.Check.D(), x.tg)
+	c, granted := x.grant(c)
 	id := x.t.ID
 	x.r.progress(id, "%s ...", c.ID)
-	res := suites.Execute(ctx, c, x.tg)
-	if raised {
-		res.Evidence = append([]reports.Evidence{{Step: "time granted",
-			Output: fmt.Sprintf("%s instead of %s: the check's waits (%s) in this profile, for a guest that booted in %.1fs, plus a minute for its commands",
-				c.Timeout.Round(time.Second), own.Round(time.Second), strings.Join(c.Waits, " + "), x.tg.BootSeconds)}}, res.Evidence...)
-	}
+	res := execute(ctx, c, x.tg, granted)
 	if ctx.Err() != nil && res.Status == reports.Error {
 		return nil
 	}
 	if res.Status == reports.Error && broken(x.tg.OS) {
-		res = x.retry(ctx, c, res)
+		res = x.retry(ctx, c, res, granted)
 	} else if c.Disruptive {
 		x.afterDisruptive(ctx, c)
+	}
+	return res
+}
+
+// grant sets c's timeout to what the run gives it (suites.CheckTimeout):
+// at least its waits in the target's profile. When that raised it, the
+// evidence entry saying so is returned for every run of the check.
+func (x *targetRun) grant(c suites.Check) (suites.Check, *reports.Evidence) {
+	own := suites.EffectiveTimeout(c, x.r.rr.Timeouts.Check.D())
+	d, raised := suites.CheckTimeout(c, x.r.rr.Timeouts.Check.D(), x.tg)
+	c.Timeout = d
+	if !raised {
+		return c, nil
+	}
+	why := fmt.Sprintf("the check's waits (%s) in profile %s", strings.Join(c.Waits, " + "), x.tg.Profile.Name)
+	if slices.Contains(c.Keys, "boot_factor") {
+		why += fmt.Sprintf(", scaled by boot_factor for this guest's boot of %.1fs", x.tg.BootSeconds)
+	}
+	return c, &reports.Evidence{Step: "time granted",
+		Output: fmt.Sprintf("%s instead of %s: %s, plus a minute for its commands", d.Round(time.Second), own.Round(time.Second), why)}
+}
+
+// execute runs c with the granted time's evidence first.
+func execute(ctx context.Context, c suites.Check, tg *suites.Target, granted *reports.Evidence) *reports.Result {
+	res := suites.Execute(ctx, c, tg)
+	if granted != nil {
+		res.Evidence = append([]reports.Evidence{*granted}, res.Evidence...)
 	}
 	return res
 }
@@ -113,7 +134,7 @@ func (x *targetRun) offerHelper(ctx context.Context, c suites.Check) {
 // stops the target; otherwise reconnect (with backoff) and run the check
 // once more, unless it is disruptive (it may have changed the guest
 // already).
-func (x *targetRun) retry(ctx context.Context, c suites.Check, res *reports.Result) *reports.Result {
+func (x *targetRun) retry(ctx context.Context, c suites.Check, res *reports.Result, granted *reports.Evidence) *reports.Result {
 	if err := x.gs.gone(ctx); err != nil {
 		x.dead = err
 		res.Status, res.Reason = statusOf(err), err.Error()+" during this check ("+res.Reason+")"
@@ -130,7 +151,7 @@ func (x *targetRun) retry(ctx context.Context, c suites.Check, res *reports.Resu
 		return res
 	}
 	x.r.progress(x.t.ID, "%s: connection dropped, retrying once", c.ID)
-	again := suites.Execute(ctx, c, x.tg)
+	again := execute(ctx, c, x.tg, granted)
 	again.Retries = res.Retries + 1
 	return again
 }

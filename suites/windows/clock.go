@@ -238,21 +238,30 @@ func runDrift(t *suites.T) {
 // settle samples the offset every 2 s until it is within maxMS or
 // settle_seconds pass, and judges the last one. The time is the clock's,
 // not 2 s per try: each try also runs three samples through PowerShell
-// (seconds each on a slow guest), which counting tries would leave out.
-// The nominal sleeps count too, so a replaced sleep (tests) still ends.
+// (seconds each on a slow guest). No try starts after the limit (the
+// last pause is cut to what is left), and the verdict says when the
+// judged try was taken. The nominal pauses count too, so a replaced
+// sleep (tests) still ends.
 func settle(t *suites.T, op string) {
 	maxMS, limit := t.Float("max_offset_ms"), t.Float("settle_seconds")
+	lim := time.Duration(limit * float64(time.Second))
 	var off float64
+	var paused, at time.Duration
 	start := time.Now()
-	for i := 0; ; i++ {
-		off = offset(t, fmt.Sprintf("offset after %s, try %d", op, i+1), 3)
-		elapsed := max(time.Since(start), time.Duration(i)*2*time.Second)
-		if math.Abs(off*1000) <= maxMS || elapsed.Seconds() >= limit {
+	tries := 0
+	for {
+		at = max(time.Since(start), paused)
+		tries++
+		off = offset(t, fmt.Sprintf("offset after %s, try %d", op, tries), 3)
+		elapsed := max(time.Since(start), paused)
+		if math.Abs(off*1000) <= maxMS || elapsed >= lim {
 			break
 		}
-		sleep(t.Context(), 2*time.Second)
+		wait := min(2*time.Second, lim-elapsed)
+		sleep(t.Context(), wait)
+		paused += wait
 	}
-	t.Judge(JudgeOffset(fmt.Sprintf("offset after %s (polled up to %gs)", op, limit), off, maxMS))
+	t.Judge(JudgeOffset(fmt.Sprintf("offset after %s (try %d, begun %.1fs after it; polled up to %gs)", op, tries, at.Seconds(), limit), off, maxMS))
 }
 
 func runAfterPause(t *suites.T) {

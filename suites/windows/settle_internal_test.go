@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,14 @@ func (s *slowClock) Close() error                                            { r
 
 // TestSettleCountsTheClock: the settle poll stops when settle_seconds have
 // passed on the clock, samples included; counting 2 s per try ran a third
-// try here (three 0.5 s samples a try, settle_seconds 2.8).
+// try here (three 0.5 s samples a try, settle_seconds 2.8). The pause
+// before the last try is cut to what is left of the limit, so no try
+// begins after it, and the verdict says when the judged try began.
 func TestSettleCountsTheClock(t *testing.T) {
+	var waits []time.Duration
+	old := sleep
+	sleep = func(_ context.Context, d time.Duration) { waits = append(waits, d) }
+	defer func() { sleep = old }()
 	x := &slowClock{delay: 500 * time.Millisecond}
 	p := &suites.Profile{Name: "test", Checks: map[string]map[string]any{"windows.clock.after-pause": {"max_offset_ms": 1000.0, "settle_seconds": 2.8}}}
 	c := suites.Check{ID: "windows.clock.after-pause", Area: "clock", Title: "t", Timeout: time.Minute, Run: func(t *suites.T) { settle(t, "pause/resume") }}
@@ -42,5 +49,11 @@ func TestSettleCountsTheClock(t *testing.T) {
 	}
 	if x.calls != 6 {
 		t.Errorf("%d samples, want 6 (two tries of three: 3 s on the clock after the second)", x.calls)
+	}
+	if len(waits) != 1 || waits[0] > 1300*time.Millisecond || waits[0] < 1200*time.Millisecond {
+		t.Errorf("pauses %v, want one of about 1.3 s (2.8 s less the first try's 1.5 s)", waits)
+	}
+	if !slices.ContainsFunc(r.Evidence, func(e reports.Evidence) bool { return strings.Contains(e.Step, "(try 2, begun 1.5s after it") }) {
+		t.Errorf("the verdict does not say when the judged try began: %+v", r.Evidence)
 	}
 }

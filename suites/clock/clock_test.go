@@ -183,3 +183,17 @@ func TestDriftSamplesLongerWhenUndecided(t *testing.T) {
 		t.Errorf("out of time: %s %q", r.Status, r.Reason)
 	}
 }
+
+// TestMeasuresAreMagnitudes: a clock 3 s behind, or losing 5000 ppm, is
+// measured as 3 and 5000 against thresholds that bound the magnitude
+// (Better "lower"); a signed -3 or -5000 would read as comfortably within.
+func TestMeasuresAreMagnitudes(t *testing.T) {
+	c := suites.Check{ID: "clock.offset", Area: "clock", Title: "t", Timeout: time.Minute, Run: func(st *suites.T) {
+		measureOffset(st, "clock.offset", nil, parse.ClockSummary{Offset: -3 * time.Second}, 1)
+		st.Judge(JudgeOffset(parse.ClockSummary{N: 7, Offset: -3 * time.Second, Precise: true}, 1))
+	}}
+	r := suites.Execute(context.Background(), c, &suites.Target{})
+	if len(r.Measures) != 1 || r.Measures[0].Value != 3 {
+		t.Errorf("offset -3 s measured as %+v, want 3", r.Measures)
+	}
+}

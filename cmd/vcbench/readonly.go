@@ -6,15 +6,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	vssh "github.com/virtcert/virtcert/guests/transport/ssh"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
 )
 
-// readOnlyChecks are the inventory checks: they read the guest and change
-// nothing (platform, drivers, clock, network and disk).
+// readOnlyChecks are the checks that change nothing in the guest
+// (platform, drivers, clock, network and disk): the inventory checks that
+// only read, and the clock checks that time the guest against the
+// controller (splitReads parts them).
 var readOnlyChecks = []string{
 	"platform.hypervisor",
 	"drivers.balloon", "drivers.initramfs", "drivers.modules", "drivers.paravirtual",
@@ -47,7 +51,7 @@ func splitReads(ids []string) (reads, timed []string) {
 // (first start to last end), its whole process, and the replay.
 type roGroup struct {
 	ids                             []string
-	span, wall, script              []time.Duration
+	span, dial, wall, script        []time.Duration
 	cmds                            []string
 	checks, listed, trips, fromSnap int
 }
@@ -76,19 +80,22 @@ func benchReadOnly(ctx context.Context, bin string, g *guest, rounds int) (*tabl
 	t := &table{title: fmt.Sprintf("b. %d read-only checks (and %d timed clock checks apart) through the harness vs a bash+ssh replay of their guest commands, %d rounds", ro.checks, tm.checks, rounds),
 		head: []string{"way", "time (median, min–max)", "ratio to the harness's checks"}}
 	t.rows = append(ro.rows("read-only checks"), tm.rows("timed clock checks")...)
+	got := float64(median(ro.script)) / float64(median(ro.span))
+	worst := float64(slices.Min(ro.script)) / float64(slices.Max(ro.span))
 	verdict := "met"
-	if got := float64(median(ro.script)) / float64(median(ro.span)); got < readOnlyGoal {
+	if got < readOnlyGoal || worst < readOnlyGoal {
 		verdict = "missed"
 	}
 	all := float64(median(ro.script)+median(tm.script)) / float64(median(ro.span)+median(tm.span))
 	t.notes = append(t.notes,
-		fmt.Sprintf("goal: the read-only checks ≥ %.0f× the replay: %s; their evidence lists %d guest commands (%d distinct), served in %d round trips (%d from snapshots, gather-first)", readOnlyGoal, verdict, ro.listed, len(ro.cmds), ro.trips, ro.fromSnap),
-		fmt.Sprintf("timed clock checks (%s): %d guest commands, %d round trips; each times the guest against the controller when it runs, so both ways wait out the profile's sample windows", strings.Join(tm.ids, ", "), tm.listed, tm.trips),
+		fmt.Sprintf("goal: the read-only checks ≥ %.0f× the replay, in the median and from the slowest harness round to the fastest replay: %s (%.2f×, %.2f×); their evidence lists %d guest commands (%d distinct), served in %d round trips (%d from snapshots, gather-first)",
+			readOnlyGoal, verdict, got, worst, ro.listed, len(ro.cmds), ro.trips, ro.fromSnap),
+		"the harness's time counts one SSH connection (timed beside the run; the replay pays one per command) and its evidence gathering and judging; the whole process adds its own start, the existing driver's readiness probe, the helper's upload when a check uses it, and the reports",
+		fmt.Sprintf("timed clock checks (%s): %d guest commands, %d round trips; each times the guest against the controller as it runs and waits out the profile's sample spacing, which the replay (one command each) does not", strings.Join(tm.ids, ", "), tm.listed, tm.trips),
 		fmt.Sprintf("both groups together: the replay takes %.2f× the harness's checks", all),
 		"read-only as f counts it: checks that declare their reads (suites.Check.Reads); the timed ones run live in f's floor too",
 		"the existing driver points at the benchmark's tiny guest: no provisioning is timed; the replay ignores exit codes",
-		"an untimed warm-up round (harness and replay) runs first: the guest's page cache is cold after its boot",
-		"the whole process also dials, uploads vcprobe (about 2.6 MB; the replay uploads it only when a command runs it) and writes the reports")
+		"an untimed warm-up round (harness and replay) runs first: the guest's page cache is cold after its boot")
 	return t, nil
 }
 
@@ -111,8 +118,26 @@ func (gr *roGroup) round(ctx context.Context, bin string, g *guest, name string,
 	if err != nil || !count {
 		return err
 	}
-	gr.wall, gr.span, gr.script = append(gr.wall, h.wall), append(gr.span, gatherSpan(t)), append(gr.script, d)
+	dial, err := dialOnce(ctx, g)
+	if err != nil {
+		return err
+	}
+	gr.wall, gr.span, gr.script = append(gr.wall, h.wall), append(gr.span, gatherSpan(t)+dial), append(gr.script, d)
+	gr.dial = append(gr.dial, dial)
 	return nil
+}
+
+// dialOnce times one connection of the harness's SSH transport (TCP,
+// key exchange, authentication), which the harness pays once and the
+// replay once per command.
+func dialOnce(ctx context.Context, g *guest) (time.Duration, error) {
+	t0 := time.Now()
+	c, err := vssh.Dial(ctx, g.sshConfig())
+	if err != nil {
+		return 0, err
+	}
+	d := time.Since(t0)
+	return d, c.Close()
 }
 
 // gatherSpan is the time from the first read-only snapshot's start (or the
@@ -156,11 +181,12 @@ func snapshotTaken(note string, ref time.Time) (time.Time, bool) {
 	return at, true
 }
 
-// rows are the group's three lines, ratios to its own checks.
+// rows are the group's lines, ratios to its own checks.
 func (gr *roGroup) rows(what string) [][]string {
 	base := median(gr.span)
 	return [][]string{
-		{fmt.Sprintf("virtcert: %d %s (first snapshot or check start to last end)", gr.checks, what), spread(gr.span), "1.00×"},
+		{fmt.Sprintf("virtcert: %d %s (one SSH connection, then first snapshot or check start to last end)", gr.checks, what), spread(gr.span), "1.00×"},
+		{"  of which the connection (dial, key exchange, auth)", spread(gr.dial), ""},
 		{"  virtcert: the whole process (start, ready, checks, reports)", spread(gr.wall), ratio(median(gr.wall), base)},
 		{fmt.Sprintf("  bash script, one `ssh` per command (%d)", len(gr.cmds)), spread(gr.script), ratio(median(gr.script), base)},
 	}

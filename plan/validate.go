@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -29,8 +30,9 @@ type Knowledge interface {
 	// an area or a glob (path.Match) that names at least one check. Its
 	// error says what is wrong, with a near miss when there is one.
 	CheckSelector(s string) error
-	// CheckProfileFile validates a profile_overrides file.
-	CheckProfileFile(path string) error
+	// CheckProfileFile validates a profile_overrides file for a run
+	// bounded by run (timeouts.run).
+	CheckProfileFile(path string, run time.Duration) error
 	// Attaches reports whether driver reaches machines that already run
 	// (their images need no path).
 	Attaches(driver string) bool
@@ -461,7 +463,7 @@ func (v *validator) runSettings(p *Plan, pairs []Pair) {
 	v.readable("console_allow", &p.ConsoleAllow)
 	v.readable("profile_overrides", &p.ProfileOverrides)
 	if p.ProfileOverrides != "" && v.errs == nil {
-		if err := v.know.CheckProfileFile(p.ProfileOverrides); err != nil {
+		if err := v.know.CheckProfileFile(p.ProfileOverrides, p.Timeouts.Run.D()); err != nil {
 			v.errf("profile_overrides", "%v", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/virtcert/virtcert/drivers"
 	"github.com/virtcert/virtcert/plan"
@@ -101,9 +102,11 @@ func ExpandURI(s string) (string, error) {
 
 // CheckProfileFile loads a profile_overrides file. Laid over each
 // built-in profile, every wait a check makes (Check.Waits) must be a
-// number of seconds. A wait longer than the check's timeout is fine: the
-// run grants the check its waits (suites.CheckTimeout).
-func (k knowledge) CheckProfileFile(path string) error {
+// number of seconds, and no check's waits may outlast run, the whole
+// run's timeout (it would cut the run short inside that check). A wait
+// longer than the check's own timeout is fine: the run grants the check
+// its waits (suites.CheckTimeout).
+func (k knowledge) CheckProfileFile(path string, run time.Duration) error {
 	o, err := suites.LoadProfileFile(path)
 	if err != nil {
 		return err
@@ -113,7 +116,12 @@ func (k knowledge) CheckProfileFile(path string) error {
 		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(ps)) {
-		if probs := ps[name].Override(o).WaitValueProblems(k.catalog); len(probs) > 0 {
+		p := ps[name].Override(o)
+		probs := p.WaitValueProblems(k.catalog)
+		if len(probs) == 0 && run > 0 {
+			probs = p.WaitsOver(k.catalog, run)
+		}
+		if len(probs) > 0 {
 			return fmt.Errorf("laid over profile %s: %s", name, strings.Join(probs, "; "))
 		}
 	}

@@ -271,9 +271,9 @@ func TestPlanYAMLKeepsFlagSelection(t *testing.T) {
 }
 
 // TestProfileOverridesWaits: a profile_overrides file may lengthen a
-// wait past its check's timeout (the run grants the check its waits), but
-// a wait that is not a number of seconds is bad input at plan load,
-// naming the check and the key.
+// wait past its check's timeout (the run grants the check its waits), not
+// past the whole run's; a wait that is not a number of seconds is bad
+// input at plan load, naming the check and the key.
 func TestProfileOverridesWaits(t *testing.T) {
 	dir := t.TempDir()
 	write := func(body string) string {
@@ -285,11 +285,15 @@ func TestProfileOverridesWaits(t *testing.T) {
 	}
 	k := Knowledge([]suites.Check{{ID: "lifecycle.reboot", Area: "lifecycle", Title: "reboot", Timeout: 12 * time.Minute,
 		Keys: []string{"max_seconds", "boot_factor"}, Waits: []string{"max_seconds"}}})
-	if err := k.CheckProfileFile(write("lifecycle.reboot: {max_seconds: 3600}")); err != nil {
-		t.Errorf("a 1-hour reboot wait: %v", err)
+	if err := k.CheckProfileFile(write("lifecycle.reboot: {max_seconds: 3600}"), 2*time.Hour); err != nil {
+		t.Errorf("a 1-hour reboot wait in a 2-hour run: %v", err)
+	}
+	err := k.CheckProfileFile(write("lifecycle.reboot: {max_seconds: 3600}"), time.Hour)
+	if err == nil || !strings.Contains(err.Error(), "lifecycle.reboot may wait 1h1m0s (its waits max_seconds plus a minute), longer than the whole run's 1h0m0s") {
+		t.Errorf("a 1-hour reboot wait in a 1-hour run: %v", err)
 	}
 	for _, v := range []string{"soon", "-5", "1e12", ".nan"} {
-		err := k.CheckProfileFile(write("lifecycle.reboot: {max_seconds: " + v + "}"))
+		err := k.CheckProfileFile(write("lifecycle.reboot: {max_seconds: "+v+"}"), time.Hour)
 		if err == nil || !strings.Contains(err.Error(), "lifecycle.reboot waits max_seconds: not a number of seconds from 0 to a week") {
 			t.Errorf("a reboot wait of %q: %v", v, err)
 		}

@@ -337,6 +337,23 @@ func (p *Profile) WaitValueProblems(checks []Check) []string {
 	return probs
 }
 
+// WaitsOver lists the checks among checks (that apply to the profile's
+// host and that it does not skip) whose wait budget (WaitBudget, before
+// any boot scaling) exceeds limit: a whole run bounded by limit would be
+// cut inside such a check.
+func (p *Profile) WaitsOver(checks []Check, limit time.Duration) []string {
+	var probs []string
+	for _, c := range checks {
+		if !p.judges(c) {
+			continue
+		}
+		if b := p.WaitBudget(c, 0); b > limit {
+			probs = append(probs, fmt.Sprintf("%s may wait %s (its waits %s plus a minute), longer than the whole run's %s", c.ID, b, strings.Join(c.Waits, " + "), limit))
+		}
+	}
+	return probs
+}
+
 // waitsFit returns a problem when c's waits (Check.Waits) in this profile
 // add up to more than c.Timeout leaves after waitSpare. A run grants such
 // a check the time anyway (WaitBudget); this keeps the catalog's own

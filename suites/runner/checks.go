@@ -150,6 +150,9 @@ func (x *targetRun) retry(ctx context.Context, c suites.Check, res *reports.Resu
 	if c.Disruptive {
 		return res
 	}
+	// A guest that came back from a reset has lost /tmp.
+	x.gs.restoreHelper(ctx, x.r.opt.ProbePath, func(f string, a ...any) { x.r.progress(x.t.ID, f, a...) })
+	x.follow()
 	x.r.progress(x.t.ID, "%s: connection dropped, retrying once", c.ID)
 	again := execute(ctx, c, x.tg, granted)
 	again.Retries = res.Retries + 1
@@ -194,8 +197,11 @@ func (x *targetRun) needs(c suites.Check) error {
 		switch {
 		case n == suites.NeedPeer:
 		case n == suites.NeedHelper:
-			if x.tg.Helper == "" {
-				return &needError{reason: "the vcprobe helper is not in the guest (see the run's first lines)"}
+			// Not yet offered (offerHelper runs just before the check)
+			// counts as there: the snapshot asks before that, and a
+			// check that will run must end the read-only block.
+			if x.tg.Helper == "" && (x.r.opt.ProbePath == "" || x.gs.offered) {
+				return &needError{reason: "the vcprobe helper is not in the guest (the run's first lines, or the note before this check, say why)"}
 			}
 		default:
 			if ok, err := drivers.HasCapability(x.gs.g, n); err != nil || !ok {

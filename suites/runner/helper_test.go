@@ -4,10 +4,12 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/virtcert/virtcert/drivers"
+	"github.com/virtcert/virtcert/guests/transport"
 	"github.com/virtcert/virtcert/reports"
 	"github.com/virtcert/virtcert/suites"
 )
@@ -100,5 +102,38 @@ func TestHelperOfferedOnFirstUse(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("helper uploaded over %d connections, want 2 (the guest and its peer)", n)
+	}
+}
+
+// TestHelperCheckEndsTheSnapshot: a check that needs the helper, not yet
+// uploaded when the read-only block is gathered, will still run (the
+// helper is offered just before it), so it ends the block: the read-only
+// check after it is gathered again, never served what was read before it.
+func TestHelperCheckEndsTheSnapshot(t *testing.T) {
+	ro, _ := readOnlyCatalog()
+	marks := markerChecks(ro[:2], 0)
+	write := suites.Check{ID: "disk.writes", Area: "disk", Title: "writes", Needs: []string{suites.NeedHelper}, Timeout: 5 * time.Second,
+		Run: func(t *suites.T) { t.Run("write", t.Target.Helper+" write") }}
+	h, d := newFakeHost(), &fakeDial{}
+	var mu sync.Mutex
+	gathers := 0
+	d.answer = func(ctx context.Context, cmd transport.Command) (transport.Result, error, bool) {
+		if _, _, ok := suites.GatherCommands(cmd.Cmd); ok {
+			mu.Lock()
+			gathers++
+			mu.Unlock()
+		}
+		return markerAnswer(ctx, cmd)
+	}
+	o := opts(t, h, d, marks[0], write, marks[1])
+	run, _, err := runP(context.Background(), testPlan(t, "matrix: [{host: h1, image: tiny}]\n"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := result(t, run.Targets[0], "disk.writes"); r.Status != reports.Pass {
+		t.Errorf("disk.writes: %s %q", r.Status, r.Reason)
+	}
+	if gathers != 2 {
+		t.Errorf("%d gathers, want 2: the read-only check after the helper check must not be served the snapshot taken before it", gathers)
 	}
 }

@@ -64,6 +64,9 @@ type roGroup struct {
 // deliberate waits, the same in both ways, are shown and not hidden in a
 // ratio.
 func benchReadOnly(ctx context.Context, bin string, g *guest, rounds int) (*table, error) {
+	if rounds < 1 {
+		return nil, fmt.Errorf("b needs at least one round, not %d", rounds)
+	}
 	reads, timed := splitReads(readOnlyChecks)
 	groups := []*roGroup{{ids: reads}, {ids: timed}}
 	// Round 0 is a warm-up, not counted: the guest's page cache is cold

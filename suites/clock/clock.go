@@ -54,7 +54,7 @@ func init() {
 			"`date +%s.%N` per sample). The median offset of the best-bounded half must be within max_seconds.",
 		Run: runOffset})
 	reg(suites.Check{ID: "clock.drift", Uses: helperOptional, Keys: []string{"samples", "window_seconds", "max_ppm"}, Priority: 2, Title: "Guest clock rate against the controller",
-		Doc: "Samples the offset across window_seconds and fits a line: the slope in ppm must be within max_ppm. " +
+		Doc: "Samples the offset across window_seconds; the clock's rate in ppm must be within max_ppm. " +
 			"Each sample's offset is known to half its round trip, which bounds the rates a steady clock can have: the check " +
 			"FAILs when every such rate is beyond max_ppm and PASSes when every one is within. An undecided rate is " +
 			"sampled over up to 4 windows; still undecided, the check is an ERROR (lengthen window_seconds).",
@@ -303,7 +303,7 @@ func JudgeDrift(sum parse.ClockSummary, maxPPM float64) suites.Verdict {
 		return v
 	}
 	actual := fmt.Sprintf("%+.1f ppm fitted; the samples allow %+.1f to %+.1f ppm", sum.DriftPPM, sum.RateLo, sum.RateHi)
-	tol := fmt.Sprintf("±%g ppm, judged on the whole range the samples allow (each offset known to RTT/2)", maxPPM)
+	tol := fmt.Sprintf("±%g ppm, judged on the whole range the samples allow (each offset known to about RTT/2)", maxPPM)
 	switch {
 	case sum.RateLo > maxPPM || sum.RateHi < -maxPPM:
 		v.Add(step, false, expected, actual, tol, "max_ppm")
@@ -350,6 +350,8 @@ func measureDrift(t *suites.T, maxPPM float64, window time.Duration, take func(s
 		v := JudgeDrift(sum, maxPPM)
 		stop := ""
 		switch {
+		case v.Skip != "":
+			stop = "not judged"
 		case v.Undecided == "":
 			stop = "decided"
 		case round == driftRounds:
@@ -365,7 +367,10 @@ func measureDrift(t *suites.T, maxPPM float64, window time.Duration, take func(s
 			return sum, s, v
 		}
 		if !sum.Steady {
-			s = nil // a step or a change of rate: judge the windows after it
+			// A step or a change of rate: said, then judged on the
+			// windows after it.
+			t.Evidence(reports.Evidence{Step: "drift windows", Output: fmt.Sprintf("windows up to %d set aside: no steady rate agrees with all %d samples within their round trips (a step or a change of rate; the fit said %+.1f ppm)", round, len(s), sum.DriftPPM)})
+			s = nil
 		}
 	}
 }

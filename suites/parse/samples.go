@@ -135,6 +135,11 @@ func SummarizeClock(s []ClockSample) ClockSummary {
 		}
 	}
 	sum.RateLo, sum.RateHi, sum.Steady, _ = DriftBounds(s)
+	if sum.Steady {
+		// The fit is an estimate; the samples rule out any rate outside
+		// [RateLo, RateHi], so the reported rate is kept inside it.
+		sum.DriftPPM = min(max(sum.DriftPPM, sum.RateLo), sum.RateHi)
+	}
 	return sum
 }
 

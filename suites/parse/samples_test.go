@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -43,5 +44,38 @@ func TestDriftBounds(t *testing.T) {
 	}
 	if _, _, _, ok := DriftBounds(mk(0, []time.Duration{4 * ms}, func(int, time.Duration) time.Duration { return 0 })); ok {
 		t.Errorf("one sample bounds a rate")
+	}
+}
+
+// TestDriftBoundsHoldTheRate: over many steady clocks (rates to ±50000
+// ppm, round trips of 1-300 ms, each reading anywhere inside its round
+// trip, early ones at the start and late ones at the end included), the
+// range holds the true rate and the reported fit lies inside the range.
+// Without the margin for where the guest read its clock, a fast clock
+// read at the ends of slow round trips falls outside.
+func TestDriftBoundsHoldTheRate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for k := 0; k < 3000; k++ {
+		ppm := (rng.Float64()*2 - 1) * 50000
+		n := 3 + rng.IntN(9)
+		var s []ClockSample
+		for i := 0; i < n; i++ {
+			sent := t0.Add(time.Duration(i) * 2500 * time.Millisecond)
+			rtt := time.Duration(1+rng.IntN(300)) * time.Millisecond
+			at := time.Duration(rng.Float64() * float64(rtt))
+			if k%3 == 0 { // the adversarial placement: early at the start, late at the end
+				at = map[bool]time.Duration{true: 0, false: rtt}[i < n/2]
+			}
+			read := sent.Add(at)
+			s = append(s, ClockSample{Sent: sent, Recv: sent.Add(rtt), Guest: read.Add(time.Duration(float64(read.Sub(t0)) * ppm / 1e6)), Precise: true})
+		}
+		sum := SummarizeClock(s)
+		if !sum.Steady || sum.RateLo > ppm || sum.RateHi < ppm {
+			t.Fatalf("case %d: %.1f ppm outside %.1f..%.1f (steady %v)", k, ppm, sum.RateLo, sum.RateHi, sum.Steady)
+		}
+		if sum.DriftPPM < sum.RateLo || sum.DriftPPM > sum.RateHi {
+			t.Fatalf("case %d: the reported %.1f ppm is outside the range %.1f..%.1f the samples allow", k, sum.DriftPPM, sum.RateLo, sum.RateHi)
+		}
 	}
 }

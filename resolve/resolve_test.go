@@ -284,7 +284,15 @@ func TestProfileOverridesWaits(t *testing.T) {
 		return p
 	}
 	k := Knowledge([]suites.Check{{ID: "lifecycle.reboot", Area: "lifecycle", Title: "reboot", Timeout: 12 * time.Minute,
-		Keys: []string{"max_seconds", "boot_factor"}, Waits: []string{"max_seconds"}}})
+		Keys: []string{"max_seconds", "boot_factor"}, Waits: []string{"max_seconds"}},
+		{ID: "lifecycle.shutdown", Area: "lifecycle", Title: "shutdown", Timeout: 12 * time.Minute,
+			Keys: []string{"max_seconds", "restart_seconds", "boot_factor"}, Waits: []string{"max_seconds", "restart_seconds"}}})
+	// A short run with a file that shortens a wait: the built-in waits of
+	// checks the file leaves alone are not its problem (the e2e plans run
+	// 20 minutes beside built-in Windows waits of 53).
+	if err := k.CheckProfileFile(write("lifecycle.shutdown: {max_seconds: 20, restart_seconds: 60, boot_factor: 0}"), time.Minute+90*time.Second); err != nil {
+		t.Errorf("a short shutdown wait in a short run: %v", err)
+	}
 	if err := k.CheckProfileFile(write("lifecycle.reboot: {max_seconds: 3600}"), 2*time.Hour); err != nil {
 		t.Errorf("a 1-hour reboot wait in a 2-hour run: %v", err)
 	}

@@ -344,7 +344,7 @@ func (p *Profile) WaitValueProblems(checks []Check) []string {
 func (p *Profile) WaitsOver(checks []Check, limit time.Duration) []string {
 	var probs []string
 	for _, c := range checks {
-		if !p.judges(c) {
+		if !p.judges(c) || len(c.Waits) == 0 {
 			continue
 		}
 		if b := p.WaitBudget(c, 0); b > limit {

@@ -362,13 +362,12 @@ func (p *Profile) waitsFit(c Check) string {
 	if len(c.Waits) == 0 || c.Timeout <= 0 {
 		return ""
 	}
-	sum, bad := p.waits(c, 0)
-	if len(bad) > 0 {
+	if _, bad := p.waits(c, 0); len(bad) > 0 {
 		return badWaits(c, bad)
 	}
-	if total := sum + waitSpare; total > c.Timeout {
+	if b := p.WaitBudget(c, 0); b > c.Timeout {
 		return fmt.Sprintf("%s waits %s (%s) plus %s, more than its %s timeout", c.ID,
-			sum, strings.Join(c.Waits, " + "), waitSpare, c.Timeout)
+			b-waitSpare, strings.Join(c.Waits, " + "), waitSpare, c.Timeout)
 	}
 	return ""
 }

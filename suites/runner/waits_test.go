@@ -37,14 +37,7 @@ func TestCheckGetsItsWaits(t *testing.T) {
 	}
 	h, d := newFakeHost(), &fakeDial{}
 	o := opts(t, h, d, c)
-	p := parsePlan(t, `name: test
-hosts:
-  h1: {driver: libvirt, uri: "qemu:///system"}
-images:
-  tiny: {path: disk.qcow2, memory_mb: 128}
-timeouts: {ready: 2s, provision: 5s, destroy: 1s}
-matrix: [{host: h1, image: tiny}]
-`)
+	p := testPlan(t, "matrix: [{host: h1, image: tiny}]\n")
 	run, _, err := runP(context.Background(), p, o)
 	if err != nil {
 		t.Fatal(err)

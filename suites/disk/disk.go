@@ -21,14 +21,15 @@ import (
 // the kernel command line in one session. The "blocks" line format is
 // parsed by parse.SysBlocks.
 var ProbeDisk = suites.Sections("disk",
-	[2]string{"blocks", `for d in /sys/block/*; do n=${d##*/}; ` +
-		`h=$(readlink -f $d/device 2>/dev/null | sed -n 's#.*/\(host[0-9]*\)/.*#\1#p'); ` +
-		`p=; for q in $d/$n*; do [ -e "$q/start" ] && p="$p${q##*/}:$(cat $q/start),"; done; ` +
-		`echo "$n size=$(cat $d/size) ro=$(cat $d/ro) removable=$(cat $d/removable) ` +
-		`driver=$(readlink $d/device/driver 2>/dev/null) host=$([ -n "$h" ] && cat /sys/class/scsi_host/$h/proc_name 2>/dev/null) ` +
-		`vendor=$(cat $d/device/vendor 2>/dev/null | tr -d ' ') lbs=$(cat $d/queue/logical_block_size) ` +
-		`pbs=$(cat $d/queue/physical_block_size) dgran=$(cat $d/queue/discard_granularity) ` +
-		`dmax=$(cat $d/queue/discard_max_bytes) parts=$p"; done`},
+	[2]string{"blocks", suites.ShellReaders + blockFns + `for d in /sys/block/*; do n=${d##*/}; l="$n"; ` +
+		`for f in size ro removable; do vc_get $d/$f; l="$l $f=$vc_v"; done; ` +
+		`vc_link $d/device; vc_host "$vc_v"; vc_link $d/device/driver; l="$l driver=$vc_v host="; ` +
+		`[ -n "$vc_h" ] && vc_get /sys/class/scsi_host/$vc_h/proc_name && l="$l$vc_v"; ` +
+		`vc_get $d/device/vendor; vc_nosp "$vc_v"; l="$l vendor=$vc_s"; ` +
+		`for f in logical_block_size:lbs physical_block_size:pbs discard_granularity:dgran discard_max_bytes:dmax; do ` +
+		`vc_get $d/queue/${f%:*}; l="$l ${f#*:}=$vc_v"; done; ` +
+		`p=; for q in $d/$n*; do [ -e "$q/start" ] && { vc_get $q/start; p="$p${q##*/}:$vc_v,"; }; done; ` +
+		`echo "$l parts=$p"; done`},
 	[2]string{"mounts", `cat /proc/mounts`},
 	[2]string{"fstab", `cat /etc/fstab`},
 	[2]string{"cmdline", `cat /proc/cmdline`},
@@ -36,6 +37,19 @@ var ProbeDisk = suites.Sections("disk",
 		`echo "$n readable=$($S dd if=/dev/$n of=/dev/null bs=4096 count=1 2>/dev/null && echo 1 || echo 0) ` +
 		`head=$($S dd if=/dev/$n bs=4096 count=1 2>/dev/null | tr -d '\000' | head -c 8 | tr -c 'A-Za-z0-9' '_')"; done`},
 )
+
+// blockFns are the blocks probe's own shell functions, builtins only (see
+// suites.ShellReaders); they set vc_ variables, as POSIX sh has no local
+// ones:
+//   - vc_host P sets vc_h to P's last element "host" + digits that has
+//     another element below it (a device's SCSI host), the one
+//     sed 's#.*/\(host[0-9]*\)/.*#\1#p' picks from an absolute path;
+//   - vc_nosp S sets vc_s to S without its spaces, as tr -d ' ' (SCSI
+//     pads vendor names to 8 characters).
+const blockFns = `vc_host() { vc_h=; vc_p=${1%/*}; while case $vc_p in /*) [ -z "$vc_h" ];; *) false;; esac; do ` +
+	`vc_e=${vc_p##*/}; vc_p=${vc_p%/*}; case $vc_e in host*[!0-9]*) ;; host*) vc_h=$vc_e;; esac; done; }; ` +
+	`vc_nosp() { vc_s=; vc_p=$1; while [ -n "$vc_p" ]; do vc_e=${vc_p%%" "*}; vc_s="$vc_s$vc_e"; ` +
+	`[ "$vc_e" = "$vc_p" ] && break; vc_p=${vc_p#*" "}; done; }; `
 
 // DiskFacts is what ProbeDisk yields.
 type DiskFacts struct {

@@ -40,6 +40,9 @@ type testServer struct {
 	missingSFTP bool
 	dropOn      string      // a command containing this drops the TCP conn
 	silent      atomic.Bool // stop answering global requests (keepalives)
+	// holdOpens plays a frozen guest: channel open requests wait, with
+	// no answer, until it is cleared.
+	holdOpens atomic.Bool
 
 	signals    atomic.Int32 // signal requests received
 	sftpReqs   atomic.Int32
@@ -158,6 +161,9 @@ func (s *testServer) handle(c net.Conn) {
 		if nc.ChannelType() != "session" {
 			nc.Reject(ssh.UnknownChannelType, "no")
 			continue
+		}
+		for s.holdOpens.Load() {
+			time.Sleep(10 * time.Millisecond)
 		}
 		ch, creqs, err := nc.Accept()
 		if err != nil {

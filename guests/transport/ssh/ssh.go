@@ -346,29 +346,9 @@ func (c *Client) runStreams(ctx context.Context, cmd transport.Command, stdout, 
 	}
 	start := time.Now()
 	defer func() { *dur = time.Since(start) }()
-	var s *ssh.Session
-	var err error
-	for attempt := 1; ; attempt++ {
-		if s, err = c.conn.NewSession(); err != nil {
-			return c.brokenErr(fmt.Errorf("new session: %w", err))
-		}
-		s.Stdout, s.Stderr = stdout, stderr
-		if cmd.Stdin != nil {
-			s.Stdin = cmd.Stdin
-		}
-		err = s.Start(cmd.Cmd)
-		if err == nil {
-			break
-		}
-		s.Close()
-		// EOF before the server answered the exec request: it closed
-		// the session without running anything. dropbear does that to
-		// a session opened while another one's process is exiting. On
-		// a live connection, one more session is safe: nothing ran.
-		if attempt == 1 && errors.Is(err, io.EOF) && c.alive(aliveWait) {
-			continue
-		}
-		return c.brokenErr(fmt.Errorf("start: %w", err))
+	s, err := opened(ctx, cmd.Cmd, func() (*ssh.Session, error) { return c.startSession(cmd, stdout, stderr) })
+	if err != nil {
+		return err
 	}
 	defer s.Close()
 	done := make(chan error, 1)
@@ -406,6 +386,65 @@ func (c *Client) runStreams(ctx context.Context, cmd transport.Command, stdout, 
 		return c.brokenErr(fmt.Errorf("command %q ended without exit status (connection dropped?)", short(cmd.Cmd)))
 	}
 	return c.brokenErr(fmt.Errorf("command %q: %w", short(cmd.Cmd), err))
+}
+
+// startSession opens a session with the given output writers and starts
+// cmd in it.
+func (c *Client) startSession(cmd transport.Command, stdout, stderr io.Writer) (*ssh.Session, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := c.conn.NewSession()
+		if err != nil {
+			return nil, c.brokenErr(fmt.Errorf("new session: %w", err))
+		}
+		s.Stdout, s.Stderr = stdout, stderr
+		if cmd.Stdin != nil {
+			s.Stdin = cmd.Stdin
+		}
+		err = s.Start(cmd.Cmd)
+		if err == nil {
+			return s, nil
+		}
+		s.Close()
+		// EOF before the server answered the exec request: it closed
+		// the session without running anything. dropbear does that to
+		// a session opened while another one's process is exiting. On
+		// a live connection, one more session is safe: nothing ran.
+		if attempt == 1 && errors.Is(err, io.EOF) && c.alive(aliveWait) {
+			continue
+		}
+		return nil, c.brokenErr(fmt.Errorf("start: %w", err))
+	}
+}
+
+// opened returns what open (a new session and its exec request) returns,
+// or ctx's error as soon as ctx ends: a guest that stops answering
+// (paused, frozen, its sshd hung) leaves the channel or exec request
+// pending, and x/crypto/ssh takes no context for either. A session that
+// opens after that has its command killed and is closed, as a cancelled
+// Run's is; closing the connection ends a request that never gets an
+// answer.
+func opened(ctx context.Context, cmd string, open func() (*ssh.Session, error)) (*ssh.Session, error) {
+	type result struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := open()
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.s != nil {
+				_ = r.s.Signal(ssh.SIGKILL)
+				r.s.Close()
+			}
+		}()
+		return nil, fmt.Errorf("ssh run %q: no session before the deadline: %w", short(cmd), ctx.Err())
+	}
 }
 
 func short(s string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"golang.org/x/crypto/ssh"
 
@@ -18,23 +19,28 @@ func (c *Client) Start(ctx context.Context, cmd string) (*transport.Process, err
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	s, err := c.conn.NewSession()
+	var in io.WriteCloser
+	var out io.Reader
+	s, err := opened(ctx, cmd, func() (*ssh.Session, error) {
+		s, err := c.conn.NewSession()
+		if err != nil {
+			return nil, c.brokenErr(fmt.Errorf("new session: %w", err))
+		}
+		if in, err = s.StdinPipe(); err == nil {
+			out, err = s.StdoutPipe()
+		}
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		if err := s.Start(cmd); err != nil {
+			s.Close()
+			return nil, c.brokenErr(fmt.Errorf("start: %w", err))
+		}
+		return s, nil
+	})
 	if err != nil {
-		return nil, c.brokenErr(fmt.Errorf("new session: %w", err))
-	}
-	in, err := s.StdinPipe()
-	if err != nil {
-		s.Close()
 		return nil, err
-	}
-	out, err := s.StdoutPipe()
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := s.Start(cmd); err != nil {
-		s.Close()
-		return nil, c.brokenErr(fmt.Errorf("start: %w", err))
 	}
 	kill := func() {
 		_ = s.Signal(ssh.SIGKILL)

@@ -328,9 +328,14 @@ func runDrift(t *suites.T) {
 	interval := window / time.Duration(max(1, n-1))
 	maxPPM := t.Float("max_ppm")
 	sum, s, v := measureDrift(t, maxPPM, window, func(step string) []parse.ClockSample { return sample(t, step, n, interval) })
-	// The magnitude, as the threshold bounds it; the sign is in the evidence.
-	t.Measure(reports.Measurement{Name: "clock.drift", Unit: "ppm", Value: math.Abs(sum.DriftPPM), Threshold: &maxPPM, Better: "lower", Series: series(s)})
+	t.Measure(driftMeasure(sum, s, maxPPM))
 	t.Judge(v)
+}
+
+// driftMeasure is clock.drift's measurement: the rate's magnitude, as
+// the threshold bounds it (the sign is in the evidence).
+func driftMeasure(sum parse.ClockSummary, s []parse.ClockSample, maxPPM float64) reports.Measurement {
+	return reports.Measurement{Name: "clock.drift", Unit: "ppm", Value: math.Abs(sum.DriftPPM), Threshold: &maxPPM, Better: "lower", Series: series(s)}
 }
 
 // measureDrift takes one window of samples, and another while the rate

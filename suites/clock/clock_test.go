@@ -196,4 +196,7 @@ func TestMeasuresAreMagnitudes(t *testing.T) {
 	if len(r.Measures) != 1 || r.Measures[0].Value != 3 {
 		t.Errorf("offset -3 s measured as %+v, want 3", r.Measures)
 	}
+	if m := driftMeasure(parse.ClockSummary{DriftPPM: -5000}, nil, 500); m.Value != 5000 || m.Better != "lower" || *m.Threshold != 500 {
+		t.Errorf("drift -5000 ppm measured as %+v, want 5000 against 500", m)
+	}
 }

@@ -45,6 +45,7 @@ type testServer struct {
 	holdOpens atomic.Bool
 
 	signals    atomic.Int32 // signal requests received
+	execs      atomic.Int32 // exec requests received
 	sftpReqs   atomic.Int32
 	closing    atomic.Int32 // missing-sftp sessions whose exit is pending
 	racedExecs atomic.Int32
@@ -180,6 +181,7 @@ func (s *testServer) session(raw net.Conn, ch ssh.Channel, reqs <-chan *ssh.Requ
 	for r := range reqs {
 		switch r.Type {
 		case "exec":
+			s.execs.Add(1)
 			if cmd != nil {
 				r.Reply(false, nil)
 				continue

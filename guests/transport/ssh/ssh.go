@@ -346,7 +346,7 @@ func (c *Client) runStreams(ctx context.Context, cmd transport.Command, stdout, 
 	}
 	start := time.Now()
 	defer func() { *dur = time.Since(start) }()
-	s, err := opened(ctx, cmd.Cmd, func() (*ssh.Session, error) { return c.startSession(cmd, stdout, stderr) })
+	s, err := opened(ctx, cmd.Cmd, func() (*ssh.Session, error) { return c.startSession(ctx, cmd, stdout, stderr) })
 	if err != nil {
 		return err
 	}
@@ -389,12 +389,16 @@ func (c *Client) runStreams(ctx context.Context, cmd transport.Command, stdout, 
 }
 
 // startSession opens a session with the given output writers and starts
-// cmd in it.
-func (c *Client) startSession(cmd transport.Command, stdout, stderr io.Writer) (*ssh.Session, error) {
+// cmd in it, unless ctx ended while the session opened (see opened).
+func (c *Client) startSession(ctx context.Context, cmd transport.Command, stdout, stderr io.Writer) (*ssh.Session, error) {
 	for attempt := 1; ; attempt++ {
 		s, err := c.conn.NewSession()
 		if err != nil {
 			return nil, c.brokenErr(fmt.Errorf("new session: %w", err))
+		}
+		if err := ctx.Err(); err != nil {
+			s.Close()
+			return nil, err
 		}
 		s.Stdout, s.Stderr = stdout, stderr
 		if cmd.Stdin != nil {
@@ -419,10 +423,12 @@ func (c *Client) startSession(cmd transport.Command, stdout, stderr io.Writer) (
 // opened returns what open (a new session and its exec request) returns,
 // or ctx's error as soon as ctx ends: a guest that stops answering
 // (paused, frozen, its sshd hung) leaves the channel or exec request
-// pending, and x/crypto/ssh takes no context for either. A session that
-// opens after that has its command killed and is closed, as a cancelled
-// Run's is; closing the connection ends a request that never gets an
-// answer.
+// pending, and x/crypto/ssh takes no context for either. open must not
+// start its command once ctx has ended: a session that opens late is
+// closed unused, so nothing runs (and no stdin is read) after the caller
+// has moved on. One that started just as ctx ended has its command
+// killed and is closed, as a cancelled Run's is. Closing the connection
+// ends a request that never gets an answer.
 func opened(ctx context.Context, cmd string, open func() (*ssh.Session, error)) (*ssh.Session, error) {
 	type result struct {
 		s   *ssh.Session

@@ -26,6 +26,10 @@ func (c *Client) Start(ctx context.Context, cmd string) (*transport.Process, err
 		if err != nil {
 			return nil, c.brokenErr(fmt.Errorf("new session: %w", err))
 		}
+		if err := ctx.Err(); err != nil {
+			s.Close()
+			return nil, err
+		}
 		if in, err = s.StdinPipe(); err == nil {
 			out, err = s.StdoutPipe()
 		}

@@ -23,9 +23,10 @@ var ProbePlatform = Sections("platform",
 //     $(cat F) gives for a one-line sysfs file), "" when F cannot be read;
 //   - vc_link L sets vc_v to the physical path the link L resolves to, ""
 //     when it does not; parsers take its last element (baseName), which
-//     is readlink's too.
+//     is readlink's too. It goes back to the directory it started in
+//     (silently where it cannot: every probe uses absolute paths).
 const ShellReaders = `vc_get() { vc_v=; IFS= read -r vc_v < "$1"; } 2>/dev/null; ` +
-	`vc_link() { vc_v=; vc_w=$PWD; cd -P "$1" 2>/dev/null || return 0; vc_v=$PWD; cd "$vc_w"; }; `
+	`vc_link() { vc_v=; vc_w=$PWD; cd -P "$1" 2>/dev/null || return 0; vc_v=$PWD; cd "$vc_w" 2>/dev/null; }; `
 
 // ProbePVDevices lists every device on the virtio and VMBus buses with its
 // ID and bound driver.

@@ -54,3 +54,18 @@ func tool(t *testing.T, in string, name string, args ...string) string {
 	}
 	return strings.TrimRight(string(out), "\n")
 }
+
+// oldBlocks is the blocks probe before it read values with builtins (a
+// process per value): the oracle for what blocksProbe must print.
+const oldBlocks = `for d in /sys/block/*; do n=${d##*/}; ` +
+	`h=$(readlink -f $d/device 2>/dev/null | sed -n 's#.*/\(host[0-9]*\)/.*#\1#p'); ` +
+	`p=; for q in $d/$n*; do [ -e "$q/start" ] && p="$p${q##*/}:$(cat $q/start),"; done; ` +
+	`echo "$n size=$(cat $d/size) ro=$(cat $d/ro) removable=$(cat $d/removable) ` +
+	`driver=$(readlink $d/device/driver 2>/dev/null) host=$([ -n "$h" ] && cat /sys/class/scsi_host/$h/proc_name 2>/dev/null) ` +
+	`vendor=$(cat $d/device/vendor 2>/dev/null | tr -d ' ') lbs=$(cat $d/queue/logical_block_size) ` +
+	`pbs=$(cat $d/queue/physical_block_size) dgran=$(cat $d/queue/discard_granularity) ` +
+	`dmax=$(cat $d/queue/discard_max_bytes) parts=$p"; done`
+
+func TestBlocksProbeMatchesOldScript(t *testing.T) {
+	suitetest.SameAsOracle(t, blocksProbe, oldBlocks)
+}

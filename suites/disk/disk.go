@@ -21,15 +21,7 @@ import (
 // the kernel command line in one session. The "blocks" line format is
 // parsed by parse.SysBlocks.
 var ProbeDisk = suites.Sections("disk",
-	[2]string{"blocks", suites.ShellReaders + blockFns + `for d in /sys/block/*; do n=${d##*/}; l="$n"; ` +
-		`for f in size ro removable; do vc_get $d/$f; l="$l $f=$vc_v"; done; ` +
-		`vc_link $d/device; vc_host "$vc_v"; vc_link $d/device/driver; l="$l driver=$vc_v host="; ` +
-		`[ -n "$vc_h" ] && vc_get /sys/class/scsi_host/$vc_h/proc_name && l="$l$vc_v"; ` +
-		`vc_get $d/device/vendor; vc_nosp "$vc_v"; l="$l vendor=$vc_s"; ` +
-		`for f in logical_block_size:lbs physical_block_size:pbs discard_granularity:dgran discard_max_bytes:dmax; do ` +
-		`vc_get $d/queue/${f%:*}; l="$l ${f#*:}=$vc_v"; done; ` +
-		`p=; for q in $d/$n*; do [ -e "$q/start" ] && { vc_get $q/start; p="$p${q##*/}:$vc_v,"; }; done; ` +
-		`echo "$l parts=$p"; done`},
+	[2]string{"blocks", blocksProbe},
 	[2]string{"mounts", `cat /proc/mounts`},
 	[2]string{"fstab", `cat /etc/fstab`},
 	[2]string{"cmdline", `cat /proc/cmdline`},
@@ -37,6 +29,17 @@ var ProbeDisk = suites.Sections("disk",
 		`echo "$n readable=$($S dd if=/dev/$n of=/dev/null bs=4096 count=1 2>/dev/null && echo 1 || echo 0) ` +
 		`head=$($S dd if=/dev/$n bs=4096 count=1 2>/dev/null | tr -d '\000' | head -c 8 | tr -c 'A-Za-z0-9' '_')"; done`},
 )
+
+// blocksProbe prints one line per block device (parse.SysBlocks).
+const blocksProbe = suites.ShellReaders + blockFns + `for d in /sys/block/*; do n=${d##*/}; l="$n"; ` +
+	`for f in size ro removable; do vc_get $d/$f; l="$l $f=$vc_v"; done; ` +
+	`vc_link $d/device; vc_host "$vc_v"; vc_link $d/device/driver; l="$l driver=$vc_v host="; ` +
+	`[ -n "$vc_h" ] && vc_get /sys/class/scsi_host/$vc_h/proc_name && l="$l$vc_v"; ` +
+	`vc_get $d/device/vendor; vc_nosp "$vc_v"; l="$l vendor=$vc_s"; ` +
+	`for f in logical_block_size:lbs physical_block_size:pbs discard_granularity:dgran discard_max_bytes:dmax; do ` +
+	`vc_get $d/queue/${f%:*}; l="$l ${f#*:}=$vc_v"; done; ` +
+	`p=; for q in $d/$n*; do [ -e "$q/start" ] && { vc_get $q/start; p="$p${q##*/}:$vc_v,"; }; done; ` +
+	`echo "$l parts=$p"; done`
 
 // blockFns are the blocks probe's own shell functions, builtins only (see
 // suites.ShellReaders); they set vc_ variables, as POSIX sh has no local

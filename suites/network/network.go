@@ -17,12 +17,15 @@ import (
 	"github.com/virtcert/virtcert/suites/parse"
 )
 
+// linksProbe prints one line per interface (parse.NetLinks).
+const linksProbe = suites.ShellReaders + `for d in /sys/class/net/*; do n=${d##*/}; l="$n"; ` +
+	`for f in operstate carrier mtu address type; do vc_get $d/$f; l="$l $f=$vc_v"; done; ` +
+	`vc_link $d/device/driver; echo "$l driver=$vc_v"; done`
+
 // ProbeNet reads every interface's sysfs state, addresses and routes in
 // one session. The "links" line format is parsed by parse.NetLinks.
 var ProbeNet = suites.Sections("net",
-	[2]string{"links", suites.ShellReaders + `for d in /sys/class/net/*; do n=${d##*/}; l="$n"; ` +
-		`for f in operstate carrier mtu address type; do vc_get $d/$f; l="$l $f=$vc_v"; done; ` +
-		`vc_link $d/device/driver; echo "$l driver=$vc_v"; done`},
+	[2]string{"links", linksProbe},
 	[2]string{"ip-addr", `ip addr show`},
 	[2]string{"route", `ip route show default`},
 	[2]string{"maxmtu", `ip -d link show 2>/dev/null | grep -o '^[0-9]*: [^:@]*\|maxmtu [0-9]*'`},

@@ -346,7 +346,15 @@ func (c *Client) runStreams(ctx context.Context, cmd transport.Command, stdout, 
 	}
 	start := time.Now()
 	defer func() { *dur = time.Since(start) }()
-	s, err := opened(ctx, cmd.Cmd, func() (*ssh.Session, error) { return c.startSession(ctx, cmd, stdout, stderr) })
+	s, err := opened(ctx, cmd.Cmd, func() (*ssh.Session, error) {
+		return c.startSession(ctx, cmd.Cmd, func(s *ssh.Session) error {
+			s.Stdout, s.Stderr = stdout, stderr
+			if cmd.Stdin != nil {
+				s.Stdin = cmd.Stdin
+			}
+			return nil
+		})
+	})
 	if err != nil {
 		return err
 	}
@@ -388,9 +396,10 @@ func (c *Client) runStreams(ctx context.Context, cmd transport.Command, stdout, 
 	return c.brokenErr(fmt.Errorf("command %q: %w", short(cmd.Cmd), err))
 }
 
-// startSession opens a session with the given output writers and starts
-// cmd in it, unless ctx ended while the session opened (see opened).
-func (c *Client) startSession(ctx context.Context, cmd transport.Command, stdout, stderr io.Writer) (*ssh.Session, error) {
+// startSession opens a session, lets prepare attach its streams (before
+// the exec request, as x/crypto/ssh requires) and starts cmd in it, unless
+// ctx ended while the session opened (see opened). Run and Start share it.
+func (c *Client) startSession(ctx context.Context, cmd string, prepare func(*ssh.Session) error) (*ssh.Session, error) {
 	for attempt := 1; ; attempt++ {
 		s, err := c.conn.NewSession()
 		if err != nil {
@@ -400,11 +409,11 @@ func (c *Client) startSession(ctx context.Context, cmd transport.Command, stdout
 			s.Close()
 			return nil, err
 		}
-		s.Stdout, s.Stderr = stdout, stderr
-		if cmd.Stdin != nil {
-			s.Stdin = cmd.Stdin
+		if err := prepare(s); err != nil {
+			s.Close()
+			return nil, err
 		}
-		err = s.Start(cmd.Cmd)
+		err = s.Start(cmd)
 		if err == nil {
 			return s, nil
 		}
@@ -420,37 +429,24 @@ func (c *Client) startSession(ctx context.Context, cmd transport.Command, stdout
 	}
 }
 
-// opened returns what open (a new session and its exec request) returns,
-// or ctx's error as soon as ctx ends: a guest that stops answering
-// (paused, frozen, its sshd hung) leaves the channel or exec request
-// pending, and x/crypto/ssh takes no context for either. open must not
-// start its command once ctx has ended: a session that opens late is
-// closed unused, so nothing runs (and no stdin is read) after the caller
-// has moved on. One that started just as ctx ended has its command
-// killed and is closed, as a cancelled Run's is. Closing the connection
-// ends a request that never gets an answer.
+// opened returns what open (startSession) returns, or an error as soon as
+// ctx ends: a guest that stops answering (paused, frozen, its sshd hung)
+// leaves the channel or exec request pending, and x/crypto/ssh takes no
+// context for either (drivers.WithinFreeing). open does not start its
+// command once ctx has ended: a session that opens late is closed unused,
+// so nothing runs (and no stdin is read) after the caller has moved on.
+// One that started just as ctx ended has its command killed and is
+// closed, as a cancelled Run's is. Closing the connection ends a request
+// that never gets an answer.
 func opened(ctx context.Context, cmd string, open func() (*ssh.Session, error)) (*ssh.Session, error) {
-	type result struct {
-		s   *ssh.Session
-		err error
+	s, err, done := drivers.WithinFreeing(ctx, open, func(s *ssh.Session) {
+		_ = s.Signal(ssh.SIGKILL)
+		s.Close()
+	})
+	if !done {
+		return nil, fmt.Errorf("ssh run %q: no session before the deadline: %w", short(cmd), err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		s, err := open()
-		ch <- result{s, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.s, r.err
-	case <-ctx.Done():
-		go func() {
-			if r := <-ch; r.s != nil {
-				_ = r.s.Signal(ssh.SIGKILL)
-				r.s.Close()
-			}
-		}()
-		return nil, fmt.Errorf("ssh run %q: no session before the deadline: %w", short(cmd), ctx.Err())
-	}
+	return s, err
 }
 
 func short(s string) string {

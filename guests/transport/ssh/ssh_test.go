@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -449,6 +450,18 @@ func TestRunSessionClosedUnanswered(t *testing.T) {
 	}
 	if r, err := c.Run(context.Background(), transport.Command{Cmd: "echo again"}); err != nil || string(r.Stdout) != "again\n" {
 		t.Fatalf("after: %+v %v", r, err)
+	}
+	// Start (the clock checks' streamed sampler) shares the retry.
+	s.closeExecs.Store(1)
+	p, err := c.Start(context.Background(), "echo streamed")
+	if err != nil {
+		t.Fatalf("Start with one closed session: want a retried success, got %v", err)
+	}
+	if b, _ := io.ReadAll(p.Stdout); string(b) != "streamed\n" {
+		t.Errorf("Start's output %q", b)
+	}
+	if code, err := p.Wait(); code != 0 || err != nil {
+		t.Errorf("Start's wait: %d %v", code, err)
 	}
 	s.closeExecs.Store(0)
 }

@@ -3,7 +3,6 @@ package ssh
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
 	"golang.org/x/crypto/ssh"
@@ -22,26 +21,13 @@ func (c *Client) Start(ctx context.Context, cmd string) (*transport.Process, err
 	var in io.WriteCloser
 	var out io.Reader
 	s, err := opened(ctx, cmd, func() (*ssh.Session, error) {
-		s, err := c.conn.NewSession()
-		if err != nil {
-			return nil, c.brokenErr(fmt.Errorf("new session: %w", err))
-		}
-		if err := ctx.Err(); err != nil {
-			s.Close()
-			return nil, err
-		}
-		if in, err = s.StdinPipe(); err == nil {
-			out, err = s.StdoutPipe()
-		}
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		if err := s.Start(cmd); err != nil {
-			s.Close()
-			return nil, c.brokenErr(fmt.Errorf("start: %w", err))
-		}
-		return s, nil
+		return c.startSession(ctx, cmd, func(s *ssh.Session) error {
+			var err error
+			if in, err = s.StdinPipe(); err == nil {
+				out, err = s.StdoutPipe()
+			}
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -344,10 +344,10 @@ func (p *Profile) WaitValueProblems(checks []Check) []string {
 func (p *Profile) WaitsOver(checks []Check, limit time.Duration) []string {
 	var probs []string
 	for _, c := range checks {
-		if !p.judges(c) || len(c.Waits) == 0 {
+		if !p.judges(c) {
 			continue
 		}
-		if b := p.WaitBudget(c, 0); b > limit {
+		if b := p.WaitBudget(c, 0); b > limit { // 0 for a check without waits
 			probs = append(probs, fmt.Sprintf("%s may wait %s (its waits %s plus a minute), longer than the whole run's %s", c.ID, b, strings.Join(c.Waits, " + "), limit))
 		}
 	}

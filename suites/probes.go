@@ -9,7 +9,7 @@ var ProbePlatform = Sections("platform",
 	[2]string{"detect-virt", `if command -v systemd-detect-virt >/dev/null 2>&1; then systemd-detect-virt; else echo 'systemd-detect-virt: not found'; fi`},
 	[2]string{"sys-hypervisor", `cat /sys/hypervisor/type`},
 	[2]string{"cpuinfo", `sed '/^$/q' /proc/cpuinfo`},
-	[2]string{"dmi", ShellReaders + `for f in sys_vendor product_name; do vc_get /sys/class/dmi/id/$f || cat /sys/class/dmi/id/$f >/dev/null; echo "$f=$vc_v"; done`},
+	[2]string{"dmi", ProbeDMI},
 	[2]string{"dmesg", `$S dmesg | grep -E 'Hypervisor detected|Vmbus version|hv_vmbus|kvm-clock|clocksource|Booting paravirtualized|hv_balloon|virtio_balloon'`},
 	[2]string{"os-release", `cat /etc/os-release`},
 	[2]string{"uname", `uname -r`},
@@ -27,6 +27,10 @@ var ProbePlatform = Sections("platform",
 //     (silently where it cannot: every probe uses absolute paths).
 const ShellReaders = `vc_get() { vc_v=; IFS= read -r vc_v < "$1"; } 2>/dev/null; ` +
 	`vc_link() { vc_v=; vc_w=$PWD; cd -P "$1" 2>/dev/null || return 0; vc_v=$PWD; cd "$vc_w" 2>/dev/null; }; `
+
+// ProbeDMI prints the firmware's vendor and product; a missing file
+// prints cat's own error.
+const ProbeDMI = ShellReaders + `for f in sys_vendor product_name; do vc_get /sys/class/dmi/id/$f || cat /sys/class/dmi/id/$f >/dev/null; echo "$f=$vc_v"; done`
 
 // ProbePVDevices lists every device on the virtio and VMBus buses with its
 // ID and bound driver.

@@ -48,6 +48,29 @@ func TestShellReaders(t *testing.T) {
 	}
 }
 
+// The scripts these probes replaced (a process per value), kept as the
+// oracles of what they must print.
+const (
+	oldPVDevices = `: vc=pvdevices; for d in /sys/bus/virtio/devices/* /sys/bus/vmbus/devices/*; do ` +
+		`[ -e "$d" ] || continue; echo "@@@ $d"; ` +
+		`for f in device vendor class_id; do [ -r "$d/$f" ] && echo "$f=$(cat "$d/$f")"; done; ` +
+		`echo "driver=$(readlink "$d/driver" 2>/dev/null)"; done; true`
+	oldDMI = `echo "sys_vendor=$(cat /sys/class/dmi/id/sys_vendor)"; echo "product_name=$(cat /sys/class/dmi/id/product_name)"`
+)
+
+func TestPVDevicesProbeMatchesOldScript(t *testing.T) {
+	if m, _ := filepath.Glob("/sys/bus/virtio/devices/*"); len(m) == 0 {
+		if m, _ = filepath.Glob("/sys/bus/vmbus/devices/*"); len(m) == 0 {
+			t.Skip("no virtio or VMBus devices on this machine: nothing to list")
+		}
+	}
+	suitetest.SameAsOracle(t, suites.ProbePVDevices, oldPVDevices)
+}
+
+func TestDMIProbeMatchesOldScript(t *testing.T) {
+	suitetest.SameAsOracle(t, suites.ProbeDMI, oldDMI)
+}
+
 // The probes that use ShellReaders run as they are in every shell: no
 // syntax error, no stray error output where the host has the files.
 func TestShellReaderProbesRun(t *testing.T) {
